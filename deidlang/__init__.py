@@ -1,0 +1,33 @@
+"""deidlang: a checked, fast, deid-compatible compiler and interpreter for
+DICOM de-identification recipes.
+
+    >>> import deidlang
+    >>> diagnostics = deidlang.check(text, path="deid.dicom")      # never raises for recipe problems
+    >>> program = deidlang.compile(text, path="deid.dicom")        # raises RecipeError on any error
+    >>> program.apply(dataset, ids={"id": "SUB-001"})              # compile once, apply many
+"""
+
+__version__ = "0.1.0"
+
+from .diagnostics import ApplyError, DeidlangError, Diagnostic, RecipeError  # noqa: E402
+from .api import check, compile, load, parse  # noqa: E402
+
+__all__ = [
+    "ApplyError",
+    "DeidlangError",
+    "Diagnostic",
+    "RecipeError",
+    "check",
+    "compile",
+    "load",
+    "parse",
+    "__version__",
+]
+
+
+def __getattr__(name):  # Program lives in the runtime; import it lazily
+    if name == "Program":
+        from .runtime import Program
+
+        return Program
+    raise AttributeError(name)
