@@ -565,6 +565,20 @@ class _FastLines:
         self.int = rx["SIGNED_INT"]
         self.all_word = rx["ALL_WORD"]
         self.from_field = rx["FROM_FIELD"]
+        # One-regex shapes for the commonest lines (no quotes, no inline operators).
+        # Every group is then re-lexed with the terminals above, so these only
+        # decide *where* tokens are, never what they are.
+        ws, end = r"[ \t]", r"[ \t]*(?:#.*)?$"
+        self.simple_action = re.compile(
+            rf"{ws}*(?P<verb>{rx['ACTION'].pattern}){ws}+(?P<field>[^\s#\"']+)"
+            rf"(?:{ws}+(?P<value>[^\s#\"'](?:[^#\"'\r\n]*[^\s#\"'])?))?{end}"
+        )
+        self.simple_criterion = re.compile(
+            rf"{ws}*(?:(?P<op>\+|\|\|){ws}*)?(?P<pred>{rx['VALUE_PREDICATE'].pattern}|{rx['BARE_PREDICATE'].pattern})"
+            rf"{ws}+(?P<field>[^\s#\"']+)(?:{ws}+(?P<term>[^\s#](?:[^#\r\n]*[^\s#])?))?{end}"
+        )
+        self.inline_op = re.compile(r"[ \t]+(?:\+|\|\|)[ \t]*(?i:contains|notcontains|equals|notequals|missing|present|empty)(?:[\s#]|\Z)")
+        self.bare = rx["BARE_PREDICATE"]
 
     # -- small lexer steps
     def _skip(self, line: str, pos: int) -> int:
@@ -605,6 +619,17 @@ class _FastLines:
     def line(self, line: str, tx: "_ToNodes"):
         if "\r" in line or "\n" in line:
             return None
+        m = self.simple_criterion.match(line)
+        if m:
+            node = self._simple_criterion(m, tx)
+            if node is not None:
+                return node
+        else:
+            m = self.simple_action.match(line)
+            if m:
+                node = self._simple_action(m, tx)
+                if node is not None:
+                    return node
         pos = self._skip(line, 0)
         m = self.start.match(line, pos)
         if not m:
@@ -651,6 +676,39 @@ class _FastLines:
                 p = self._skip(line, w.end())
             return tx.format_line([head, *words])
         return None
+
+    def _simple_action(self, m, tx):
+        f = self._field(m.string, m.start("field"))
+        if f is None or len(f) != m.end("field") - m.start("field"):
+            return None
+        head = _T("ACTION", m.group("verb"), m.start("verb"))
+        if m.group("value") is None:
+            return tx.action_line([head, f])
+        value, end = self._value(m.string, m.start("value"), tx)
+        if value is None or end != m.end("value"):
+            return None
+        return tx.action_line([head, f, value])
+
+    def _simple_criterion(self, m, tx):
+        term = m.group("term")
+        if term is not None and self.inline_op.search(m.string, m.start("term") - 1):
+            return None
+        f = self._field(m.string, m.start("field"))
+        if f is None or len(f) != m.end("field") - m.start("field"):
+            return None
+        pred_text = m.group("pred")
+        bare = self.bare.fullmatch(pred_text) is not None
+        pred = _T("BARE_PREDICATE" if bare else "VALUE_PREDICATE", pred_text, m.start("pred"))
+        if bare:
+            if term is not None:
+                return None
+            crit = tx.bare_criterion([pred, f])
+        elif term is None:
+            crit = tx.valued_criterion([pred, f])
+        else:
+            crit = tx.valued_criterion([pred, f, _T("TERM", term, m.start("term"))])
+        op = m.group("op")
+        return tx.criterion_line([_T("OP", op, m.start("op")), crit] if op else [crit])
 
     def _action(self, line, pos, head, tx):
         p = self._skip(line, pos)
