@@ -1,14 +1,1373 @@
-"""Recipe AST -> diagnostics (names, values, meaning, deid divergences).
+"""Recipe AST -> diagnostics: names, values, meaning, and deid divergences.
 
-PLACEHOLDER: being written; for now it returns the parser's diagnostics.
+The parser reports what a line looks like (E1xx). This module reports what a
+line *means*: DICOM names checked against pydicom's data dictionary (E2xx/W2xx),
+values and their use (E3xx/W3xx), and the lines that deid 0.4.13 would run
+differently from what they say (W4xx). Every W4xx message names both sides:
+what deid does with the line and what deidlang does.
+
+Checks are small functions ``(ctx) -> Iterator[Diagnostic]`` listed in
+:data:`CHECKS` and run in order (sqlglot's ``RULES``). A check that raises
+is a bug in deidlang; it is reported as a diagnostic so that the other
+checks still run (set :data:`RAISE_ON_BUG` to re-raise, as the tests do).
+
+Speed matters: the DICOM dictionary lookups are built once per process,
+name resolutions and regex compilations are cached, and "did you mean"
+suggestions are computed only for names that fail to resolve.
 """
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Mapping
+import bisect
+import difflib
+import functools
+import re
+from typing import Any, Callable, Iterable, Iterator, Mapping
 
-from .diagnostics import Diagnostic
+import attrs
+
+from . import nodes
+from .diagnostics import INFO, Diagnostic
 from .parser import ParseResult
+from .source import Source, Span
+from .suggest import did_you_mean, pretty
+
+__all__ = ["CHECKS", "Context", "RAISE_ON_BUG", "check_recipe"]
+
+#: Re-raise exceptions from checks instead of reporting them (tests set this).
+RAISE_ON_BUG = False
+
+VALUE_ACTIONS = frozenset(("ADD", "REPLACE", "JITTER"))
+VALUED_PREDICATES = frozenset(("contains", "notcontains", "equals", "notequals"))
+BARE_PREDICATES = frozenset(("missing", "present", "empty"))
+PREDICATES = ("contains", "notcontains", "equals", "notequals", "missing", "present", "empty")
+EXPANDERS = ("startswith", "endswith", "contains", "except", "select")
+REGEX_EXPANDERS = frozenset(("startswith", "endswith", "contains", "except"))
+SPLIT_OPTIONS = ("by", "minlength")
+
+#: deid_func built-ins and the arguments each one reads.
+DEID_FUNCS: dict[str, tuple[str, ...]] = {
+    "jitter": ("days", "years"),
+    "dicom_uuid": ("org_root",),
+    "pydicom_uuid": ("prefix", "stable_remapping"),
+    "suffix_uuid": (),
+    "basic_uuid": (),
+}
+
+_INT_VRS = frozenset(("US", "SS", "UL", "SL", "UV", "SV"))
+_FLOAT_VRS = frozenset(("FL", "FD"))
+_INT_RE = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
+_HEX_GROUP_RE = re.compile(r"(?:0[xX])?[0-9A-Fa-f]{1,4}")
+_UID_ROOT_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
+_UID_PREFIX_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.")
+_UPPER_ESCAPE_RE = re.compile(r"(?<!\\)(?:\\\\)*\\([DSWBAZ])")
+# deid's action-line tokenizer, as described in the spec (2.6): runs of
+# characters that are neither whitespace nor quotes, glued to whole quoted strings.
+_DEID_TOKEN_RE = re.compile(r"""(?:[^\s"']+|"(?:\\.|[^"])*"|'(?:\\.|[^'])*')+""")
+
+
+# --------------------------------------------------------------------------- the DICOM dictionary
+
+
+@attrs.frozen(slots=True)
+class Attr:
+    """One data-dictionary entry. ``tag`` is None for repeating-group keywords (60xx...)."""
+
+    keyword: str
+    tag: int | None
+    vr: str
+    vm: str
+    retired: bool
+    name: str
+
+
+@functools.lru_cache(maxsize=1)
+def _tables() -> tuple[dict[str, int], dict[str, str], dict[str, str]]:
+    """keyword -> tag, repeating-group keyword -> mask, folded name -> keyword; built once."""
+    from pydicom.datadict import DicomDictionary, RepeatersDictionary, keyword_dict
+
+    repeaters = {kw: mask for mask, (_vr, _vm, _n, _r, kw) in RepeatersDictionary.items() if kw and kw not in keyword_dict}
+    folded = {kw.lower(): kw for kw in keyword_dict if kw}
+    folded.update((kw.lower(), kw) for kw in repeaters)
+    # deid also matches element names; those without spaces can be written in a recipe
+    for _vr, _vm, name, _r, kw in DicomDictionary.values():
+        if kw and " " not in name:
+            folded.setdefault(name.lower(), kw)
+    return keyword_dict, repeaters, folded
+
+
+@functools.lru_cache(maxsize=8192)
+def _exact(keyword: str) -> Attr | None:
+    """The dictionary entry of an exact (case-sensitive) keyword."""
+    from pydicom.datadict import DicomDictionary, RepeatersDictionary
+
+    tags, repeaters, _ = _tables()
+    tag = tags.get(keyword) if keyword else None
+    if tag is not None:
+        vr, vm, name, retired, kw = DicomDictionary[tag]
+        return Attr(kw, tag, vr, vm, bool(retired), name)
+    mask = repeaters.get(keyword)
+    if mask is not None:
+        vr, vm, name, retired, kw = RepeatersDictionary[mask]
+        return Attr(kw, None, vr, vm, bool(retired), name)
+    return None
+
+
+@functools.lru_cache(maxsize=8192)
+def _folded(word: str) -> Attr | None:
+    """The entry deid's case-insensitive matching finds for ``word`` (keyword or element name)."""
+    kw = _tables()[2].get(word.lower())
+    return _exact(kw) if kw is not None else None
+
+
+@functools.lru_cache(maxsize=1)
+def _candidates() -> tuple[tuple[str, ...], tuple[int, ...]]:
+    kws = tuple(sorted({kw.lower() for kw in _tables()[0] if kw} | {kw.lower() for kw in _tables()[1]}))
+    return kws, tuple(len(k) for k in kws)
+
+
+@functools.lru_cache(maxsize=4096)
+def _suggest_keyword(word: str) -> str:
+    """``did you mean 'X'?`` over pydicom's keywords (difflib ratio >= 0.75, best 3).
+
+    Same result as ``difflib.get_close_matches`` on the lower-cased keywords,
+    with a length window and a character-count bound to skip hopeless
+    candidates cheaply; cached per process.
+    """
+    keywords, lengths = _candidates()
+    w = word.lower()
+    n = len(w)
+    if not n:
+        return ""
+    cutoff = 0.75
+    lo, hi = n * cutoff / (2 - cutoff), n * (2 - cutoff) / cutoff
+    counts: dict[str, int] = {}
+    for ch in w:
+        counts[ch] = counts.get(ch, 0) + 1
+    matcher = difflib.SequenceMatcher()
+    matcher.set_seq2(w)
+    found: list[tuple[float, str]] = []
+    for cand, length in zip(keywords, lengths):
+        if length < lo or length > hi:
+            continue
+        avail = dict(counts)
+        common = 0
+        for ch in cand:
+            if avail.get(ch, 0) > 0:
+                avail[ch] -= 1
+                common += 1
+        if 2 * common < cutoff * (n + length):
+            continue
+        matcher.set_seq1(cand)
+        r = matcher.ratio()
+        if r >= cutoff:
+            found.append((r, cand))
+    found.sort(reverse=True)
+    folded = _tables()[2]
+    names = [folded[c] for _, c in found[:3]]
+    return f"did you mean {pretty(names)}?" if names else ""
+
+
+def _tag_text(tag: int) -> str:
+    return f"({tag >> 16:04X},{tag & 0xFFFF:04X})"
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag_attr(tag: int) -> Attr | None:
+    from pydicom.datadict import DicomDictionary, RepeatersDictionary, mask_match
+
+    entry = DicomDictionary.get(tag)
+    if entry is not None:
+        vr, vm, name, retired, kw = entry
+        return Attr(kw, tag, vr, vm, bool(retired), name)
+
+    mask = mask_match(tag)
+    if mask:
+        vr, vm, name, retired, kw = RepeatersDictionary[mask]
+        return Attr(kw, tag, vr, vm, bool(retired), name)
+    return None
+
+
+def _tag_known(tag: int) -> bool:
+    """A tag deid could meet in a file: in the dictionary, a group length, or private."""
+    return (tag >> 16) % 2 == 1 or (tag & 0xFFFF) == 0 or _tag_attr(tag) is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _regex_error(pattern: str) -> re.error | None:
+    try:
+        re.compile(pattern, re.IGNORECASE)
+    except re.error as err:
+        return err
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _ends_like_uid(argument: str) -> bool:
+    """``endswith:ID``-style arguments that also match every ``...UID`` keyword."""
+    low = argument.lower()
+    if "uid" in low or _regex_error(low) is not None:
+        return False
+    rx = re.compile(f"({low})$", re.IGNORECASE)
+    return bool(rx.search("studyinstanceuid")) and bool(rx.search("patientid"))
+
+
+# --------------------------------------------------------------------------- context
+
+
+@attrs.frozen
+class Context:
+    """Everything a check needs, computed once per recipe."""
+
+    recipe: nodes.Recipe
+    source: Source
+    name: str
+    ids: Mapping[str, Mapping[str, Any]] | None
+    functions: frozenset[str] | None
+    lines: tuple[str, ...]
+    header: tuple[nodes.ActionLine, ...]
+    actions: tuple[nodes.ActionLine, ...]  # header + labels
+    group_lines: tuple[tuple[nodes.Section, nodes.GroupLine], ...]
+    values_groups: dict[str, tuple[nodes.GroupLine, ...]]
+    fields_groups: dict[str, tuple[nodes.GroupLine, ...]]
+    labels: tuple[nodes.Label, ...]  # in deid's evaluation order (filter groups merged)
+    parse_diagnostics: tuple[Diagnostic, ...] = ()
+
+    @classmethod
+    def build(cls, result: ParseResult, ids=None, functions=None) -> Context:
+        recipe = result.recipe
+        header: list[nodes.ActionLine] = []
+        actions: list[nodes.ActionLine] = []
+        group_lines: list[tuple[nodes.Section, nodes.GroupLine]] = []
+        for s in recipe.sections:
+            if s.kind == "header":
+                header.extend(s.body)
+                actions.extend(s.body)
+            elif s.kind == "labels":
+                actions.extend(s.body)
+            elif s.kind in ("values", "fields"):
+                group_lines.extend((s, g) for g in s.body)
+        labels = tuple(lab for group in recipe.filters().values() for lab in group)
+        return cls(
+            recipe=recipe,
+            source=result.source,
+            name=result.source.name,
+            ids=ids,
+            functions=frozenset(functions) if functions is not None else None,
+            lines=result.source.lines,
+            header=tuple(header),
+            actions=tuple(actions),
+            group_lines=tuple(group_lines),
+            values_groups=recipe.groups("values"),
+            fields_groups=recipe.groups("fields"),
+            labels=labels,
+            parse_diagnostics=result.diagnostics,
+        )
+
+    def diag(self, span: Span, code: str, message: str, hint: str = "", severity: str | None = None) -> Diagnostic:
+        return Diagnostic.at(span, code, message, hint, file=self.name, severity=severity)
+
+    def line_text(self, number: int) -> str:
+        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
+
+    def tail(self, span: Span) -> str:
+        """The text of the span's last line after the span (where a comment would be)."""
+        return self.line_text(span.end_line)[span.end_column - 1 :]
+
+    def text(self, span: Span) -> str:
+        line = self.line_text(span.line)
+        end = span.end_column - 1 if span.end_line == span.line else len(line)
+        return line[span.column - 1 : end]
+
+
+def _sub(span: Span, offset: int, length: int) -> Span:
+    """A span inside ``span``'s first line, ``offset`` characters in."""
+    col = span.column + offset
+    return Span(span.line, col, span.line, col + max(length, 1))
+
+
+def _after(span: Span) -> Span:
+    """A one-column span just after ``span`` (where something missing goes)."""
+    return Span(span.end_line, span.end_column, span.end_line, span.end_column + 1)
+
+
+# --------------------------------------------------------------------------- FORMAT and structure
+
+
+def check_format(ctx: Context) -> Iterator[Diagnostic]:
+    """FORMAT: missing (W101), not dicom (E103), repeated (W103), lines deid exits on (W412)."""
+    formats = ctx.recipe.formats
+    if not formats:
+        yield ctx.diag(Span(1, 1, 1, 2), "W101", "missing FORMAT line", "start the recipe with `FORMAT dicom` (deid's command line requires it)")
+        return
+    first = formats[0]
+    for f in formats:
+        value = f.value
+        if not value:
+            yield ctx.diag(f.span, "E103", "'FORMAT' needs a value", "write `FORMAT dicom`")
+        elif value.lower() != "dicom":
+            yield ctx.diag(f.span, "E103", f"unsupported FORMAT '{value}'", "the only format is 'dicom': write `FORMAT dicom`")
+        if f.keyword != "FORMAT":
+            yield ctx.diag(
+                _sub(f.span, 0, len(f.keyword)),
+                "W412",
+                f"deid exits on '{f.keyword}': it removes only the upper-case word 'FORMAT' before reading the value; deidlang accepts it",
+                "write `FORMAT dicom`",
+            )
+        if "#" in ctx.tail(f.span):
+            yield ctx.diag(f.span, "W412", "deid exits on a FORMAT line with a comment (it does not strip comments here); deidlang ignores the comment", "move the comment to its own line")
+        if f is not first:
+            yield ctx.diag(f.span, "W103", f"'FORMAT' given more than once (first at line {first.span.line})", "keep one `FORMAT dicom` line")
+
+
+def check_structure(ctx: Context) -> Iterator[Diagnostic]:
+    """Empty sections and LABEL blocks (W104); a first LABEL without criteria (W412)."""
+    sections = ctx.recipe.sections
+    starts = sorted({s.span.line for s in sections} | {lab.span.line for s in sections if s.kind == "filter" for lab in s.body})
+    bad_lines = sorted({d.line for d in ctx.parse_diagnostics})
+
+    def lines_failed(first: int) -> bool:
+        """Whether a line of the block starting at ``first`` did not parse (reported already)."""
+        nxt = bisect.bisect_right(starts, first)
+        end = starts[nxt] if nxt < len(starts) else len(ctx.lines) + 1
+        i = bisect.bisect_left(bad_lines, first)
+        return i < len(bad_lines) and bad_lines[i] < end
+
+    for s in sections:
+        if not s.body:
+            if lines_failed(s.span.line):
+                continue
+            what = f"%{s.kind}" + (f" '{s.name}'" if s.name else "")
+            yield ctx.diag(s.span, "W104", f"empty {what} section", "add lines to it or delete it")
+        elif s.kind == "filter":
+            for lab in s.body:
+                if not lab.criteria and not lab.coordinates and not lines_failed(lab.span.line):
+                    yield ctx.diag(lab.span, "W104", f"empty LABEL '{lab.name}': it has no criteria and no coordinates, so it never flags anything", "add criteria and coordinates, or delete it")
+    if ctx.labels and not ctx.labels[0].criteria:
+        lab = ctx.labels[0]
+        yield ctx.diag(
+            lab.span,
+            "W412",
+            f"deid crashes when detecting with this recipe: the first LABEL ('{lab.name}') has no criterion line; deidlang flags every image with it",
+            "put a LABEL with at least one criterion first",
+        )
+
+
+# --------------------------------------------------------------------------- header actions
+
+
+def check_action_verbs(ctx: Context) -> Iterator[Diagnostic]:
+    """Verb case (W405), missing values (E102), values that are ignored (W301)."""
+    for a in ctx.actions:
+        action = a.action
+        if a.verb != action:
+            yield ctx.diag(
+                a.verb_span,
+                "W405",
+                f"deid drops '{a.verb}' lines in silence (only upper-case '{action}' is an action); deidlang applies it as {action}",
+                f"write '{action}'",
+            )
+        if a.value is None:
+            if action in VALUE_ACTIONS:
+                example = {"ADD": "ADD PatientIdentityRemoved YES", "REPLACE": "REPLACE PatientID var:new_id", "JITTER": "JITTER StudyDate 5"}[action]
+                yield ctx.diag(_after(a.field.span), "E102", f"'{action}' needs a value after the field", f"write `{action} <field> <value>`, e.g. `{example}`")
+        elif action in ("BLANK", "KEEP"):
+            yield ctx.diag(a.value.span, "W301", f"'{action}' takes no value: '{_value_text(a.value)}' is ignored", "delete the value")
+
+
+def _value_text(v: nodes.Value) -> str:
+    return v.raw if isinstance(v, nodes.Literal) and v.raw else v.text
+
+
+def check_action_fields(ctx: Context) -> Iterator[Diagnostic]:
+    """Field expressions of header actions: names, tags, expanders, group references."""
+    for a in ctx.actions:
+        if a.action == "ADD":
+            yield from _add_field(ctx, a)
+        else:
+            yield from _field(ctx, a.field, a.action)
+
+
+def check_group_fields(ctx: Context) -> Iterator[Diagnostic]:
+    """Field expressions of FIELD/SPLIT lines."""
+    for section, g in ctx.group_lines:
+        if isinstance(g.field, nodes.GroupRef):
+            yield ctx.diag(
+                g.field.span,
+                "E208",
+                f"'{g.field.text}' cannot be used inside a %{section.kind} group",
+                "deid matches nothing with it; list the fields of the other group here instead",
+            )
+            continue
+        yield from _field(ctx, g.field, "FIELD")
+
+
+def _field(ctx: Context, f: nodes.Field, action: str) -> Iterator[Diagnostic]:
+    """A field expression that selects existing elements (every action but ADD)."""
+    if isinstance(f, nodes.Keyword):
+        attr = _exact(f.name)
+        if attr is None:
+            attr = _folded(f.name)
+            if attr is None:
+                yield ctx.diag(f.span, "W201", f"unknown DICOM keyword '{f.name}': this line matches nothing", _suggest_keyword(f.name) or "deid skips it without a message")
+                return
+            yield ctx.diag(
+                f.span,
+                "W202",
+                f"'{f.name}' is not the DICOM keyword's spelling '{attr.keyword}'",
+                f"write '{attr.keyword}' (matching here is case-insensitive, but filters and ADD need the exact keyword)",
+            )
+        yield from _sequence_target(ctx, f.span, f.name, attr, action)
+    elif isinstance(f, nodes.NestedName):
+        yield from _nested(ctx, f, action)
+    elif isinstance(f, nodes.Tag):
+        yield from _tag_form(ctx, f)
+        if not _tag_known(f.value):
+            yield ctx.diag(f.span, "W201", f"no DICOM attribute has tag {_tag_text(f.value)}: this line matches nothing", "check the tag; private tags have an odd group")
+        else:
+            attr = _tag_attr(f.value)
+            if attr is not None:
+                yield from _sequence_target(ctx, f.span, f.text, attr, action)
+    elif isinstance(f, nodes.PrivateTag):
+        yield from _private(ctx, f)
+    elif isinstance(f, nodes.UidPath):
+        yield from _uid_path(ctx, f, action)
+    elif isinstance(f, nodes.AllFields):
+        if action in ("REPLACE", "JITTER"):
+            yield ctx.diag(
+                f.span,
+                "W412",
+                f"deid crashes on {action} ALL as soon as a file has a sequence{' or a person name' if action == 'JITTER' else ''}",
+                f"{action} the elements you mean, by keyword or expander",
+            )
+    elif isinstance(f, nodes.Expander):
+        yield from _expander(ctx, f)
+    elif isinstance(f, nodes.GroupRef):
+        yield from _group_ref(ctx, f)
+
+
+#: Elements deid's default config protects from every action but ADD (spec 3.1, 5.5).
+PROTECTED = frozenset(
+    (
+        "PixelData",
+        "RedPaletteColorLookupTableData",
+        "GreenPaletteColorLookupTableData",
+        "BluePaletteColorLookupTableData",
+        "VOILUTSequence",
+        "FileMetaInformationGroupLength",
+        "FileMetaInformationVersion",
+        "TransferSyntaxUID",
+        "ImplementationClassUID",
+    )
+)
+
+
+def _sequence_target(ctx: Context, span: Span, text: str, attr: Attr, action: str) -> Iterator[Diagnostic]:
+    """What an action cannot do to this element: sequences, person names, protected elements."""
+    if attr.keyword in PROTECTED and action in ("BLANK", "JITTER", "REMOVE", "REPLACE"):
+        yield ctx.diag(span, "W303", f"'{action}' of '{text}' has no effect: deid protects {attr.keyword} from every action but ADD", "delete the line (ADD can still overwrite it)")
+        return
+    if attr.vr == "SQ" and action in ("REPLACE", "JITTER"):
+        yield ctx.diag(span, "E306", f"cannot {action} sequence '{text}'", "deid crashes; use REMOVE or BLANK on a sequence, or address the elements inside it")
+    elif attr.vr == "PN" and action == "JITTER":
+        yield ctx.diag(span, "W412", f"deid crashes on JITTER of person name '{text}'", "JITTER works on dates (DA) and date-times (DT)")
+
+
+def _nested(ctx: Context, f: nodes.NestedName, action: str) -> Iterator[Diagnostic]:
+    offset = 0
+    last = len(f.parts) - 1
+    for i, part in enumerate(f.parts):
+        span = _sub(f.span, offset, len(part))
+        offset += len(part) + 2
+        if not part:
+            continue  # 'Seq__' addresses private (keyword-less) elements inside Seq
+        attr = _exact(part) or _folded(part)
+        if attr is None:
+            yield ctx.diag(span, "W201", f"unknown DICOM keyword '{part}' in '{f.text}': this line matches nothing", _suggest_keyword(part) or "every part of a nested name is a keyword")
+            continue
+        if attr.keyword != part:
+            yield ctx.diag(span, "W202", f"'{part}' is not the DICOM keyword's spelling '{attr.keyword}'", f"write '{attr.keyword}'")
+        if i < last and attr.vr != "SQ":
+            yield ctx.diag(span, "W201", f"'{attr.keyword}' is not a sequence, so '{f.text}' matches nothing", "the parts before the last one must be sequences")
+        if i == last:
+            yield from _sequence_target(ctx, f.span, f.text, attr, action)
+    if action == "KEEP":
+        yield ctx.diag(f.span, "W408", f"deid's KEEP protects nothing with the nested name '{f.text}' (it compares top-level names and tags only); deidlang protects those elements", "KEEP the parent sequence, or the keyword alone")
+
+
+def _uid_path(ctx: Context, f: nodes.UidPath, action: str) -> Iterator[Diagnostic]:
+    tags = f.steps[0::2]
+    for i, tag in enumerate(tags):
+        if not _tag_known(tag):
+            yield ctx.diag(f.span, "W201", f"no DICOM attribute has tag {_tag_text(tag)} (in '{f.text}'): this line matches nothing", "check the tags; private tags have an odd group")
+            return
+        attr = _tag_attr(tag)
+        if attr is not None and i < len(tags) - 1 and attr.vr != "SQ":
+            yield ctx.diag(f.span, "W201", f"{_tag_text(tag)} ({attr.keyword}) is not a sequence, so '{f.text}' matches nothing", "every tag but the last must be a sequence")
+            return
+    last = _tag_attr(tags[-1])
+    if last is not None:
+        yield from _sequence_target(ctx, f.span, f.text, last, action)
+    if action == "KEEP":
+        yield ctx.diag(f.span, "W408", f"deid's KEEP protects nothing with the path '{f.text}' (it compares top-level names and tags only); deidlang protects that element", "KEEP the parent sequence instead")
+
+
+def _tag_form(ctx: Context, f: nodes.Tag) -> Iterator[Diagnostic]:
+    """Tag spellings deid does not understand in a field position."""
+    text = f.text
+    if any(c.isspace() for c in text):
+        yield ctx.diag(f.span, "W411", f"deid splits '{text}' at the space and matches nothing; deidlang reads {_tag_text(f.value)}", f"write '{_tag_text(f.value)}' without spaces")
+    elif text[:2].lower() == "0x":
+        yield ctx.diag(f.span, "W411", f"deid matches nothing with '{text}'; deidlang reads it as {_tag_text(f.value)}", f"write '{_tag_text(f.value)}' or '{f.value:08X}'")
+    elif not text.startswith("(") and "," in text:
+        yield ctx.diag(f.span, "W411", f"deid matches nothing with '{text}' (no parentheses); deidlang reads it as {_tag_text(f.value)}", f"write '{_tag_text(f.value)}'")
+
+
+_PRIVATE_SPACES_RE = re.compile(r'\s,|,\s')
+
+
+def _private(ctx: Context, f: nodes.PrivateTag) -> Iterator[Diagnostic]:
+    if f.group % 2 == 0:
+        yield ctx.diag(f.span, "E212", f"bad tag '{f.text}': the private-creator form needs an odd (private) group, not {f.group:04X}", "private groups are odd, e.g. 0033; address public elements by keyword")
+    elem_text = f.text.rstrip(")").rsplit(",", 1)[-1].strip()
+    if f.element > 0xFF:
+        yield ctx.diag(f.span, "E212", f"bad tag '{f.text}': the element is the 2-digit offset inside the private block, not '{elem_text}'", f"write '{f.element & 0xFF:02X}' (deid matches only the low byte)")
+    elif len(elem_text) != 2:
+        yield ctx.diag(f.span, "W411", f"deid matches the private-creator form only with a 2-digit element; '{elem_text}' matches nothing under deid, deidlang reads {f.element:02X}", f"write '{f.element:02X}'")
+    outside = f.text.replace(f'"{f.creator}"', '""')
+    if _PRIVATE_SPACES_RE.search(outside):
+        yield ctx.diag(f.span, "W411", f"deid splits '{f.text}' at the spaces and matches nothing; deidlang reads the private tag", "write it without spaces around the commas")
+
+
+def _expander(ctx: Context, f: nodes.Expander) -> Iterator[Diagnostic]:
+    kind = f.kind
+    written = f.text.partition(":")[0]
+    arg = f.argument
+    arg_span = _sub(f.span, len(written) + 1, len(arg))
+    if kind not in EXPANDERS:
+        if kind in ("values", "fields"):
+            yield ctx.diag(f.span, "E208", f"group references are lower-case: '{f.text}'", f"write '{kind}:{arg}' (deid matches nothing with '{written}:')")
+        else:
+            hint = did_you_mean(kind, EXPANDERS, case_insensitive=True) or "expanders are startswith:, endswith:, contains:, except: and select:"
+            yield ctx.diag(_sub(f.span, 0, len(written)), "E208", f"unknown expander '{written}:'", hint)
+        return
+    if kind == "select":
+        yield from _select(ctx, f, arg, arg_span)
+        return
+    err = _regex_error(arg)
+    if err is not None:
+        pos = err.pos if err.pos is not None else 0
+        yield ctx.diag(_sub(arg_span, pos, 1), "E209", f"invalid regular expression '{arg}': {err.msg} at position {pos}", r"escape regex characters with a backslash, e.g. '\(' for '('")
+        return
+    if not arg:
+        if kind == "except":
+            yield ctx.diag(f.span, "W303", "'except:' with an empty pattern matches no field", "write the pattern of the fields to spare, e.g. except:PatientSex")
+        else:
+            yield ctx.diag(f.span, "W407", f"'{f.text}' with an empty pattern matches every field", "write ALL if every field is meant")
+        return
+    m = _UPPER_ESCAPE_RE.search(arg)
+    if m:
+        yield ctx.diag(
+            _sub(arg_span, m.start(), m.end() - m.start()),
+            "W407",
+            f"deid lower-cases the pattern, so '\\{m.group(1)}' becomes '\\{m.group(1).lower()}' under deid; deidlang keeps the pattern as written",
+            "avoid upper-case escapes: use a character class such as [^0-9] for \\D",
+        )
+    if kind == "endswith" and _ends_like_uid(arg):
+        yield ctx.diag(f.span, "W407", f"'{f.text}' also matches every ...UID element (StudyInstanceUID, SOPInstanceUID...), because 'UID' ends with '{arg}'", "if UIDs should survive, KEEP them or list the ID keywords one by one")
+
+
+@functools.lru_cache(maxsize=1)
+def _vrs() -> tuple[str, ...]:
+    """pydicom's two-letter value representations."""
+    from pydicom.valuerep import VR
+
+    return tuple(v.value for v in VR if len(v.value) == 2)
+
+
+def _select(ctx: Context, f: nodes.Expander, arg: str, arg_span: Span) -> Iterator[Diagnostic]:
+    attr, sep, value = arg.partition(":")
+    if not sep:
+        yield ctx.diag(f.span, "E208", f"'{f.text}' needs an attribute and a value", "write select:VR:XX or select:group:GGGG (deid crashes on this line)")
+        return
+    value_span = _sub(arg_span, len(attr) + 1, len(value))
+    low = attr.lower()
+    if low == "vr":
+        vr = value[:2].upper()
+        if len(value) < 2 or vr not in _vrs():
+            hint = did_you_mean(value.upper(), _vrs()) or "VRs are two letters, e.g. DA, PN, UI, SQ"
+            yield ctx.diag(value_span, "E210", f"unknown VR '{value}'", hint)
+        elif len(value) > 2:
+            yield ctx.diag(value_span, "W407", f"deid reads only the first two characters of '{value}', i.e. VR '{vr}'", f"write select:VR:{vr}")
+    elif low == "group":
+        if not _HEX_GROUP_RE.fullmatch(value):
+            yield ctx.diag(value_span, "E211", f"bad group number '{value}'", "write 1 to 4 hex digits, e.g. select:group:0010 (deid crashes on other text)")
+    else:
+        yield ctx.diag(_sub(arg_span, 0, len(attr)), "E208", f"unknown select attribute '{attr}'", "write select:VR:XX or select:group:GGGG (deid matches nothing with other attributes)")
+
+
+def _group_ref(ctx: Context, f: nodes.GroupRef) -> Iterator[Diagnostic]:
+    yield from _group_name(ctx, f.kind, f.name, f.span, f.text)
+    if f.kind == "values" and f.name in ctx.values_groups:
+        yield from _values_regex(ctx, f.name, f.span)
+
+
+def _group_name(ctx: Context, kind: str, name: str, span: Span, text: str) -> Iterator[Diagnostic]:
+    groups = ctx.values_groups if kind == "values" else ctx.fields_groups
+    if name in groups:
+        return
+    other_kind = "fields" if kind == "values" else "values"
+    other = ctx.fields_groups if kind == "values" else ctx.values_groups
+    if not name:
+        yield ctx.diag(span, "E203", f"'{text}' needs a group name", f"write {kind}:NAME for a `%{kind} NAME` section")
+    elif name in other:
+        yield ctx.diag(span, "E203", f"'{name}' is a %{other_kind} group, not a %{kind} group", f"write '{other_kind}:{name}'")
+    else:
+        hint = did_you_mean(name, groups, prefix=f"{kind}:") or (f"define it with `%{kind} {name}`" if not groups else f"defined %{kind} groups: {', '.join(sorted(groups))}")
+        yield ctx.diag(span, "E203", f"undefined %{kind} group '{name}'", hint)
+
+
+def _values_regex(ctx: Context, name: str, span: Span) -> Iterator[Diagnostic]:
+    """W413 when the group holds whole values (FIELD), which carry '.', '^' and '('."""
+    if any(g.verb == "FIELD" for g in ctx.values_groups[name]):
+        yield ctx.diag(
+            span,
+            "W413",
+            f"deid joins the values of '{name}' into one unescaped regular expression ('.' matches any character, '^' in person names blocks matches, '(' crashes); deidlang matches the values as plain text",
+            "to match names, SPLIT them into words (SPLIT PatientName by=^;minlength=3)",
+        )
+
+
+def _add_field(ctx: Context, a: nodes.ActionLine) -> Iterator[Diagnostic]:
+    """ADD creates one top-level element from a keyword or an 8-digit tag."""
+    f = a.field
+    if isinstance(f, nodes.Keyword):
+        attr = _exact(f.name)
+        if attr is None:
+            attr = _folded(f.name)
+            if attr is None:
+                yield ctx.diag(f.span, "E201", f"unknown DICOM keyword '{f.name}'", _suggest_keyword(f.name) or "ADD takes a DICOM keyword or an 8-digit tag such as 00100010")
+                return
+            yield ctx.diag(f.span, "W412", f"deid crashes on ADD of '{f.name}': ADD needs the exact keyword; deidlang adds {attr.keyword}", f"write '{attr.keyword}'")
+        yield from _addable(ctx, f.span, f.name, attr)
+    elif isinstance(f, nodes.Tag):
+        if f.text[:2].lower() == "0x" or not f.text.isalnum():
+            yield ctx.diag(f.span, "W412", f"deid crashes on ADD of '{f.text}': ADD takes a keyword or an 8-digit tag; deidlang adds {_tag_text(f.value)}", f"write '{f.value:08X}'")
+        if not _tag_known(f.value):
+            yield ctx.diag(f.span, "E201", f"no DICOM attribute has tag {_tag_text(f.value)}", "check the tag; private tags have an odd group")
+            return
+        attr = _tag_attr(f.value)
+        if attr is not None:
+            yield from _addable(ctx, f.span, f.text, attr)
+    else:
+        what = {
+            nodes.AllFields: "ALL selects every element",
+            nodes.Expander: f"'{f.text}' selects any number of elements",
+            nodes.GroupRef: f"'{f.text}' selects a group of elements",
+            nodes.NestedName: f"'{f.text}' is inside a sequence",
+            nodes.UidPath: f"'{f.text}' is inside a sequence",
+            nodes.PrivateTag: f"'{f.text}' needs its private block reserved",
+        }[type(f)]
+        yield ctx.diag(f.span, "E304", f"'ADD' creates one top-level element: {what}", "ADD a keyword or an 8-digit tag (deid crashes on anything else); use REPLACE to change existing elements")
+
+
+def _addable(ctx: Context, span: Span, text: str, attr: Attr) -> Iterator[Diagnostic]:
+    if attr.vr == "SQ":
+        yield ctx.diag(span, "E304", f"cannot ADD sequence '{text}'", "ADD creates elements with a text value; a sequence holds items")
+    elif attr.tag is None:
+        yield ctx.diag(span, "E304", f"cannot ADD '{text}' by keyword: it belongs to a repeating group", "ADD it by its 8-digit tag, e.g. 60003000")
+    elif attr.retired:
+        yield ctx.diag(span, "W205", f"'{attr.keyword}' is a retired DICOM keyword", "new files should not carry retired elements", severity=INFO)
+
+
+# --------------------------------------------------------------------------- values
+
+
+def check_values(ctx: Context) -> Iterator[Diagnostic]:
+    """Values: var/func/deid_func references, JITTER days, literals, value filters."""
+    for a in ctx.actions:
+        v = a.value
+        if v is None:
+            continue
+        if isinstance(v, nodes.VarRef):
+            if not v.name:
+                yield ctx.diag(v.span, "E102", "'var:' needs a variable name", "write var:NAME, where NAME is a key of the ids")
+        elif isinstance(v, nodes.FuncRef):
+            yield from _func_ref(ctx, v)
+        elif isinstance(v, nodes.DeidFunc):
+            yield from _deid_func(ctx, a, v)
+        elif isinstance(v, nodes.ValueFilter):
+            yield from _value_filter(ctx, a, v)
+        elif isinstance(v, nodes.Literal):
+            yield from _literal(ctx, a, v)
+
+
+def _func_ref(ctx: Context, v: nodes.FuncRef) -> Iterator[Diagnostic]:
+    if not v.name:
+        yield ctx.diag(v.span, "E102", "'func:' needs a function name", "write func:NAME, where NAME is a function you pass in")
+    elif ctx.functions is not None and v.name not in ctx.functions:
+        hint = did_you_mean(v.name, ctx.functions) or (f"known functions: {', '.join(sorted(ctx.functions))}" if ctx.functions else "no functions were supplied")
+        yield ctx.diag(v.span, "E205", f"unknown function '{v.name}'", hint)
+
+
+def _deid_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc) -> Iterator[Diagnostic]:
+    name = v.name
+    name_span = _sub(v.span, len("deid_func:"), len(name))
+    if name not in DEID_FUNCS:
+        if name == "simple_uuid":
+            hint = "did you mean 'suffix_uuid' or 'basic_uuid'? ('simple_uuid' appears in deid's docs but does not exist)"
+        else:
+            hint = did_you_mean(name, DEID_FUNCS) or f"built-in functions: {', '.join(DEID_FUNCS)}"
+        yield ctx.diag(name_span, "E206", f"unknown deid_func '{name}'", hint)
+        return
+    allowed = DEID_FUNCS[name]
+    opts = {}
+    for arg in v.args:
+        if arg.name not in allowed:
+            hint = (did_you_mean(arg.name, allowed) or f"deid_func:{name} takes {', '.join(x + '=' for x in allowed)}") if allowed else f"deid_func:{name} takes no arguments"
+            yield ctx.diag(arg.span, "E207", f"deid_func:{name} has no argument '{arg.name}'", hint)
+            continue
+        opts[arg.name] = arg.value
+        problem = _deid_arg_problem(arg.name, arg.value)
+        if problem:
+            yield ctx.diag(arg.span, "E207", f"bad value for {arg.name}= in deid_func:{name}: '{arg.value}'", problem)
+    action = a.action
+    if action == "JITTER":
+        yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not deid_func:{name}", f"deid crashes on this; write `REPLACE {a.field.text} deid_func:jitter days=N`, or `JITTER {a.field.text} N`")
+    elif action == "ADD" and (name == "jitter" or (name == "pydicom_uuid" and opts.get("stable_remapping", "true") != "false")):
+        yield ctx.diag(v.span, "W412", f"deid crashes on ADD with deid_func:{name}: it reads the existing element, and ADD gives it none", f"use REPLACE {a.field.text} ..." + (" (or stable_remapping=false)" if name == "pydicom_uuid" else ""))
+
+
+def _deid_arg_problem(name: str, value: str) -> str:
+    if name in ("days", "years"):
+        return "" if _INT_RE.fullmatch(value) else f"{name}= takes a whole number, e.g. {name}=-5"
+    if name == "org_root":
+        return "" if _UID_ROOT_RE.fullmatch(value) else "org_root= takes a UID root of digits and dots, without a trailing dot, e.g. org_root=1.2.826.0.1.3680043.10.1234"
+    if name == "prefix":
+        if value in ("none", "null"):
+            return ""
+        if not _UID_PREFIX_RE.fullmatch(value):
+            return "prefix= takes digits and dots ending with a dot, e.g. prefix=1.2.826.0.1.3680043.10.1234. (deid crashes otherwise)"
+        if len(value) > 54:
+            return "prefix= may be at most 54 characters long"
+        return ""
+    if name == "stable_remapping":
+        return "" if value in ("true", "false") else "stable_remapping= takes true or false"
+    return ""
+
+
+def _value_filter(ctx: Context, a: nodes.ActionLine, v: nodes.ValueFilter) -> Iterator[Diagnostic]:
+    action = a.action
+    if v.kind == "values":
+        yield from _group_name(ctx, "values", v.argument, v.span, v.text)
+    elif v.kind in ("contains", "notcontains"):
+        err = _regex_error(v.argument)
+        if err is not None:
+            pos = err.pos or 0
+            yield ctx.diag(_sub(v.span, len(v.kind) + 1 + pos, 1), "E209", f"invalid regular expression '{v.argument}': {err.msg} at position {pos}", r"escape regex characters with a backslash, e.g. '\(' for '('")
+    if action == "REMOVE":
+        yield ctx.diag(
+            v.span,
+            "W404",
+            f"deid treats '{v.text}' as a plain value, which is true, so it removes every selected field; deidlang removes only the fields whose value matches",
+            "deid never filters by value here; to be safe under both, select the fields by name",
+        )
+    elif action in ("ADD", "REPLACE"):
+        yield ctx.diag(v.span, "E305", f"value filter '{v.text}' only makes sense with REMOVE", f"deid would store the text '{v.text}' as the value; write the new value instead")
+    elif action == "JITTER":
+        yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not '{v.text}'", "write e.g. `JITTER StudyDate -30`")
+
+
+def _literal(ctx: Context, a: nodes.ActionLine, v: nodes.Literal) -> Iterator[Diagnostic]:
+    action = a.action
+    text = v.text
+    if action == "REMOVE":
+        yield ctx.diag(
+            v.span,
+            "W415",
+            f"'REMOVE' with the plain value '{v.raw or text}': deid and deidlang use it as a yes/no switch (non-empty text removes, a number equal to 0 keeps), not as a filter",
+            "delete the value to remove the field, or use func:NAME for a condition",
+        )
+        return
+    if action in ("BLANK", "KEEP"):
+        return  # W301 already
+    if action == "JITTER":
+        if v.quoted and _INT_RE.fullmatch(text):
+            yield ctx.diag(v.span, "W402", f"deid keeps the quotes in {v.raw} and crashes reading it as a number; deidlang reads {text.strip()}", f"write {text.strip()} without quotes")
+        elif not _INT_RE.fullmatch(text):
+            yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not '{v.raw or text}'", "write e.g. `JITTER StudyDate -30` (deid crashes on other text), or use var:/func:")
+        return
+    # ADD / REPLACE
+    if v.quoted:
+        yield ctx.diag(v.span, "W402", f"deid keeps the quotes: the value is {v.raw} under deid and '{text}' under deidlang", "delete the quotes")
+    elif "'" in text or '"' in text or "  " in text or "\t" in text:
+        deid_value = " ".join(_DEID_TOKEN_RE.findall(text))
+        if deid_value != text:
+            yield ctx.diag(
+                v.span,
+                "W403",
+                f"deid reads this value as '{deid_value}' (it drops unpaired quotes and apostrophes and collapses runs of spaces); deidlang keeps '{text}'",
+                "avoid apostrophes and repeated spaces in values",
+            )
+    yield from _typed_literal(ctx, a, v)
+
+
+def _typed_literal(ctx: Context, a: nodes.ActionLine, v: nodes.Literal) -> Iterator[Diagnostic]:
+    """E305: a literal that the target element's VR cannot hold."""
+    f = a.field
+    attr: Attr | None = None
+    if isinstance(f, nodes.Keyword):
+        attr = _folded(f.name)
+    elif isinstance(f, nodes.Tag):
+        attr = _tag_attr(f.value)
+    if attr is None:
+        return
+    vr = attr.vr
+    if vr in _INT_VRS:
+        ok, what = all(_INT_RE.fullmatch(p) for p in v.text.split("\\")), "whole numbers"
+    elif vr in _FLOAT_VRS or vr == "DS":
+        ok, what = all(_is_float(p) for p in v.text.split("\\")), "decimal numbers"
+    elif vr == "IS":
+        ok, what = all(_is_whole(p) for p in v.text.split("\\")), "whole numbers"
+    else:
+        return
+    if not ok:
+        yield ctx.diag(v.span, "E305", f"'{v.text}' is not a valid {vr} value for '{attr.keyword}'", f"{attr.keyword} (VR {vr}) holds {what}; separate several values with a backslash")
+
+
+def _is_float(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return bool(s.strip()) and "_" not in s
+
+
+def _is_whole(s: str) -> bool:
+    return _is_float(s) and float(s).is_integer()
+
+
+# --------------------------------------------------------------------------- comments
+
+
+def check_comments(ctx: Context) -> Iterator[Diagnostic]:
+    """W401: trailing comments that deid reads as part of an action line.
+
+    (Comments on criterion and coordinates lines are checked with those lines.)
+    """
+    for a in ctx.actions:
+        if a.comment is not None:
+            yield from _action_comment(ctx, a)
+
+
+def _action_comment(ctx: Context, a: nodes.ActionLine) -> Iterator[Diagnostic]:
+    line = ctx.line_text(a.span.end_line)
+    start = a.span.end_column - 1
+    hash_at = line.find("#", start)
+    if hash_at < 0:
+        return
+    comment_span = Span(a.span.end_line, hash_at + 1, a.span.end_line, len(line.rstrip()) + 1)
+    spaced = hash_at > start
+    v = a.value
+    action = a.action
+    if v is None and not spaced:
+        word = line[a.field.span.column - 1 : len(line.rstrip())].split()[0]
+        yield ctx.diag(
+            comment_span,
+            "W401",
+            f"deid reads the field as '{word}' (the comment is glued to it), which matches nothing; deidlang ignores the comment",
+            "put a space before '#'",
+        )
+    elif not spaced:
+        return  # 'ADD X v#c': deid cuts the value at '#' too
+    elif v is None and action == "REMOVE":
+        yield ctx.diag(
+            comment_span,
+            "W401",
+            f"deid reads the comment as an empty value, and REMOVE with an empty value removes nothing; deidlang removes '{a.field.text}'",
+            "move the comment to its own line",
+        )
+    elif isinstance(v, (nodes.VarRef, nodes.FuncRef)) and action != "BLANK" and action != "KEEP":
+        yield ctx.diag(
+            comment_span,
+            "W401",
+            f"deid looks up '{v.name} ' (with the space before the comment), finds nothing and skips the action; deidlang ignores the comment",
+            "move the comment to its own line",
+        )
+    elif isinstance(v, nodes.Literal) and action in ("ADD", "REPLACE"):
+        yield ctx.diag(
+            comment_span,
+            "W401",
+            f"deid keeps the space before the comment: the value is '{v.raw or v.text} ' under deid; deidlang ignores the comment",
+            "move the comment to its own line",
+        )
+
+
+# --------------------------------------------------------------------------- REMOVE vs REPLACE/JITTER
+
+
+def check_remove_cancelled(ctx: Context) -> Iterator[Diagnostic]:
+    """W406: REMOVE of a field that a REPLACE/JITTER with var:/func: also names."""
+    protectors = [
+        a
+        for a in ctx.header
+        if a.action in ("REPLACE", "JITTER") and isinstance(a.value, (nodes.VarRef, nodes.FuncRef)) and not isinstance(a.field, nodes.GroupRef)
+    ]
+    if not protectors:
+        return
+    for r in ctx.header:
+        if r.action != "REMOVE" or isinstance(r.field, nodes.GroupRef):
+            continue
+        hits = [p for p in protectors if _overlap(r.field, p.field)]
+        if not hits:
+            continue
+        p = hits[0]
+        if len(hits) == 1:
+            what = f"what {p.action} {p.field.text} (line {p.span.line}) also selects; when {p.value.text} gives no value"
+        else:
+            what = f"what the REPLACE/JITTER lines {', '.join(str(h.span.line) for h in hits)} also select; when their var:/func: gives no value"
+        yield ctx.diag(
+            r.field.span,
+            "W406",
+            f"deid never removes {what}, the original value stays in the output",
+            "deidlang reports a missing value for such a field as an error at run time; make sure the variable or function always gives a value, or drop the overlap",
+        )
+
+
+def _leaf(f: nodes.Field) -> Attr | None:
+    if isinstance(f, nodes.Keyword):
+        return _folded(f.name)
+    if isinstance(f, nodes.Tag):
+        return _tag_attr(f.value)
+    if isinstance(f, nodes.NestedName) and f.parts[-1]:
+        return _folded(f.parts[-1])
+    return None
+
+
+def _overlap(a: nodes.Field, b: nodes.Field) -> bool:
+    """Whether two field expressions statically select a common element."""
+    la, lb = _leaf(a), _leaf(b)
+    if la is not None and lb is not None:
+        return la.tag is not None and la.tag == lb.tag
+    if lb is not None:
+        return _selects(a, lb)
+    if la is not None:
+        return _selects(b, la)
+    if isinstance(a, nodes.AllFields) or isinstance(b, nodes.AllFields):
+        return True
+    return a == b
+
+
+def _selects(f: nodes.Field, attr: Attr) -> bool:
+    """Whether expander/ALL expression ``f`` selects the top-level element ``attr``."""
+    if isinstance(f, nodes.AllFields):
+        return True
+    if not isinstance(f, nodes.Expander) or attr.tag is None:
+        return False
+    if f.kind == "select":
+        key, _, value = f.argument.partition(":")
+        if key.lower() == "vr":
+            return attr.vr == value[:2].upper()
+        if key.lower() == "group" and _HEX_GROUP_RE.fullmatch(value):
+            return attr.tag >> 16 == int(value, 16)
+        return False
+    if f.kind not in REGEX_EXPANDERS or _regex_error(f.argument.lower()) is not None:
+        return False
+    pattern = f.argument.lower()
+    if f.kind == "endswith":
+        pattern = f"({pattern})$"
+    elif f.kind == "startswith":
+        pattern = f"^({pattern})"
+    rx = re.compile(pattern, re.IGNORECASE)
+    g, e = attr.tag >> 16, attr.tag & 0xFFFF
+    reps = (attr.keyword.lower(), f"({g:04x},{e:04x})", f"{g:04X}{e:04X}", attr.name, attr.keyword)
+    found = any(rx.search(r) for r in reps)
+    return not found if f.kind == "except" else found
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def check_variables(ctx: Context) -> Iterator[Diagnostic]:
+    """W204: with ids, every var:NAME must be supplied for every file."""
+    if ctx.ids is None or not ctx.ids:
+        return
+    files = list(ctx.ids.values())
+    total = len(files)
+    known: set[str] | None = None
+    for a in ctx.actions:
+        v = a.value
+        if not isinstance(v, nodes.VarRef) or not v.name:
+            continue
+        missing = sum(1 for item in files if not isinstance(item, Mapping) or v.name not in item)
+        if not missing:
+            continue
+        if known is None:
+            known = {k for item in files if isinstance(item, Mapping) for k in item}
+        hint = (did_you_mean(v.name, known) if v.name not in known else "") or "deid skips the action for those files"
+        yield ctx.diag(v.span, "W204", f"variable '{v.name}' is missing in {missing} of {total} file{'s' if total != 1 else ''} of the ids", hint)
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def check_groups(ctx: Context) -> Iterator[Diagnostic]:
+    """FIELD/SPLIT verbs and options; groups defined twice or never used."""
+    for _section, g in ctx.group_lines:
+        if g.verb != g.action:
+            yield ctx.diag(g.verb_span, "W102", f"deid ignores '{g.verb}' lines at run time (only upper-case '{g.action}' works); deidlang applies it as {g.action}", f"write '{g.action}'")
+        if g.action == "FIELD":
+            if g.options:
+                yield ctx.diag(g.options[0].span, "W301", "'FIELD' takes no options; they are ignored", "SPLIT takes by= and minlength=")
+        else:
+            yield from _split_options(ctx, g)
+    yield from _group_definitions(ctx)
+
+
+def _split_options(ctx: Context, g: nodes.GroupLine) -> Iterator[Diagnostic]:
+    for opt in g.options:
+        name, value = opt.name, opt.value
+        if name == "splitval":
+            yield ctx.diag(opt.span, "W414", "deid ignores 'splitval' (its option is 'by') and splits at spaces; deidlang reads it as 'by'", f"write by={value}")
+        elif name not in SPLIT_OPTIONS:
+            hint = did_you_mean(name, SPLIT_OPTIONS) or "SPLIT options are by= and minlength="
+            yield ctx.diag(opt.span, "E302", f"unknown SPLIT option '{name}'", hint)
+            continue
+        if name == "minlength":
+            bare = value.strip("'\"")
+            if value != bare and bare.isdigit():
+                yield ctx.diag(opt.span, "W412", f"deid crashes on the quoted number in minlength={value}; deidlang reads {bare}", f"write minlength={bare}")
+            elif not value.isdigit():
+                yield ctx.diag(opt.span, "E302", f"minlength must be a whole number, not '{value}'", "write e.g. minlength=3")
+        elif name in ("by", "splitval"):
+            sep = value
+            if len(sep) >= 2 and sep[0] == sep[-1] and sep[0] in "'\"":
+                sep = sep[1:-1]
+            if not sep:
+                yield ctx.diag(opt.span, "E302", f"{name}= needs a separator", "write e.g. by=^")
+            elif "=" in value:
+                yield ctx.diag(opt.span, "W412", f"deid crashes on '=' in a SPLIT option value ({name}={value}); deidlang splits at '{sep}'", "use another separator")
+    # text deid sees after the options: a trailing ';' or a comment is an empty option for deid
+    end = g.options[-1].span if g.options else g.field.span
+    tail = ctx.tail(end)
+    stripped = tail.split("#", 1)[0].strip()
+    if stripped.startswith(";"):
+        yield ctx.diag(g.span, "W412", "deid crashes on the empty SPLIT option after ';'; deidlang ignores it", "delete the trailing ';'")
+    elif not g.options and "#" in tail:
+        yield ctx.diag(g.span, "W401", "deid reads the comment as an empty SPLIT option and crashes; deidlang ignores the comment", "move the comment to its own line")
+
+
+def _group_definitions(ctx: Context) -> Iterator[Diagnostic]:
+    seen: dict[tuple[str, str], nodes.Section] = {}
+    for s in ctx.recipe.sections:
+        if s.kind not in ("values", "fields") or not s.name:
+            continue
+        key = (s.kind, s.name)
+        if key in seen:
+            yield ctx.diag(s.span, "W206", f"%{s.kind} group '{s.name}' is also defined at line {seen[key].span.line}; the two are merged", "keep one section per group", severity=INFO)
+            continue
+        seen[key] = s
+        other = ("fields" if s.kind == "values" else "values", s.name)
+        if other in seen:
+            yield ctx.diag(
+                s.span,
+                "W206",
+                f"'{s.name}' names both a %values and a %fields group: deid keeps one lookup entry per name, so one group hides the other; deidlang keeps both",
+                "give the groups different names",
+            )
+    if not seen:
+        return
+    used: set[tuple[str, str]] = set()
+    variables: set[str] = set()
+    for a in ctx.actions:
+        f = a.field
+        if isinstance(f, nodes.GroupRef):
+            used.add((f.kind, f.name))
+        v = a.value
+        if isinstance(v, nodes.ValueFilter) and v.kind == "values":
+            used.add(("values", v.argument))
+        elif isinstance(v, nodes.VarRef):
+            variables.add(v.name)  # deid also stores group results under their names
+    for (kind, name), s in seen.items():
+        if (kind, name) not in used and name not in variables:
+            yield ctx.diag(s.span, "W207", f"%{kind} group '{name}' is never used", f"refer to it as {kind}:{name}, or delete it", severity=INFO)
+
+
+# --------------------------------------------------------------------------- filters
+
+
+def check_criteria(ctx: Context) -> Iterator[Diagnostic]:
+    """Criterion lines: values, fields, operators, comments and deid's line splitting."""
+    lines = ctx.lines
+    for lab in ctx.labels:
+        for index, cl in enumerate(lab.criteria):
+            span = cl.span
+            line = lines[span.line - 1]
+            if cl.operator == "or" and index > 0:
+                yield ctx.diag(
+                    _sub(span, 0, 2),
+                    "W409",
+                    "deid ANDs every criterion line of a LABEL, so this '||' line must hold too; deidlang ORs it with the lines above",
+                    "put alternatives on one line (`contains A x || contains B y`) to get the same result from both",
+                )
+            crits = cl.criteria
+            for c in crits:
+                f = c.field
+                value = c.value
+                if value is None and c.predicate in VALUED_PREDICATES:
+                    yield ctx.diag(_after(f.span), "E303", f"'{c.predicate}' needs a value after the field", f"write `{c.predicate} {f.text} <value>` (deid exits on this line)")
+                if type(f) is nodes.Keyword:
+                    attr = _exact(f.name)
+                    if attr is None:
+                        yield from _filter_keyword(ctx, f)
+                    elif attr.vm != "1" and c.predicate in ("equals", "notequals"):
+                        yield ctx.diag(
+                            f.span,
+                            "W411",
+                            f"'{f.name}' can hold several values: deid's {c.predicate} then compares the Python text of the whole list (\"['A', 'B']\"); deidlang compares value by value",
+                            f"use `contains {f.name} ...` to get the same result from both",
+                        )
+                else:
+                    yield from _filter_field(ctx, c)
+                if value and c.predicate in ("contains", "notcontains") and (_regex_error(value) is not None or "\\" in value):
+                    yield from _criterion_regex(ctx, c)
+            if len(crits) > 1:
+                yield from _chain(ctx, cl)
+            body = line[span.column - 1 : span.end_column - 1]
+            if cl.operator is not None:
+                body = body[1 if body[0] == "+" else 2 :].strip()
+            if "+" in body or "||" in body or "  " in body or "\t" in body:
+                yield from _deid_split(ctx, cl, body)
+            if "#" in line[span.end_column - 1 :]:
+                yield _criterion_comment(ctx, cl, line)
+
+
+def _criterion_comment(ctx: Context, cl: nodes.CriterionLine, line: str) -> Diagnostic:
+    tail = line[cl.span.end_column - 1 :]
+    last = cl.criteria[-1]
+    comment = tail[tail.index("#") :].rstrip()
+    if last.value is not None:
+        what = f"part of the value ('{last.value} {comment}'), so the criterion never matches"
+    else:
+        what = f"part of the field ('{last.field.text} {comment}'), which never exists"
+    return ctx.diag(cl.span, "W401", f"deid makes the comment {what}; deidlang ignores the comment", "move the comment to its own line")
+
+
+def _filter_keyword(ctx: Context, f: nodes.Keyword) -> Iterator[Diagnostic]:
+    attr = _folded(f.name)
+    if attr is None:
+        yield ctx.diag(f.span, "W201", f"unknown DICOM keyword '{f.name}': this criterion never sees a value", _suggest_keyword(f.name) or "filters read top-level elements by keyword")
+    else:
+        yield ctx.diag(f.span, "W411", f"deid looks up filter fields case-sensitively, so '{f.name}' is always missing under deid; deidlang reads {attr.keyword}", f"write '{attr.keyword}'")
+
+
+def _filter_field(ctx: Context, c: nodes.Criterion) -> Iterator[Diagnostic]:
+    f = c.field
+    if isinstance(f, nodes.Tag):
+        text = f.text
+        if text[:2].lower() == "0x":
+            if c.predicate in VALUED_PREDICATES:
+                yield ctx.diag(
+                    f.span,
+                    "W411",
+                    f"deid compares '{text}' as the whole element text (tag, name, VR and value); deidlang compares the value",
+                    _keyword_hint(f.value),
+                )
+            return
+        if c.predicate == "empty" and text.isalnum():
+            what = "empty is true whenever the element is present"
+        else:
+            what = "it is always missing"
+        yield ctx.diag(f.span, "W411", f"deid does not understand '{text}' in a filter ({what}); deidlang reads {_tag_text(f.value)}", _keyword_hint(f.value))
+    else:
+        what = {
+            nodes.NestedName: "filters see only top-level elements",
+            nodes.UidPath: "filters see only top-level elements",
+        }.get(type(f), "filters read one top-level element by keyword")
+        yield ctx.diag(f.span, "W411", f"deid treats '{f.text}' as a keyword that never exists ({what}); deidlang reads it as a field expression", "use a top-level keyword")
+
+
+def _keyword_hint(tag: int) -> str:
+    attr = _tag_attr(tag)
+    if attr is not None and attr.tag is not None:
+        return f"write the keyword '{attr.keyword}'"
+    return "write the keyword, or 0xGGGGEEEE with missing/present/empty"
+
+
+def _criterion_regex(ctx: Context, c: nodes.Criterion) -> Iterator[Diagnostic]:
+    value = c.value or ""
+    span = c.value_span or c.span
+    err = _regex_error(value)
+    if err is not None:
+        pos = err.pos or 0
+        yield ctx.diag(_sub(span, pos, 1), "E209", f"invalid regular expression '{value}': {err.msg} at position {pos}", r"escape regex characters with a backslash, e.g. '\(' for '('")
+        return
+    if "\\" in value:
+        m = _UPPER_ESCAPE_RE.search(value)
+        if m:
+            yield ctx.diag(
+                _sub(span, m.start(), m.end() - m.start()),
+                "W407",
+                f"deid lower-cases the pattern, so '\\{m.group(1)}' becomes '\\{m.group(1).lower()}' under deid; deidlang keeps the pattern as written",
+                "avoid upper-case escapes: use a character class such as [^0-9] for \\D",
+            )
+
+
+def _chain(ctx: Context, cl: nodes.CriterionLine) -> Iterator[Diagnostic]:
+    """Inline chains: misaligned values (W410), upper-case words after an operator (W412)."""
+    seen_bare = None
+    for c in cl.criteria:
+        if c.predicate in BARE_PREDICATES:
+            seen_bare = seen_bare or c
+        elif seen_bare is not None:
+            yield ctx.diag(
+                c.span,
+                "W410",
+                f"deid pairs values with criteria by position and '{seen_bare.predicate}' has none, so this '{c.predicate}' gets no value under deid (it never matches); deidlang uses '{c.value}'",
+                "put missing/present/empty criteria after the ones with values, or on their own line",
+            )
+            break
+
+
+def _deid_split(ctx: Context, cl: nodes.CriterionLine, body: str) -> Iterator[Diagnostic]:
+    """W412: lines deid cuts into criteria differently from what they say.
+
+    deid cuts at the first '+' or '||' anywhere (values included) whenever the
+    rest of the line mentions a lower-case criterion word, lower-cases only the
+    first word of each piece, and splits fields and values at single spaces.
+    """
+    ours = [(c.predicate, ctx.text(c.field.span), c.value) for c in cl.criteria]
+    theirs = _deid_pieces(body)
+    if theirs == ours:
+        return
+    upper = list(_upper_predicates(ctx, cl))
+    if upper:
+        yield from upper
+        return
+    if theirs is None:
+        yield ctx.diag(
+            cl.span,
+            "W412",
+            "deid crashes on this line: it cuts criteria at every '+' or '||' that is followed anywhere by a criterion word, even inside a value; deidlang reads the line as written",
+            r"keep '+' and '||' out of values (in a contains pattern, '.' matches a '+') or move that criterion to its own line",
+        )
+    else:
+        shown = " | ".join(f"{p} field '{fld}'" + (f" value '{val}'" if val is not None else "") for p, fld, val in theirs)
+        yield ctx.diag(
+            cl.span,
+            "W412",
+            f"deid reads this line differently: {shown}; deidlang reads it as written",
+            "use single spaces, lower-case criterion words, and keep '+' and '||' out of values",
+        )
+
+
+def _upper_predicates(ctx: Context, cl: nodes.CriterionLine) -> Iterator[Diagnostic]:
+    for c in cl.criteria[1:]:
+        word = ctx.text(c.span)[: len(c.predicate)]
+        if word != c.predicate:
+            yield ctx.diag(
+                _sub(c.span, 0, len(word)),
+                "W412",
+                f"deid does not see '{word}' after an operator (only lower-case words count), so the rest of the line becomes part of the previous value; deidlang reads it as a criterion",
+                f"write '{c.predicate}'",
+            )
+
+
+def _deid_pieces(body: str) -> list[tuple[str, str, str | None]] | None:
+    """deid's reading of one criterion line (leading operator removed); None if deid crashes or exits."""
+    pieces: list[tuple[str, str, str | None]] = []
+    members = [body]
+    while members:
+        member = members.pop(0).strip()
+        i_or, i_and = member.find("||"), member.find("+")
+        op = None
+        if i_or >= 0:
+            op = "||"
+        if i_and >= 0 and (i_or < 0 or i_or >= i_and):
+            op = "+"
+        if op is not None:
+            head, rest = member.split(op, 1)
+            if any(w in rest for w in PREDICATES):
+                members.append(rest.strip())
+                member = head
+        if " " not in member:
+            return None
+        word, rest = member.split(" ", 1)
+        word = word.lower().strip()
+        if word in VALUED_PREDICATES:
+            if " " not in rest:
+                return None
+            fld, val = rest.split(" ", 1)
+            pieces.append((word, fld.strip(), val.strip()))
+        elif word in BARE_PREDICATES:
+            pieces.append((word, rest.strip(), None))
+        else:
+            return None
+    return pieces
+
+
+# --------------------------------------------------------------------------- coordinates
+
+
+def check_coordinates(ctx: Context) -> Iterator[Diagnostic]:
+    """Coordinates: keyword case and ctp from: (W412), empty boxes (W302), from: fields."""
+    for lab in ctx.labels:
+        for co in lab.coordinates:
+            if "#" in ctx.tail(co.span):
+                yield ctx.diag(co.span, "W401", "deid keeps the comment in the coordinates and crashes when it cleans the pixels; deidlang ignores the comment", "move the comment to its own line")
+            word = ctx.text(co.span)[: len(co.keyword)]
+            if word != co.keyword:
+                when = "when it reads the recipe" if co.ctp else "when it cleans the pixels"
+                yield ctx.diag(_sub(co.span, 0, len(word)), "W412", f"deid crashes on '{word}' {when} (only the lower-case keyword works); deidlang reads {co.keyword}", f"write '{co.keyword}'")
+            spec = co.spec
+            if isinstance(spec, nodes.Box):
+                if min(spec.x0, spec.y0, spec.x1, spec.y1) >= 0 and (spec.x1 <= spec.x0 or spec.y1 <= spec.y0):
+                    if co.ctp:
+                        msg = f"box x,y,w,h = {spec.x0},{spec.y0},{spec.x1 - spec.x0},{spec.y1 - spec.y0} covers no pixels (width and height must be positive)"
+                    else:
+                        msg = f"box {spec.x0},{spec.y0},{spec.x1},{spec.y1} covers no pixels (x1 must be greater than x0 and y1 greater than y0)"
+                    yield ctx.diag(spec.span, "W302", msg, "coordinates are x0,y0,x1,y1 (ctpcoordinates: x,y,width,height)")
+            elif isinstance(spec, nodes.FromField):
+                if co.ctp:
+                    yield ctx.diag(co.span, "W412", f"deid crashes on '{co.keyword} from:' when it reads the recipe; deidlang reads the regions", f"write '{co.keyword[3:]} {ctx.text(spec.span)}'")
+                yield from _from_field(ctx, spec)
+
+
+def _from_field(ctx: Context, spec: nodes.FromField) -> Iterator[Diagnostic]:
+    f = spec.field
+    if not isinstance(f, nodes.Keyword):
+        yield ctx.diag(f.span, "W411", f"deid reads from: fields as one top-level keyword; '{f.text}' never exists under deid", "write from:SequenceOfUltrasoundRegions")
+        return
+    attr = _exact(f.name)
+    if attr is None:
+        attr = _folded(f.name)
+        if attr is None:
+            yield ctx.diag(f.span, "W201", f"unknown DICOM keyword '{f.name}': these coordinates never apply", _suggest_keyword(f.name) or "write from:SequenceOfUltrasoundRegions")
+            return
+        yield ctx.diag(f.span, "W411", f"deid looks up '{f.name}' case-sensitively and never finds it; deidlang reads {attr.keyword}", f"write '{attr.keyword}'")
+    if attr.vr != "SQ":
+        yield ctx.diag(f.span, "W302", f"'{attr.keyword}' is not a sequence: from: reads RegionLocation boxes from the items of a sequence", "write from:SequenceOfUltrasoundRegions")
+
+
+# --------------------------------------------------------------------------- driver
+
+Check = Callable[[Context], Iterable[Diagnostic]]
+
+#: Every check, in the order they run.
+CHECKS: tuple[Check, ...] = (
+    check_format,
+    check_structure,
+    check_action_verbs,
+    check_action_fields,
+    check_values,
+    check_comments,
+    check_remove_cancelled,
+    check_variables,
+    check_group_fields,
+    check_groups,
+    check_criteria,
+    check_coordinates,
+)
 
 
 def check_recipe(
@@ -17,4 +1376,36 @@ def check_recipe(
     ids: Mapping[str, Mapping[str, Any]] | None = None,
     functions: Iterable[str] | None = None,
 ) -> list[Diagnostic]:
-    return sorted(result.diagnostics, key=Diagnostic.sort_key)
+    """The parser's diagnostics plus every checker diagnostic, sorted.
+
+    Never raises for problems in the recipe. An exception inside a check is a
+    deidlang bug: it becomes an E100 diagnostic naming the check (or is
+    re-raised when :data:`RAISE_ON_BUG` is set), and the other checks still run.
+    """
+    diags = list(result.diagnostics)
+    try:
+        ctx = Context.build(result, ids, functions)
+    except Exception as exc:  # pragma: no cover - defensive
+        if RAISE_ON_BUG:
+            raise
+        diags.append(_bug(result.source.name, "Context.build", exc))
+        return sorted(diags, key=Diagnostic.sort_key)
+    for check in CHECKS:
+        try:
+            diags.extend(check(ctx))
+        except Exception as exc:
+            if RAISE_ON_BUG:
+                raise
+            diags.append(_bug(ctx.name, check.__name__, exc))
+    diags.sort(key=Diagnostic.sort_key)
+    return diags
+
+
+def _bug(name: str, where: str, exc: Exception) -> Diagnostic:
+    return Diagnostic.at(
+        Span(1, 1, 1, 2),
+        "E100",
+        f"internal error in check '{where}': {type(exc).__name__}",
+        "this is a bug in deidlang; the other checks still ran. Please report it with the recipe",
+        file=name,
+    )

@@ -1,0 +1,387 @@
+"""The checker: deid's own recipes, the API contract, robustness, and deid as an oracle.
+
+Per-code behaviour is covered by the golden recipes (tests/recipes, see
+test_golden.py); this file tests what cuts across them.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import deidlang
+from deidlang import checker, parser
+from deidlang.suggest import pretty
+from deidlang.diagnostics import CODES, ERROR, INFO, WARNING, Diagnostic
+
+from test_golden import BAD, OK, load_case
+
+deid = pytest.importorskip("deid")
+DEID_DATA = Path(deid.__file__).parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _raise_on_checker_bugs(monkeypatch):
+    monkeypatch.setattr(checker, "RAISE_ON_BUG", True)
+
+
+def check(text: str, **kw) -> list[Diagnostic]:
+    return deidlang.check(text, **kw)
+
+
+def codes(text: str, **kw) -> list[tuple[int, str]]:
+    return [(d.line, d.code) for d in check(text, **kw)]
+
+
+# --------------------------------------------------------------------------- deid's shipped recipes
+
+
+def _shipped(name: str) -> str:
+    return (DEID_DATA / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["deid.dicom", "deid.dicom.ultrasound", "deid.dicom.xray.chest"])
+def test_deid_shipped_recipes_have_no_errors(name):
+    diags = check(_shipped(name), path=name)
+    assert [d for d in diags if d.is_error] == []
+
+
+def test_deid_default_recipe_warnings_are_exactly_these():
+    """Every warning on deid's default recipe points at a line that misbehaves under deid.
+
+    153: `+ equals WindowWidth 1` compares the list text when WindowWidth is multi-valued;
+    490/497/504: misspelled Manufacturer (the criterion never sees a value);
+    813-819: `||` lines that deid ANDs; 840/897: REMOVE PatientsName / REMOVE jitter
+    match nothing; 844: REMOVE endswith:ID also removes every ...UID.
+    """
+    got = [(d.line, d.code) for d in check(_shipped("deid.dicom"))]
+    want = [(153, "W411"), (490, "W201"), (497, "W201"), (504, "W201")]
+    want += [(n, "W409") for n in range(813, 820)]
+    want += [(840, "W201"), (844, "W407"), (897, "W201")]
+    assert got == want
+
+
+def test_deid_default_recipe_suggestions():
+    by_line = {d.line: d for d in check(_shipped("deid.dicom"))}
+    assert "'PatientName'" in by_line[840].hint
+    assert "'Manufacturer'" in by_line[490].hint
+    assert by_line[897].message == "unknown DICOM keyword 'jitter': this line matches nothing"
+
+
+def test_deid_ultrasound_and_chest_warnings():
+    us = [(d.line, d.code) for d in check(_shipped("deid.dicom.ultrasound"))]
+    assert us == [(37, "W201"), (41, "W407"), (94, "W201")]
+    chest = [(d.line, d.code) for d in check(_shipped("deid.dicom.xray.chest"))]
+    assert chest == [(7, "W409"), (12, "W409"), (23, "W409"), (24, "W409")]
+
+
+# --------------------------------------------------------------------------- contract
+
+
+def test_returns_parser_diagnostics_too_and_sorted():
+    text = "FORMAT dicom\n%header\nREMOVE PatientsName\nBLNK PatientName\nREMOVE select:VR:XX\n"
+    diags = check(text)
+    assert [(d.line, d.code) for d in diags] == [(3, "W201"), (4, "E101"), (5, "E210")]
+    assert diags == sorted(diags, key=Diagnostic.sort_key)
+    result = parser.parse(text)
+    assert set(result.diagnostics) <= set(checker.check_recipe(result))
+
+
+def test_ten_independent_mistakes_give_ten_diagnostics():
+    path = next(p for p in BAD if p.stem == "26_ten_mistakes")
+    case = load_case(path)
+    diags = check(case.text)
+    assert len(diags) == 10
+    assert len({d.line for d in diags}) == 10
+
+
+def test_file_name_is_reported():
+    (d,) = check("%header\nREMOVE PatientName\n", path="recipes/site.dicom")
+    assert d.file == "recipes/site.dicom" and d.code == "W101"
+
+
+def test_a_crashing_check_does_not_hide_the_others(monkeypatch):
+    def broken(ctx):
+        raise RuntimeError("boom")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(checker, "RAISE_ON_BUG", False)
+    monkeypatch.setattr(checker, "CHECKS", (broken, *checker.CHECKS))
+    diags = check("FORMAT dicom\n%header\nREMOVE PatientsName\n")
+    assert [(d.code, d.line) for d in diags] == [("E100", 1), ("W201", 3)]
+    assert "broken" in diags[0].message and "RuntimeError" in diags[0].message
+    assert "boom" not in diags[0].message  # no user text or data in the message
+
+
+def test_a_crashing_check_is_raised_when_asked(monkeypatch):
+    def broken(ctx):
+        raise RuntimeError("boom")
+        yield  # pragma: no cover
+
+    monkeypatch.setattr(checker, "CHECKS", (broken,))
+    with pytest.raises(RuntimeError):
+        check("FORMAT dicom\n")
+
+
+def test_checks_are_small_functions_of_a_context():
+    assert len(checker.CHECKS) >= 10
+    assert all(callable(c) and c.__doc__ for c in checker.CHECKS)
+    ctx = checker.Context.build(parser.parse("FORMAT dicom\n%header\nREMOVE PatientName\n"))
+    assert ctx.header[0].field.name == "PatientName"
+    for c in checker.CHECKS:
+        assert list(c(ctx)) == []
+
+
+def test_every_emitted_code_is_registered_and_covered_by_a_golden_file():
+    source = Path(checker.__file__).read_text(encoding="utf-8")
+    emitted = set(re.findall(r'"([EW][1-4]\d\d)"', source)) - {"E100"}
+    assert emitted <= set(CODES)
+    covered = {e.code for p in BAD for e in load_case(p).expected}
+    assert emitted - covered == set(), "codes without a golden file"
+
+
+def test_messages_follow_the_house_style():
+    for p in BAD:
+        case = load_case(p)
+        from_parser = set(parser.parse(case.text).diagnostics)
+        for d in check(case.text, ids=case.ids, functions=case.functions):
+            if d in from_parser:
+                continue
+            assert d.message[0] == d.message[0].lower() or d.message[0] == "'", d.message
+            assert not d.message.endswith("."), d.message
+            assert d.column >= 1 and (d.end_line, d.end_column) > (d.line, d.column), d
+            assert d.severity in (ERROR, WARNING, INFO)
+
+
+def test_ok_recipes_are_clean_even_with_functions_and_ids():
+    ids = {"/data/a.dcm": {"id": "A", "source_id": "S", "pseudonym": "P", "pseudo_id": "Q", "accession": "X", "shift": -3}}
+    functions = ["generate_uid", "shift_days", "is_adult"]
+    for p in OK:
+        diags = [d for d in check(load_case(p).text, ids=ids, functions=functions) if d.severity != INFO]
+        assert diags == [], (p.name, diags)
+
+
+# --------------------------------------------------------------------------- ids and functions
+
+
+def test_ids_count_files_missing_a_variable():
+    text = "FORMAT dicom\n%header\nREPLACE PatientID var:id\nREPLACE PatientName var:name\n"
+    ids = {"/a.dcm": {"id": 1, "name": "x"}, "/b.dcm": {"id": 2}}
+    (d,) = check(text, ids=ids)
+    assert (d.line, d.code) == (4, "W204")
+    assert "missing in 1 of 2 files" in d.message
+    assert check(text, ids={"/a.dcm": {"id": 1, "name": "x"}}) == []
+    assert check(text) == []  # no ids: nothing to compare with
+
+
+def test_ids_suggest_a_close_name():
+    (d,) = check("FORMAT dicom\n%header\nREPLACE PatientID var:pseudo_di\n", ids={"/a.dcm": {"pseudo_id": "P"}})
+    assert d.hint == "did you mean 'pseudo_id'?"
+
+
+def test_functions_are_checked_only_when_given():
+    text = "FORMAT dicom\n%header\nREPLACE StudyInstanceUID func:generate_uid\n"
+    assert check(text) == []
+    assert check(text, functions=["generate_uid"]) == []
+    (d,) = check(text, functions=("make_uid",))
+    assert d.code == "E205" and d.is_error
+    (d,) = check(text, functions=())
+    assert d.hint == "no functions were supplied"
+
+
+# --------------------------------------------------------------------------- suggestions
+
+
+@pytest.mark.parametrize("word", ["PatientsName", "Modalty", "Manfacturer", "PatientNmae", "SOPInstanceUI", "jitter", "StudyDat"])
+def test_keyword_suggestions_equal_difflib(word):
+    from pydicom.datadict import keyword_dict
+
+    by_lower = {k.lower(): k for k in keyword_dict if k}
+    expected = [by_lower[m] for m in difflib.get_close_matches(word.lower(), list(by_lower), n=3, cutoff=0.75)]
+    got = checker._suggest_keyword(word)
+    assert got == (f"did you mean {pretty(expected)}?" if expected else "")
+
+
+# --------------------------------------------------------------------------- robustness
+
+_LINE = st.one_of(
+    st.sampled_from(
+        [
+            "FORMAT dicom", "%header", "%filter f", "%values v", "%fields f", "LABEL x", "  coordinates 1,2,3,4",
+            "REMOVE PatientName", "ADD (0010,0010) x", "REPLACE X var:", "JITTER StudyDate deid_func:jitter days=1",
+            "  contains Modality CT + missing X", "SPLIT PatientName by=^;", "FIELD fields:f", "REMOVE values:v",
+            "  ctpcoordinates from:X", "KEEP a__b__c", "REMOVE (0008,1140)__0__(0008,1155)", "REMOVE select:group:",
+        ]
+    ),
+    st.text(alphabet='ABCXYZabcxyz:_%#+|()",^=0123456789 \t-.\'\\', max_size=40),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_LINE, max_size=8))
+def test_check_never_raises(lines):
+    diags = check("\n".join(lines))
+    for d in diags:
+        assert d.code in CODES
+
+
+# --------------------------------------------------------------------------- deid as an oracle
+
+
+def _deid_load(text: str):
+    """deid 0.4.13's parse of a recipe: its dict, 'EXIT' or 'CRASH'."""
+    from deid.config import DeidRecipe
+
+    fd, path = tempfile.mkstemp(suffix=".dicom")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        try:
+            return DeidRecipe(path, base=False).deid
+        except SystemExit:
+            return "EXIT"
+        except Exception:
+            return "CRASH"
+    finally:
+        os.unlink(path)
+
+
+def _header(text: str):
+    return _deid_load("FORMAT dicom\n%header\n" + text + "\n").get("header", [])
+
+
+differential = pytest.mark.differential
+
+
+@differential
+def test_oracle_lower_case_actions_are_dropped_and_warned():
+    assert _header("remove PatientName\nRemove PatientID") == []
+    assert [c for _, c in codes("FORMAT dicom\n%header\nremove PatientName\n")] == ["W405"]
+
+
+@differential
+def test_oracle_trailing_comments():
+    assert _header("REMOVE PatientName # c") == [{"action": "REMOVE", "field": "PatientName", "value": ""}]
+    assert _header("ADD PatientIdentityRemoved YES # c")[0]["value"] == "YES "
+    assert _header("REMOVE PatientName#x")[0]["field"] == "PatientName#x"
+    for line in ("REMOVE PatientName # c", "ADD PatientIdentityRemoved YES # c", "REMOVE PatientName#x", "REPLACE PatientID var:id # c"):
+        assert [c for _, c in codes(f"FORMAT dicom\n%header\n{line}\n")] == ["W401"], line
+    # comments deid handles like deidlang: no warning
+    for line in ("KEEP PatientName # c", "JITTER StudyDate 5 # c", "ADD PatientIdentityRemoved YES#c"):
+        assert codes(f"FORMAT dicom\n%header\n{line}\n") == [], line
+
+
+@differential
+def test_oracle_quotes_and_apostrophes():
+    assert _header('REPLACE PatientName "Doe"')[0]["value"] == '"Doe"'
+    assert _header("REPLACE PatientName O'Brien")[0]["value"] == "O Brien"
+    assert _header("REPLACE PatientName a   b")[0]["value"] == "a b"
+    (d,) = check("FORMAT dicom\n%header\nREPLACE PatientName O'Brien\n")
+    assert d.code == "W403" and "'O Brien'" in d.message
+
+
+@differential
+def test_oracle_value_filters_are_plain_values():
+    assert _header("REMOVE ALL contains:Doe")[0]["value"] == "contains:Doe"
+
+
+@differential
+@pytest.mark.parametrize(
+    "text,code",
+    [
+        ("format dicom\n", "W412"),
+        ("FORMAT dicom # c\n", "W412"),
+        ("FORMAT nifti\n", "E103"),
+        ("FORMAT dicom\n%filter f\nLABEL a\n  contains X a+ || contains Y b\n", "W412"),
+        ("FORMAT dicom\n%filter f\nLABEL a\n  contains X a+empty\n", "W412"),
+        ("FORMAT dicom\n%filter f\nLABEL a\n  CTPcoordinates 1,2,3,4\n", "W412"),
+        ("FORMAT dicom\n%filter f\nLABEL a\n  ctpcoordinates from:SequenceOfUltrasoundRegions\n", "W412"),
+        ("FORMAT dicom\n%filter f\nLABEL a\n  contains Modality\n", "E303"),
+        ("FORMAT dicom\n%header\nADD PatientIdentityRemoved\n", "E102"),
+    ],
+)
+def test_oracle_lines_deid_rejects_are_diagnosed(text, code):
+    assert _deid_load(text) in ("EXIT", "CRASH")
+    assert code in [c for _, c in codes(text)]
+
+
+_CRITERION_LINES = [
+    "contains Modality CT",
+    "contains Modality CT + CONTAINS Modality CT",
+    "contains  Modality CT",
+    "missing X + contains Modality CT",
+    "contains ManufacturerModelName SOMATOM Definition AS+",
+    "contains ImageType DERIVED+SECONDARY+SCREEN SAVE",
+    "contains X a+ || contains Y b",
+    "contains SeriesDescription a+empty",
+    "contains Modality CT || equals Rows 512 + present BurnedInAnnotation",
+    "contains Modality a || b",
+    "equals Rows 5+missing X",
+    "present X + contains Y a+b",
+    "contains X a||b + missing Z",
+]
+
+
+@differential
+@pytest.mark.parametrize("line", _CRITERION_LINES)
+def test_oracle_criterion_line_splitting(line):
+    """The checker's model of deid's chain splitting agrees with deid's parser."""
+    got = _deid_load(f"FORMAT dicom\n%filter f\nLABEL a\n  {line}\n")
+    model = checker._deid_pieces(line)
+    if got in ("EXIT", "CRASH"):
+        assert model is None
+        return
+    entry = got["filter"]["f"][0]["filters"][0]
+    assert model is not None
+    assert [p for p, _, _ in model] == entry["action"]
+    assert [f for _, f, _ in model] == entry["field"]
+    assert [v for _, _, v in model if v is not None] == entry["value"]
+
+
+@differential
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["contains", "equals", "missing", "empty", "CONTAINS", "X", "Y", "a+", "b", "+", "||", "a+b", "  ", "c||d", "present"]),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_oracle_criterion_splitting_fuzz(words):
+    from deid.config.utils import parse_member
+
+    line = "contains Modality " + " ".join(words)
+    try:
+        entry = parse_member(line)
+    except (SystemExit, Exception):
+        entry = None
+    model = checker._deid_pieces(line)
+    if entry is None:
+        assert model is None
+    else:
+        assert model is not None
+        assert [p for p, _, _ in model] == entry["action"]
+        assert [f for _, f, _ in model] == entry["field"]
+        assert [v for _, _, v in model if v is not None] == entry["value"]
+
+
+@differential
+def test_oracle_split_options():
+    from deid.dicom.groups import extract_values_list
+    from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
+
+    body = Dataset()
+    body.PatientName = "Doe^John"
+    ds = FileDataset("memory.dcm", body, file_meta=FileMetaDataset(), preamble=b"\0" * 128)
+    assert sorted(extract_values_list(ds, [{"action": "SPLIT", "field": "PatientName", "value": "splitval=^"}])) == ["Doe^John"]
+    with pytest.raises(ValueError):
+        extract_values_list(ds, [{"action": "SPLIT", "field": "PatientName", "value": "minlength='4'"}])
+    with pytest.raises(ValueError):
+        extract_values_list(ds, [{"action": "SPLIT", "field": "PatientName", "value": "by=^;"}])
