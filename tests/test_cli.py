@@ -1,0 +1,775 @@
+"""The deidc command line: exit codes, streams, and the file handling of `deidc run`.
+
+Most `run` tests use a tiny fake Program (the contract of deidlang.compile's
+result: ``apply(ds, ids=, funcs=, *, path=, remove_private=)``) so that they
+pin the CLI's own behaviour: mirroring, atomic writes, skipping, failures,
+ids matching, process pool. ``TestRealRuntime`` runs the real compiler and
+runtime on the bundled demo data and default recipe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import attrs
+import pydicom
+import pytest
+from pydicom.dataset import FileMetaDataset
+
+import deidlang
+from deidlang import cli
+from deidlang.diagnostics import ApplyError, Diagnostic
+from deidlang.source import Span
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+BROKEN = EXAMPLES / "broken" / "broken.dicom"
+DEMO_FILES = 10
+
+CLEAN_RECIPE = "FORMAT dicom\n\n%header\nREMOVE PatientAddress\nADD PatientIdentityRemoved YES\n"
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = cli.main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def recipe(tmp_path: Path) -> Path:
+    path = tmp_path / "clean.dicom"
+    path.write_text(CLEAN_RECIPE, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    """A temporary copy of the bundled demo data (10 files in 6 directories)."""
+    target = tmp_path / "scans"
+    shutil.copytree(cli.DEMO_DIR, target)
+    return target
+
+
+@attrs.frozen
+class FakeProgram:
+    """Stands in for a compiled Program: deterministic, picklable, records its calls."""
+
+    name: str
+    fail_on: str = ""
+
+    def apply(self, ds, ids=None, funcs=None, *, path=None, remove_private=False, strip_sequences=False, disable_skip=False):
+        CALLS.append({"program": self.name, "path": path, "ids": ids, "funcs": funcs, "remove_private": remove_private})
+        if self.fail_on and path and path.endswith(self.fail_on):
+            raise ApplyError("function 'boom' raised ValueError", code="R001", recipe=self.name, span=Span(4, 8, 4, 22), path=path)
+        if "PatientAddress" in ds:
+            del ds.PatientAddress
+        ds.PatientName = ""
+        ds.PatientIdentityRemoved = "YES"
+        if remove_private:
+            ds.remove_private_tags()
+        return ds
+
+
+CALLS: list[dict] = []
+
+
+@attrs.frozen
+class _FuncProgram:
+    """Calls the user's function 'tag_it' (importable by reference, so it also pickles under spawn)."""
+
+    def apply(self, ds, ids=None, funcs=None, *, path=None, remove_private=False, **kwargs):
+        ds.PatientComments = funcs["tag_it"]()
+        return ds
+
+
+
+@pytest.fixture
+def fake(monkeypatch):
+    """Make `deidc run` compile every recipe to a FakeProgram."""
+    CALLS.clear()
+    made: list[FakeProgram] = []
+
+    def compile_(text, path):
+        program = FakeProgram(path, fail_on=os.environ.get("FAKE_FAIL_ON", ""))
+        made.append(program)
+        return program
+
+    monkeypatch.setattr(cli, "_compile", compile_)
+    return made
+
+
+# =========================================================================== check
+
+
+class TestCheck:
+    def test_clean_recipe_exits_0(self, capsys, recipe):
+        code, out, err = run(capsys, "check", recipe)
+        assert (code, out, err) == (0, "No problems found in 1 recipe.\n", "")
+
+    def test_errors_exit_1_and_go_to_stdout(self, capsys):
+        code, out, err = run(capsys, "check", BROKEN)
+        assert code == 1
+        assert err == ""
+        assert f"error[E101]: unknown action or statement 'BLNK'\n --> {BROKEN}:5:1\n" in out
+        assert "\x1b[" not in out  # capsys is not a terminal: no colour
+        assert out.rstrip().splitlines()[-1].startswith("Found ")
+
+    def test_broken_example_has_at_least_four_errors(self, capsys):
+        code, out, _ = run(capsys, "check", "--format", "json", BROKEN)
+        errors = [d for d in json.loads(out) if d["severity"] == "error"]
+        assert code == 1
+        assert {d["line"] for d in errors} >= {5, 6, 9, 10}
+        assert any(d["line"] == 8 for d in json.loads(out))  # REMOVE PatientsName is reported too
+        assert len(errors) >= 4, [d["code"] for d in errors]
+
+    def test_examples_glob_is_clean(self, capsys):
+        """The README's main command: `deidc check examples/*.dicom` (broken.dicom is not matched)."""
+        recipes = sorted(EXAMPLES.glob("*.dicom"))
+        assert len(recipes) >= 3 and BROKEN not in recipes
+        code, out, _ = run(capsys, "check", *recipes)
+        assert code == 0, out
+
+    def test_exit_zero(self, capsys):
+        code, out, _ = run(capsys, "check", "--exit-zero", BROKEN)
+        assert code == 0 and "error[E101]" in out
+
+    def test_strict_makes_warnings_fail(self, capsys, recipe, monkeypatch):
+        warning = Diagnostic.at(Span(4, 8, 4, 22), "W202", "keyword 'x' not in canonical case", file=str(recipe))
+        monkeypatch.setattr(cli.api, "check", lambda *a, **k: [warning])
+        code, out, _ = run(capsys, "check", recipe)
+        assert code == 0 and "warning[W202]" in out and "Found 1 warning in 1 recipe." in out
+        assert run(capsys, "check", "--strict", recipe)[0] == 1
+        assert run(capsys, "check", "--strict", "--exit-zero", recipe)[0] == 0
+
+    def test_missing_recipe_exits_2(self, capsys, tmp_path):
+        code, out, err = run(capsys, "check", tmp_path / "nope.dicom")
+        assert code == 2 and out == ""
+        assert f"deidc: error: cannot read recipe '{tmp_path / 'nope.dicom'}': No such file or directory" in err
+
+    def test_recipe_not_utf8_exits_2(self, capsys, tmp_path):
+        path = tmp_path / "latin1.dicom"
+        path.write_bytes(b"%header\nADD PatientComments caf\xe9\n")
+        code, _, err = run(capsys, "check", path)
+        assert code == 2 and "not UTF-8" in err
+
+    @pytest.mark.parametrize(
+        "content, message",
+        [
+            ("{not json", "invalid JSON at line 1 column 2"),
+            ('["a", "b"]', "expected a JSON object mapping file paths to objects"),
+            ('{"/a.dcm": 3}', "expected a JSON object mapping file paths to objects"),
+        ],
+    )
+    def test_bad_ids_file_exits_2(self, capsys, recipe, tmp_path, content, message):
+        ids = tmp_path / "ids.json"
+        ids.write_text(content, encoding="utf-8")
+        code, out, err = run(capsys, "check", "--ids", ids, recipe)
+        assert code == 2 and out == "" and message in err
+
+    def test_missing_ids_file_exits_2(self, capsys, recipe, tmp_path):
+        code, _, err = run(capsys, "check", "--ids", tmp_path / "none.json", recipe)
+        assert code == 2 and "cannot read ids file" in err
+
+    def test_ids_and_functions_reach_the_checker(self, capsys, recipe, tmp_path, monkeypatch):
+        seen = {}
+
+        def check(text, *, path=None, ids=None, functions=None):
+            seen.update(path=path, ids=ids, functions=functions)
+            return []
+
+        monkeypatch.setattr(cli.api, "check", check)
+        ids = tmp_path / "ids.json"
+        ids.write_text('{"/data/1.dcm": {"id": "SUB-1"}}', encoding="utf-8")
+        funcs = tmp_path / "funcs.py"
+        funcs.write_text(
+            "import os\nfrom pydicom.uid import generate_uid\n"
+            "def new_id(item=None, value=None, field=None, dicom=None):\n    return 'x'\n"
+            "def _helper():\n    pass\nclass NotAFunction:\n    pass\nLIMIT = 3\n",
+            encoding="utf-8",
+        )
+        assert run(capsys, "check", "--ids", ids, "--functions", funcs, recipe)[0] == 0
+        assert seen == {"path": str(recipe), "ids": {"/data/1.dcm": {"id": "SUB-1"}}, "functions": ["generate_uid", "new_id"]}
+
+    def test_functions_file_respects_all(self, tmp_path):
+        funcs = tmp_path / "funcs.py"
+        funcs.write_text("__all__ = ['a']\ndef a(**k): pass\ndef b(**k): pass\n", encoding="utf-8")
+        assert list(cli._load_functions(str(funcs))) == ["a"]
+
+    def test_functions_file_that_raises_exits_2(self, capsys, recipe, tmp_path):
+        funcs = tmp_path / "funcs.py"
+        funcs.write_text("raise RuntimeError('no database')\n", encoding="utf-8")
+        code, _, err = run(capsys, "check", "--functions", funcs, recipe)
+        assert code == 2 and "cannot load functions file" in err and "RuntimeError: no database" in err
+
+    def test_json_is_one_array_for_several_recipes(self, capsys, recipe):
+        code, out, _ = run(capsys, "check", "--format", "json", recipe, BROKEN, BROKEN)
+        data = json.loads(out)
+        assert code == 1 and isinstance(data, list) and data
+        assert {d["file"] for d in data} == {str(BROKEN)}
+        assert all(list(d) == [f.name for f in attrs.fields(Diagnostic)] for d in data)
+
+    def test_json_clean_is_empty_array(self, capsys, recipe):
+        assert run(capsys, "check", "--format", "json", recipe)[:2] == (0, "[]\n")
+
+    def test_sarif_is_one_run(self, capsys, recipe):
+        code, out, _ = run(capsys, "check", "--format", "sarif", recipe, BROKEN)
+        log = json.loads(out)
+        assert code == 1 and log["version"] == "2.1.0" and len(log["runs"]) == 1
+        assert log["runs"][0]["tool"]["driver"]["version"] == deidlang.__version__
+        assert any(r["ruleId"] == "E101" for r in log["runs"][0]["results"])
+
+    def test_concise(self, capsys):
+        code, out, _ = run(capsys, "check", "--format", "concise", BROKEN)
+        assert code == 1
+        assert f"{BROKEN}:5:1: E101 unknown action or statement 'BLNK'; did you mean 'BLANK'?\n" in out
+
+    def test_internal_error_is_a_bug_with_exit_2(self, capsys, recipe, monkeypatch):
+        def explode(*a, **k):
+            raise RuntimeError("boom")
+
+        monkeypatch.setattr(cli.api, "check", explode)
+        code, out, err = run(capsys, "check", recipe)
+        assert code == 2 and out == ""
+        assert "Traceback" in err and "RuntimeError: boom" in err and "this is a bug in deidc" in err
+
+
+class TestUsage:
+    @pytest.mark.parametrize(
+        "argv",
+        [[], ["check"], ["check", "--format", "xml", "r.dicom"], ["run", "--jobs", "0"], ["run", "--jobs", "x"], ["frobnicate"],
+         ["run", "--keep-private", "--remove-private"], ["identifiers"]],
+    )
+    def test_usage_errors_exit_2(self, capsys, argv):
+        assert cli.main(argv) == 2
+
+    def test_version(self, capsys):
+        assert run(capsys, "--version") == (0, f"deidc {deidlang.__version__}\n", "")
+        assert run(capsys, "version") == (0, f"deidc {deidlang.__version__}\n", "")
+
+    def test_help_exits_0(self, capsys):
+        code, out, _ = run(capsys, "run", "--help")
+        assert code == 0 and "--keep-private" in out
+
+    def test_python_m_deidlang(self):
+        proc = subprocess.run([sys.executable, "-m", "deidlang", "--version"], capture_output=True, text=True, check=False)
+        assert (proc.returncode, proc.stdout) == (0, f"deidc {deidlang.__version__}\n")
+
+    def test_colour_only_on_a_terminal_without_no_color(self, monkeypatch):
+        class Tty(io.StringIO):
+            def isatty(self):
+                return True
+
+        monkeypatch.delenv("NO_COLOR", raising=False)
+        monkeypatch.delenv("TERM", raising=False)
+        assert cli._want_color(Tty()) is True
+        assert cli._want_color(io.StringIO()) is False
+        monkeypatch.setenv("NO_COLOR", "1")
+        assert cli._want_color(Tty()) is False
+
+
+# =========================================================================== run (fake program)
+
+
+class TestRun:
+    def test_mirrors_the_tree_and_leaves_inputs_alone(self, capsys, fake, demo, recipe, tmp_path):
+        before = tree_digest(demo)
+        out_dir = tmp_path / "out"
+        code, out, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", out_dir, "--jobs", "1")
+        assert code == 0, err
+        assert tree_digest(demo) == before  # inputs byte-identical
+        written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
+        assert written == sorted(before)  # same relative paths, nothing else (no temporaries)
+        assert f"output: {out_dir}" in out
+        assert f"{DEMO_FILES} files processed: {DEMO_FILES} written, 0 skipped, 0 failed" in out
+        # per file: PatientAddress and 4 private elements removed, PatientName changed, one element added
+        assert "top-level elements in written files: 50 removed, 10 changed, 10 added" in out
+        ds = pydicom.dcmread(out_dir / "patient-001" / "ct-chest" / "ct-001.dcm")
+        assert ds.PatientIdentityRemoved == "YES" and "PatientAddress" not in ds
+        assert not any(e.tag.is_private for e in ds)  # private elements removed by default
+
+    def test_summary_never_quotes_values(self, capsys, fake, demo, recipe, tmp_path):
+        code, out, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", tmp_path / "o", "--jobs", "1")
+        assert code == 0
+        assert "ORCHARD" not in out + err and "Quarry" not in out + err
+        assert "elements removed" in out
+
+    def test_default_recipe_and_demo_data(self, capsys, fake, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        code, out, _ = run(capsys, "run", "--jobs", "1")
+        assert code == 0
+        assert [p.name for p in fake] == [str(cli.DEFAULT_RECIPE)]
+        assert len(list((tmp_path / "deidlang-output").rglob("*.dcm"))) == DEMO_FILES
+        assert "recipe: deidlang default recipe" in out and "input: demo data shipped with deidlang" in out
+        assert CALLS[0]["path"] == os.path.join("patient-001", "ct-chest", "ct-001.dcm")
+
+    def test_existing_outputs_are_kept_unless_overwrite(self, capsys, fake, demo, recipe, tmp_path):
+        out_dir = tmp_path / "out"
+        target = out_dir / "patient-003" / "cr-knee" / "cr-001.dcm"
+        target.parent.mkdir(parents=True)
+        target.write_bytes(b"keep me")
+        code, out, _ = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", out_dir, "--jobs", "1")
+        assert code == 0
+        assert target.read_bytes() == b"keep me"
+        assert f"{DEMO_FILES} files processed: {DEMO_FILES - 1} written, 1 skipped, 0 failed" in out
+        assert "use --overwrite" in out
+        code, out, _ = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", out_dir, "--overwrite", "--jobs", "1")
+        assert code == 0 and target.read_bytes()[128:132] == b"DICM"
+        assert f"{DEMO_FILES} written, 0 skipped" in out
+
+    def test_non_dicom_file_is_reported_and_the_batch_goes_on(self, capsys, fake, demo, recipe, tmp_path):
+        (demo / "patient-002" / "notes.txt").write_text("not an image\n", encoding="utf-8")
+        out_dir = tmp_path / "out"
+        code, out, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", out_dir, "--jobs", "1")
+        assert code == 1
+        bad = os.path.join(str(demo), "patient-002", "notes.txt")
+        assert f"deidc: failed: {bad}: not a DICOM file" in err
+        assert f"{DEMO_FILES + 1} files processed: {DEMO_FILES} written, 0 skipped, 1 failed" in out
+        assert len(list(out_dir.rglob("*.dcm"))) == DEMO_FILES
+        assert not (out_dir / "patient-002" / "notes.txt").exists()
+
+    def test_force_reads_files_without_preamble(self, capsys, fake, tmp_path, recipe):
+        src = tmp_path / "in"
+        src.mkdir()
+        ds = pydicom.dcmread(cli.DEMO_DIR / "patient-003" / "cr-knee" / "cr-001.dcm")
+        ds.file_meta = FileMetaDataset()  # a bare dataset: no preamble, no 'DICM', no file meta
+        ds.preamble = None
+        ds.save_as(src / "raw.dcm", implicit_vr=True, little_endian=True)
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--input", src, "--output", tmp_path / "o1", "--jobs", "1")
+        assert code == 1 and "not a DICOM file (no DICOM preamble; --force reads it anyway)" in err
+        assert run(capsys, "run", "--recipe", recipe, "--input", src, "--output", tmp_path / "o2", "--jobs", "1", "--force")[0] == 0
+
+    def test_apply_error_fails_that_file_only(self, capsys, fake, demo, recipe, tmp_path, monkeypatch):
+        monkeypatch.setenv("FAKE_FAIL_ON", "us-002.dcm")
+        code, out, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", tmp_path / "o", "--jobs", "1")
+        assert code == 1
+        assert "us-002.dcm: " in err and "R001 function 'boom' raised ValueError" in err
+        assert f"{DEMO_FILES - 1} written, 0 skipped, 1 failed" in out
+        assert not list((tmp_path / "o").rglob("us-002.dcm"))
+
+    def test_apply_error_shows_the_recipe_line_once(self, capsys, fake, demo, recipe, tmp_path, monkeypatch):
+        monkeypatch.setenv("FAKE_FAIL_ON", "001.dcm")  # six files
+        code, out, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", tmp_path / "o", "--jobs", "1")
+        assert code == 1 and "4 written, 0 skipped, 6 failed" in out
+        assert err.count("deidc: failed: ") == 6
+        assert err.count(f"error[R001]: function 'boom' raised ValueError\n --> {recipe}:4:8\n") == 1
+        assert "4 | REMOVE PatientAddress\n  |        ^^^^^^^^^^^^^^\n" in err
+        first = os.path.join(str(demo), "patient-001", "ct-chest", "ct-001.dcm")
+        assert f"= help: while applying to {first}" in err
+
+    def test_unexpected_exception_in_apply_fails_the_file(self, capsys, fake, demo, recipe, tmp_path, monkeypatch):
+        def apply(self, ds, **kwargs):
+            raise KeyError("(0010,0010) ORCHARD")
+
+        monkeypatch.setattr(FakeProgram, "apply", apply)
+        code, out, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", tmp_path / "o", "--jobs", "1")
+        assert code == 1 and "internal error while applying the recipe (KeyError)" in err
+        assert "ORCHARD" not in err
+
+    def test_recipe_with_errors_touches_nothing(self, capsys, fake, demo, tmp_path):
+        out_dir = tmp_path / "out"
+        code, out, err = run(capsys, "run", "--recipe", BROKEN, "--input", demo, "--output", out_dir)
+        assert code == 1
+        assert "error[E101]" in err and "no file was read or written" in err
+        assert not out_dir.exists() and fake == [] and CALLS == []
+
+    def test_strict_refuses_warnings(self, capsys, fake, demo, recipe, tmp_path, monkeypatch):
+        warning = Diagnostic.at(Span(4, 8, 4, 22), "W202", "w", file=str(recipe))
+        monkeypatch.setattr(cli.api, "check", lambda *a, **k: [warning])
+        out_dir = tmp_path / "out"
+        code, _, err = run(capsys, "run", "--strict", "--recipe", recipe, "--input", demo, "--output", out_dir)
+        assert code == 1 and "warning[W202]" in err and not out_dir.exists()
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", out_dir, "--jobs", "1")
+        assert code == 0 and "warning[W202]" in err
+
+    def test_jobs_2_gives_the_same_bytes_as_jobs_1(self, capsys, fake, demo, recipe, tmp_path):
+        for jobs in ("1", "2"):
+            code, out, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", tmp_path / f"j{jobs}", "--jobs", jobs)
+            assert code == 0, err
+            assert f"{DEMO_FILES} written" in out
+        assert tree_digest(tmp_path / "j1") == tree_digest(tmp_path / "j2")
+        assert len(tree_digest(tmp_path / "j2")) == DEMO_FILES
+
+    @pytest.mark.parametrize("start_method", ["fork", "spawn"])
+    def test_pool_workers_get_programs_and_functions(self, capsys, demo, tmp_path, monkeypatch, start_method):
+        """Under spawn nothing is inherited: programs travel through the initializer and
+        the functions file is executed in each worker."""
+        import multiprocessing
+
+        if start_method not in multiprocessing.get_all_start_methods():
+            pytest.skip(f"no {start_method} start method on this platform")
+        monkeypatch.setattr(cli, "_START_METHOD", start_method)
+        funcs = tmp_path / "funcs.py"
+        funcs.write_text("def tag_it(item=None, value=None, field=None, dicom=None):\n    return 'TAGGED'\n", encoding="utf-8")
+        tasks = [cli._Task(str(p), str(tmp_path / "o" / p.name), p.name) for p in sorted(demo.rglob("ct-*.dcm"))]
+        program = _FuncProgram()
+        results = list(cli._execute(tasks, [program], cli._load_functions(str(funcs)), str(funcs), cli._RunOptions(), 2))
+        assert [r.status for r in results] == ["written"] * 3, [r.reason for r in results]
+        assert {pydicom.dcmread(tmp_path / "o" / p.name).PatientComments for p in demo.rglob("ct-*.dcm")} == {"TAGGED"}
+
+    def test_jobs_2_reports_failures(self, capsys, fake, demo, recipe, tmp_path):
+        (demo / "junk.dcm").write_bytes(b"\x00" * 10)
+        code, out, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", tmp_path / "o", "--jobs", "2")
+        assert code == 1 and "junk.dcm: not a DICOM file" in err
+        assert f"{DEMO_FILES} written, 0 skipped, 1 failed" in out
+
+    def test_several_recipes_apply_in_order(self, capsys, fake, demo, recipe, tmp_path):
+        second = tmp_path / "second.dicom"
+        second.write_text(CLEAN_RECIPE, encoding="utf-8")
+        single = demo / "patient-003" / "cr-knee" / "cr-001.dcm"
+        code, *_ = run(capsys, "run", "--recipe", recipe, "--recipe", second, "--input", single, "--output", tmp_path / "o")
+        assert code == 0
+        assert [c["program"] for c in CALLS] == [str(recipe), str(second)]
+
+    def test_keep_private(self, capsys, fake, demo, recipe, tmp_path):
+        single = demo / "patient-003" / "cr-knee" / "cr-001.dcm"
+        out_dir = tmp_path / "o"
+        assert run(capsys, "run", "--keep-private", "--recipe", recipe, "--input", single, "--output", out_dir)[0] == 0
+        assert CALLS[-1]["remove_private"] is False
+        assert any(e.tag.is_private for e in pydicom.dcmread(out_dir / "cr-001.dcm"))
+
+    def test_ids_match_by_absolute_given_or_relative_path(self, capsys, fake, demo, recipe, tmp_path, monkeypatch):
+        monkeypatch.chdir(tmp_path)
+        ids = {
+            str(demo / "patient-001" / "ct-chest" / "ct-001.dcm"): {"id": "by-absolute"},
+            os.path.join("scans", "patient-001", "mr-brain", "mr-001.dcm"): {"id": "by-given"},
+            os.path.join(".", "patient-003", "mr-knee", "mr-001.dcm"): {"id": "by-relative"},
+        }
+        (tmp_path / "ids.json").write_text(json.dumps(ids), encoding="utf-8")
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--input", "scans", "--output", "out", "--ids", "ids.json", "--jobs", "1")
+        assert code == 0
+        got = {c["path"]: c["ids"] for c in CALLS}
+        assert got[os.path.join("scans", "patient-001", "ct-chest", "ct-001.dcm")] == {"id": "by-absolute"}
+        assert got[os.path.join("scans", "patient-001", "mr-brain", "mr-001.dcm")] == {"id": "by-given"}
+        assert got[os.path.join("scans", "patient-003", "mr-knee", "mr-001.dcm")] == {"id": "by-relative"}
+        assert got[os.path.join("scans", "patient-002", "sc-report", "ot-001.dcm")] == {}
+        assert f"note: {DEMO_FILES - 3} of {DEMO_FILES} files have no entry in the ids file" in err
+
+    def test_functions_are_passed_to_apply(self, capsys, fake, demo, recipe, tmp_path):
+        funcs = tmp_path / "funcs.py"
+        funcs.write_text("def new_uid(item=None, value=None, field=None, dicom=None):\n    return '1.2.3'\n", encoding="utf-8")
+        single = demo / "patient-003" / "cr-knee" / "cr-001.dcm"
+        assert run(capsys, "run", "--recipe", recipe, "--functions", funcs, "--input", single, "--output", tmp_path / "o")[0] == 0
+        assert list(CALLS[-1]["funcs"]) == ["new_uid"] and CALLS[-1]["funcs"]["new_uid"]() == "1.2.3"
+
+    def test_names_never_collide(self, capsys, fake, demo, recipe, tmp_path):
+        a = tmp_path / "a" / "scans"
+        b = tmp_path / "b" / "scans"
+        shutil.copytree(demo / "patient-003", a)
+        shutil.copytree(demo / "patient-003", b)
+        out_dir = tmp_path / "out"
+        code, *_ = run(
+            capsys, "run", "--recipe", recipe, "--input", a, "--input", b,
+            "--input", a / "cr-knee" / "cr-001.dcm", "--input", b / "mr-knee" / "mr-001.dcm", "--output", out_dir,
+        )
+        assert code == 0
+        written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*.dcm"))
+        assert written == sorted(
+            os.path.join(*parts)
+            for parts in [("scans", "cr-knee", "cr-001.dcm"), ("scans", "mr-knee", "mr-001.dcm"),
+                          ("scans-2", "cr-knee", "cr-001.dcm"), ("scans-2", "mr-knee", "mr-001.dcm")]
+        )  # the two single files were already covered by their directories
+
+    def test_same_basename_files_get_distinct_names(self, capsys, fake, demo, recipe, tmp_path):
+        one = demo / "patient-001" / "mr-brain" / "mr-001.dcm"
+        two = demo / "patient-003" / "mr-knee" / "mr-001.dcm"
+        out_dir = tmp_path / "out"
+        assert run(capsys, "run", "--recipe", recipe, "--input", one, "--input", two, "--output", out_dir)[0] == 0
+        assert sorted(p.name for p in out_dir.iterdir()) == ["mr-001-2.dcm", "mr-001.dcm"]
+
+    def test_output_inside_input_is_not_read_back(self, capsys, fake, demo, recipe):
+        out_dir = demo / "deidentified"
+        for _ in range(2):
+            code, out, _ = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", out_dir, "--overwrite", "--jobs", "1")
+            assert code == 0 and f"{DEMO_FILES} files processed" in out
+
+    def test_output_equal_to_input_is_refused(self, capsys, fake, demo, recipe):
+        before = tree_digest(demo)
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", demo)
+        assert code == 2 and "is the input" in err
+        assert tree_digest(demo) == before
+
+    def test_output_that_is_a_file_is_refused(self, capsys, fake, demo, recipe, tmp_path):
+        (tmp_path / "out").write_text("x", encoding="utf-8")
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", tmp_path / "out")
+        assert code == 2 and "is not a directory" in err
+
+    def test_missing_input_exits_2(self, capsys, fake, recipe, tmp_path):
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--input", tmp_path / "nothing", "--output", tmp_path / "o")
+        assert code == 2 and "does not exist" in err
+
+    def test_missing_recipe_exits_2(self, capsys, fake, tmp_path):
+        code, _, err = run(capsys, "run", "--recipe", tmp_path / "nope.dicom", "--output", tmp_path / "o")
+        assert code == 2 and "cannot read recipe" in err
+
+
+class TestChangeCounts:
+    def test_reading_is_not_changing(self):
+        ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
+        before = cli._snapshot(ds)
+        _ = ds.PatientID, ds.OperatorsName, ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID  # converts them
+        assert cli._changes(before, ds, ds.original_character_set) == (0, 0, 0)
+
+    def test_counts(self):
+        ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
+        ds.SpecificCharacterSet  # already converted before the recipe runs
+        before = cli._snapshot(ds)
+        ds.SpecificCharacterSet = "ISO_IR 192"  # changed in place
+        ds.OperatorsName = ["FENWICK^TOBIAS", "LINDQVIST^SAGA"]  # same value written again
+        ds.PatientID = "SUB-1"
+        ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3"
+        del ds.PatientAddress
+        del ds.RequestAttributesSequence
+        ds.PatientIdentityRemoved = "YES"
+        ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID = "1.2.3"  # nested: not counted
+        ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]  # same value
+        ds.Rows = 16  # same value, binary VR
+        ds.Columns = 8
+        assert cli._changes(before, ds, ds.original_character_set) == (2, 1, 4)
+
+    def test_blanking_an_empty_element_is_not_a_change(self):
+        ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
+        ds.AccessionNumber = ""
+        ds.save_as(buffer := io.BytesIO(), enforce_file_format=False)
+        ds = pydicom.dcmread(io.BytesIO(buffer.getvalue()))
+        before = cli._snapshot(ds)
+        ds.AccessionNumber = None
+        ds.ReferringPhysicianName = None
+        assert cli._changes(before, ds, ds.original_character_set) == (0, 0, 1)
+
+
+class TestAtomicWrite:
+    def test_failed_write_leaves_nothing(self, tmp_path):
+        ds = pydicom.dcmread(cli.DEMO_DIR / "patient-003" / "cr-knee" / "cr-001.dcm")
+
+        class Interrupted(BaseException):
+            pass
+
+        def save_as(fh, **kwargs):
+            fh.write(b"half a file")
+            raise Interrupted
+
+        ds.save_as = save_as
+        target = tmp_path / "sub" / "x.dcm"
+        with pytest.raises(Interrupted):
+            cli._write_atomic(ds, str(target))
+        assert list((tmp_path / "sub").iterdir()) == []
+
+    def test_write_replaces_in_one_step(self, tmp_path):
+        ds = pydicom.dcmread(cli.DEMO_DIR / "patient-003" / "cr-knee" / "cr-001.dcm")
+        target = tmp_path / "x.dcm"
+        target.write_bytes(b"old")
+        cli._write_atomic(ds, str(target))
+        assert pydicom.dcmread(target).SOPInstanceUID == ds.SOPInstanceUID
+        assert [p.name for p in tmp_path.iterdir()] == ["x.dcm"]
+
+    def test_temporaries_are_swept(self, tmp_path):
+        (tmp_path / "d").mkdir()
+        leftover = tmp_path / "d" / f".x.dcm.abcd1234{cli.TMP_SUFFIX}"
+        leftover.write_bytes(b"")
+        keep = tmp_path / "d" / "x.dcm"
+        keep.write_bytes(b"")
+        cli._remove_temporaries(str(tmp_path))
+        assert not leftover.exists() and keep.exists()
+
+
+class TestProgress:
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    def test_quiet_when_not_a_terminal(self):
+        stream = io.StringIO()
+        bar = cli.Progress(100, stream, delay=0, clock=lambda: 10.0)
+        for _ in range(100):
+            bar.advance()
+        bar.clear()
+        assert stream.getvalue() == ""
+
+    def test_quiet_for_short_runs(self):
+        stream = self.Tty()
+        bar = cli.Progress(3, stream, delay=0.5, clock=lambda: 0.0)
+        for _ in range(3):
+            bar.advance()
+        assert stream.getvalue() == ""
+
+    def test_draws_and_clears_on_a_terminal(self):
+        now = [0.0]
+        stream = self.Tty()
+        bar = cli.Progress(4, stream, delay=0.5, clock=lambda: now[0])
+        bar.advance()
+        now[0] = 1.0
+        bar.advance()
+        assert stream.getvalue().endswith("\r[" + "#" * 15 + "." * 15 + "] 2/4 files")
+        bar.message("deidc: failed: x: y")
+        assert stream.getvalue().endswith("\rdeidc: failed: x: y\n")
+        now[0] = 2.0
+        bar.advance()
+        bar.advance()
+        assert stream.getvalue().endswith("] 4/4 files")
+        bar.clear()
+        assert stream.getvalue().endswith("\r")
+
+
+# =========================================================================== identifiers
+
+
+class TestIdentifiers:
+    def test_round_trip(self, capsys, fake, demo, tmp_path, recipe):
+        ids_path = tmp_path / "ids.json"
+        code, out, err = run(capsys, "identifiers", "--input", demo, "--output", ids_path)
+        assert code == 0, err
+        assert "ORCHARD" not in out + err
+        ids = json.loads(ids_path.read_text(encoding="utf-8"))
+        ct2 = str(demo / "patient-001" / "ct-chest" / "ct-002.dcm")
+        assert len(ids) == DEMO_FILES and all(os.path.isabs(k) for k in ids)
+        entry = ids[ct2]
+        assert entry["(0010,0010)"] == {"vr": "PN", "Value": [{"Alphabetic": "ORCHARD^MAREN^TILDE"}]}
+        assert entry["(0018,1200)"] == {"vr": "DA", "Value": ["20240105", "20240612"]}
+        assert entry["(0008,1140)__0__(0008,1155)"]["vr"] == "UI"
+        assert entry["(0040,0275)__0__(0032,1064)__0__(0008,0100)"] == {"vr": "SH", "Value": ["FMHCT01"]}
+        assert entry["(0002,0003)"]["vr"] == "UI"  # file meta is listed
+        assert "(7FE0,0010)" not in entry and "(0002,0010)" not in entry  # protected elements are not
+        assert "(0008,1140)" not in entry  # sequences are listed through their contents
+        keys = list(entry)
+        assert keys.index("(0002,0003)") > keys.index("(7FE0,0010)" if "(7FE0,0010)" in keys else "(0028,1053)")
+        assert keys.index("(0008,1140)__0__(0008,1150)") > keys.index("(0002,0003)")  # nested after file meta
+
+        # the user adds a variable; the file goes back in with --ids
+        entry["subject"] = "SUB-0001"
+        ids_path.write_text(json.dumps(ids), encoding="utf-8")
+        assert run(capsys, "check", "--ids", ids_path, recipe)[0] == 0
+        single = demo / "patient-001" / "ct-chest" / "ct-002.dcm"
+        assert run(capsys, "run", "--recipe", recipe, "--ids", ids_path, "--input", single, "--output", tmp_path / "o")[0] == 0
+        assert CALLS[-1]["ids"]["subject"] == "SUB-0001"
+        assert CALLS[-1]["ids"]["(0010,0020)"] == {"vr": "LO", "Value": ["FMH-204418"]}
+
+    def test_universe_order_matches_a_plain_walk(self):
+        for path in sorted(cli.DEMO_DIR.rglob("*.dcm")):
+            ds = pydicom.dcmread(path)
+            assert list(cli.identifiers_of(ds).items()) == list(cli._identifiers_walk(ds).items())
+
+    def test_lists_recipe_variables_and_refuses_to_overwrite(self, capsys, demo, tmp_path):
+        ids_path = tmp_path / "ids.json"
+        single = demo / "patient-002" / "sc-report" / "ot-001.dcm"
+        code, out, _ = run(capsys, "identifiers", "--input", single, "--output", ids_path, "--recipe", EXAMPLES / "deid.dicom")
+        assert code == 0 and "add them to each file's object: id, source_id" in out
+        ids_path.write_text('{"edited": {}}', encoding="utf-8")
+        code, _, err = run(capsys, "identifiers", "--input", single, "--output", ids_path)
+        assert code == 2 and "--overwrite" in err
+        assert ids_path.read_text(encoding="utf-8") == '{"edited": {}}'
+        assert run(capsys, "identifiers", "--input", single, "--output", ids_path, "--overwrite")[0] == 0
+        assert list(json.loads(ids_path.read_text(encoding="utf-8"))) == [str(single)]
+
+    def test_broken_recipe_stops_it(self, capsys, demo, tmp_path):
+        code, _, err = run(capsys, "identifiers", "--input", demo, "--output", tmp_path / "ids.json", "--recipe", BROKEN)
+        assert code == 1 and "error[E101]" in err and not (tmp_path / "ids.json").exists()
+
+    def test_non_dicom_is_reported(self, capsys, demo, tmp_path):
+        (demo / "readme.txt").write_text("hello", encoding="utf-8")
+        code, out, err = run(capsys, "identifiers", "--input", demo, "--output", tmp_path / "ids.json")
+        assert code == 1 and "readme.txt: not a DICOM file" in err
+        assert len(json.loads((tmp_path / "ids.json").read_text(encoding="utf-8"))) == DEMO_FILES
+
+
+# =========================================================================== bundled data
+
+
+class TestBundledData:
+    def test_demo_data_is_small_and_deterministic(self, tmp_path):
+        files = sorted(cli.DEMO_DIR.rglob("*.dcm"))
+        assert len(files) == DEMO_FILES
+        assert sum(p.stat().st_size for p in files) < 200_000
+        proc = subprocess.run(
+            [sys.executable, str(EXAMPLES / "make_demo_data.py"), "--output", str(tmp_path / "demo")],
+            capture_output=True, text=True, check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert tree_digest(tmp_path / "demo") == tree_digest(cli.DEMO_DIR)
+
+    def test_demo_data_has_what_a_recipe_must_handle(self):
+        modalities, private, nested = set(), False, False
+        for path in cli.DEMO_DIR.rglob("*.dcm"):
+            ds = pydicom.dcmread(path)
+            modalities.add(ds.Modality)
+            private |= any(e.tag.is_private for e in ds)
+            nested |= any(e.VR == "SQ" for item in ds.get("RequestAttributesSequence", []) for e in item)
+            assert len(ds.PixelData) <= 16 * 16 * 3
+        assert {"CT", "MR", "US", "OT", "CR"} <= modalities and private and nested
+        ct = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-001.dcm")
+        assert ct.DateOfLastCalibration == ["20240105", "20240612"]
+
+    def test_default_recipe_checks_clean(self):
+        text = cli.DEFAULT_RECIPE.read_text(encoding="utf-8")
+        assert deidlang.check(text, path=str(cli.DEFAULT_RECIPE)) == []
+        assert "ADD PatientIdentityRemoved YES" in text and "%labels" in text
+
+
+# =========================================================================== the real runtime
+
+
+PHI = [b"ORCHARD", b"MAREN", b"BR\xd8NDUM", b"QUILLFEATHER", b"FMH-204418", b"19620314", b"Quarry Hill", b"555-0142",
+       b"HALLOWAY", b"FENWICK", b"Fairhaven Memorial", b"Elmsworth", b"FMH-CT01", b"SN-CT-", b"ACC240611"]
+
+class TestRealRuntime:
+    def test_default_recipe_on_demo_data(self, capsys, demo, tmp_path):
+        before = tree_digest(demo)
+        out_dir = tmp_path / "out"
+        code, out, err = run(capsys, "run", "--input", demo, "--output", out_dir, "--jobs", "1")
+        assert code == 0, err
+        assert f"{DEMO_FILES} files processed: {DEMO_FILES} written, 0 skipped, 0 failed" in out
+        assert tree_digest(demo) == before
+        outputs = sorted(out_dir.rglob("*"))
+        assert sorted(str(p.relative_to(out_dir)) for p in outputs if p.is_file()) == sorted(before)
+        for path in (p for p in outputs if p.is_file()):
+            data = path.read_bytes()
+            assert [s for s in PHI if s in data] == [], path
+            ds = pydicom.dcmread(path)
+            assert ds.PatientIdentityRemoved == "YES"
+            assert not any(e.tag.is_private for e in ds)
+        # UIDs stay valid and consistent across files
+        ct1 = pydicom.dcmread(out_dir / "patient-001" / "ct-chest" / "ct-001.dcm")
+        ct2 = pydicom.dcmread(out_dir / "patient-001" / "ct-chest" / "ct-002.dcm")
+        original = pydicom.dcmread(demo / "patient-001" / "ct-chest" / "ct-001.dcm")
+        assert ct1.SOPInstanceUID != original.SOPInstanceUID and ct1.SOPInstanceUID.is_valid
+        assert ct2.ReferencedImageSequence[0].ReferencedSOPInstanceUID == ct1.SOPInstanceUID
+        assert ct1.StudyInstanceUID == ct2.StudyInstanceUID
+        assert ct1.file_meta.MediaStorageSOPInstanceUID == ct1.SOPInstanceUID
+
+    def test_jobs_2_gives_the_same_bytes_as_jobs_1(self, capsys, demo, tmp_path):
+        for jobs in ("1", "2"):
+            code, _, err = run(capsys, "run", "--input", demo, "--output", tmp_path / f"j{jobs}", "--jobs", jobs)
+            assert code == 0, err
+        assert tree_digest(tmp_path / "j1") == tree_digest(tmp_path / "j2")
+        assert not [p for p in (tmp_path / "j2").rglob("*") if p.name.endswith(cli.TMP_SUFFIX)]
+
+    def test_example_recipe_with_ids(self, capsys, demo, tmp_path):
+        ids_path = tmp_path / "ids.json"
+        assert run(capsys, "identifiers", "--input", demo, "--output", ids_path)[0] == 0
+        ids = json.loads(ids_path.read_text(encoding="utf-8"))
+        for n, entry in enumerate(ids.values()):
+            entry["id"] = f"SUB-{n:03d}"
+            entry["source_id"] = f"1.2.3.{n}"
+        ids_path.write_text(json.dumps(ids), encoding="utf-8")
+        out_dir = tmp_path / "out"
+        code, _, err = run(capsys, "run", "--recipe", EXAMPLES / "deid.dicom", "--ids", ids_path, "--input", demo, "--output", out_dir, "--jobs", "1")
+        assert code == 0, err
+        got = {pydicom.dcmread(p).PatientID for p in out_dir.rglob("*.dcm")}
+        assert got == {f"SUB-{n:03d}" for n in range(DEMO_FILES)}
