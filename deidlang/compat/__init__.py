@@ -1,0 +1,32 @@
+"""A drop-in replacement for deid 0.4.13's Python API, running on deidlang.
+
+Same names, signatures and return shapes as ``deid.config`` and
+``deid.dicom``, so that the migration is the import line::
+
+    # from deid.config import DeidRecipe
+    # from deid.dicom import get_files, get_identifiers, replace_identifiers
+    from deidlang.compat import DeidRecipe, get_files, get_identifiers, replace_identifiers
+
+Where deid exits, crashes or silently does nothing, the facade raises a
+typed :class:`deidlang.DeidlangError` with a message instead. Every
+deliberate difference is listed in ``docs/compat.md``.
+"""
+
+from __future__ import annotations
+
+from .data import get_dataset
+from .fields import DicomField, get_identifiers
+from .files import get_files
+from .header import remove_private_identifiers, replace_identifiers
+from .recipe import DeidRecipe, RecipeNotFoundError
+
+__all__ = [
+    "DeidRecipe",
+    "DicomField",
+    "RecipeNotFoundError",
+    "get_dataset",
+    "get_files",
+    "get_identifiers",
+    "remove_private_identifiers",
+    "replace_identifiers",
+]

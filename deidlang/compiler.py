@@ -1,0 +1,192 @@
+"""Checked recipe AST -> :class:`deidlang.runtime.Program`.
+
+The checker has already reported every problem, so this module trusts the
+tree: keywords are resolved to tags, expanders become compiled matchers,
+``deid_func:`` arguments are parsed, JITTER days become ints, and every
+action becomes a callable step object holding a selector index. Nothing
+here is re-done per dataset.
+
+Should the compiler still meet something it cannot build (a checker that
+let it through), it raises :class:`RecipeError` with one diagnostic rather
+than building a Program that would misbehave.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from typing import Any, NoReturn
+
+from . import nodes
+from .diagnostics import Diagnostic, RecipeError
+from .runtime import Program, actions, build, selectors, values
+from .runtime.builtins import BadArgument, make_builtin
+from .source import Span
+
+__all__ = ["compile_recipe", "selector_for"]
+
+
+class _Compiler:
+    def __init__(self, name: str, diagnostics: tuple):
+        self.name = name
+        self.diagnostics = diagnostics
+        self.table = build.SelectorTable()
+
+    def fail(self, span: Span, code: str, message: str, hint: str = "") -> NoReturn:
+        diag = Diagnostic.at(span, code, message, hint, file=self.name)
+        raise RecipeError((*self.diagnostics, diag))
+
+    # -- fields
+    def selector(self, field: nodes.Field) -> int:
+        try:
+            sel = selector_for(field)
+        except re.error as exc:
+            self.fail(field.span, "E209", f"invalid regular expression in '{field.text}'", str(exc))
+        return self.table.add(sel)
+
+    def add_target(self, field: nodes.Field) -> build.AddTarget:
+        try:
+            if isinstance(field, nodes.Keyword):
+                return build.add_target(keyword=field.name, text=field.name)
+            if isinstance(field, nodes.Tag):
+                return build.add_target(tag=field.value, text=field.text)
+            if isinstance(field, nodes.PrivateTag):
+                return build.add_target(private=(field.group, field.creator, field.element), text=field.text)
+        except build.BadTarget as exc:
+            self.fail(field.span, "E304", str(exc), "ADD takes a keyword, a tag or a private-creator form naming one element")
+        self.fail(field.span, "E304", f"ADD needs a single element, not '{field.text}'", "write a keyword, (gggg,eeee), ggggeeee or (gggg,\"CREATOR\",ee)")
+
+    # -- values
+    def value(self, line: nodes.ActionLine, verb: str) -> Any:
+        v = line.value
+        if v is None:
+            return None
+        if isinstance(v, nodes.Literal):
+            return values.Constant(v.text)
+        if isinstance(v, nodes.VarRef):
+            return values.Var(v.name)
+        if isinstance(v, nodes.FuncRef):
+            return values.Func(v.name)
+        if isinstance(v, nodes.DeidFunc):
+            try:
+                return make_builtin(v.name, [(a.name, a.value) for a in v.args], v.text)
+            except BadArgument as exc:
+                code = "E206" if v.name not in ("jitter", "dicom_uuid", "pydicom_uuid", "suffix_uuid", "basic_uuid") else "E207"
+                self.fail(v.span, code, str(exc))
+        if isinstance(v, nodes.ValueFilter):
+            if verb != "REMOVE":
+                return values.Constant(v.text)  # a plain value everywhere else, as in deid
+            return self.value_filter(v)
+        raise AssertionError(f"unknown value node {v!r}")  # pragma: no cover
+
+    def value_filter(self, v: nodes.ValueFilter) -> values.Filter:
+        kind = v.kind
+        regex = None
+        if kind in ("contains", "notcontains", "startswith", "endswith"):
+            source = v.argument
+            if kind == "startswith":
+                source = f"^({source})"
+            elif kind == "endswith":
+                source = f"({source})$"
+            try:
+                regex = re.compile(source, re.IGNORECASE)
+            except re.error as exc:
+                self.fail(v.span, "E209", f"invalid regular expression in '{v.text}'", str(exc))
+        return values.Filter(kind, v.argument, regex)
+
+    # -- lines
+    def action(self, line: nodes.ActionLine) -> Any:
+        verb = line.action
+        field = line.field
+        value = self.value(line, verb)
+        text = " ".join(p for p in (verb, field.text, _value_text(line.value)) if p)
+        if verb in ("ADD", "REPLACE", "JITTER") and value is None:
+            self.fail(line.span, "E102", f"'{verb}' needs a value after the field")
+        if verb == "ADD":
+            target = self.add_target(field)
+            return build.make_step("ADD", target=target, field_text=field.text, value=value, text=text, span=line.span)
+        index = self.selector(field)
+        days = None
+        if verb == "JITTER" and isinstance(value, values.Constant):
+            try:
+                days = int(value.text)
+            except ValueError:
+                self.fail(line.value.span, "E301", f"JITTER needs a whole number of days, not '{value.text}'")
+        return build.make_step(verb, selector=index, value=value, days=days, text=text, span=line.span)
+
+    def values_group(self, name: str, lines: tuple[nodes.GroupLine, ...]) -> actions.ValuesGroupDef:
+        rules = []
+        for line in lines:
+            index = self.selector(line.field)
+            if line.action == "FIELD":
+                rules.append(actions.ValuesRule(index, None, 1, line.span))
+                continue
+            by, minlength = " ", 1
+            for opt in line.options:
+                key = opt.name.strip()
+                if key == "minlength":
+                    try:
+                        minlength = int(opt.value.strip())
+                    except ValueError:
+                        self.fail(opt.span, "E302", f"minlength must be a whole number, not '{opt.value}'")
+                elif key == "by":
+                    by = opt.value.strip().strip("'").strip('"')
+            if by == "":
+                self.fail(line.span, "E302", "SPLIT needs a non-empty separator")
+            rules.append(actions.ValuesRule(index, by, minlength, line.span))
+        return actions.ValuesGroupDef(name, tuple(rules))
+
+    def fields_group(self, name: str, lines: tuple[nodes.GroupLine, ...]) -> actions.FieldsGroupDef:
+        return actions.FieldsGroupDef(name, tuple(self.selector(line.field) for line in lines if line.action == "FIELD"))
+
+
+def _value_text(value: nodes.Value | None) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, nodes.Literal):
+        return value.raw or value.text
+    return value.text
+
+
+def selector_for(field: nodes.Field):
+    """The runtime selector for a field expression (deid's matching rules, spec 3.2-3.4)."""
+    if isinstance(field, nodes.AllFields):
+        return selectors.All(field.text)
+    if isinstance(field, nodes.GroupRef):
+        return selectors.FieldsGroup(field.name) if field.kind == "fields" else selectors.ValuesGroup(field.name)
+    if isinstance(field, nodes.Expander):
+        return selectors.expander(field.kind, field.argument, field.text)
+    if isinstance(field, nodes.UidPath):
+        return selectors.UidPath(field.text.lower(), field.steps[-1])
+    # keyword, nested name, tag and private-creator forms: exact, case-insensitive text
+    # comparison with the field's representations (so `0x00100010` matches nothing, as in deid)
+    return selectors.Exact(field.text.lower())
+
+
+def compile_recipe(recipe: nodes.Recipe, *, name: str, text: str, diagnostics: tuple = ()) -> Program:
+    """Build the Program for a checked recipe (no errors among ``diagnostics``)."""
+    c = _Compiler(name, tuple(diagnostics))
+    value_groups = tuple(c.values_group(n, lines) for n, lines in recipe.groups("values").items())
+    field_groups = tuple(c.fields_group(n, lines) for n, lines in recipe.groups("fields").items())
+    steps = []
+    keep: list[int] = []
+    exclusion: set[int] = set()
+    for line in recipe.header:
+        step = c.action(line)
+        steps.append(step)
+        plain = not isinstance(line.field, nodes.GroupRef)
+        if isinstance(step, actions.Keep) and plain:
+            keep.append(step.selector)
+        if isinstance(step, (actions.Replace, actions.Jitter)) and plain:
+            exclusion.add(step.selector)
+    return Program(
+        name=name,
+        sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        steps=tuple(steps),
+        selectors=tuple(c.table.items),
+        keep=tuple(dict.fromkeys(keep)),
+        exclusion=frozenset(exclusion),
+        value_groups=value_groups,
+        field_groups=field_groups,
+        diagnostics=tuple(diagnostics),
+    )

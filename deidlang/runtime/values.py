@@ -1,0 +1,278 @@
+"""Value expressions (spec 4) and typing through the element's VR.
+
+Value sources are frozen attrs objects; the step that uses one resolves it
+for one field at a time. Typing (:func:`coerce`) turns literals and the
+results of ``var:``/``func:``/``deid_func:`` into the Python type pydicom
+expects for the VR, and raises :class:`Uncoercible` when the value cannot
+be stored (the step turns that into ``ApplyError`` R003). :func:`deid_typed`
+is deid's own, lenient literal typing, kept for REMOVE's truthiness rule.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import attrs
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.valuerep import DSfloat
+
+__all__ = [
+    "Constant",
+    "Var",
+    "Func",
+    "Builtin",
+    "Filter",
+    "Uncoercible",
+    "coerce",
+    "deid_typed",
+    "from_text",
+    "items_of",
+]
+
+INT_VRS = frozenset(("SL", "SS", "SV", "UL", "US", "UV"))
+FLOAT_VRS = frozenset(("FL", "FD"))
+BYTES_VRS = frozenset(("OB", "OD", "OF", "OL", "OV", "OW", "UN"))
+
+
+@attrs.frozen
+class Constant:
+    """A literal (quotes already removed by the parser)."""
+
+    text: str
+
+
+@attrs.frozen
+class Var:
+    """``var:NAME``."""
+
+    name: str
+
+    @property
+    def text(self) -> str:
+        return f"var:{self.name}"
+
+
+@attrs.frozen
+class Func:
+    """``func:NAME``: a callable from the ids/funcs, called with deid's keyword arguments."""
+
+    name: str
+
+    @property
+    def text(self) -> str:
+        return f"func:{self.name}"
+
+
+@attrs.frozen
+class Builtin:
+    """``deid_func:NAME k=v ...``; ``options`` hold the parsed, validated arguments."""
+
+    name: str
+    options: tuple[tuple[str, Any], ...] = ()
+    text: str = ""
+
+    def option(self, key: str, default: Any = None) -> Any:
+        for k, v in self.options:
+            if k == key:
+                return v
+        return default
+
+    def has(self, key: str) -> bool:
+        return any(k == key for k, _ in self.options)
+
+
+@attrs.frozen
+class Filter:
+    """A value filter in REMOVE's value slot (``contains:R``, ``equals:X``, ``values:NAME`` ...)."""
+
+    kind: str
+    argument: str
+    regex: re.Pattern | None = attrs.field(default=None, eq=False)
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind}:{self.argument}"
+
+
+Value = Constant | Var | Func | Builtin | Filter
+
+
+# --------------------------------------------------------------------------- typing
+
+
+class Uncoercible(ValueError):
+    """The value cannot be stored in the element's VR (message names the VR, never the value)."""
+
+
+def _split(text: str) -> list[str]:
+    return text.split("\\")
+
+
+def _one_or_many(items: list) -> Any:
+    return items[0] if len(items) == 1 else items
+
+
+def _to_int(v: Any, vr: str) -> int:
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float):
+        if v.is_integer():
+            return int(v)
+        raise Uncoercible(f"a non-integer number cannot be stored in VR {vr}")
+    if isinstance(v, (str, bytes)):
+        try:
+            return int(v.strip())
+        except ValueError:
+            raise Uncoercible(f"text that is not an integer cannot be stored in VR {vr}") from None
+    raise Uncoercible(f"a {type(v).__name__} cannot be stored in VR {vr}")
+
+
+def _to_float(v: Any, vr: str) -> float:
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return float(v)
+    if isinstance(v, (str, bytes)):
+        try:
+            return float(v.strip())
+        except ValueError:
+            raise Uncoercible(f"text that is not a number cannot be stored in VR {vr}") from None
+    raise Uncoercible(f"a {type(v).__name__} cannot be stored in VR {vr}")
+
+
+def _numeric(value: Any, vr: str, one) -> Any:
+    if isinstance(value, str):
+        return _one_or_many([one(p, vr) for p in _split(value)])
+    if isinstance(value, (list, tuple, MultiValue)):
+        return [one(p, vr) for p in value]
+    return one(value, vr)
+
+
+def _ds(v: Any) -> Any:
+    if isinstance(v, str):
+        v = v.strip()
+        if v == "":
+            return v
+        try:
+            float(v)
+        except ValueError:
+            raise Uncoercible("text that is not a decimal number cannot be stored in VR DS") from None
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return DSfloat(v, auto_format=True)
+    raise Uncoercible(f"a {type(v).__name__} cannot be stored in VR DS")
+
+
+def _is(v: Any) -> Any:
+    if isinstance(v, str):
+        v = v.strip()
+        if v == "":
+            return v
+        try:
+            int(v)
+        except ValueError:
+            try:
+                whole = float(v).is_integer()
+            except ValueError:
+                whole = False
+            if not whole:
+                raise Uncoercible("text that is not an integer cannot be stored in VR IS") from None
+        return v
+    if isinstance(v, float) and not v.is_integer():
+        raise Uncoercible("a non-integer number cannot be stored in VR IS")
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return int(v)
+    raise Uncoercible(f"a {type(v).__name__} cannot be stored in VR IS")
+
+
+def _text(v: Any, vr: str) -> Any:
+    if isinstance(v, str):  # str, PersonName-as-str, UID
+        return v
+    if isinstance(v, bytes):
+        return v
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return str(v)
+    from pydicom.valuerep import PersonName
+
+    if isinstance(v, PersonName):
+        return v
+    import datetime as _dt
+
+    if isinstance(v, (_dt.date, _dt.time)) and vr in ("DA", "DT", "TM"):
+        return v
+    raise Uncoercible(f"a {type(v).__name__} cannot be stored in VR {vr}")
+
+
+def coerce(value: Any, vr: str) -> Any:
+    """``value`` converted to what pydicom stores for ``vr``; raises :class:`Uncoercible`.
+
+    Text is split on backslashes for numeric VRs (a multi-valued element),
+    as pydicom does itself for text VRs.
+    """
+    if vr in INT_VRS:
+        return _numeric(value, vr, _to_int)
+    if vr in FLOAT_VRS:
+        return _numeric(value, vr, _to_float)
+    if vr in BYTES_VRS:
+        if isinstance(value, (bytes, bytearray)):
+            return bytes(value)
+        if isinstance(value, str):
+            return value.encode("utf-8")
+        raise Uncoercible(f"a {type(value).__name__} cannot be stored in VR {vr}")
+    if vr == "SQ":
+        if isinstance(value, Sequence):
+            return value
+        raise Uncoercible("a sequence (VR SQ) cannot be given a plain value")
+    if vr == "DS":
+        if isinstance(value, str):
+            return _one_or_many([_ds(p) for p in _split(value)]) if "\\" in value else _ds(value)
+        if isinstance(value, (list, tuple, MultiValue)):
+            return [_ds(p) for p in value]
+        return _ds(value)
+    if vr == "IS":
+        if isinstance(value, str):
+            return _one_or_many([_is(p) for p in _split(value)]) if "\\" in value else _is(value)
+        if isinstance(value, (list, tuple, MultiValue)):
+            return [_is(p) for p in value]
+        return _is(value)
+    if isinstance(value, (list, tuple, MultiValue)):
+        return [_text(p, vr) for p in value]
+    return _text(value, vr)
+
+
+def deid_typed(text: str, vr: str) -> Any:
+    """deid's literal typing (spec 4.2): ``None`` when the conversion fails."""
+    try:
+        if vr in FLOAT_VRS:
+            return float(text)
+        if vr in BYTES_VRS:
+            return bytes(text, "utf-8")
+        if vr in INT_VRS:
+            return int(text)
+    except (ValueError, TypeError):
+        return None
+    return text
+
+
+def items_of(value: Any) -> list:
+    """The items of a value: one for a single value, each for a multi-valued one, none when empty."""
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple, MultiValue)):
+        return list(value)
+    return [value]
+
+
+def from_text(text: str) -> Value:
+    """A value source for a raw deid value string (config ``put.actions``)."""
+    if text.startswith("var:"):
+        return Var(text[4:])
+    if text.startswith("func:"):
+        return Func(text[5:])
+    if text.startswith("deid_func:"):
+        from .builtins import builtin_from_text
+
+        return builtin_from_text(text)
+    return Constant(text)
