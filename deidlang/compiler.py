@@ -37,7 +37,11 @@ class _Compiler:
         raise RecipeError((*self.diagnostics, diag))
 
     # -- fields
-    def selector(self, field: nodes.Field) -> int:
+    def selector(self, field: nodes.Field, *, groups: bool = True) -> int:
+        """The index of ``field``'s selector. ``groups=False``: inside %values/%fields,
+        where deid's expansion of ``values:``/``fields:`` finds nothing."""
+        if not groups and isinstance(field, nodes.GroupRef):
+            return self.table.add(selectors.Nothing(field.text))
         try:
             sel = selector_for(field)
         except re.error as exc:
@@ -105,6 +109,7 @@ class _Compiler:
         if verb == "ADD":
             target = self.add_target(field)
             return build.make_step("ADD", target=target, field_text=field.text, value=value, text=text, span=line.span)
+        label = build.field_label(field.text) if isinstance(field, nodes.Keyword) else field.text
         index = self.selector(field)
         days = None
         if verb == "JITTER" and isinstance(value, values.Constant):
@@ -112,12 +117,12 @@ class _Compiler:
                 days = int(value.text)
             except ValueError:
                 self.fail(line.value.span, "E301", f"JITTER needs a whole number of days, not '{value.text}'")
-        return build.make_step(verb, selector=index, value=value, days=days, text=text, span=line.span)
+        return build.make_step(verb, selector=index, value=value, days=days, text=text, span=line.span, label=label)
 
     def values_group(self, name: str, lines: tuple[nodes.GroupLine, ...]) -> actions.ValuesGroupDef:
         rules = []
         for line in lines:
-            index = self.selector(line.field)
+            index = self.selector(line.field, groups=False)
             if line.action == "FIELD":
                 rules.append(actions.ValuesRule(index, None, 1, line.span))
                 continue
@@ -137,7 +142,7 @@ class _Compiler:
         return actions.ValuesGroupDef(name, tuple(rules))
 
     def fields_group(self, name: str, lines: tuple[nodes.GroupLine, ...]) -> actions.FieldsGroupDef:
-        return actions.FieldsGroupDef(name, tuple(self.selector(line.field) for line in lines if line.action == "FIELD"))
+        return actions.FieldsGroupDef(name, tuple(self.selector(line.field, groups=False) for line in lines if line.action == "FIELD"))
 
 
 def _value_text(value: nodes.Value | None) -> str:
@@ -158,8 +163,15 @@ def selector_for(field: nodes.Field):
         return selectors.expander(field.kind, field.argument, field.text)
     if isinstance(field, nodes.UidPath):
         return selectors.UidPath(field.text.lower(), field.steps[-1])
-    # keyword, nested name, tag and private-creator forms: exact, case-insensitive text
-    # comparison with the field's representations (so `0x00100010` matches nothing, as in deid)
+    if isinstance(field, nodes.Tag):
+        # every tag form (0x00100010, 0010,0010, "(0010, 0010)") means the tag: compare in the
+        # canonical form deid also understands. deid matches nothing for the forms it does not
+        # know; the checker warns about those lines (W411).
+        return selectors.Exact(f"({field.group:04x},{field.element:04x})")
+    if isinstance(field, nodes.PrivateTag):
+        return selectors.Exact(f'({field.group:04x},"{field.creator.lower()}",{field.element & 0xFF:02x})')
+    # keyword and nested-name forms: exact, case-insensitive comparison with the
+    # field's representations (deid's lookup, spec 3.2)
     return selectors.Exact(field.text.lower())
 
 

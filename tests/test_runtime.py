@@ -644,7 +644,9 @@ class TestCompiler:
         assert prog.sha256 == hashlib.sha256(text.encode()).hexdigest()
         assert [type(s).__name__ for s in prog.steps] == ["Remove", "Replace", "Replace"]
         assert prog.steps[1].selector == prog.steps[2].selector  # selectors are shared
-        assert repr(prog.steps[0]) == "<Remove REMOVE PatientName line 5>"
+        assert repr(prog.steps[0]) == "<Remove PatientName (0010,0010) line 5>"
+        assert repr(program(header("ADD 00101000 x")).steps[0]) == "<Add 00101000 (0010,1000) line 5>"
+        assert repr(program(header("BLANK startswith:Pat")).steps[0]) == "<Blank startswith:Pat line 5>"
 
     def test_deidlang_compile_and_load(self, tmp_path):
         p = tmp_path / "deid.recipe"
@@ -751,3 +753,36 @@ class TestSharing:
 def test_make_S_is_a_fresh_object_every_time():
     assert make_S() is not make_S()
     assert make_S().PatientName == "Doe^John"
+
+
+class TestTagForms:
+    """Every tag form the grammar accepts selects the tag (deid matches nothing for some: W411)."""
+
+    @pytest.mark.parametrize(
+        "form",
+        ["PatientName", "patientname", "(0010,0010)", "00100010", "0x00100010", "0010,0010", "(0010, 0010)"],
+    )
+    def test_public_tag_forms_remove_the_element(self, form):
+        import deidlang
+        from tests.fixtures import build_S
+
+        ds = build_S()
+        deidlang.compile(f"FORMAT dicom\n%header\nREMOVE {form}\n").apply(ds)
+        assert "PatientName" not in ds
+
+    @pytest.mark.parametrize(
+        "form",
+        [
+            '(0033,"MITRA OBJECT UTF8 ATTRIBUTES 1.0",1E)',
+            '0033,"MITRA OBJECT UTF8 ATTRIBUTES 1.0",1e',
+            '(0033, "MITRA OBJECT UTF8 ATTRIBUTES 1.0", 1E)',
+            '(0033,"mitra object utf8 attributes 1.0",1E)',
+        ],
+    )
+    def test_private_creator_forms_remove_the_element(self, form):
+        import deidlang
+        from tests.fixtures import build_S
+
+        ds = build_S()
+        deidlang.compile(f"FORMAT dicom\n%header\nREMOVE {form}\n").apply(ds)
+        assert 0x0033101E not in ds and 0x00330010 in ds
