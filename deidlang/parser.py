@@ -222,46 +222,7 @@ class _ToNodes(Transformer):
         return rest[i:] if i >= 0 else None
 
     def _field(self, tok: Token) -> nodes.Field:
-        span = self._span(tok)
-        text = str(tok)
-        kind = tok.type
-        if kind == "PRIVATE_TAG":
-            m = _PRIVATE_RE.fullmatch(text)
-            assert m
-            return nodes.PrivateTag(int(m.group(1), 16), m.group(2), int(m.group(3), 16), text, span)
-        if kind == "TAG":
-            digits = re.sub(r"[^0-9A-Fa-f]", "", text[2:] if text[:2].lower() == "0x" else text)
-            return nodes.Tag(int(digits[:4], 16), int(digits[4:], 16), text, span)
-        if kind == "GROUP_REF":
-            k, _, n = text.partition(":")
-            return nodes.GroupRef(k, n, text, span)
-        if kind == "EXPANDER":
-            k, _, arg = text.partition(":")
-            return nodes.Expander(k.lower(), arg, text, span)
-        # NAME
-        if text.lower() == "all":
-            return nodes.AllFields(text, span)
-        if "__" in text:
-            parts = text.split("__")
-            steps: list[int] = []
-            ok = True
-            for i, p in enumerate(parts):
-                if i % 2 == 1:
-                    if p.isdigit():
-                        steps.append(int(p))
-                        continue
-                    ok = False
-                    break
-                m = _TAG_ONLY_RE.match(p)
-                if not m:
-                    ok = False
-                    break
-                g, e = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
-                steps.append((int(g, 16) << 16) | int(e, 16))
-            if ok and len(parts) % 2 == 1 and len(parts) > 1:
-                return nodes.UidPath(tuple(steps), text, span)
-            return nodes.NestedName(tuple(parts), span)
-        return nodes.Keyword(text, span)
+        return _field_node(tok.type, str(tok), self._span(tok))
 
     # -- start
     def start(self, children):
@@ -408,6 +369,48 @@ class _ToNodes(Transformer):
         return nodes.Literal(text, False, text, Span(t.line + self.offset, t.column, t.line + self.offset, t.column + len(text)))
 
 
+def _field_node(kind: str, text: str, span: Span) -> nodes.Field:
+    """The Field node for a field token of terminal ``kind``."""
+    if kind == "PRIVATE_TAG":
+        m = _PRIVATE_RE.fullmatch(text)
+        assert m
+        return nodes.PrivateTag(int(m.group(1), 16), m.group(2), int(m.group(3), 16), text, span)
+    if kind == "TAG":
+        digits = re.sub(r"[^0-9A-Fa-f]", "", text[2:] if text[:2].lower() == "0x" else text)
+        return nodes.Tag(int(digits[:4], 16), int(digits[4:], 16), text, span)
+    if kind == "GROUP_REF":
+        k, _, n = text.partition(":")
+        return nodes.GroupRef(k, n, text, span)
+    if kind == "EXPANDER":
+        k, _, arg = text.partition(":")
+        return nodes.Expander(k.lower(), arg, text, span)
+    # NAME
+    if text.lower() == "all":
+        return nodes.AllFields(text, span)
+    if "__" in text:
+        parts = text.split("__")
+        steps: list[int] = []
+        ok = True
+        for i, p in enumerate(parts):
+            if i % 2 == 1:
+                if p.isdigit():
+                    steps.append(int(p))
+                    continue
+                ok = False
+                break
+            m = _TAG_ONLY_RE.match(p)
+            if not m:
+                ok = False
+                break
+            g, e = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            steps.append((int(g, 16) << 16) | int(e, 16))
+        if ok and len(parts) % 2 == 1 and len(parts) > 1:
+            return nodes.UidPath(tuple(steps), text, span)
+        return nodes.NestedName(tuple(parts), span)
+    return nodes.Keyword(text, span)
+
+
+
 _FIELD_PATTERNS: list[tuple[str, re.Pattern]] = []
 
 
@@ -519,6 +522,9 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
 # --------------------------------------------------------------------------- fast path
 
 
+_SPAN = tuple.__new__  # Span is a NamedTuple: build it without the keyword-argument wrapper
+
+
 class _T:
     """A light stand-in for a lark Token on line 1 (the transformer adds the line
     offset). lark's Token costs ~2 us to build; this costs a third of that."""
@@ -557,6 +563,9 @@ class _FastLines:
         # with a word boundary except SECTION and OP, so they cannot overlap.
         self.start = re.compile("|".join(f"(?P<{n}>{rx[n].pattern})" for n in self.START_TERMINALS))
         self.fields = [(n, rx[n]) for n in self.FIELD_TERMINALS]
+        # the field terminals as one ordered alternation: Python takes the first
+        # alternative that matches, as lark's lexer takes the first terminal by priority
+        self.field_rx = re.compile("|".join(f"(?P<{n}>{rx[n].pattern})" for n in self.FIELD_TERMINALS))
         self.values = [(n, rx[n]) for n in self.VALUE_TERMINALS]
         self.term = rx["TERM"]
         self.op = rx["OP"]
@@ -591,10 +600,9 @@ class _FastLines:
         return pos >= len(line) or line[pos] == "#"
 
     def _field(self, line: str, pos: int) -> Token | None:
-        for kind, rx in self.fields:
-            m = rx.match(line, pos)
-            if m and m.end() > pos:
-                return _tok(kind, m.group(), pos)
+        m = self.field_rx.match(line, pos)
+        if m and m.end() > pos:
+            return _tok(m.lastgroup, m.group(), pos)
         return None
 
     def _value(self, line: str, pos: int, tx: "_ToNodes"):
@@ -690,25 +698,36 @@ class _FastLines:
         return tx.action_line([head, f, value])
 
     def _simple_criterion(self, m, tx):
+        """Build the nodes directly (this path takes most filter lines); the
+        result is identical to the transformer's (tests/test_parser_fast.py)."""
+        line = m.string
         term = m.group("term")
-        if term is not None and self.inline_op.search(m.string, m.start("term") - 1):
+        if term is not None and self.inline_op.search(line, m.start("term") - 1):
             return None
-        f = self._field(m.string, m.start("field"))
-        if f is None or len(f) != m.end("field") - m.start("field"):
+        fstart, fend = m.span("field")
+        fm = self.field_rx.match(line, fstart)
+        if fm is None or fm.end() != fend:
             return None
         pred_text = m.group("pred")
         bare = self.bare.fullmatch(pred_text) is not None
-        pred = _T("BARE_PREDICATE" if bare else "VALUE_PREDICATE", pred_text, m.start("pred"))
-        if bare:
-            if term is not None:
-                return None
-            crit = tx.bare_criterion([pred, f])
-        elif term is None:
-            crit = tx.valued_criterion([pred, f])
+        if bare and term is not None:
+            return None
+        n = tx.offset + 1
+        field = _field_node(fm.lastgroup, fm.group(), _SPAN(Span, (n, fstart + 1, n, fend + 1)))
+        pcol = m.start("pred") + 1
+        if term is None:
+            crit = nodes.Criterion(pred_text.lower(), field, None, _SPAN(Span, (n, pcol, n, fend + 1)))
         else:
-            crit = tx.valued_criterion([pred, f, _T("TERM", term, m.start("term"))])
+            value = term.rstrip()
+            tcol = m.start("term") + 1
+            vspan = _SPAN(Span, (n, tcol, n, tcol + len(value)))
+            crit = nodes.Criterion(pred_text.lower(), field, value, _SPAN(Span, (n, pcol, n, vspan.end_column)), vspan)
         op = m.group("op")
-        return tx.criterion_line([_T("OP", op, m.start("op")), crit] if op else [crit])
+        cspan = crit.span
+        start = m.start("op") + 1 if op else pcol
+        return nodes.CriterionLine(
+            ("and" if op == "+" else "or") if op else None, (crit,), (), _SPAN(Span, (n, start, n, cspan.end_column))
+        )
 
     def _action(self, line, pos, head, tx):
         p = self._skip(line, pos)
