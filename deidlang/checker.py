@@ -54,12 +54,20 @@ DEID_FUNCS: dict[str, tuple[str, ...]] = {
     "basic_uuid": (),
 }
 
+#: Codes used until dedicated ones are registered in diagnostics.CODES (asked of the lead):
+#: W416 "JITTER of an element that is not a date (DA/DT)", W417 "ADD by tag number
+#: gives a new element VR ST under deid", W304 "value looks like a reference but is literal text".
+_JITTER_NOT_DATE = "W416"
+_ADD_BY_NUMBER = "W417"
+_REFERENCE_LIKE = "W304"
+
 _INT_VRS = frozenset(("US", "SS", "UL", "SL", "UV", "SV"))
 _FLOAT_VRS = frozenset(("FL", "FD"))
 _INT_RE = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
 _HEX_GROUP_RE = re.compile(r"(?:0[xX])?[0-9A-Fa-f]{1,4}")
 _UID_ROOT_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 _UID_PREFIX_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.")
+_REFERENCE_LIKE_RE = re.compile(r"(var|func|deid_func)[ \t]*:", re.IGNORECASE)
 _UPPER_ESCAPE_RE = re.compile(r"(?<!\\)(?:\\\\)*\\([DSWBAZ])")
 # deid's action-line tokenizer, as described in the spec (2.6): runs of
 # characters that are neither whitespace nor quotes, glued to whole quoted strings.
@@ -465,7 +473,12 @@ PROTECTED = frozenset(
 def _sequence_target(ctx: Context, span: Span, text: str, attr: Attr, action: str) -> Iterator[Diagnostic]:
     """What an action cannot do to this element: sequences, person names, protected elements."""
     if attr.keyword in PROTECTED and action in ("BLANK", "JITTER", "REMOVE", "REPLACE"):
-        yield ctx.diag(span, "W303", f"'{action}' of '{text}' has no effect: deid protects {attr.keyword} from every action but ADD", "delete the line (ADD can still overwrite it)")
+        yield ctx.diag(
+            span,
+            "W303",
+            f"'{action}' of '{text}' has no effect unless disable_skip is used: deid and deidlang protect {attr.keyword} from every action but ADD",
+            "delete the line, unless the recipe is meant to run with disable_skip (ADD can still overwrite the element)",
+        )
         return
     if attr.vr == "SQ" and action in ("REPLACE", "JITTER"):
         yield ctx.diag(span, "E306", f"cannot {action} sequence '{text}'", "deid crashes; use REMOVE or BLANK on a sequence, or address the elements inside it")
@@ -628,13 +641,29 @@ def _group_name(ctx: Context, kind: str, name: str, span: Span, text: str) -> It
 
 
 def _values_regex(ctx: Context, name: str, span: Span) -> Iterator[Diagnostic]:
-    """W413 when the group holds whole values (FIELD), which carry '.', '^' and '('."""
-    if any(g.verb == "FIELD" for g in ctx.values_groups[name]):
+    """W413: deid matches a values: list as one regex over ``str(value)`` of every field.
+
+    With FIELD lines the list holds whole values, which carry '.', '^' and '('.
+    With SPLIT lines it holds words; either way the regex also runs over the
+    text of sequences, so one matching nested value selects the whole
+    sequence under deid, where deidlang matches elements one by one.
+    """
+    lines = ctx.values_groups[name]
+    if not lines:
+        return
+    if any(g.verb == "FIELD" for g in lines):  # deid ignores lower-case 'field' lines (W102)
         yield ctx.diag(
             span,
             "W413",
-            f"deid joins the values of '{name}' into one unescaped regular expression ('.' matches any character, '^' in person names blocks matches, '(' crashes); deidlang matches the values as plain text",
+            f"deid joins the values of '{name}' into one unescaped regular expression ('.' matches any character, '^' in person names blocks matches, '(' crashes) and also selects a whole sequence when the text of its items matches; deidlang matches the values as plain text, element by element",
             "to match names, SPLIT them into words (SPLIT PatientName by=^;minlength=3)",
+        )
+    else:
+        yield ctx.diag(
+            span,
+            "W413",
+            f"deid joins the words of '{name}' into one regular expression and runs it over the text of every element, so it also selects a whole sequence when the text of its items matches (and runs '.' and '(' in the words as regex); deidlang matches the words as plain text, element by element",
+            "no recipe line runs alike under both here; if sequences that hold the name must go, REMOVE them by keyword",
         )
 
 
@@ -659,6 +688,8 @@ def _add_field(ctx: Context, a: nodes.ActionLine) -> Iterator[Diagnostic]:
         attr = _tag_attr(f.value)
         if attr is not None:
             yield from _addable(ctx, f.span, f.text, attr)
+        if f.text.isalnum() and f.text[:2].lower() != "0x":
+            yield from _add_by_number(ctx, a, f, attr)
     else:
         what = {
             nodes.AllFields: "ALL selects every element",
@@ -669,6 +700,74 @@ def _add_field(ctx: Context, a: nodes.ActionLine) -> Iterator[Diagnostic]:
             nodes.PrivateTag: f"'{f.text}' needs its private block reserved",
         }[type(f)]
         yield ctx.diag(f.span, "E304", f"'ADD' creates one top-level element: {what}", "ADD a keyword or an 8-digit tag (deid crashes on anything else); use REPLACE to change existing elements")
+
+
+def _add_by_number(ctx: Context, a: nodes.ActionLine, f: nodes.Tag, attr: Attr | None) -> Iterator[Diagnostic]:
+    """ADD gggggggg: deid gives a new element VR ST; deidlang the dictionary's VR.
+
+    Only a keyword makes deid look the tag up, so an element ADDed by its
+    8-digit number is created as ST when the file lacks it (an existing
+    top-level element keeps its VR under both). deidlang uses the DICOM
+    dictionary's VR (the first choice of an ambiguous one) and, for a private
+    element, pydicom's private dictionary when the block's creator is known.
+    """
+    tag = f.value
+    where = f"when the file has no top-level {_tag_text(tag)}, deid creates it with VR ST (only a keyword makes deid look the tag up)"
+    if attr is not None and attr.vr != "SQ" and (tag >> 16) % 2 == 0:
+        ours = attr.vr.split(" or ")[0]
+        if ours == "ST":
+            return
+        exact = _exact(attr.keyword) if attr.keyword else None
+        if exact is not None and exact.tag == tag and " or " not in attr.vr:
+            hint = f"write the keyword '{attr.keyword}' to get VR {ours} from both"
+        else:
+            hint = "the two agree only when the file already has the element (both keep its VR)"
+        yield ctx.diag(f.span, _ADD_BY_NUMBER, f"{where}; deidlang uses the dictionary VR {ours} ({attr.keyword or 'repeating group'})", hint)
+        return
+    if (tag >> 16) % 2 == 1 and (tag & 0xFFFF) > 0xFF:
+        creator = _added_creator(ctx, a, tag)
+        known = _private_vrs(tag, creator)
+        if not known:
+            return
+        shown = ", ".join(f"'{c}' gives {vr}" for c, vr in known[:2]) + (f" and {len(known) - 2} more" if len(known) > 2 else "")
+        yield ctx.diag(
+            f.span,
+            _ADD_BY_NUMBER,
+            f"{where}; deidlang takes the VR from pydicom's private dictionary when the block's creator is known to it ({shown})",
+            "the two agree when the file already has the element (both keep its VR), or when the block's creator is one pydicom does not know",
+        )
+
+
+def _added_creator(ctx: Context, a: nodes.ActionLine, tag: int) -> str | None:
+    """The literal creator an earlier ``ADD ggggxx00``-style line of the recipe writes for ``tag``'s block."""
+    slot = (tag & 0xFFFF0000) | ((tag & 0xFFFF) >> 8)
+    found = None
+    for other in ctx.actions:
+        if other is a:
+            break
+        f, v = other.field, other.value
+        if other.action == "ADD" and isinstance(f, nodes.Tag) and f.value == slot and isinstance(v, nodes.Literal) and not v.quoted:
+            found = v.text
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _private_vrs(tag: int, creator: str | None) -> tuple[tuple[str, str], ...]:
+    """(creator, VR) for the private-dictionary entries of ``tag`` whose VR is not ST."""
+    from pydicom._private_dict import private_dictionaries
+    from pydicom.datadict import private_dictionary_VR
+
+    creators = (creator,) if creator is not None else tuple(private_dictionaries)
+    out = []
+    for c in creators:
+        try:
+            vr = private_dictionary_VR(tag, c)
+        except KeyError:
+            continue
+        vr = vr.split(" or ")[0] if vr else "UN"
+        if vr != "ST":
+            out.append((c, vr))
+    return tuple(out)
 
 
 def _addable(ctx: Context, span: Span, text: str, attr: Attr) -> Iterator[Diagnostic]:
@@ -798,6 +897,15 @@ def _literal(ctx: Context, a: nodes.ActionLine, v: nodes.Literal) -> Iterator[Di
             yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not '{v.raw or text}'", "write e.g. `JITTER StudyDate -30` (deid crashes on other text), or use var:/func:")
         return
     # ADD / REPLACE
+    m = None if v.quoted else _REFERENCE_LIKE_RE.match(text)
+    if m and m.group(0) not in ("var:", "func:", "deid_func:"):
+        kind = m.group(1).lower()
+        yield ctx.diag(
+            _sub(v.span, 0, m.end()),
+            _REFERENCE_LIKE,
+            f"'{m.group(0)}' is not a reference (only lower-case '{kind}:' with no space is): deid and deidlang store '{text}' as literal text",
+            f"write '{kind}:{text[m.end():].lstrip()}'",
+        )
     if v.quoted:
         yield ctx.diag(v.span, "W402", f"deid keeps the quotes: the value is {v.raw} under deid and '{text}' under deidlang", "delete the quotes")
     elif "'" in text or '"' in text or "  " in text or "\t" in text:
@@ -983,6 +1091,205 @@ def _selects(f: nodes.Field, attr: Attr) -> bool:
     reps = (attr.keyword.lower(), f"({g:04x},{e:04x})", f"{g:04X}{e:04X}", attr.name, attr.keyword)
     found = any(rx.search(r) for r in reps)
     return not found if f.kind == "except" else found
+
+
+# --------------------------------------------------------------------------- JITTER targets
+
+DATE_VRS = frozenset(("DA", "DT"))
+
+
+def check_jitter_targets(ctx: Context) -> Iterator[Diagnostic]:
+    """JITTER of elements that are not dates: deid guesses dates in them, deidlang leaves them.
+
+    deid runs dateutil over the value of any VR but DA/DT (spec 7.5): some
+    times and numbers become dates, other text is kept, a person name
+    crashes. deidlang changes only values written as a date. Explicit fields
+    are checked against the dictionary VR; ``select:VR:`` by its VR; regex
+    expanders and ``fields:`` groups by the dictionary entries they can select
+    (the top-level view: an expander that reaches nested names is not seen).
+    """
+    for a in ctx.actions:
+        if a.action != "JITTER":
+            continue
+        f = a.field
+        if isinstance(f, nodes.GroupRef):
+            if f.kind == "fields":
+                members = [g.field for g in ctx.fields_groups.get(f.name, ())]
+                found = [x for m in members for x in _non_dates(m, explicit_too=True)]
+                if found:
+                    yield _jitter_diag(ctx, f.span, f"the group '{f.name}' holds elements that are not dates ({_attr_list(found)})")
+            continue
+        attr = _target_attr(f)
+        if attr is not None:
+            if attr.vr not in DATE_VRS and attr.vr not in ("PN", "SQ") and attr.keyword not in PROTECTED:
+                yield _jitter_diag(ctx, f.span, f"'{f.text}' is {attr.vr}, not a date (DA) or date-time (DT)")
+            continue
+        if isinstance(f, nodes.Expander):
+            key, _, value = f.argument.partition(":")
+            if f.kind == "select" and key.lower() == "vr":
+                vr = value[:2].upper()
+                if vr in _vrs() and vr not in DATE_VRS:
+                    yield _jitter_diag(ctx, f.span, f"'{f.text}' selects {vr} elements, which are not dates")
+                continue
+            found = _non_dates(f)
+            if found:
+                yield _jitter_diag(ctx, f.span, f"'{f.text}' also selects elements that are not dates ({_attr_list(found)})")
+
+
+def _jitter_diag(ctx: Context, span: Span, what: str) -> Diagnostic:
+    return ctx.diag(
+        span,
+        _JITTER_NOT_DATE,
+        f"{what}: deid guesses a date in such values (some times and numbers become dates, other text is kept, a person name crashes); deidlang changes only values written as a date (YYYYMMDD) and leaves the others unchanged",
+        "JITTER dates (DA) and date-times (DT) only; BLANK or REPLACE the other elements",
+    )
+
+
+def _target_attr(f: nodes.Field) -> Attr | None:
+    """The dictionary entry of the one kind of element an explicit field names."""
+    if isinstance(f, nodes.Keyword):
+        return _folded(f.name)
+    if isinstance(f, nodes.Tag):
+        return _tag_attr(f.value)
+    if isinstance(f, nodes.NestedName):
+        return _folded(f.parts[-1]) if f.parts[-1] else None
+    if isinstance(f, nodes.UidPath):
+        return _tag_attr(f.steps[-1])
+    return None
+
+
+def _non_dates(f: nodes.Field, explicit_too: bool = False) -> list[Attr]:
+    """Dictionary entries that are not dates among those ``f`` can select."""
+    attr = _target_attr(f)
+    if attr is not None:
+        return [attr] if explicit_too and attr.vr not in DATE_VRS and attr.keyword not in PROTECTED else []
+    if isinstance(f, nodes.Expander) and (f.kind in REGEX_EXPANDERS or f.kind == "select"):
+        return list(_expander_non_dates(f.kind, f.argument))
+    return []
+
+
+@functools.lru_cache(maxsize=256)
+def _expander_non_dates(kind: str, argument: str) -> tuple[Attr, ...]:
+    """Non-retired entries first: the ones a file is likely to hold."""
+    if kind != "select" and _regex_error(argument.lower()) is not None:
+        return ()
+    probe = nodes.Expander(kind, argument, f"{kind}:{argument}")
+    found = []
+    for kw in _tables()[0]:
+        attr = _exact(kw) if kw else None
+        if attr is not None and attr.vr not in DATE_VRS and attr.keyword not in PROTECTED and _selects(probe, attr):
+            found.append(attr)
+    found.sort(key=lambda x: (x.retired, x.tag))
+    return tuple(found)
+
+
+def _attr_list(attrs_: list[Attr]) -> str:
+    shown = ", ".join(f"{x.keyword} {x.vr}" for x in attrs_[:3])
+    return shown + (f" and {len(attrs_) - 3} more" if len(attrs_) > 3 else "")
+
+
+# --------------------------------------------------------------------------- %fields members
+
+
+def check_fields_members(ctx: Context) -> Iterator[Diagnostic]:
+    """W407: %fields members that deid widens to every element with their tag.
+
+    At use, deid looks every member of a ``fields:`` group up again by its
+    bare tag (spec 3.4), which reaches that tag at every depth (and under any
+    private creator). That changes nothing for a keyword or a tag, which match
+    at every depth anyway, but widens a uid path, a nested name or a
+    private-creator form. deidlang keeps exactly what the group collected.
+    """
+    uses: dict[str, nodes.ActionLine] = {}
+    for a in ctx.actions:
+        f = a.field
+        if isinstance(f, nodes.GroupRef) and f.kind == "fields" and f.name in ctx.fields_groups:
+            uses.setdefault(f.name, a)
+    if not uses:
+        return
+    for section, g in ctx.group_lines:
+        use = uses.get(section.name or "") if section.kind == "fields" else None
+        if use is None or g.action != "FIELD":
+            continue
+        f = g.field
+        ref = f"{use.action} fields:{section.name or ''} (line {use.span.line})"
+        if isinstance(f, nodes.UidPath):
+            if not _tag_known(f.steps[-1]):
+                continue
+            yield ctx.diag(
+                f.span,
+                "W407",
+                f"deid looks this member up again by its tag when it runs {ref}, so it reaches every element with tag {_tag_text(f.steps[-1])} at any depth; deidlang keeps exactly '{f.text}'",
+                f"to act on this one element under both, write the path on the action line: {use.action} {f.text} ...",
+            )
+        elif isinstance(f, nodes.NestedName) and len(f.parts) > 1 and f.parts[-1]:
+            attr = _folded(f.parts[-1])
+            if attr is None or attr.tag is None:
+                continue
+            yield ctx.diag(
+                f.span,
+                "W407",
+                f"deid looks this member up again by its tag when it runs {ref}, so it reaches every {attr.keyword} at any depth, not only in {f.parts[0]}; deidlang keeps exactly '{f.text}'",
+                f"write the nested name on the action line to get the same elements from both: {use.action} {f.text} ...",
+            )
+        elif isinstance(f, nodes.PrivateTag) and f.group % 2 == 1:
+            yield ctx.diag(
+                f.span,
+                "W407",
+                f"deid looks this member up again by its tag when it runs {ref}, so it reaches every element with the same tag at any depth, whatever its private creator; deidlang keeps exactly the elements of creator '{f.creator}'",
+                f"write the private-creator form on the action line to get the same elements from both: {use.action} {f.text} ...",
+            )
+
+
+# --------------------------------------------------------------------------- KEEP of nested-only keywords
+
+#: Keywords that DICOM defines only inside sequence items. deid's KEEP protects
+#: an element only where it is top-level in the file (spec 5.2), so KEEP of one
+#: of these protects nothing in practice. Curated from PS3.3 macros: the Code
+#: Sequence Macro (Table 8.8-1), the SOP Instance Reference Macro (Table 10-11),
+#: the Image SOP Instance Reference Macro (Table 10-3) and the SR content item
+#: (C.17.3). None of them occurs at top level in pydicom's or deid-data's test
+#: files (189 files; they occur nested in 39). Kept short on purpose: a keyword
+#: that some files carry at top level does not belong here.
+NESTED_KEYWORDS: Mapping[str, str] = {
+    **dict.fromkeys(
+        (
+            "CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "CodeMeaning", "LongCodeValue",
+            "URNCodeValue", "ContextIdentifier", "ContextUID", "MappingResource", "MappingResourceUID",
+            "MappingResourceName", "ContextGroupVersion", "ContextGroupLocalVersion",
+            "ContextGroupExtensionFlag", "ContextGroupExtensionCreatorUID",
+        ),
+        "code sequence items (e.g. ConceptNameCodeSequence)",
+    ),
+    **dict.fromkeys(
+        ("ReferencedSOPClassUID", "ReferencedSOPInstanceUID", "ReferencedFrameNumber", "ReferencedSegmentNumber"),
+        "reference items (e.g. ReferencedImageSequence)",
+    ),
+    **dict.fromkeys(("RelationshipType", "ReferencedContentItemIdentifier"), "SR content items (ContentSequence)"),
+}
+
+
+def check_keep_nested(ctx: Context) -> Iterator[Diagnostic]:
+    """W408: KEEP of a keyword that DICOM puts only inside sequence items."""
+    for a in ctx.actions:
+        if a.action != "KEEP":
+            continue
+        f = a.field
+        if isinstance(f, nodes.Keyword):
+            attr = _folded(f.name)
+        elif isinstance(f, nodes.Tag) and (f.text.startswith("(") or f.text.isalnum()) and f.text[:2].lower() != "0x" and not any(c.isspace() for c in f.text):
+            attr = _tag_attr(f.value)
+        else:
+            continue
+        where = NESTED_KEYWORDS.get(attr.keyword) if attr is not None else None
+        if where is None:
+            continue
+        yield ctx.diag(
+            f.span,
+            "W408",
+            f"deid's KEEP protects '{f.text}' only where it is a top-level element of the file; {attr.keyword} normally sits only inside {where}, where deid's KEEP protects nothing; deidlang protects it at every depth",
+            "KEEP the sequences that hold it: both tools then protect everything inside them",
+        )
 
 
 # --------------------------------------------------------------------------- ids
@@ -1362,6 +1669,9 @@ CHECKS: tuple[Check, ...] = (
     check_values,
     check_comments,
     check_remove_cancelled,
+    check_jitter_targets,
+    check_fields_members,
+    check_keep_nested,
     check_variables,
     check_group_fields,
     check_groups,

@@ -136,6 +136,7 @@ CODES: dict[str, Code] = _codes(
     ("W301", WARNING, "value ignored by this action"),
     ("W302", WARNING, "coordinates select nothing"),
     ("W303", WARNING, "action has no effect"),
+    ("W304", WARNING, "value looks like a reference but is literal text"),
     # --- deid would run this line differently from what it says
     ("W401", WARNING, "trailing comment changes the line under deid"),
     ("W402", WARNING, "quotes are kept in the value under deid"),
@@ -143,7 +144,7 @@ CODES: dict[str, Code] = _codes(
     ("W404", WARNING, "value filter is a plain value under deid"),
     ("W405", WARNING, "deid drops this line in silence"),
     ("W406", WARNING, "REMOVE is cancelled by a REPLACE or JITTER of the same field"),
-    ("W407", WARNING, "expander matches more than it says under deid"),
+    ("W407", WARNING, "field expression matches more than it says under deid"),
     ("W408", WARNING, "KEEP protects nothing under deid"),
     ("W409", WARNING, "filter line operator is ignored by deid"),
     ("W410", WARNING, "criterion values are misaligned under deid"),
@@ -152,6 +153,8 @@ CODES: dict[str, Code] = _codes(
     ("W413", WARNING, "values: list is a regular expression under deid"),
     ("W414", WARNING, "deid option spelling"),
     ("W415", WARNING, "truthy REMOVE value"),
+    ("W416", WARNING, "JITTER of an element that is not a date (DA/DT)"),
+    ("W417", WARNING, "ADD by tag number gives a new element VR ST under deid"),
     # --- apply time
     ("R001", ERROR, "a func: callable raised"),
     ("R002", ERROR, "a var: has no value for this dataset"),

@@ -385,3 +385,76 @@ def test_oracle_split_options():
         extract_values_list(ds, [{"action": "SPLIT", "field": "PatientName", "value": "minlength='4'"}])
     with pytest.raises(ValueError):
         extract_values_list(ds, [{"action": "SPLIT", "field": "PatientName", "value": "by=^;"}])
+
+
+# --------------------------------------------------------------------------- lines found by the differential suite
+
+
+@differential
+@pytest.mark.parametrize("text", ["VAR:x", "Func:x", "FUNC:x", "DEID_FUNC:basic_uuid", "var :x"])
+def test_oracle_reference_like_values_are_literal(text):
+    from deid.utils.actions import parse_value
+
+    assert parse_value(None, text, item={"x": "V", "x ": "V"}) == text
+    assert parse_value(None, "var:x", item={"x": "V"}) == "V"  # the control: a real reference
+    found = check(f"FORMAT dicom\n%header\nREPLACE PatientName {text}\n")
+    assert [d.code for d in found] == [checker._REFERENCE_LIKE]
+    assert "literal text" in found[0].message
+
+
+@differential
+def test_oracle_jitter_of_a_time_guesses_a_date_under_deid_only():
+    """What the JITTER warning says: deid turns a TM value into a date, deidlang leaves it."""
+    from types import SimpleNamespace
+
+    from deid.dicom.actions.jitter import jitter_timestamp
+    from pydicom.dataelem import DataElement
+
+    from deidlang.runtime.dates import jitter_item
+
+    field = SimpleNamespace(element=DataElement(0x00080030, "TM", "072730"), name="StudyTime")
+    assert jitter_timestamp(field, 5) != "072730"
+    assert jitter_item("072730", "TM", 5) is None  # None: left unchanged
+    (d,) = check("FORMAT dicom\n%header\nJITTER StudyTime 5\n")
+    assert d.code == checker._JITTER_NOT_DATE and "is TM" in d.message
+
+
+def test_nested_keywords_are_dictionary_keywords_never_top_level_in_test_files():
+    """The curated KEEP list: real keywords, and no bundled test file has one at top level."""
+    import glob
+    import warnings
+
+    import pydicom
+    from pydicom.datadict import keyword_dict
+
+    assert set(checker.NESTED_KEYWORDS) <= set(keyword_dict)
+    tags = {keyword_dict[k] for k in checker.NESTED_KEYWORDS}
+    folder = Path(pydicom.__file__).parent / "data" / "test_files"
+    nested_seen = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for path in glob.glob(str(folder / "**" / "*.dcm"), recursive=True):
+            try:
+                ds = pydicom.dcmread(path, force=True, stop_before_pixels=True)
+                top = set(ds.keys())
+            except Exception:
+                continue
+            assert not (top & tags), f"{path} has {sorted(top & tags)} at top level"
+            nested_seen += any(t in item for e in ds if e.VR == "SQ" and e.value for item in e.value for t in tags)
+    assert nested_seen >= 5  # the files do carry them, inside items
+
+
+def test_add_by_number_uses_the_recipe_creator_for_private_tags():
+    text = "FORMAT dicom\n%header\nADD 00990010 SITE\nADD 00991002 x\nADD 00291118 MR\n"
+    assert [(d.line, d.code) for d in check(text)] == [(5, checker._ADD_BY_NUMBER)]
+    # with a creator pydicom knows, its VR is the one deidlang uses
+    known = "FORMAT dicom\n%header\nADD 00290011 SIEMENS CSA HEADER\nADD 00291118 MR\n"
+    (d,) = check(known)
+    assert d.line == 4 and "'SIEMENS CSA HEADER' gives CS" in d.message
+
+
+def test_fields_members_warn_only_when_the_group_is_used():
+    group = "FORMAT dicom\n%fields refs\nFIELD (0008,1140)__0__(0008,1150)\n%header\n"
+    assert [d.code for d in check(group + "REPLACE PatientID x\n")] == ["W207"]
+    (d,) = check(group + "BLANK fields:refs\n")
+    assert (d.line, d.code) == (3, "W407") and "BLANK fields:refs (line 5)" in d.message
