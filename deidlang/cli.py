@@ -1,4 +1,5 @@
-"""The ``deidc`` command line: ``check``, ``run``, ``identifiers`` and ``version``.
+"""The ``deidc`` command line: ``check``, ``run``, ``inspect``, ``clean``, ``identifiers``
+and ``version``.
 
 The only module that prints or exits. :func:`main` takes ``argv`` and
 returns an exit status; :func:`run_main` (the console script, and
@@ -9,8 +10,8 @@ problems (recipe errors, or files that failed); 2 = no verdict was reached
 (bad usage, an unreadable recipe/ids/functions file, or a bug in deidc).
 
 Streams: ``deidc check`` writes its diagnostics to stdout (they are its
-output); ``deidc run`` and ``deidc identifiers`` report problems on stderr and
-a summary on stdout. Element values are never printed: messages name files,
+output), and ``deidc inspect`` its report; ``deidc run``, ``deidc clean`` and
+``deidc identifiers`` report problems on stderr and a summary on stdout. Element values are never printed: messages name files,
 recipe lines and tags only.
 """
 
@@ -47,6 +48,11 @@ DEFAULT_RECIPE = DATA_DIR / "default.dicom"
 DEMO_DIR = DATA_DIR / "demo"
 DEFAULT_OUTPUT = "deidlang-output"
 FORMATS = ("text", "concise", "json", "sarif")
+INSPECT_FORMATS = ("table", "json")
+
+#: Sub-directory of the output that holds quarantined files, and its report.
+QUARANTINE_DIR = "quarantine"
+QUARANTINE_REPORT = "quarantine.json"
 
 #: Suffix of the temporary files a run writes before renaming them into place.
 TMP_SUFFIX = ".deidc-tmp"
@@ -168,7 +174,74 @@ def _build_parser() -> argparse.ArgumentParser:
     private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
     run.add_argument("--strict", action="store_true", help="do not run when the recipe has warnings")
     run.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
+    pixels = run.add_argument_group("pixels (the recipe's %filter sections)")
+    pixels.add_argument(
+        "--clean-pixels", action="store_true",
+        help="also blank the regions the %%filter labels give, in the same pass (one output file); "
+        "a file whose pixels cannot be cleaned fails and is not written",
+    )
+    pixels.add_argument(
+        "--quarantine", action="append", metavar="GROUP",
+        help=f"write files whose verdict (first matching %%filter group) is GROUP to <output>/{QUARANTINE_DIR}/ "
+        f"instead, listed with the reason in {QUARANTINE_DIR}/{QUARANTINE_REPORT} (repeatable)",
+    )
+    pixels.add_argument(
+        "--preserve-compression", action="store_true",
+        help="re-encode cleaned pixels with their lossless codec (RLE, JPEG 2000 lossless, JPEG-LS lossless); "
+        "other sources are written uncompressed (default: always uncompressed)",
+    )
     run.set_defaults(handler=_cmd_run)
+
+    inspect = sub.add_parser(
+        "inspect",
+        help="list the files the recipe's %%filter groups flag as having burned-in text, and why",
+        description=(
+            "Run the %filter sections of recipes on DICOM files and list, for every flagged file, its verdict "
+            "(the first group that flags it), each matching label with the criteria that held and the regions "
+            "it would blank, then a count per group. Only headers are read; nothing is written. Without "
+            "--input, runs on the demo data; without --recipe, uses deidlang's default recipe. Unreadable "
+            "files are listed and do not change the exit status."
+        ),
+    )
+    inspect.add_argument("--recipe", action="append", metavar="RECIPE", help="recipe whose %%filter sections to run (repeatable)")
+    inspect.add_argument("--input", action="append", metavar="PATH", help="DICOM file or directory (repeatable; default: the demo data)")
+    inspect.add_argument("--format", choices=INSPECT_FORMATS, default="table", help="output format (default: table)")
+    inspect.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
+    inspect.set_defaults(handler=_cmd_inspect)
+
+    clean = sub.add_parser(
+        "clean",
+        help="blank burned-in text in DICOM pixels, with before/after previews",
+        description=(
+            "Blank the regions that the recipe's %filter labels give for each file (every frame and sample) "
+            "and write the result under --output, mirroring the input tree. By default the recipe's header "
+            "actions are applied too, so the output is de-identified in one pass (as `deidc run "
+            "--clean-pixels`); --pixels-only leaves the header as it is, as deid's DicomCleaner does (only "
+            "the elements that describe the pixels change: transfer syntax, photometric interpretation, "
+            "BurnedInAnnotation). Without --input, runs on the demo data; without --recipe, uses deidlang's "
+            "default recipe. A file whose pixels cannot be decoded fails and is not written."
+        ),
+    )
+    clean.add_argument("--recipe", action="append", metavar="RECIPE", help="recipe to apply (repeatable; applied in order)")
+    clean.add_argument("--input", action="append", metavar="PATH", help="DICOM file or directory (repeatable; default: the demo data)")
+    clean.add_argument("--output", default=DEFAULT_OUTPUT, metavar="DIR", help=f"output directory (default: ./{DEFAULT_OUTPUT})")
+    clean.add_argument(
+        "--png", metavar="DIR",
+        help="write <name>-before.png and <name>-after.png previews of each cleaned file (middle frame) under DIR; "
+        "the 'before' images show the original pixels: keep them where the original data may be",
+    )
+    clean.add_argument("--pixels-only", action="store_true", help="do not apply the recipe's header actions (deid's DicomCleaner)")
+    clean.add_argument("--preserve-compression", action="store_true", help="re-encode cleaned pixels with their lossless codec where possible")
+    clean.add_argument("--ids", metavar="IDS.json", help="per-file variables in deid's shape, for the header actions")
+    clean.add_argument("--functions", metavar="FILE.py", help="Python file providing the func: functions (it is executed)")
+    clean.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (default: keep them)")
+    clean.add_argument("--jobs", type=_positive_int, metavar="N", help="worker processes (default: all cores)")
+    clean_private = clean.add_mutually_exclusive_group()
+    clean_private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements (default, unless --pixels-only)")
+    clean_private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
+    clean.add_argument("--strict", action="store_true", help="do not run when the recipe has warnings")
+    clean.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
+    clean.set_defaults(handler=_cmd_clean, clean_pixels=True, quarantine=None)
 
     ids = sub.add_parser(
         "identifiers",
@@ -327,6 +400,7 @@ class _Task:
     target: str  # absolute output path
     display: str  # how the file is named in messages
     ids: dict | None = None
+    quarantine: str | None = None  # absolute path under <output>/quarantine (with --quarantine)
 
 
 def _roots(inputs: list[str] | None) -> list[_Root]:
@@ -377,9 +451,13 @@ def _unique(relative: str, taken: set[str]) -> str:
     return candidate
 
 
-def _plan(roots: list[_Root], output: str, ids: Mapping[str, dict] | None) -> tuple[list[_Task], int]:
+def _plan(
+    roots: list[_Root], output: str, ids: Mapping[str, dict] | None, *, quarantine: bool = False
+) -> tuple[list[_Task], int]:
     """Every input file with its output path (mirroring the input tree) and its ids.
 
+    With ``quarantine``, each file also gets its place under ``<output>/quarantine``
+    (an input directory of that name is written as ``quarantine-input``).
     Returns the tasks and the number of files that found no entry in ``ids``.
     """
     out_real = os.path.realpath(output)
@@ -400,7 +478,12 @@ def _plan(roots: list[_Root], output: str, ids: Mapping[str, dict] | None) -> tu
                 continue
             seen.add(real)
             rel = os.path.relpath(source, root.path) if root.is_dir else os.path.basename(source)
-            target_rel = _unique(os.path.join(root.prefix, rel) if root.prefix else rel, taken)
+            target_rel = os.path.join(root.prefix, rel) if root.prefix else rel
+            if quarantine:
+                head, sep, tail = target_rel.partition(os.sep)
+                if head.lower() == QUARANTINE_DIR and sep:
+                    target_rel = os.path.join(f"{head}-input", tail)
+            target_rel = _unique(target_rel, taken)
             display = _display(root, source)
             file_ids = None
             if index is not None:
@@ -408,7 +491,9 @@ def _plan(roots: list[_Root], output: str, ids: Mapping[str, dict] | None) -> tu
                 if file_ids is None:
                     missing += 1
                     file_ids = {}
-            tasks.append(_Task(source, os.path.join(os.path.abspath(output), target_rel), display, file_ids))
+            out_dir = os.path.abspath(output)
+            hold = os.path.join(out_dir, QUARANTINE_DIR, target_rel) if quarantine else None
+            tasks.append(_Task(source, os.path.join(out_dir, target_rel), display, file_ids, hold))
     return tasks, missing
 
 
@@ -437,13 +522,20 @@ class FileResult:
     """What happened to one file. Holds counts and reasons, never element values."""
 
     display: str
-    status: str  # "written" | "skipped" | "failed"
+    status: str  # "written" | "quarantined" | "skipped" | "failed"
     reason: str = ""
     removed: int = 0
     added: int = 0
     changed: int = 0
     warnings: int = 0
     diagnostic: Diagnostic | None = None  # for a failure at apply time: where in the recipe
+    # with --clean-pixels / --quarantine:
+    pixels: str = ""  # "cleaned" | "unchanged" ("" when pixels were not asked about)
+    verdict: str | None = None  # the first %filter group that flagged the file
+    matches: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (group, label, criteria that held)
+    note: str = ""  # about the pixels: why they are uncompressed, why nothing was blanked
+    output: str = ""  # where the file was written
+    previews: int = 0  # PNG files written
 
 
 @attrs.frozen
@@ -451,6 +543,16 @@ class _RunOptions:
     overwrite: bool = False
     remove_private: bool = True
     force: bool = False
+    clean_pixels: bool = False
+    quarantine: frozenset[str] = frozenset()
+    preserve_compression: bool = False
+    pixels_only: bool = False  # leave the header alone (deidc clean --pixels-only)
+    png: str | None = None  # absolute directory for before/after previews
+    output: str = ""  # absolute output directory (to name previews)
+
+    @property
+    def inspects(self) -> bool:
+        return self.clean_pixels or bool(self.quarantine)
 
 
 def _comparable(value: Any) -> Any:
@@ -593,44 +695,130 @@ class _Worker:
         import pydicom
         from pydicom.errors import InvalidDicomError
 
+        options = self.options
+
         def failed(reason: str) -> FileResult:
             return FileResult(task.display, "failed", reason)
 
-        if os.path.lexists(task.target):
-            if os.path.exists(task.source) and os.path.samefile(task.source, task.target):
-                return failed("the output would overwrite the input")
-            if not self.options.overwrite:
-                return FileResult(task.display, "skipped", "the output exists")
+        if not options.quarantine:  # the target is known before reading: skip existing outputs cheaply
+            early = self._existing(task, task.target)
+            if early is not None:
+                return early
         try:
-            ds = pydicom.dcmread(task.source, force=self.options.force)
+            ds = pydicom.dcmread(task.source, force=options.force)
         except InvalidDicomError:
-            return failed("not a DICOM file" + ("" if self.options.force else " (no DICOM preamble; --force reads it anyway)"))
+            return failed("not a DICOM file" + ("" if options.force else " (no DICOM preamble; --force reads it anyway)"))
         except IsADirectoryError:
             return failed("cannot read: is a directory")
         except OSError as err:
             return failed(f"cannot read: {err.strerror or type(err).__name__}")
         except Exception as err:  # noqa: BLE001 - a damaged file; its own message could quote data
             return failed(f"cannot read: damaged or unsupported DICOM ({type(err).__name__})")
-        encoding = getattr(ds, "original_character_set", None)
-        before = _snapshot(ds)
-        try:
-            for program in self.programs:
-                result = program.apply(
-                    ds, ids=task.ids, funcs=self.funcs, path=task.display, remove_private=self.options.remove_private
+
+        inspection = None
+        if options.inspects:  # the filters see the original header values
+            try:
+                inspection = _inspect(self.programs, ds, task.display)
+            except ApplyError as err:
+                return attrs.evolve(failed(str(err)), diagnostic=err.with_path(task.display).as_diagnostic())
+            except Exception as err:  # noqa: BLE001
+                return failed(f"internal error while running the %filter sections ({type(err).__name__}); this is a bug in deidlang")
+        target, status = task.target, "written"
+        if inspection is not None and task.quarantine and inspection.group in options.quarantine:
+            target, status = task.quarantine, "quarantined"
+        if options.quarantine:
+            early = self._existing(task, target)
+            if early is not None:
+                return early
+
+        removed = added = changed = 0
+        if not options.pixels_only:
+            encoding = getattr(ds, "original_character_set", None)
+            before = _snapshot(ds)
+            try:
+                for program in self.programs:
+                    result = program.apply(ds, ids=task.ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private)
+                    ds = result if result is not None else ds
+            except ApplyError as err:
+                return attrs.evolve(failed(str(err)), diagnostic=err.with_path(task.display).as_diagnostic())
+            except Exception as err:  # noqa: BLE001 - keep the batch going; the message must not quote data
+                return failed(f"internal error while applying the recipe ({type(err).__name__}); this is a bug in deidlang")
+            removed, added, changed = _changes(before, ds, encoding)
+
+        pixel_state, note, report = "", "", None
+        if options.clean_pixels and inspection is not None:
+            from . import pixels
+
+            try:
+                report = pixels.clean_pixels(
+                    ds, inspection.regions, preserve_compression=options.preserve_compression, previews=options.png is not None
                 )
-                ds = result if result is not None else ds
-        except ApplyError as err:
-            return attrs.evolve(failed(str(err)), diagnostic=err.with_path(task.display).as_diagnostic())
-        except Exception as err:  # noqa: BLE001 - keep the batch going; the message must not quote data
-            return failed(f"internal error while applying the recipe ({type(err).__name__}); this is a bug in deidlang")
-        removed, added, changed = _changes(before, ds, encoding)
+            except pixels.PixelError as err:
+                return failed(f"pixels not cleaned, file not written: {err}")
+            except Exception as err:  # noqa: BLE001 - never write a file whose pixels were meant to be cleaned
+                return failed(f"pixels not cleaned, file not written: internal error ({type(err).__name__}); this is a bug in deidlang")
+            pixel_state, note = ("cleaned" if report.cleaned else "unchanged"), report.note
+            if inspection.flagged and not report.cleaned and "PixelData" in ds:
+                note = _unblanked_note(inspection)
         try:
-            _write_atomic(ds, task.target)
+            _write_atomic(ds, target)
         except OSError as err:
-            return failed(f"cannot write '{task.target}': {err.strerror or type(err).__name__}")
+            return failed(f"cannot write '{target}': {err.strerror or type(err).__name__}")
         except Exception as err:  # noqa: BLE001 - pydicom could not encode a value
             return failed(f"cannot write: a value cannot be encoded ({type(err).__name__})")
-        return FileResult(task.display, "written", removed=removed, added=added, changed=changed)
+        previews = 0
+        if report is not None and report.cleaned and options.png:
+            try:
+                previews = len(_write_previews(report, target, options))
+            except Exception as err:  # noqa: BLE001 - a preview is a convenience; the file is written
+                note = (note + "; " if note else "") + f"previews not written ({type(err).__name__})"
+        return FileResult(
+            task.display, status, removed=removed, added=added, changed=changed,
+            pixels=pixel_state, note=note, output=target, previews=previews,
+            verdict=inspection.group if inspection is not None else None,
+            matches=_match_summary(inspection),
+        )
+
+    def _existing(self, task: _Task, target: str) -> FileResult | None:
+        """The result for a file whose output already exists (or would overwrite the input)."""
+        if os.path.lexists(target):
+            if os.path.exists(task.source) and os.path.samefile(task.source, target):
+                return FileResult(task.display, "failed", "the output would overwrite the input")
+            if not self.options.overwrite:
+                return FileResult(task.display, "skipped", "the output exists")
+        return None
+
+
+def _inspect(programs: list, ds, path: str):
+    """What every recipe's %filter sections say about ``ds``, as one Inspection
+    (matches in recipe order: the first is the verdict)."""
+    from .runtime.inspection import Inspection
+
+    matches: list = []
+    for program in programs:
+        if getattr(program, "filters", ()):
+            matches.extend(program.inspect(ds, path=path).matches)
+    return Inspection(tuple(matches))
+
+
+def _match_summary(inspection) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    if inspection is None:
+        return ()
+    return tuple((m.group, m.label, tuple(str(c) for c in m.criteria)) for m in inspection.matches)
+
+
+def _unblanked_note(inspection) -> str:
+    first = inspection.matches[0]
+    return f"flagged by '{first.group}' (label '{first.label}') but no region blanks anything: pixels written unchanged"
+
+
+def _write_previews(report, target: str, options: _RunOptions) -> tuple[str, str]:
+    from . import pixels
+
+    rel = os.path.relpath(target, options.output) if options.output else os.path.basename(target)
+    stem = os.path.splitext(rel)[0] if rel.lower().endswith((".dcm", ".dicom")) else rel
+    base = os.path.join(options.png or "", stem)
+    return pixels.write_previews(report, f"{base}-before.png", f"{base}-after.png")
 
 
 # Pool workers get the compiled recipes once, through the initializer, and
@@ -765,36 +953,94 @@ def _compile(text: str, path: str):
     return api.compile(text, path=path)
 
 
-def _cmd_run(args: argparse.Namespace) -> int:
-    ids = _read_ids(args.ids) if args.ids else None
-    funcs = _load_functions(args.functions) if args.functions else None
-    recipe_paths = args.recipe or [str(DEFAULT_RECIPE)]
+def _load_programs(recipe_paths: list[str], *, ids, funcs, strict: bool, what: str = "no file was read or written") -> tuple[dict[str, str], list] | None:
+    """Check and compile the recipes (in the order given); None after reporting errors."""
     texts, diagnostics = _check_recipes(recipe_paths, ids=ids, functions=funcs)
     if diagnostics:
         sys.stderr.write(render_text(diagnostics, texts, color=_want_color(sys.stderr), recipes=len(texts)))
-    if _has_errors(diagnostics, strict=args.strict):
-        _err("no file was read or written: fix the recipe first" + (" (--strict: warnings count)" if args.strict else ""))
-        return 1
+    if _has_errors(diagnostics, strict=strict):
+        _err(f"{what}: fix the recipe first" + (" (--strict: warnings count)" if strict else ""))
+        return None
     compiled = {}
     for path, text in texts.items():
         try:
             compiled[path] = _compile(text, path)
         except RecipeError as err:
             sys.stderr.write(render_text(err.diagnostics, texts, color=_want_color(sys.stderr), recipes=len(texts)))
-            _err("no file was read or written: fix the recipe first")
-            return 1
-    programs = [compiled[path] for path in recipe_paths]  # in the order given, applied one after the other
+            _err(f"{what}: fix the recipe first")
+            return None
+    return texts, [compiled[path] for path in recipe_paths]
+
+
+def _has_filters(programs: list) -> bool:
+    return any(getattr(p, "filters", ()) for p in programs)
+
+
+def _require_pixels() -> None:
+    try:
+        from . import pixels  # noqa: F401
+    except ImportError as err:
+        raise CliError(f"pixel cleaning needs numpy and pydicom's decoders ({err.name or 'a module'} is missing): pip install 'deidlang[pixels]'") from None
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    return _process_files(args, pixels_only=False, png=None)
+
+
+def _cmd_clean(args: argparse.Namespace) -> int:
+    if args.png:
+        try:
+            import PIL  # noqa: F401
+        except ImportError:
+            raise CliError("--png needs Pillow: pip install 'deidlang[pixels]'") from None
+    return _process_files(args, pixels_only=args.pixels_only, png=args.png)
+
+
+def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | None) -> int:
+    """``deidc run`` and ``deidc clean``: every input file, read, inspected when pixels or
+    quarantine are asked for, de-identified, cleaned and written."""
+    ids = _read_ids(args.ids) if args.ids else None
+    funcs = _load_functions(args.functions) if args.functions else None
+    recipe_paths = args.recipe or [str(DEFAULT_RECIPE)]
+    quarantine = frozenset(args.quarantine or ())
+    clean_pixels = bool(args.clean_pixels)
+    if clean_pixels:
+        _require_pixels()
+    loaded = _load_programs(recipe_paths, ids=ids, funcs=funcs, strict=args.strict)
+    if loaded is None:
+        return 1
+    texts, programs = loaded  # in the order given, applied one after the other
+    if (clean_pixels or quarantine) and not _has_filters(programs):
+        _err("note: the recipe has no %filter section: no file is flagged" + (", no pixels are cleaned" if clean_pixels else ""))
+    elif quarantine:
+        known = {f.group for p in programs for f in getattr(p, "filters", ())}
+        for group in sorted(quarantine - known):
+            _err(f"note: --quarantine '{group}': the recipe has no %filter group of that name" + _suggestion(group, known))
 
     roots = _roots(args.input)
-    tasks, missing_ids = _plan(roots, args.output, ids)
-    options = _RunOptions(overwrite=args.overwrite, remove_private=args.remove_private, force=args.force)
+    tasks, missing_ids = _plan(roots, args.output, ids, quarantine=bool(quarantine))
+    options = _RunOptions(
+        overwrite=args.overwrite,
+        remove_private=args.remove_private and not pixels_only,
+        force=args.force,
+        clean_pixels=clean_pixels,
+        quarantine=quarantine,
+        preserve_compression=bool(getattr(args, "preserve_compression", False)),
+        pixels_only=pixels_only,
+        png=os.path.abspath(png) if png else None,
+        output=os.path.abspath(args.output),
+    )
     jobs = args.jobs or _default_jobs()
     if missing_ids:
         _err(f"note: {missing_ids} of {len(tasks)} files have no entry in the ids file '{args.ids}'")
 
     progress = Progress(len(tasks), sys.stderr)
-    counts = {"written": 0, "skipped": 0, "failed": 0}
+    counts = {"written": 0, "quarantined": 0, "skipped": 0, "failed": 0}
+    pixel_counts = {"cleaned": 0, "unchanged": 0, "uncompressed": 0, "previews": 0}
     removed = added = changed = pydicom_warnings = 0
+    held: list[FileResult] = []
+    flagged_unclean = 0  # written, flagged by a group not held back, pixels not asked about
+    notes_shown: set[str] = set()
     shown: set[tuple] = set()  # recipe places already shown with their source line
     try:
         for result in _execute(tasks, programs, funcs, args.functions, options, jobs):
@@ -803,8 +1049,24 @@ def _cmd_run(args: argparse.Namespace) -> int:
             added += result.added
             changed += result.changed
             pydicom_warnings += result.warnings
+            if result.pixels:
+                pixel_counts[result.pixels] += 1
+                pixel_counts["previews"] += result.previews
             if result.status == "failed":
                 progress.message(_failure_report(result, texts, shown))
+            elif result.note:
+                # Encoding notes repeat for every file of a kind: show each once, count them all.
+                # Other notes (flagged, but nothing blanked) matter per file.
+                encoding = result.note.startswith("written uncompressed")
+                pixel_counts["uncompressed"] += encoding
+                if not encoding or result.note not in notes_shown:
+                    notes_shown.add(result.note)
+                    more = " (further files like it are only counted)" if encoding else ""
+                    progress.message(f"{PROG}: note: {result.display}: {result.note}{more}")
+            if result.status == "quarantined":
+                held.append(result)
+            elif result.status == "written" and result.verdict is not None and not clean_pixels:
+                flagged_unclean += 1
             progress.advance()
     except KeyboardInterrupt:
         progress.clear()
@@ -812,8 +1074,73 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise
     progress.clear()
 
-    _print_run_summary(args, recipe_paths, tasks, counts, (removed, added, changed), pydicom_warnings)
+    report = _write_quarantine_report(options.output, held) if quarantine else None
+    _print_run_summary(args, recipe_paths, tasks, counts, (removed, added, changed), pydicom_warnings, options=options)
+    if clean_pixels:
+        _print_pixel_summary(pixel_counts, options)
+    if report is not None and (held or os.path.exists(report)):
+        print(f"quarantine: {_count(len(held), 'file')} held back in {os.path.dirname(report)}; reasons in {report}")
+    if flagged_unclean:
+        print(f"{_count(flagged_unclean, 'written file')} flagged by other %filter groups kept their pixels; --clean-pixels blanks their regions")
     return 1 if counts["failed"] else 0
+
+
+def _suggestion(name: str, known: Iterable[str]) -> str:
+    from .suggest import did_you_mean
+
+    found = did_you_mean(name, list(known))
+    return f"; {found}" if found else ""
+
+
+def _write_quarantine_report(output: str, held: list[FileResult]) -> str:
+    """Add this run's quarantined files to ``<output>/quarantine/quarantine.json``.
+
+    Entries are keyed by the path under the output directory; entries of
+    earlier runs are kept. The report names files, groups, labels and the
+    recipe criteria that held, never element values.
+    """
+    path = os.path.join(output, QUARANTINE_DIR, QUARANTINE_REPORT)
+    files: dict[str, Any] = {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            old = json.load(fh)
+        if isinstance(old, dict) and isinstance(old.get("files"), dict):
+            files.update(old["files"])
+    except (OSError, ValueError):
+        pass
+    if not held and not files:
+        return path
+    for result in held:
+        files[os.path.relpath(result.output, output)] = {
+            "input": result.display,
+            "verdict": result.verdict,
+            "matches": [{"group": g, "label": label, "criteria": list(c)} for g, label, c in result.matches],
+            **({"note": result.note} if result.note else {}),
+        }
+    text = json.dumps({"version": 1, "files": dict(sorted(files.items()))}, indent=2, ensure_ascii=False) + "\n"
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{QUARANTINE_REPORT}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        _err(f"cannot write the quarantine report '{path}': {err.strerror or type(err).__name__}")
+    return path
+
+
+def _print_pixel_summary(counts: Mapping[str, int], options: _RunOptions) -> None:
+    line = f"pixels: {_count(counts['cleaned'], 'file')} cleaned, {counts['unchanged']} unchanged"
+    if counts["uncompressed"] and options.preserve_compression:
+        line += f"; {counts['uncompressed']} written uncompressed (their encoding cannot be redone here)"
+    print(line)
+    if options.png:
+        print(f"previews: {_count(counts['previews'], 'PNG file')} in {options.png}; the 'before' images show the original pixels")
 
 
 def _failure_report(result: FileResult, texts: Mapping[str, str], shown: set[tuple]) -> str:
@@ -831,7 +1158,7 @@ def _failure_report(result: FileResult, texts: Mapping[str, str], shown: set[tup
     return f"{line}\n{block}"
 
 
-def _print_run_summary(args, recipe_paths, tasks, counts, changes, pydicom_warnings) -> None:
+def _print_run_summary(args, recipe_paths, tasks, counts, changes, pydicom_warnings, *, options: _RunOptions | None = None) -> None:
     out = sys.stdout
     total = len(tasks)
     recipes = "deidlang default recipe" if not args.recipe else ", ".join(recipe_paths)
@@ -839,13 +1166,16 @@ def _print_run_summary(args, recipe_paths, tasks, counts, changes, pydicom_warni
     print(f"recipe: {recipes}", file=out)
     print(f"input: {source}", file=out)
     print(f"output: {os.path.abspath(args.output)}", file=out)
+    held = f"{counts['quarantined']} quarantined, " if options is not None and options.quarantine else ""
     print(
-        f"{_count(total, 'file')} processed: {counts['written']} written, "
+        f"{_count(total, 'file')} processed: {counts['written']} written, {held}"
         f"{counts['skipped']} skipped, {counts['failed']} failed",
         file=out,
     )
     removed, added, changed = changes
-    if counts["written"]:
+    if options is not None and options.pixels_only:
+        print("header left as it was (--pixels-only)", file=out)
+    elif counts["written"] or counts.get("quarantined"):
         print(
             f"top-level elements in written files: {removed} removed, {changed} changed, {added} added"
             + ("; private elements removed" if args.remove_private else "; private elements kept"),
@@ -861,6 +1191,141 @@ def _print_run_summary(args, recipe_paths, tasks, counts, changes, pydicom_warni
 
 def _count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+# =========================================================================== inspect
+
+
+def _region_text(region) -> str:
+    where = "all" if region.box is None else ",".join(str(v) for v in region.box)
+    return f"{'keep' if region.keep else 'blank'} {where}"
+
+
+def _inspect_entry(display: str, inspection) -> dict[str, Any]:
+    return {
+        "file": display,
+        "verdict": inspection.group,
+        "matches": [
+            {
+                "group": m.group,
+                "label": m.label,
+                "criteria": [str(c) for c in m.criteria],
+                "regions": [
+                    {"action": "keep" if r.keep else "blank", "box": None if r.box is None else list(r.box)} for r in m.regions
+                ],
+                "recipe": f"{m.recipe}:{m.span.line}" if m.span is not None else m.recipe,
+            }
+            for m in inspection.matches
+        ],
+    }
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    recipe_paths = args.recipe or [str(DEFAULT_RECIPE)]
+    loaded = _load_programs(recipe_paths, ids=None, funcs=None, strict=False, what="no file was read")
+    if loaded is None:
+        return 1
+    _texts, programs = loaded
+    groups: list[str] = []
+    for program in programs:
+        for label in getattr(program, "filters", ()):
+            if label.group not in groups:
+                groups.append(label.group)
+    if not groups:
+        _err("note: the recipe has no %filter section: no file can be flagged")
+
+    flagged: list[dict[str, Any]] = []
+    clean: list[str] = []
+    unreadable: list[dict[str, str]] = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pydicom warnings can quote element values
+        for root in _roots(args.input):
+            for source in _walk(root, ""):
+                display = _display(root, source)
+                try:
+                    ds = pydicom.dcmread(source, force=args.force, stop_before_pixels=True)
+                except InvalidDicomError:
+                    unreadable.append({"file": display, "reason": "not a DICOM file" + ("" if args.force else " (no DICOM preamble; --force reads it anyway)")})
+                    continue
+                except OSError as err:
+                    unreadable.append({"file": display, "reason": f"cannot read: {err.strerror or type(err).__name__}"})
+                    continue
+                except Exception as err:  # noqa: BLE001 - a damaged file; its own message could quote data
+                    unreadable.append({"file": display, "reason": f"cannot read: damaged or unsupported DICOM ({type(err).__name__})"})
+                    continue
+                try:
+                    inspection = _inspect(programs, ds, display)
+                except ApplyError as err:
+                    unreadable.append({"file": display, "reason": err.message})
+                    continue
+                except Exception as err:  # noqa: BLE001
+                    unreadable.append({"file": display, "reason": f"internal error while running the %filter sections ({type(err).__name__}); this is a bug in deidlang"})
+                    continue
+                if inspection.flagged:
+                    flagged.append(_inspect_entry(display, inspection))
+                else:
+                    clean.append(display)
+
+    summary = {
+        "files": len(flagged) + len(clean) + len(unreadable),
+        "flagged": len(flagged),
+        "clean": len(clean),
+        "unreadable": len(unreadable),
+        "groups": {
+            g: {
+                "verdict": sum(1 for f in flagged if f["verdict"] == g),
+                "matched": sum(1 for f in flagged if any(m["group"] == g for m in f["matches"])),
+            }
+            for g in groups
+        },
+    }
+    if args.format == "json":
+        report = {"recipes": recipe_paths if args.recipe else ["<deidlang default recipe>"], "flagged": flagged,
+                  "clean": clean, "unreadable": unreadable, "summary": summary}
+        sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(_inspect_table(flagged, unreadable, summary))
+    return 0
+
+
+def _inspect_table(flagged: list[dict[str, Any]], unreadable: list[dict[str, str]], summary: Mapping[str, Any]) -> str:
+    """Flagged files, one row per matching label; then unreadable files; then the counts."""
+    header = ("FILE", "VERDICT", "GROUP", "LABEL", "CRITERIA", "REGIONS")
+    rows: list[tuple[str, ...]] = []
+    for entry in flagged:
+        for n, m in enumerate(entry["matches"]):
+            regions = ", ".join(
+                f"{r['action']} {'all' if r['box'] is None else ','.join(str(v) for v in r['box'])}" for r in m["regions"]
+            )
+            rows.append((
+                entry["file"] if n == 0 else "",
+                entry["verdict"] if n == 0 else "",
+                m["group"],
+                m["label"],
+                "; ".join(m["criteria"]) or "(coordinates only)",
+                regions or "-",
+            ))
+    lines: list[str] = []
+    if rows:
+        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
+        for row in [header, *rows]:
+            cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
+            lines.append("  ".join([*cells, row[-1]]).rstrip())
+        lines.append("")
+    for item in unreadable:
+        lines.append(f"unreadable: {item['file']}: {item['reason']}")
+    if unreadable:
+        lines.append("")
+    lines.append(
+        f"{_count(summary['files'], 'file')}: {summary['flagged']} flagged, {summary['clean']} clean, "
+        f"{summary['unreadable']} unreadable"
+    )
+    for group, n in summary["groups"].items():
+        lines.append(f"  {group}: verdict for {_count(n['verdict'], 'file')}, matches {_count(n['matched'], 'file')}")
+    return "\n".join(lines) + "\n"
 
 
 # =========================================================================== identifiers

@@ -19,7 +19,7 @@ from typing import Any, NoReturn
 
 from . import nodes
 from .diagnostics import Diagnostic, RecipeError
-from .runtime import Program, actions, build, selectors, values
+from .runtime import Program, actions, build, filters, selectors, values
 from .runtime.builtins import BadArgument, make_builtin
 from .source import Span
 
@@ -145,6 +145,51 @@ class _Compiler:
         return actions.FieldsGroupDef(name, tuple(self.selector(line.field, groups=False) for line in lines if line.action == "FIELD"))
 
 
+    # -- filters
+    def filters(self, recipe: nodes.Recipe) -> tuple[filters.FilterLabel, ...]:
+        """Every LABEL of every ``%filter`` group, in evaluation order (groups in order of
+        first appearance, same-named sections merged, labels in file order)."""
+        return tuple(self.label(group, label) for group, labels in recipe.filters().items() for label in labels)
+
+    def label(self, group: str, label: nodes.Label) -> filters.FilterLabel:
+        lines = tuple(
+            filters.Line(line.operator, tuple(self.predicate(c) for c in line.criteria), tuple(line.operators), line.span)
+            for line in label.criteria
+            if line.criteria
+        )
+        coords = tuple(self.coordinates(c) for c in label.coordinates)
+        return filters.FilterLabel(group, label.name, lines, coords, label.span)
+
+    def reader(self, field: nodes.Field) -> filters.Reader:
+        """A keyword or tag reads the top-level element (deid's lookup); any other field
+        expression reads what it selects in the header."""
+        if isinstance(field, nodes.Keyword):
+            return filters.TopElement(build.keyword_tag(field.name))
+        if isinstance(field, nodes.Tag):
+            return filters.TopElement(field.value)
+        return filters.Selection(self.selector(field))
+
+    def predicate(self, c: nodes.Criterion) -> filters.Predicate:
+        regex = None
+        value = c.value.strip() if c.value is not None else None
+        if c.predicate in ("contains", "notcontains", "equals", "notequals") and value is None:
+            self.fail(c.span, "E303", f"'{c.predicate}' needs a value after the field")
+        if c.predicate in ("contains", "notcontains"):
+            try:
+                regex = re.compile(value or "", re.IGNORECASE)
+            except re.error as exc:
+                self.fail(c.value_span or c.span, "E209", f"invalid regular expression '{value}'", str(exc))
+        return filters.Predicate(c.predicate, self.reader(c.field), c.field.text, value, regex, c.span)
+
+    def coordinates(self, line: nodes.CoordLine) -> filters.Coordinates:
+        spec = line.spec
+        if isinstance(spec, nodes.FromField):
+            return filters.Coordinates(line.keep, None, self.reader(spec.field), line.span)
+        if isinstance(spec, nodes.Box):
+            return filters.Coordinates(line.keep, (spec.x0, spec.y0, spec.x1, spec.y1), None, line.span)
+        return filters.Coordinates(line.keep, None, None, line.span)
+
+
 def _value_text(value: nodes.Value | None) -> str:
     if value is None:
         return ""
@@ -191,6 +236,7 @@ def compile_recipe(recipe: nodes.Recipe, *, name: str, text: str, diagnostics: t
             keep.append(step.selector)
         if isinstance(step, (actions.Replace, actions.Jitter)) and plain:
             exclusion.add(step.selector)
+    labels = c.filters(recipe)
     return Program(
         name=name,
         sha256=hashlib.sha256(text.encode("utf-8")).hexdigest(),
@@ -201,4 +247,5 @@ def compile_recipe(recipe: nodes.Recipe, *, name: str, text: str, diagnostics: t
         value_groups=value_groups,
         field_groups=field_groups,
         diagnostics=tuple(diagnostics),
+        filters=labels,
     )

@@ -26,6 +26,7 @@ from pydicom.dataset import Dataset
 from ..diagnostics import ApplyError, DeidlangError
 from . import build, selectors, values
 from .context import Run
+from .inspection import Inspection
 from .selectors import FieldInfo, UidPath
 from .universe import DEFAULT_SKIP, DicomField, SkipList, element_vr, keyword_of, walk
 
@@ -76,6 +77,7 @@ class Program:
     field_groups: tuple = ()
     diagnostics: tuple = ()
     skip: SkipList = attrs.field(factory=lambda: SkipList(DEFAULT_SKIP))
+    filters: tuple = ()  # compiled %filter labels (runtime.filters.FilterLabel), in evaluation order
     _cache: _Cache = attrs.field(factory=_Cache, eq=False, repr=False)
 
     def __repr__(self) -> str:
@@ -285,6 +287,16 @@ class Program:
             raise run.error(step, "R004", f"action failed with {type(exc).__name__}", run.current) from exc
         return dataset
 
+    def inspect(self, dataset: Dataset, *, path: str | None = None) -> Inspection:
+        """What the recipe's ``%filter`` groups say about ``dataset``: every LABEL that
+        flags it, in recipe order, with the criteria that held and the regions to
+        clean (``from:`` boxes read from this dataset). Never changes the dataset
+        or the Program. ``path`` names the file in errors (default ``dataset.filename``).
+        """
+        from .filters import inspect
+
+        return inspect(self, dataset, path)
+
     def universe(self, dataset: Dataset, *, expand_sequences: bool = True) -> list[DicomField]:
         """The fields this Program's actions would see in ``dataset`` (after KEEP), for inspection."""
         run = Run(self, dataset, {}, None)
@@ -408,7 +420,7 @@ def _config_step(action: Any, table: build.SelectorTable, name: str, n: int):
             days = int(value.text)
         except ValueError:
             raise DeidlangError(f"config put.actions[{n - 1}]: JITTER needs a whole number of days") from None
-    return build.make_step(verb, selector=index, value=value, days=days, text=text, span=span)
+    return build.make_step(verb, selector=index, value=value, days=days, text=text, span=span, label=build.field_label(field))
 
 
 from . import universe  # noqa: E402  (deidlang.runtime.universe: the module, see fields())

@@ -48,7 +48,8 @@ def _span() -> Any:
 
 
 def _step_repr(self) -> str:
-    return f"<{type(self).__name__} {self.text} line {self.span.line}>"
+    """``<Remove PatientName (0010,0010) line 8>``: the field as written, its tag when it names one."""
+    return f"<{type(self).__name__} {self.label or self.text} line {self.span.line}>"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -157,6 +158,7 @@ class Add:
     creator: str | None = None
     text: str = ""
     span: Span = _span()
+    label: str = attrs.field(default="", eq=False)
 
     __repr__ = _step_repr
 
@@ -241,6 +243,7 @@ class Replace:
     value: Any
     text: str = ""
     span: Span = _span()
+    label: str = attrs.field(default="", eq=False)
 
     __repr__ = _step_repr
 
@@ -267,6 +270,7 @@ class Blank:
     selector: int
     text: str = ""
     span: Span = _span()
+    label: str = attrs.field(default="", eq=False)
 
     __repr__ = _step_repr
 
@@ -296,6 +300,7 @@ class Remove:
     value: Any = None
     text: str = ""
     span: Span = _span()
+    label: str = attrs.field(default="", eq=False)
 
     __repr__ = _step_repr
 
@@ -336,6 +341,7 @@ class Jitter:
     days: int | None = None
     text: str = ""
     span: Span = _span()
+    label: str = attrs.field(default="", eq=False)
 
     __repr__ = _step_repr
 
@@ -395,6 +401,7 @@ class Keep:
     selector: int
     text: str = ""
     span: Span = _span()
+    label: str = attrs.field(default="", eq=False)
 
     __repr__ = _step_repr
 

@@ -16,9 +16,9 @@ from pydicom.datadict import dictionary_VR, keyword_dict
 
 from ..source import Span
 from . import actions
-from .universe import keyword_of
+from .universe import keyword_of, tag_string
 
-__all__ = ["SelectorTable", "AddTarget", "add_target", "keyword_tag", "make_step", "BadTarget"]
+__all__ = ["SelectorTable", "AddTarget", "add_target", "add_target_from_text", "field_label", "keyword_tag", "make_step", "BadTarget"]
 
 
 class BadTarget(ValueError):
@@ -98,6 +98,12 @@ def add_target(*, tag: int | None = None, keyword: str | None = None, private: t
     return AddTarget(tag, None, dict_vr(tag), text if bare else keyword_of(tag))
 
 
+def field_label(text: str) -> str:
+    """``PatientName (0010,0010)`` for a keyword; the text itself otherwise."""
+    tag = keyword_dict.get(text)
+    return f"{text} {tag_string(tag)}" if tag is not None else text
+
+
 def add_target_from_text(text: str) -> AddTarget:
     """:func:`add_target` for a raw field string (config ``put.actions``)."""
     m = _PRIVATE.fullmatch(text)
@@ -119,20 +125,23 @@ def make_step(
     days: int | None = None,
     text: str,
     span: Span,
+    label: str = "",
 ) -> Any:
-    """The step object for one action line."""
+    """The step object for one action line (``label``: the field and its tag, for the repr)."""
     if verb == "ADD":
         assert target is not None
-        return actions.Add(target.tag, value, field_text, target.name, target.vr, target.creator, text, span)
+        if not label:
+            label = f"{field_text} {tag_string(target.tag)}" if target.creator is None else field_text
+        return actions.Add(target.tag, value, field_text, target.name, target.vr, target.creator, text, span, label)
     assert selector is not None
     if verb == "REPLACE":
-        return actions.Replace(selector, value, text, span)
+        return actions.Replace(selector, value, text, span, label)
     if verb == "BLANK":
-        return actions.Blank(selector, text, span)
+        return actions.Blank(selector, text, span, label)
     if verb == "REMOVE":
-        return actions.Remove(selector, value, text, span)
+        return actions.Remove(selector, value, text, span, label)
     if verb == "JITTER":
-        return actions.Jitter(selector, value, days, text, span)
+        return actions.Jitter(selector, value, days, text, span, label)
     if verb == "KEEP":
-        return actions.Keep(selector, text, span)
+        return actions.Keep(selector, text, span, label)
     raise ValueError(f"unknown action '{verb}'")
