@@ -155,6 +155,12 @@ def _raise_on_errors(parts: Iterable[_Part]) -> None:
 # --------------------------------------------------------------------------- the recipe
 
 
+def _signature(deid: Any) -> str:
+    """A cheap, exact fingerprint of ``.deid`` (strings, lists and dicts only):
+    equal structures give equal text and any edit changes it."""
+    return repr(deid)
+
+
 class DeidRecipe:
     """deid's ``DeidRecipe(deid=None, base=False, default_base="dicom")``.
 
@@ -187,8 +193,12 @@ class DeidRecipe:
         _raise_on_errors(parts)
         self._parts = tuple(parts)
         self.deid = merge_deid([p.deid for p in parts])
-        self._snapshot = copy.deepcopy(self.deid)
+        self._snapshot = _signature(self.deid)
         self._compiled = None
+
+    def _edited(self) -> bool:
+        """Has the caller changed ``.deid`` since it was built (deid users do)?"""
+        return _signature(self.deid) != self._snapshot
 
     def __str__(self) -> str:
         return "[deid]"
@@ -206,7 +216,7 @@ class DeidRecipe:
     @property
     def text(self) -> str:
         """The recipe text deidlang compiles (several recipes: their texts, in order)."""
-        if self.deid == self._snapshot:
+        if not self._edited():
             if len(self._parts) == 1:
                 return self._parts[0].text
             return "".join(p.text if p.text.endswith("\n") else p.text + "\n" for p in self._parts)
@@ -214,7 +224,7 @@ class DeidRecipe:
 
     @property
     def name(self) -> str:
-        if self.deid != self._snapshot:
+        if self._edited():
             return "<DeidRecipe.deid>"
         if len(self._parts) == 1:
             return self._parts[0].name
@@ -223,11 +233,11 @@ class DeidRecipe:
     @property
     def program(self):
         """The compiled Program (compiled once; again only if ``.deid`` was edited)."""
-        current = self.deid
+        current = _signature(self.deid)
         if self._compiled is not None and self._compiled[0] == current:
             return self._compiled[1]
         program = compile_recipe_text(self.text, path=self.name)
-        self._compiled = (copy.deepcopy(current), program)
+        self._compiled = (current, program)
         return program
 
     def load(self, deid: Any) -> None:
@@ -235,7 +245,7 @@ class DeidRecipe:
 
         deid's ``load`` crashes; this one works.
         """
-        parts = list(self._parts) if self.deid == self._snapshot else [_part_from_text("<DeidRecipe.deid>", render_deid(self.deid))]
+        parts = list(self._parts) if not self._edited() else [_part_from_text("<DeidRecipe.deid>", render_deid(self.deid))]
         self._files.append(deid)
         self._set_parts(parts + _parts_for(deid))
 
