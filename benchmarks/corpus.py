@@ -3,11 +3,12 @@
 Headers carry what de-identification cares about: patient, study, series and
 equipment modules with fake PHI, nested sequences (referenced images, a
 procedure code, a content sequence), a private block with a creator,
-multi-valued dates and a small pixel matrix. ``extra`` adds elements (half
-top-level private text, half in nested sequence items) so the same shape can
-be measured at 50, 500 and 5,000 elements.
+multi-valued dates (top level and private) and a pixel matrix. ``extra``
+adds elements (half top-level private text, half in nested sequence items)
+so the same shape can be measured at 50, 500 and 5,000 elements; ``size``
+picks the pixel matrix, from tiny to large (``SIZES``).
 
-    python -m benchmarks.corpus OUT_DIR --files 300 --extra 0
+    python -m benchmarks.corpus OUT_DIR --files 300 --extra 0 --size small
 """
 
 from __future__ import annotations
@@ -24,12 +25,20 @@ FIRST = ["Ada", "Brook", "Carmen", "Dmitri", "Elif", "Farid", "Grace", "Hiro", "
 LAST = ["Lovelace", "Okafor", "Ruiz", "Petrov", "Yilmaz", "Haddad", "Hopper", "Tanaka", "Costa", "Berg"]
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
 
+#: Pixel matrices by name: (rows, columns, frames) of 16-bit samples.
+SIZES = {
+    "tiny": (4, 4, 1),  # 32 bytes of pixels: the header is everything
+    "small": (16, 16, 1),  # 512 bytes (the default)
+    "ct": (512, 512, 1),  # 512 KiB, a CT slice
+    "large": (2048, 2048, 6),  # 48 MiB, a multi-frame image
+}
+
 
 def _uid(rnd: random.Random) -> str:
     return "2.25." + str(rnd.getrandbits(100))
 
 
-def make_dataset(rnd: random.Random, *, extra: int = 0, rows: int = 16, cols: int = 16) -> Dataset:
+def make_dataset(rnd: random.Random, *, extra: int = 0, rows: int = 16, cols: int = 16, frames: int = 1) -> Dataset:
     ds = Dataset()
     name = f"{rnd.choice(LAST)}^{rnd.choice(FIRST)}"
     ds.SpecificCharacterSet = "ISO_IR 100"
@@ -50,6 +59,7 @@ def make_dataset(rnd: random.Random, *, extra: int = 0, rows: int = 16, cols: in
     ds.StudyDescription = "CT CHEST W/O CONTRAST"
     ds.SeriesDescription = "AXIAL 1.25mm"
     ds.OperatorsName = f"{rnd.choice(LAST)}^{rnd.choice(FIRST)}"
+    ds.DateOfLastCalibration = [f"20{rnd.randint(10, 24):02d}0105", f"20{rnd.randint(10, 24):02d}0612"]
     ds.ManufacturerModelName = "SOMATOM Definition AS+"
     ds.ReferencedImageSequence = Sequence(
         [_ref(rnd) for _ in range(2)]
@@ -108,7 +118,10 @@ def make_dataset(rnd: random.Random, *, extra: int = 0, rows: int = 16, cols: in
             items.append(item)
             remaining -= 8
         ds.ContentSequence = Sequence(items)
-    ds.PixelData = bytes(rnd.getrandbits(8) for _ in range(rows * cols * 2))
+    if frames > 1:
+        ds.NumberOfFrames = frames
+    size = rows * cols * 2 * frames
+    ds.PixelData = rnd.randbytes(size) if size > 4096 else bytes(rnd.getrandbits(8) for _ in range(size))
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = ds.SOPClassUID
     meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
@@ -135,15 +148,20 @@ def count_elements(ds: Dataset) -> int:
     return n
 
 
-def write_corpus(out: Path, files: int, *, extra: int = 0, seed: int = 1234, folders: int = 4) -> list[Path]:
-    """Write ``files`` DICOM files under ``out`` (spread over sub-folders); return their paths."""
+def write_corpus(
+    out: Path, files: int, *, extra: int = 0, seed: int = 1234, folders: int = 4, size: str = "small"
+) -> list[Path]:
+    """Write ``files`` DICOM files under ``out`` (spread over sub-folders); return their paths.
+
+    The same arguments always give the same bytes."""
+    rows, cols, frames = SIZES[size]
     rnd = random.Random(seed)
     paths = []
     for i in range(files):
         folder = out / f"patient{i % folders:02d}"
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / f"img{i:05d}.dcm"
-        make_dataset(rnd, extra=extra).save_as(path, enforce_file_format=True)
+        make_dataset(rnd, extra=extra, rows=rows, cols=cols, frames=frames).save_as(path, enforce_file_format=True)
         paths.append(path)
     return paths
 
@@ -154,8 +172,9 @@ def main(argv=None) -> int:
     ap.add_argument("--files", type=int, default=300)
     ap.add_argument("--extra", type=int, default=0)
     ap.add_argument("--seed", type=int, default=1234)
+    ap.add_argument("--size", choices=list(SIZES), default="small", help="pixel matrix (default: small)")
     args = ap.parse_args(argv)
-    paths = write_corpus(args.out, args.files, extra=args.extra, seed=args.seed)
+    paths = write_corpus(args.out, args.files, extra=args.extra, seed=args.seed, size=args.size)
     print(f"wrote {len(paths)} files under {args.out}")
     return 0
 

@@ -31,6 +31,10 @@ from .diagnostics import INFO, Diagnostic
 from .parser import ParseResult
 from .source import Source, Span
 from .suggest import did_you_mean, pretty
+from .runtime.builtins import ARGUMENTS as _BUILTIN_ARGUMENTS
+from .runtime.builtins import DEID_NAMES as _DEID_BUILTINS
+from .runtime.builtins import BadArgument as _BadArgument
+from .runtime.builtins import make_builtin as _make_builtin
 
 __all__ = ["CHECKS", "Context", "RAISE_ON_BUG", "check_recipe"]
 
@@ -45,13 +49,15 @@ EXPANDERS = ("startswith", "endswith", "contains", "except", "select")
 REGEX_EXPANDERS = frozenset(("startswith", "endswith", "contains", "except"))
 SPLIT_OPTIONS = ("by", "minlength")
 
-#: deid_func built-ins and the arguments each one reads.
-DEID_FUNCS: dict[str, tuple[str, ...]] = {
-    "jitter": ("days", "years"),
-    "dicom_uuid": ("org_root",),
-    "pydicom_uuid": ("prefix", "stable_remapping"),
-    "suffix_uuid": (),
-    "basic_uuid": (),
+#: deid_func built-ins and the arguments each one reads (deid's and deidlang's).
+DEID_FUNCS: dict[str, tuple[str, ...]] = dict(_BUILTIN_ARGUMENTS)
+#: deidlang's built-ins that work on a whole sequence (REPLACE of a sequence is fine with them)
+SEQUENCE_FUNCS = frozenset(("dummy", "scrub", "code"))
+#: the value representation each built-in needs (None: any)
+_FUNC_VRS: dict[str, frozenset[str]] = {
+    "hashuid": frozenset(("UI",)),
+    "dateshift": frozenset(("DA", "DT", "TM")),
+    "code": frozenset(("SQ",)),
 }
 
 #: Codes used until dedicated ones are registered in diagnostics.CODES (asked of the lead):
@@ -197,8 +203,13 @@ def _tag_attr(tag: int) -> Attr | None:
 
 
 def _tag_known(tag: int) -> bool:
-    """A tag deid could meet in a file: in the dictionary, a group length, or private."""
-    return (tag >> 16) % 2 == 1 or (tag & 0xFFFF) == 0 or _tag_attr(tag) is not None
+    """A tag deid could meet in a file: in the dictionary, a group length, private, or an
+    attribute of the confidentiality profile table (newer than pydicom's dictionary)."""
+    if (tag >> 16) % 2 == 1 or (tag & 0xFFFF) == 0 or _tag_attr(tag) is not None:
+        return True
+    from .profile import profile_tags
+
+    return tag in profile_tags()
 
 
 @functools.lru_cache(maxsize=1024)
@@ -379,6 +390,8 @@ def check_action_verbs(ctx: Context) -> Iterator[Diagnostic]:
             if action in VALUE_ACTIONS:
                 example = {"ADD": "ADD PatientIdentityRemoved YES", "REPLACE": "REPLACE PatientID var:new_id", "JITTER": "JITTER StudyDate 5"}[action]
                 yield ctx.diag(_after(a.field.span), "E102", f"'{action}' needs a value after the field", f"write `{action} <field> <value>`, e.g. `{example}`")
+        elif action == "KEEP" and isinstance(a.value, nodes.DeidFunc):
+            pass  # deidlang: KEEP with a built-in sets the kept elements first (check_values)
         elif action in ("BLANK", "KEEP"):
             yield ctx.diag(a.value.span, "W301", f"'{action}' takes no value: '{_value_text(a.value)}' is ignored", "delete the value")
 
@@ -393,7 +406,8 @@ def check_action_fields(ctx: Context) -> Iterator[Diagnostic]:
         if a.action == "ADD":
             yield from _add_field(ctx, a)
         else:
-            yield from _field(ctx, a.field, a.action)
+            whole = isinstance(a.value, nodes.DeidFunc) and a.value.name in SEQUENCE_FUNCS
+            yield from _field(ctx, a.field, a.action, sequence_ok=whole)
 
 
 def check_group_fields(ctx: Context) -> Iterator[Diagnostic]:
@@ -410,8 +424,11 @@ def check_group_fields(ctx: Context) -> Iterator[Diagnostic]:
         yield from _field(ctx, g.field, "FIELD")
 
 
-def _field(ctx: Context, f: nodes.Field, action: str) -> Iterator[Diagnostic]:
-    """A field expression that selects existing elements (every action but ADD)."""
+def _field(ctx: Context, f: nodes.Field, action: str, sequence_ok: bool = False) -> Iterator[Diagnostic]:
+    """A field expression that selects existing elements (every action but ADD).
+    ``sequence_ok``: the value is a built-in that works on a whole sequence."""
+    if sequence_ok and action == "REPLACE":
+        action = "REPLACE*"
     if isinstance(f, nodes.Keyword):
         attr = _exact(f.name)
         if attr is None:
@@ -479,6 +496,9 @@ def _sequence_target(ctx: Context, span: Span, text: str, attr: Attr, action: st
             f"'{action}' of '{text}' has no effect unless disable_skip is used: deid and deidlang protect {attr.keyword} from every action but ADD",
             "delete the line, unless the recipe is meant to run with disable_skip (ADD can still overwrite the element)",
         )
+        return
+    if attr.keyword in PROTECTED and action == "REPLACE*":
+        yield ctx.diag(span, "W303", f"'REPLACE' of '{text}' has no effect unless disable_skip is used", "delete the line")
         return
     if attr.vr == "SQ" and action in ("REPLACE", "JITTER"):
         yield ctx.diag(span, "E306", f"cannot {action} sequence '{text}'", "deid crashes; use REMOVE or BLANK on a sequence, or address the elements inside it")
@@ -600,8 +620,8 @@ def _vrs() -> tuple[str, ...]:
 
 def _select(ctx: Context, f: nodes.Expander, arg: str, arg_span: Span) -> Iterator[Diagnostic]:
     attr, sep, value = arg.partition(":")
-    if not sep:
-        yield ctx.diag(f.span, "E208", f"'{f.text}' needs an attribute and a value", "write select:VR:XX or select:group:GGGG (deid crashes on this line)")
+    if not sep and attr.lower() != "private":
+        yield ctx.diag(f.span, "E208", f"'{f.text}' needs an attribute and a value", "write select:VR:XX, select:group:GGGG, select:private or select:creator:NAME (deid crashes on this line)")
         return
     value_span = _sub(arg_span, len(attr) + 1, len(value))
     low = attr.lower()
@@ -615,8 +635,15 @@ def _select(ctx: Context, f: nodes.Expander, arg: str, arg_span: Span) -> Iterat
     elif low == "group":
         if not _HEX_GROUP_RE.fullmatch(value):
             yield ctx.diag(value_span, "E211", f"bad group number '{value}'", "write 1 to 4 hex digits, e.g. select:group:0010 (deid crashes on other text)")
+    elif low == "private":
+        if value:
+            yield ctx.diag(value_span, "E208", f"'select:private' takes no value, not '{value}'", "write select:private, or select:creator:NAME for one creator's elements")
+    elif low == "creator":
+        name = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
+        if not name.strip():
+            yield ctx.diag(f.span, "E208", "'select:creator:' needs a private creator name", 'write e.g. select:creator:GEMS_ACQU_01 or select:creator:"SIEMENS CSA HEADER"')
     else:
-        yield ctx.diag(_sub(arg_span, 0, len(attr)), "E208", f"unknown select attribute '{attr}'", "write select:VR:XX or select:group:GGGG (deid matches nothing with other attributes)")
+        yield ctx.diag(_sub(arg_span, 0, len(attr)), "E208", f"unknown select attribute '{attr}'", "write select:VR:XX, select:group:GGGG, select:private or select:creator:NAME")
 
 
 def _group_ref(ctx: Context, f: nodes.GroupRef) -> Iterator[Diagnostic]:
@@ -678,7 +705,7 @@ def _add_field(ctx: Context, a: nodes.ActionLine) -> Iterator[Diagnostic]:
                 yield ctx.diag(f.span, "E201", f"unknown DICOM keyword '{f.name}'", _suggest_keyword(f.name) or "ADD takes a DICOM keyword or an 8-digit tag such as 00100010")
                 return
             yield ctx.diag(f.span, "W412", f"deid crashes on ADD of '{f.name}': ADD needs the exact keyword; deidlang adds {attr.keyword}", f"write '{attr.keyword}'")
-        yield from _addable(ctx, f.span, f.name, attr)
+        yield from _addable(ctx, f.span, f.name, attr, a.value)
     elif isinstance(f, nodes.Tag):
         if f.text[:2].lower() == "0x" or not f.text.isalnum():
             yield ctx.diag(f.span, "W412", f"deid crashes on ADD of '{f.text}': ADD takes a keyword or an 8-digit tag; deidlang adds {_tag_text(f.value)}", f"write '{f.value:08X}'")
@@ -687,7 +714,7 @@ def _add_field(ctx: Context, a: nodes.ActionLine) -> Iterator[Diagnostic]:
             return
         attr = _tag_attr(f.value)
         if attr is not None:
-            yield from _addable(ctx, f.span, f.text, attr)
+            yield from _addable(ctx, f.span, f.text, attr, a.value)
         if f.text.isalnum() and f.text[:2].lower() != "0x":
             yield from _add_by_number(ctx, a, f, attr)
     else:
@@ -770,7 +797,9 @@ def _private_vrs(tag: int, creator: str | None) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
-def _addable(ctx: Context, span: Span, text: str, attr: Attr) -> Iterator[Diagnostic]:
+def _addable(ctx: Context, span: Span, text: str, attr: Attr, value: nodes.Value | None = None) -> Iterator[Diagnostic]:
+    if attr.vr == "SQ" and isinstance(value, nodes.DeidFunc) and value.name == "code":
+        return  # deid_func:code builds the sequence item
     if attr.vr == "SQ":
         yield ctx.diag(span, "E304", f"cannot ADD sequence '{text}'", "ADD creates elements with a text value; a sequence holds items")
     elif attr.tag is None:
@@ -812,6 +841,9 @@ def _func_ref(ctx: Context, v: nodes.FuncRef) -> Iterator[Diagnostic]:
 def _deid_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc) -> Iterator[Diagnostic]:
     name = v.name
     name_span = _sub(v.span, len("deid_func:"), len(name))
+    if name in DEID_FUNCS and name not in _DEID_BUILTINS:
+        yield from _deidlang_func(ctx, a, v, name_span)
+        return
     if name not in DEID_FUNCS:
         if name == "simple_uuid":
             hint = "did you mean 'suffix_uuid' or 'basic_uuid'? ('simple_uuid' appears in deid's docs but does not exist)"
@@ -831,10 +863,50 @@ def _deid_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc) -> Iterator
         if problem:
             yield ctx.diag(arg.span, "E207", f"bad value for {arg.name}= in deid_func:{name}: '{arg.value}'", problem)
     action = a.action
+    if name == "pydicom_uuid" and opts.get("stable_remapping", "true") == "true" and action in ("REPLACE", "ADD", "KEEP"):
+        yield ctx.diag(
+            v.span,
+            "W305",
+            "deid_func:pydicom_uuid derives the new UID from an unkeyed hash of the old one: anyone who holds an original UID can compute its replacement and link the file back",
+            "use deid_func:hashuid (HMAC-SHA256 under your key: the same consistent mapping, not computable without the key)",
+            severity=INFO,  # a privacy advisory: deid runs the line the same way
+        )
+    if action == "KEEP":
+        yield ctx.diag(v.span, "W418", f"deid ignores a value after KEEP; deidlang sets the kept elements to deid_func:{name}, then keeps them", "to keep the elements as they are, delete the value")
     if action == "JITTER":
         yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not deid_func:{name}", f"deid crashes on this; write `REPLACE {a.field.text} deid_func:jitter days=N`, or `JITTER {a.field.text} N`")
     elif action == "ADD" and (name == "jitter" or (name == "pydicom_uuid" and opts.get("stable_remapping", "true") != "false")):
         yield ctx.diag(v.span, "W412", f"deid crashes on ADD with deid_func:{name}: it reads the existing element, and ADD gives it none", f"use REPLACE {a.field.text} ..." + (" (or stable_remapping=false)" if name == "pydicom_uuid" else ""))
+
+
+def _deidlang_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc, name_span: Span) -> Iterator[Diagnostic]:
+    """deidlang's own built-ins (hashuid, hashid, dateshift, dummy, scrub, code, append)."""
+    name = v.name
+    allowed = DEID_FUNCS[name]
+    bad = False
+    for arg in v.args:
+        if arg.name not in allowed:
+            bad = True
+            hint = (did_you_mean(arg.name, allowed) or f"deid_func:{name} takes {', '.join(x + '=' for x in allowed)}") if allowed else f"deid_func:{name} takes no arguments"
+            yield ctx.diag(arg.span, "E207", f"deid_func:{name} has no argument '{arg.name}'", hint)
+    if not bad:
+        try:
+            _make_builtin(name, [(x.name, x.value) for x in v.args], v.text)
+        except _BadArgument as exc:
+            yield ctx.diag(v.span, "E207", str(exc))
+    action = a.action
+    if action == "JITTER":
+        yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not deid_func:{name}", f"write `REPLACE {a.field.text} deid_func:{name}`")
+        return
+    fits = {"code": ("ADD", "REPLACE"), "append": ("ADD", "REPLACE")}.get(name, ("REPLACE", "KEEP"))
+    if action in ("ADD", "REPLACE", "KEEP") and action not in fits:
+        what = "ADD (it makes the value from the existing element, and ADD may have none)" if action == "ADD" else action
+        yield ctx.diag(v.span, "W306", f"deid_func:{name} does not work with {what}", f"use it with {' or '.join(fits)}")
+        return
+    vrs = _FUNC_VRS.get(name)
+    attr = _target_attr(a.field) if vrs else None
+    if attr is not None and attr.vr not in vrs and not any(x in vrs for x in attr.vr.split(" or ")):
+        yield ctx.diag(v.span, "W306", f"deid_func:{name} works on elements of VR {', '.join(sorted(vrs))}; {attr.keyword} has VR {attr.vr}", "apply it to the elements it is made for")
 
 
 def _deid_arg_problem(name: str, value: str) -> str:
@@ -1272,8 +1344,8 @@ NESTED_KEYWORDS: Mapping[str, str] = {
 def check_keep_nested(ctx: Context) -> Iterator[Diagnostic]:
     """W408: KEEP of a keyword that DICOM puts only inside sequence items."""
     for a in ctx.actions:
-        if a.action != "KEEP":
-            continue
+        if a.action != "KEEP" or isinstance(a.value, nodes.DeidFunc):
+            continue  # KEEP with a built-in is deidlang's own line: deid cannot run it anyway
         f = a.field
         if isinstance(f, nodes.Keyword):
             attr = _folded(f.name)

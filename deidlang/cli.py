@@ -18,25 +18,21 @@ recipe lines and tags only.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import math
-import multiprocessing
 import os
 import secrets
-import signal
 import sys
 import time
 import traceback
 import warnings
 from collections import deque
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Mapping, TextIO
 
 import attrs
 
-from . import __version__, api
+from . import __version__, api, batch
 from .diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError
 from .render import render_concise, render_json, render_sarif, render_text
 
@@ -51,11 +47,11 @@ FORMATS = ("text", "concise", "json", "sarif")
 INSPECT_FORMATS = ("table", "json")
 
 #: Sub-directory of the output that holds quarantined files, and its report.
-QUARANTINE_DIR = "quarantine"
-QUARANTINE_REPORT = "quarantine.json"
+QUARANTINE_DIR = batch.QUARANTINE_DIR
+QUARANTINE_REPORT = batch.QUARANTINE_REPORT
 
 #: Suffix of the temporary files a run writes before renaming them into place.
-TMP_SUFFIX = ".deidc-tmp"
+TMP_SUFFIX = batch.TMP_SUFFIX
 
 #: Elements deid never lists as identifiers (its ``get.skip`` list): bulk
 #: pixel data and the file-meta elements that describe the encoding.
@@ -144,12 +140,13 @@ def _build_parser() -> argparse.ArgumentParser:
         help="report every problem in recipes, without running them",
         description="Report every problem in one or more recipes. Diagnostics go to stdout.",
     )
-    check.add_argument("recipes", nargs="+", metavar="RECIPE", help="recipe files")
+    check.add_argument("recipes", nargs="*", metavar="RECIPE", help="recipe files (with --profile: applied in this order; default: the bundled option recipes, then the default recipe)")
     check.add_argument("--ids", metavar="IDS.json", help="per-file variables in deid's shape, to check var: references")
     check.add_argument("--functions", metavar="FILE.py", help="Python file whose public functions are the known func: names (it is executed)")
     check.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found (2 still means failure)")
+    _add_profile_options(check)
     check.set_defaults(handler=_cmd_check)
 
     run = sub.add_parser(
@@ -157,7 +154,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="de-identify DICOM files with recipes",
         description=(
             "De-identify DICOM files. Without --input, runs on the demo data shipped with deidlang; "
-            "without --recipe, applies deidlang's conservative default recipe. Several --recipe "
+            "without --recipe, applies deidlang's default recipe (the DICOM PS3.15 Basic Application Level "
+            "Confidentiality Profile; --option adds its options). Several --recipe "
             "options are applied one after the other, in the order given. Output mirrors the input "
             "tree under --output; inputs are never modified."
         ),
@@ -169,6 +167,11 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--functions", metavar="FILE.py", help="Python file providing the func: functions (it is executed)")
     run.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (default: keep them)")
     run.add_argument("--jobs", type=_positive_int, metavar="N", help="worker processes (default: all cores)")
+    run.add_argument(
+        "--scheduler", metavar="ADDRESS",
+        help="run on a Dask cluster: a scheduler address (tcp://HOST:8786) or local:N for a local cluster "
+        "of N worker processes (needs deidlang[dask]); outputs and manifest are the same as a local run",
+    )
     private = run.add_mutually_exclusive_group()
     private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements (default)")
     private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
@@ -191,6 +194,8 @@ def _build_parser() -> argparse.ArgumentParser:
         "other sources are written uncompressed (default: always uncompressed)",
     )
     run.set_defaults(handler=_cmd_run)
+    _add_key_options(run)
+    _add_run_proof_options(run)
 
     inspect = sub.add_parser(
         "inspect",
@@ -259,6 +264,8 @@ def _build_parser() -> argparse.ArgumentParser:
     ids.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
     ids.set_defaults(handler=_cmd_identifiers)
 
+    _add_proof_commands(sub)
+
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(handler=_cmd_version)
     return parser
@@ -310,34 +317,12 @@ def _read_ids(path: str) -> dict[str, dict[str, Any]]:
 
 
 def _load_functions(path: str) -> dict[str, Callable]:
-    """Execute the Python file the user named and return its public callables.
-
-    This is the only place where deidc runs code that is not its own, and
-    only from a file given with ``--functions``. ``__all__`` decides what is
-    public when the file defines it; otherwise every callable whose name
-    does not start with ``_`` (classes excluded).
-    """
-    file = Path(path)
-    if not file.is_file():
-        raise CliError(f"cannot read functions file '{path}': no such file")
-    name = "_deidc_functions_" + "".join(c if c.isalnum() else "_" for c in file.stem)
-    spec = importlib.util.spec_from_file_location(name, file)
-    if spec is None or spec.loader is None:
-        raise CliError(f"cannot load functions file '{path}': not a Python file")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # so that dataclasses, pickling etc. inside it work
+    """Execute the Python file the user named and return its public callables
+    (see :func:`deidlang.batch.load_functions`)."""
     try:
-        spec.loader.exec_module(module)
-    except Exception as err:  # noqa: BLE001 - the user's code, reported, not a bug in deidc
-        sys.modules.pop(name, None)
-        raise CliError(f"cannot load functions file '{path}': {type(err).__name__}: {err}") from None
-    public = getattr(module, "__all__", None)
-    names = list(public) if public is not None else [n for n in vars(module) if not n.startswith("_")]
-    return {
-        n: obj
-        for n in names
-        if callable(obj := getattr(module, n, None)) and not isinstance(obj, type)
-    }
+        return batch.load_functions(path)
+    except batch.BatchError as err:
+        raise CliError(str(err)) from None
 
 
 def _check_recipes(
@@ -362,6 +347,10 @@ def _has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool) -> bool:
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
+    if getattr(args, "profile", None):
+        return _cmd_check_profile(args)
+    if not args.recipes:
+        raise CliError("check needs at least one RECIPE (or --profile basic)")
     ids = _read_ids(args.ids) if args.ids else None
     functions = _load_functions(args.functions) if args.functions else None
     texts, diagnostics = _check_recipes(args.recipes, ids=ids, functions=functions)
@@ -379,519 +368,126 @@ def _cmd_check(args: argparse.Namespace) -> int:
     return 1 if _has_errors(diagnostics, strict=args.strict) else 0
 
 
-# =========================================================================== inputs and outputs
+# =========================================================================== check --profile, keys
 
 
-@attrs.frozen
-class _Root:
-    """One --input as given, and where its files go under the output directory."""
+def _add_profile_options(parser: argparse.ArgumentParser) -> None:
+    from . import profile
 
-    given: str  # as on the command line ("" for the bundled demo data)
-    path: str  # absolute
-    is_dir: bool
-    prefix: str  # sub-directory of the output for this root ("" = the output itself)
-
-
-@attrs.frozen
-class _Task:
-    """One file to process: small and picklable (it crosses to a worker process)."""
-
-    source: str  # absolute input path
-    target: str  # absolute output path
-    display: str  # how the file is named in messages
-    ids: dict | None = None
-    quarantine: str | None = None  # absolute path under <output>/quarantine (with --quarantine)
+    group = parser.add_argument_group("profile coverage (DICOM PS3.15 Annex E)")
+    group.add_argument("--profile", choices=("basic",), help="report, row by row, how the recipes handle Table E.1-1 of the Basic Application Level Confidentiality Profile")
+    group.add_argument("--option", action="append", metavar="NAME", choices=[o.name for o in profile.OPTIONS], help="a profile option whose column applies (repeatable): " + ", ".join(o.name for o in profile.OPTIONS))
+    group.add_argument("--all", action="store_true", help="with --profile: list every row, not only gaps and contradictions")
 
 
-def _roots(inputs: list[str] | None) -> list[_Root]:
-    if not inputs:
-        return [_Root("", str(DEMO_DIR), True, "")]
-    roots: list[_Root] = []
-    seen: set[str] = set()
-    prefixes: set[str] = set()
-    for given in inputs:
-        path = os.path.abspath(given)
-        if not os.path.exists(path):
-            raise CliError(f"input '{given}' does not exist")
-        real = os.path.realpath(path)
-        if real in seen:
-            continue
-        seen.add(real)
-        is_dir = os.path.isdir(path)
-        prefix = ""
-        if is_dir and len(inputs) > 1:  # several roots: each gets its own sub-directory
-            prefix = _unique(os.path.basename(path.rstrip(os.sep)) or "input", prefixes)
-        roots.append(_Root(given, path, is_dir, prefix))
-    return roots
+def _add_key_options(parser: argparse.ArgumentParser) -> None:
+    from . import profile
+
+    parser.add_argument(
+        "--key-file", metavar="PATH",
+        help="secret key for deid_func:hashuid/hashid/dateshift (default: $DEIDLANG_KEY, $DEIDLANG_KEY_FILE, "
+        "else the user key file ~/.config/deidlang/key, created on first use)",
+    )
+    parser.add_argument(
+        "--option", action="append", metavar="NAME", choices=[o.name for o in profile.OPTIONS if o.recipe],
+        help="apply this bundled profile option recipe before the other recipes (repeatable): "
+        + ", ".join(o.name for o in profile.OPTIONS if o.recipe),
+    )
 
 
-def _walk(root: _Root, exclude: str) -> Iterator[str]:
-    """Files under a root in a stable order, skipping hidden names and the output directory."""
-    if not root.is_dir:
-        yield root.path
-        return
-    for directory, dirnames, filenames in os.walk(root.path):
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and os.path.realpath(os.path.join(directory, d)) != exclude
-        )
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                yield os.path.join(directory, name)
+def _option_recipes(args: argparse.Namespace) -> list[str]:
+    from . import profile
+
+    return [str(profile.option_recipe(name)) for name in dict.fromkeys(getattr(args, "option", None) or ())]
 
 
-def _unique(relative: str, taken: set[str]) -> str:
-    """``relative``, or ``name-2.ext``, ``name-3.ext``... if it is taken (case-insensitively)."""
-    candidate = relative
-    stem, ext = os.path.splitext(relative)
-    n = 1
-    while candidate.lower() in taken:
-        n += 1
-        candidate = f"{stem}-{n}{ext}"
-    taken.add(candidate.lower())
-    return candidate
+def _compose_programs(programs: list, args: argparse.Namespace) -> list:
+    """The Programs as they run: each honours the KEEP lines of the ones before it, and
+    keyed built-ins get the key (read once here, so every worker uses the same one)."""
+    from .runtime import extras, keyed
 
-
-def _plan(
-    roots: list[_Root], output: str, ids: Mapping[str, dict] | None, *, quarantine: bool = False
-) -> tuple[list[_Task], int]:
-    """Every input file with its output path (mirroring the input tree) and its ids.
-
-    With ``quarantine``, each file also gets its place under ``<output>/quarantine``
-    (an input directory of that name is written as ``quarantine-input``).
-    Returns the tasks and the number of files that found no entry in ``ids``.
-    """
-    out_real = os.path.realpath(output)
-    if os.path.exists(output) and not os.path.isdir(output):
-        raise CliError(f"the output '{output}' exists and is not a directory")
-    for root in roots:
-        if root.is_dir and os.path.realpath(root.path) == out_real:
-            raise CliError(f"the output directory '{output}' is the input '{root.given}': choose another --output")
-    index = {os.path.normpath(k): v for k, v in ids.items()} if ids is not None else None
-    tasks: list[_Task] = []
-    taken: set[str] = set()
-    seen: set[str] = set()
-    missing = 0
-    for root in roots:
-        for source in _walk(root, out_real):
-            real = os.path.realpath(source)
-            if real in seen:
-                continue
-            seen.add(real)
-            rel = os.path.relpath(source, root.path) if root.is_dir else os.path.basename(source)
-            target_rel = os.path.join(root.prefix, rel) if root.prefix else rel
-            if quarantine:
-                head, sep, tail = target_rel.partition(os.sep)
-                if head.lower() == QUARANTINE_DIR and sep:
-                    target_rel = os.path.join(f"{head}-input", tail)
-            target_rel = _unique(target_rel, taken)
-            display = _display(root, source)
-            file_ids = None
-            if index is not None:
-                file_ids = _lookup_ids(index, (os.path.abspath(source), display, rel))
-                if file_ids is None:
-                    missing += 1
-                    file_ids = {}
-            out_dir = os.path.abspath(output)
-            hold = os.path.join(out_dir, QUARANTINE_DIR, target_rel) if quarantine else None
-            tasks.append(_Task(source, os.path.join(out_dir, target_rel), display, file_ids, hold))
-    return tasks, missing
-
-
-def _display(root: _Root, source: str) -> str:
-    """A file as the user named it: the path as given, or relative to the demo data."""
-    if not root.is_dir:
-        return root.given
-    rel = os.path.relpath(source, root.path)
-    return os.path.normpath(os.path.join(root.given, rel)) if root.given else rel
-
-
-def _lookup_ids(index: Mapping[str, dict], keys: Iterable[str]) -> dict | None:
-    """deid keys ids by absolute path; also accept the path as given and relative to the input."""
-    for key in keys:
-        found = index.get(os.path.normpath(key))
-        if found is not None:
-            return found
-    return None
-
-
-# =========================================================================== processing one file
-
-
-@attrs.frozen
-class FileResult:
-    """What happened to one file. Holds counts and reasons, never element values."""
-
-    display: str
-    status: str  # "written" | "quarantined" | "skipped" | "failed"
-    reason: str = ""
-    removed: int = 0
-    added: int = 0
-    changed: int = 0
-    warnings: int = 0
-    diagnostic: Diagnostic | None = None  # for a failure at apply time: where in the recipe
-    # with --clean-pixels / --quarantine:
-    pixels: str = ""  # "cleaned" | "unchanged" ("" when pixels were not asked about)
-    verdict: str | None = None  # the first %filter group that flagged the file
-    matches: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (group, label, criteria that held)
-    note: str = ""  # about the pixels: why they are uncompressed, why nothing was blanked
-    output: str = ""  # where the file was written
-    previews: int = 0  # PNG files written
-
-
-@attrs.frozen
-class _RunOptions:
-    overwrite: bool = False
-    remove_private: bool = True
-    force: bool = False
-    clean_pixels: bool = False
-    quarantine: frozenset[str] = frozenset()
-    preserve_compression: bool = False
-    pixels_only: bool = False  # leave the header alone (deidc clean --pixels-only)
-    png: str | None = None  # absolute directory for before/after previews
-    output: str = ""  # absolute output directory (to name previews)
-
-    @property
-    def inspects(self) -> bool:
-        return self.clean_pixels or bool(self.quarantine)
-
-
-def _comparable(value: Any) -> Any:
-    """A value that compares by content; every kind of empty (None, '', []) is the same."""
-    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        return tuple(value) if len(value) else ""
-    return "" if value is None else value
-
-
-_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"})
-
-
-def _normal_text(text: str) -> str:
-    return "\\".join(part.strip(" \x00") for part in text.split("\\"))
-
-
-def _same_text(old, new) -> bool | None:
-    """Whether a raw ASCII text element still has its value, without converting it
-    (conversion costs more than the rest of the bookkeeping); None when unsure.
-    Differences in surrounding spaces only are not counted as changes."""
-    if new.VR not in _TEXT_VRS or old.VR not in (new.VR, None):
-        return None
-    raw = old.value or b""
-    value = new.value
-    if value is None:
-        text = ""
-    elif isinstance(value, (str, int, float)):
-        text = str(value)
-    elif isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
-        text = "\\".join(str(v) for v in value)
-    else:
-        return None
-    if not (raw.isascii() and text.isascii()):
-        return None
-    return _normal_text(raw.decode("ascii")) == _normal_text(text)
-
-
-def _elements(ds) -> dict[int, Any]:
-    """Top-level and file-meta elements by tag, without converting raw ones.
-
-    Read from ``Dataset._dict`` (as the runtime's universe does):
-    ``Dataset.elements()`` costs about as much as reading the file.
-    """
-    out: dict[int, Any] = {}
-    for dataset in (ds, getattr(ds, "file_meta", None)):
-        if dataset is None:
-            continue
-        elements = getattr(dataset, "_dict", None)
-        out.update(elements if isinstance(elements, dict) else {e.tag: e for e in dataset.elements()})
-    return out
-
-
-def _snapshot(ds) -> dict[int, tuple[Any, Any]]:
-    """tag -> (element object, its value if it is already converted), before a recipe runs.
-
-    Nothing is converted here, so elements the recipe does not touch stay raw
-    and are written back exactly as fast as they were read.
-    """
-    from pydicom.dataelem import DataElement
-
-    return {
-        tag: (elem, _comparable(elem.value) if type(elem) is DataElement and elem.VR != "SQ" else None)
-        for tag, elem in _elements(ds).items()
-    }
-
-
-def _changes(before: dict[int, tuple[Any, Any]], ds, encoding: Any) -> tuple[int, int, int]:
-    """(removed, added, changed) top-level elements; changes inside sequences are not counted.
-
-    Only elements the recipe touched (a new element object, or a converted
-    one) are compared, so the cost grows with what the recipe does, not
-    with the size of the dataset.
-    """
-    from pydicom.dataelem import DataElement, convert_raw_data_element
-
-    after = _elements(ds)
-    removed = len(before.keys() - after.keys())
-    added = len(after.keys() - before.keys())
-    changed = 0
-    for tag, (old, old_value) in before.items():
-        new = after.get(tag)
-        if new is None or (new is old and old_value is None) or type(new) is not DataElement or new.VR == "SQ":
-            continue  # removed, untouched (still raw), or a sequence
-        if new is not old or old_value is None:
-            if type(old) is DataElement:
-                if old.VR == "SQ":
-                    continue
-                old_value = _comparable(old.value)
-            else:
-                same = _same_text(old, new)
-                if same is not None:
-                    changed += not same
-                    continue
-                try:
-                    old_value = _comparable(convert_raw_data_element(old, encoding=encoding).value)
-                except Exception:  # noqa: BLE001 - an unreadable old value counts as changed
-                    changed += 1
-                    continue
-        changed += old_value != _comparable(new.value)
-    return removed, added, changed
-
-
-def _write_atomic(ds, target: str) -> None:
-    """Write to a temporary name in the target's directory, then rename into place.
-
-    An interrupted run leaves either the complete file or nothing under the
-    target name; the temporary file is removed on any failure.
-    """
-    directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    programs = extras.chain(programs)
+    if not keyed.needs_key(programs):
+        return programs
     try:
-        with os.fdopen(fd, "wb") as fh:
-            ds.save_as(fh, enforce_file_format=False)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+        if getattr(args, "key_file", None):
+            key, created = keyed.key_from_file(args.key_file), False
+        else:
+            key, created = keyed.default_key()
+    except keyed.MissingKey as err:
+        raise CliError(str(err)) from None
+    if created:
+        _err(f"note: created a new secret key in '{keyed.user_key_path()}' (keep it secret; the same key gives the same pseudonyms)")
+    elif not getattr(args, "key_file", None) and not os.environ.get("DEIDLANG_KEY") and not os.environ.get("DEIDLANG_KEY_FILE"):
+        _err(f"note: keyed pseudonyms use the key in '{keyed.user_key_path()}' (fingerprint {key.fingerprint})")
+    return [keyed.bind(p, key) for p in programs]
 
 
-class _Worker:
-    """Applies the compiled recipes to one file at a time (in this process or in a pool worker)."""
+def _cmd_check_profile(args: argparse.Namespace) -> int:
+    from . import profile
 
-    def __init__(self, programs: list, funcs: Mapping[str, Callable] | None, options: _RunOptions):
-        self.programs = programs
-        self.funcs = dict(funcs) if funcs else None
-        self.options = options
-
-    def __call__(self, task: _Task) -> FileResult:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            result = self._process(task)
-        return attrs.evolve(result, warnings=len(caught)) if caught else result
-
-    def _process(self, task: _Task) -> FileResult:
-        import pydicom
-        from pydicom.errors import InvalidDicomError
-
-        options = self.options
-
-        def failed(reason: str) -> FileResult:
-            return FileResult(task.display, "failed", reason)
-
-        if not options.quarantine:  # the target is known before reading: skip existing outputs cheaply
-            early = self._existing(task, task.target)
-            if early is not None:
-                return early
-        try:
-            ds = pydicom.dcmread(task.source, force=options.force)
-        except InvalidDicomError:
-            return failed("not a DICOM file" + ("" if options.force else " (no DICOM preamble; --force reads it anyway)"))
-        except IsADirectoryError:
-            return failed("cannot read: is a directory")
-        except OSError as err:
-            return failed(f"cannot read: {err.strerror or type(err).__name__}")
-        except Exception as err:  # noqa: BLE001 - a damaged file; its own message could quote data
-            return failed(f"cannot read: damaged or unsupported DICOM ({type(err).__name__})")
-
-        inspection = None
-        if options.inspects:  # the filters see the original header values
-            try:
-                inspection = _inspect(self.programs, ds, task.display)
-            except ApplyError as err:
-                return attrs.evolve(failed(str(err)), diagnostic=err.with_path(task.display).as_diagnostic())
-            except Exception as err:  # noqa: BLE001
-                return failed(f"internal error while running the %filter sections ({type(err).__name__}); this is a bug in deidlang")
-        target, status = task.target, "written"
-        if inspection is not None and task.quarantine and inspection.group in options.quarantine:
-            target, status = task.quarantine, "quarantined"
-        if options.quarantine:
-            early = self._existing(task, target)
-            if early is not None:
-                return early
-
-        removed = added = changed = 0
-        if not options.pixels_only:
-            encoding = getattr(ds, "original_character_set", None)
-            before = _snapshot(ds)
-            try:
-                for program in self.programs:
-                    result = program.apply(ds, ids=task.ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private)
-                    ds = result if result is not None else ds
-            except ApplyError as err:
-                return attrs.evolve(failed(str(err)), diagnostic=err.with_path(task.display).as_diagnostic())
-            except Exception as err:  # noqa: BLE001 - keep the batch going; the message must not quote data
-                return failed(f"internal error while applying the recipe ({type(err).__name__}); this is a bug in deidlang")
-            removed, added, changed = _changes(before, ds, encoding)
-
-        pixel_state, note, report = "", "", None
-        if options.clean_pixels and inspection is not None:
-            from . import pixels
-
-            try:
-                report = pixels.clean_pixels(
-                    ds, inspection.regions, preserve_compression=options.preserve_compression, previews=options.png is not None
-                )
-            except pixels.PixelError as err:
-                return failed(f"pixels not cleaned, file not written: {err}")
-            except Exception as err:  # noqa: BLE001 - never write a file whose pixels were meant to be cleaned
-                return failed(f"pixels not cleaned, file not written: internal error ({type(err).__name__}); this is a bug in deidlang")
-            pixel_state, note = ("cleaned" if report.cleaned else "unchanged"), report.note
-            if inspection.flagged and not report.cleaned and "PixelData" in ds:
-                note = _unblanked_note(inspection)
-        try:
-            _write_atomic(ds, target)
-        except OSError as err:
-            return failed(f"cannot write '{target}': {err.strerror or type(err).__name__}")
-        except Exception as err:  # noqa: BLE001 - pydicom could not encode a value
-            return failed(f"cannot write: a value cannot be encoded ({type(err).__name__})")
-        previews = 0
-        if report is not None and report.cleaned and options.png:
-            try:
-                previews = len(_write_previews(report, target, options))
-            except Exception as err:  # noqa: BLE001 - a preview is a convenience; the file is written
-                note = (note + "; " if note else "") + f"previews not written ({type(err).__name__})"
-        return FileResult(
-            task.display, status, removed=removed, added=added, changed=changed,
-            pixels=pixel_state, note=note, output=target, previews=previews,
-            verdict=inspection.group if inspection is not None else None,
-            matches=_match_summary(inspection),
-        )
-
-    def _existing(self, task: _Task, target: str) -> FileResult | None:
-        """The result for a file whose output already exists (or would overwrite the input)."""
-        if os.path.lexists(target):
-            if os.path.exists(task.source) and os.path.samefile(task.source, target):
-                return FileResult(task.display, "failed", "the output would overwrite the input")
-            if not self.options.overwrite:
-                return FileResult(task.display, "skipped", "the output exists")
-        return None
+    options = list(dict.fromkeys(args.option or ()))
+    paths = list(args.recipes)
+    if not paths:
+        paths = [str(profile.option_recipe(o)) for o in options if profile.option(o).recipe] + [str(DEFAULT_RECIPE)]
+    texts: dict[str, str] = {}
+    parsed = []
+    diagnostics: list[Diagnostic] = []
+    for path in paths:
+        text = texts.get(path) or _read_recipe(path)
+        texts[path] = text
+        result = api.parse(text, path=path)
+        parsed.append((path, result.recipe))
+        diagnostics.extend(d for d in api.check(text, path=path) if d.is_error)
+    if diagnostics:
+        sys.stdout.write(render_text(diagnostics, texts, color=_want_color(sys.stdout), recipes=len(texts)))
+        return 0 if args.exit_zero else 1
+    report = profile.coverage(parsed, options)
+    if args.format == "json":
+        sys.stdout.write(profile.render_json(report))
+    else:
+        sys.stdout.write(profile.render_text(report, all_rows=args.all))
+    if args.exit_zero:
+        return 0
+    return 1 if args.strict and report.failed else 0
 
 
-def _inspect(programs: list, ds, path: str):
-    """What every recipe's %filter sections say about ``ds``, as one Inspection
-    (matches in recipe order: the first is the verdict)."""
-    from .runtime.inspection import Inspection
+# =========================================================================== inputs and outputs
+# The file machinery lives in deidlang.batch; these names are the seams the
+# commands (and their tests) use.
 
-    matches: list = []
-    for program in programs:
-        if getattr(program, "filters", ()):
-            matches.extend(program.inspect(ds, path=path).matches)
-    return Inspection(tuple(matches))
-
-
-def _match_summary(inspection) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
-    if inspection is None:
-        return ()
-    return tuple((m.group, m.label, tuple(str(c) for c in m.criteria)) for m in inspection.matches)
-
-
-def _unblanked_note(inspection) -> str:
-    first = inspection.matches[0]
-    return f"flagged by '{first.group}' (label '{first.label}') but no region blanks anything: pixels written unchanged"
+_Root = batch.Root
+_Task = batch.Task
+FileResult = batch.FileResult
+_RunOptions = batch.Options
+_snapshot = batch.snapshot
+_changes = batch.changes
+_write_atomic = batch.write_atomic
+_remove_temporaries = batch.remove_temporaries
+_walk = batch.walk
+_display = batch.display
+_inspect = batch.inspect_programs
+_default_jobs = batch.default_jobs
+_START_METHOD: str | None = None  # the platform's default multiprocessing start method (a seam for tests)
 
 
-def _write_previews(report, target: str, options: _RunOptions) -> tuple[str, str]:
-    from . import pixels
-
-    rel = os.path.relpath(target, options.output) if options.output else os.path.basename(target)
-    stem = os.path.splitext(rel)[0] if rel.lower().endswith((".dcm", ".dicom")) else rel
-    base = os.path.join(options.png or "", stem)
-    return pixels.write_previews(report, f"{base}-before.png", f"{base}-after.png")
-
-
-# Pool workers get the compiled recipes once, through the initializer, and
-# then only small tasks. Forked workers inherit the user's functions; under
-# spawn/forkserver the functions file is executed again in each worker
-# (callables from a file loaded by path cannot be pickled by reference).
-_POOL_WORKER: _Worker | None = None
-_START_METHOD: str | None = None  # the platform's default (a seam for tests)
-
-
-def _init_pool_worker(
-    programs: list, funcs: Mapping[str, Callable] | None, functions_path: str | None, options: _RunOptions
-) -> None:
-    global _POOL_WORKER
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
-    if funcs is None and functions_path:
-        funcs = _load_functions(functions_path)
-    _POOL_WORKER = _Worker(programs, funcs, options)
-
-
-def _pool_process(task: _Task) -> FileResult:
-    assert _POOL_WORKER is not None, "pool worker was not initialised"
-    return _POOL_WORKER(task)
-
-
-def _default_jobs() -> int:
-    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
-    if counter is not None:
-        return counter() or 1
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0)) or 1
-    return os.cpu_count() or 1
+def _roots(inputs: list[str] | None) -> list[batch.Root]:
+    try:
+        return batch.roots(inputs)
+    except batch.BatchError as err:
+        raise CliError(str(err)) from None
 
 
 def _execute(
-    tasks: list[_Task],
+    tasks: list[batch.Task],
     programs: list,
     funcs: Mapping[str, Callable] | None,
     functions_path: str | None,
-    options: _RunOptions,
+    options: batch.Options,
     jobs: int,
 ) -> Iterator[FileResult]:
-    """Results in task order, from this process (one job) or a process pool."""
-    if jobs <= 1 or len(tasks) <= 1:
-        worker = _Worker(programs, funcs, options)
-        for task in tasks:
-            yield worker(task)
-        return
-    chunksize = max(1, min(64, len(tasks) // (jobs * 4)))
-    workers = min(jobs, math.ceil(len(tasks) / chunksize))
-    context = multiprocessing.get_context(_START_METHOD)
-    forked = context.get_start_method() == "fork"
-    initargs = (programs, funcs if forked else None, None if forked else functions_path, options)
-    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_pool_worker, initargs=initargs)
-    try:
-        yield from pool.map(_pool_process, tasks, chunksize=chunksize)
-    except BaseException:
-        # Ctrl-C (or the caller stopped reading): let the workers finish the
-        # files they are writing (writes are atomic), start nothing new.
-        pool.shutdown(wait=True, cancel_futures=True)
-        raise
-    pool.shutdown(wait=True)
-
-
-def _remove_temporaries(output: str) -> None:
-    """After an interruption: remove temporary files this tool may have left."""
-    for directory, _dirs, files in os.walk(output):
-        for name in files:
-            if name.startswith(".") and name.endswith(TMP_SUFFIX):
-                try:
-                    os.unlink(os.path.join(directory, name))
-                except OSError:
-                    pass
+    """Results in task order, from this process (one job) or a process pool (no manifest)."""
+    return batch.execute(tasks, programs, funcs, functions_path, options, jobs, start_method=_START_METHOD)
 
 
 # =========================================================================== progress
@@ -984,6 +580,8 @@ def _require_pixels() -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    if getattr(args, "report", None) and not getattr(args, "dry_run", False):
+        raise CliError("--report goes with --dry-run (a run records what it did in its manifest)")
     return _process_files(args, pixels_only=False, png=None)
 
 
@@ -997,19 +595,23 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | None) -> int:
-    """``deidc run`` and ``deidc clean``: every input file, read, inspected when pixels or
-    quarantine are asked for, de-identified, cleaned and written."""
+    """``deidc run`` and ``deidc clean``: check and compile the recipes, hand the files to
+    :mod:`deidlang.batch` and report what it says."""
     ids = _read_ids(args.ids) if args.ids else None
     funcs = _load_functions(args.functions) if args.functions else None
-    recipe_paths = args.recipe or [str(DEFAULT_RECIPE)]
+    recipe_paths = _option_recipes(args) + (args.recipe or [str(DEFAULT_RECIPE)])
     quarantine = frozenset(args.quarantine or ())
     clean_pixels = bool(args.clean_pixels)
     if clean_pixels:
         _require_pixels()
+    scheduler = getattr(args, "scheduler", None)
+    if scheduler:
+        _require_dask(scheduler)
     loaded = _load_programs(recipe_paths, ids=ids, funcs=funcs, strict=args.strict)
     if loaded is None:
         return 1
     texts, programs = loaded  # in the order given, applied one after the other
+    programs = _compose_programs(programs, args)  # earlier KEEPs protect; keys bound
     if (clean_pixels or quarantine) and not _has_filters(programs):
         _err("note: the recipe has no %filter section: no file is flagged" + (", no pixels are cleaned" if clean_pixels else ""))
     elif quarantine:
@@ -1017,9 +619,7 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         for group in sorted(quarantine - known):
             _err(f"note: --quarantine '{group}': the recipe has no %filter group of that name" + _suggestion(group, known))
 
-    roots = _roots(args.input)
-    tasks, missing_ids = _plan(roots, args.output, ids, quarantine=bool(quarantine))
-    options = _RunOptions(
+    options = batch.Options(
         overwrite=args.overwrite,
         remove_private=args.remove_private and not pixels_only,
         force=args.force,
@@ -1029,60 +629,77 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         pixels_only=pixels_only,
         png=os.path.abspath(png) if png else None,
         output=os.path.abspath(args.output),
+        verify=bool(getattr(args, "verify", False)),
+        show_values=bool(getattr(args, "show_values", False)),
     )
-    jobs = args.jobs or _default_jobs()
-    if missing_ids:
-        _err(f"note: {missing_ids} of {len(tasks)} files have no entry in the ids file '{args.ids}'")
+    job = batch.Job(
+        programs=tuple(programs),
+        output=args.output,
+        inputs=tuple(args.input or ()),
+        recipes=tuple(batch.recipe_ref(path, texts[path]) for path in recipe_paths),
+        ids=ids,
+        ids_path=args.ids,
+        funcs=funcs,
+        functions_path=args.functions,
+        options=options,
+        jobs=args.jobs or _default_jobs(),
+        scheduler=scheduler,
+        start_method=_START_METHOD,
+    )
+    try:
+        run = batch.prepare(job)
+    except batch.BatchError as err:
+        raise CliError(str(err)) from None
+    if run.missing_ids:
+        _err(f"note: {run.missing_ids} of {run.total} files have no entry in the ids file '{args.ids}'")
+    if getattr(args, "dry_run", False):
+        return _dry_run(args, list(run.tasks()), programs, funcs)
 
-    progress = Progress(len(tasks), sys.stderr)
-    counts = {"written": 0, "quarantined": 0, "skipped": 0, "failed": 0}
-    pixel_counts = {"cleaned": 0, "unchanged": 0, "uncompressed": 0, "previews": 0}
-    removed = added = changed = pydicom_warnings = 0
-    held: list[FileResult] = []
-    flagged_unclean = 0  # written, flagged by a group not held back, pixels not asked about
+    progress = Progress(run.total, sys.stderr)
     notes_shown: set[str] = set()
     shown: set[tuple] = set()  # recipe places already shown with their source line
     try:
-        for result in _execute(tasks, programs, funcs, args.functions, options, jobs):
-            counts[result.status] += 1
-            removed += result.removed
-            added += result.added
-            changed += result.changed
-            pydicom_warnings += result.warnings
-            if result.pixels:
-                pixel_counts[result.pixels] += 1
-                pixel_counts["previews"] += result.previews
+        for result in run.results():
             if result.status == "failed":
+                if result.leaks and options.show_values:  # values on the terminal only when asked, never in the manifest
+                    result = attrs.evolve(result, reason=batch.verify_reason(result.leaks, show_values=True))
                 progress.message(_failure_report(result, texts, shown))
             elif result.note:
                 # Encoding notes repeat for every file of a kind: show each once, count them all.
                 # Other notes (flagged, but nothing blanked) matter per file.
                 encoding = result.note.startswith("written uncompressed")
-                pixel_counts["uncompressed"] += encoding
                 if not encoding or result.note not in notes_shown:
                     notes_shown.add(result.note)
                     more = " (further files like it are only counted)" if encoding else ""
                     progress.message(f"{PROG}: note: {result.display}: {result.note}{more}")
-            if result.status == "quarantined":
-                held.append(result)
-            elif result.status == "written" and result.verdict is not None and not clean_pixels:
-                flagged_unclean += 1
             progress.advance()
+    except batch.BatchError as err:
+        progress.clear()
+        raise CliError(str(err)) from None
     except KeyboardInterrupt:
         progress.clear()
-        _remove_temporaries(os.path.abspath(args.output))
         raise
     progress.clear()
 
-    report = _write_quarantine_report(options.output, held) if quarantine else None
-    _print_run_summary(args, recipe_paths, tasks, counts, (removed, added, changed), pydicom_warnings, options=options)
+    summary = run.summary
+    report = _write_quarantine_report(options.output, summary.held) if quarantine else None
+    _print_run_summary(args, recipe_paths, summary, options=options)
     if clean_pixels:
-        _print_pixel_summary(pixel_counts, options)
-    if report is not None and (held or os.path.exists(report)):
-        print(f"quarantine: {_count(len(held), 'file')} held back in {os.path.dirname(report)}; reasons in {report}")
-    if flagged_unclean:
-        print(f"{_count(flagged_unclean, 'written file')} flagged by other %filter groups kept their pixels; --clean-pixels blanks their regions")
-    return 1 if counts["failed"] else 0
+        _print_pixel_summary(summary, options)
+    if report is not None and (summary.held or os.path.exists(report)):
+        print(f"quarantine: {_count(len(summary.held), 'file')} held back in {os.path.dirname(report)}; reasons in {report}")
+    if summary.flagged_unclean:
+        print(f"{_count(summary.flagged_unclean, 'written file')} flagged by other %filter groups kept their pixels; --clean-pixels blanks their regions")
+    return 1 if summary.failed else 0
+
+
+def _require_dask(scheduler: str) -> None:
+    try:
+        from . import distributed
+
+        distributed.require()
+    except batch.BatchError as err:
+        raise CliError(str(err)) from None
 
 
 def _suggestion(name: str, known: Iterable[str]) -> str:
@@ -1093,54 +710,23 @@ def _suggestion(name: str, known: Iterable[str]) -> str:
 
 
 def _write_quarantine_report(output: str, held: list[FileResult]) -> str:
-    """Add this run's quarantined files to ``<output>/quarantine/quarantine.json``.
-
-    Entries are keyed by the path under the output directory; entries of
-    earlier runs are kept. The report names files, groups, labels and the
-    recipe criteria that held, never element values.
-    """
-    path = os.path.join(output, QUARANTINE_DIR, QUARANTINE_REPORT)
-    files: dict[str, Any] = {}
+    """Add this run's quarantined files to ``<output>/quarantine/quarantine.json``
+    (see :func:`deidlang.batch.write_quarantine_report`)."""
     try:
-        with open(path, encoding="utf-8") as fh:
-            old = json.load(fh)
-        if isinstance(old, dict) and isinstance(old.get("files"), dict):
-            files.update(old["files"])
-    except (OSError, ValueError):
-        pass
-    if not held and not files:
-        return path
-    for result in held:
-        files[os.path.relpath(result.output, output)] = {
-            "input": result.display,
-            "verdict": result.verdict,
-            "matches": [{"group": g, "label": label, "criteria": list(c)} for g, label, c in result.matches],
-            **({"note": result.note} if result.note else {}),
-        }
-    text = json.dumps({"version": 1, "files": dict(sorted(files.items()))}, indent=2, ensure_ascii=False) + "\n"
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{QUARANTINE_REPORT}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        return batch.write_quarantine_report(output, held)
     except OSError as err:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        path = os.path.join(output, QUARANTINE_DIR, QUARANTINE_REPORT)
         _err(f"cannot write the quarantine report '{path}': {err.strerror or type(err).__name__}")
-    return path
+        return path
 
 
-def _print_pixel_summary(counts: Mapping[str, int], options: _RunOptions) -> None:
-    line = f"pixels: {_count(counts['cleaned'], 'file')} cleaned, {counts['unchanged']} unchanged"
-    if counts["uncompressed"] and options.preserve_compression:
-        line += f"; {counts['uncompressed']} written uncompressed (their encoding cannot be redone here)"
+def _print_pixel_summary(summary: batch.Summary, options: batch.Options) -> None:
+    line = f"pixels: {_count(summary.cleaned, 'file')} cleaned, {summary.unchanged} unchanged"
+    if summary.uncompressed and options.preserve_compression:
+        line += f"; {summary.uncompressed} written uncompressed (their encoding cannot be redone here)"
     print(line)
     if options.png:
-        print(f"previews: {_count(counts['previews'], 'PNG file')} in {options.png}; the 'before' images show the original pixels")
+        print(f"previews: {_count(summary.previews, 'PNG file')} in {options.png}; the 'before' images show the original pixels")
 
 
 def _failure_report(result: FileResult, texts: Mapping[str, str], shown: set[tuple]) -> str:
@@ -1158,34 +744,40 @@ def _failure_report(result: FileResult, texts: Mapping[str, str], shown: set[tup
     return f"{line}\n{block}"
 
 
-def _print_run_summary(args, recipe_paths, tasks, counts, changes, pydicom_warnings, *, options: _RunOptions | None = None) -> None:
+def _print_run_summary(args, recipe_paths, summary: batch.Summary, *, options: batch.Options | None = None) -> None:
     out = sys.stdout
-    total = len(tasks)
+    total = summary.files
     recipes = "deidlang default recipe" if not args.recipe else ", ".join(recipe_paths)
+    if getattr(args, "option", None):  # bundled profile options, applied first
+        recipes = ", ".join(f"option {o}" for o in dict.fromkeys(args.option)) + ", " + (recipes if args.recipe else "the default recipe (DICOM PS3.15 Basic Profile)")
     source = "demo data shipped with deidlang" if not args.input else ", ".join(args.input)
     print(f"recipe: {recipes}", file=out)
     print(f"input: {source}", file=out)
     print(f"output: {os.path.abspath(args.output)}", file=out)
-    held = f"{counts['quarantined']} quarantined, " if options is not None and options.quarantine else ""
+    held = f"{summary.quarantined} quarantined, " if options is not None and options.quarantine else ""
     print(
-        f"{_count(total, 'file')} processed: {counts['written']} written, {held}"
-        f"{counts['skipped']} skipped, {counts['failed']} failed",
+        f"{_count(total, 'file')} processed: {summary.written} written, {held}"
+        f"{summary.skipped} skipped, {summary.failed} failed",
         file=out,
     )
-    removed, added, changed = changes
     if options is not None and options.pixels_only:
         print("header left as it was (--pixels-only)", file=out)
-    elif counts["written"] or counts.get("quarantined"):
+    elif summary.written or summary.quarantined:
         print(
-            f"top-level elements in written files: {removed} removed, {changed} changed, {added} added"
+            f"top-level elements in written files: {summary.removed} removed, {summary.changed} changed, {summary.added} added"
             + ("; private elements removed" if args.remove_private else "; private elements kept"),
             file=out,
         )
-    if counts["skipped"]:
-        print(f"{_count(counts['skipped'], 'existing output')} kept; use --overwrite to replace them", file=out)
-    if pydicom_warnings:
-        print(f"pydicom gave {_count(pydicom_warnings, 'warning')} while reading or writing (not shown: they can quote element values)", file=out)
-    if not total:
+    if summary.resumed:
+        print(f"{_count(summary.resumed, 'file')} already complete from an earlier run of the same job (resumed)", file=out)
+    kept = summary.skipped - summary.resumed
+    if kept:
+        print(f"{_count(kept, 'existing output')} kept; use --overwrite to replace them", file=out)
+    if summary.warnings:
+        print(f"pydicom gave {_count(summary.warnings, 'warning')} while reading or writing (not shown: they can quote element values)", file=out)
+    if total:
+        print(f"manifest: {os.path.join(os.path.abspath(args.output), batch.MANIFEST)}", file=out)
+    else:
         print("no input files found", file=out)
 
 
@@ -1483,3 +1075,275 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
         print(f"the recipe uses these variables; add them to each file's object: {', '.join(variables)}")
     print("the file holds identifying data: keep it where the DICOM files are allowed to be")
     return 1 if failed else 0
+
+
+# =========================================================================== explain, dry run, verify
+
+
+EXPLAIN_FORMATS = ("text", "json")
+
+
+def _add_proof_commands(sub: Any) -> None:
+    """``deidc explain`` and ``deidc verify`` (docs/explain-verify.md)."""
+    explain = sub.add_parser(
+        "explain",
+        help="show, for every element of one file, what a recipe does to it and which line decides it",
+        usage=f"{PROG} explain [-h] RECIPE [RECIPE ...] FILE.dcm [options]",
+        description=(
+            "Apply recipes (in the order given) to a copy of one DICOM file and list every element, nested "
+            "ones too: removed, blanked, changed, added, kept or unchanged, the recipe file:line that decided "
+            "it, and the lines it shadowed (a REMOVE cancelled because a REPLACE/JITTER names the element, "
+            "lines hidden by KEEP, changes overwritten by a later line). Nothing is written. Element values "
+            "are not shown unless --show-values is given."
+        ),
+    )
+    explain.add_argument("paths", nargs="+", metavar="PATH", help="recipe files, then the DICOM file (last)")
+    explain.add_argument("--ids", metavar="IDS.json", help="per-file variables in deid's shape (from `deidc identifiers`)")
+    explain.add_argument("--functions", metavar="FILE.py", help="Python file providing the func: functions (it is executed)")
+    explain.add_argument("--format", choices=EXPLAIN_FORMATS, default="text", help="output format (default: text)")
+    explain.add_argument("--show-values", action="store_true", help="also print each element's value before and after (identifying data)")
+    explain_private = explain.add_mutually_exclusive_group()
+    explain_private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements, as `deidc run` does (default)")
+    explain_private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
+    explain.add_argument("--force", action="store_true", help="read a file that lacks the DICOM preamble")
+    _add_key_options(explain)
+    explain.set_defaults(handler=_cmd_explain)
+
+    verify = sub.add_parser(
+        "verify",
+        help="search de-identified files for identifying values of their originals",
+        description=(
+            "Harvest identifying values from the originals (names and their parts, IDs, dates in common "
+            "formats, UIDs, addresses, phone numbers, institution and station names, free-text words) and "
+            "search every element of each de-identified file (sequences, private blocks, file meta) and its "
+            "raw bytes for them. Outputs pair with originals through the run manifest when there is one, "
+            "else by relative path. Each leak is printed with file, element and the kind of value; values "
+            "only with --show-values. Exit status: 0 no leak, 1 leaks (or files that could not be verified), "
+            "2 usage error."
+        ),
+    )
+    verify.add_argument("--original", required=True, metavar="IN", help="the original DICOM file or directory")
+    verify.add_argument("--deidentified", required=True, metavar="OUT", help="the de-identified file or directory (a `deidc run` output)")
+    verify.add_argument("--format", choices=EXPLAIN_FORMATS, default="text", help="output format (default: text)")
+    verify.add_argument("--show-values", action="store_true", help="also print the leaked values (identifying data)")
+    verify.set_defaults(handler=_cmd_verify)
+
+
+def _add_run_proof_options(run: Any) -> None:
+    """``deidc run --dry-run [--report PATH]`` and ``--verify``."""
+    proof = run.add_argument_group("seeing and proving what the recipe does")
+    proof.add_argument("--dry-run", action="store_true", help="read and de-identify in memory only: say what would change per file; write nothing")
+    proof.add_argument("--report", metavar="PATH", help="with --dry-run: write every file's per-element explanation to PATH (JSON)")
+    proof.add_argument(
+        "--verify", action="store_true",
+        help="search each output for identifying values of its original before writing it; "
+        "a file with a leak fails and is not written",
+    )
+    proof.add_argument("--show-values", action="store_true", help="include element values in the --dry-run report and --verify failures (identifying data)")
+
+
+def _ids_for(ids: Mapping[str, dict] | None, path: str) -> dict | None:
+    if ids is None:
+        return None
+    index = {os.path.normpath(k): v for k, v in ids.items()}
+    for key in (os.path.abspath(path), path):
+        found = index.get(os.path.normpath(key))
+        if found is not None:
+            return found
+    _err(f"note: '{path}' has no entry in the ids file")
+    return {}
+
+
+def _read_dicom_or_fail(path: str, force: bool):
+    """Read one DICOM file for explain (CliError with a reason, never file content)."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    if not os.path.exists(path):
+        raise CliError(f"'{path}' does not exist")
+    try:
+        return pydicom.dcmread(path, force=force)
+    except InvalidDicomError:
+        raise CliError(f"cannot read '{path}': not a DICOM file" + ("" if force else " (no DICOM preamble; --force reads it anyway)")) from None
+    except IsADirectoryError:
+        raise CliError(f"cannot read '{path}': is a directory (explain takes one file)") from None
+    except OSError as err:
+        raise CliError(f"cannot read '{path}': {err.strerror or type(err).__name__}") from None
+    except Exception as err:  # noqa: BLE001 - a damaged file; its own message could quote data
+        raise CliError(f"cannot read '{path}': damaged or unsupported DICOM ({type(err).__name__})") from None
+
+
+def _cmd_explain(args: argparse.Namespace) -> int:
+    from . import explain as explaining
+
+    if len(args.paths) < 2:
+        raise CliError(f"explain needs a recipe and a DICOM file: {PROG} explain RECIPE FILE.dcm")
+    recipe_paths, file = _option_recipes(args) + list(args.paths[:-1]), args.paths[-1]
+    ids = _read_ids(args.ids) if args.ids else None
+    funcs = _load_functions(args.functions) if args.functions else None
+    ds = _read_dicom_or_fail(file, args.force)
+    loaded = _load_programs(recipe_paths, ids=ids, funcs=funcs, strict=False, what="nothing was explained")
+    if loaded is None:
+        return 1
+    _texts, programs = loaded
+    programs = _compose_programs(programs, args)  # as `deidc run` applies them: earlier KEEPs protect; keys bound
+    try:
+        explanation = explaining.explain(programs, ds, ids=_ids_for(ids, file), funcs=funcs, path=file, remove_private=args.remove_private)
+    except ApplyError as err:
+        _err(f"error: {err}")
+        return 1
+    if args.format == "json":
+        sys.stdout.write(explaining.render_json(explanation, show_values=args.show_values))
+    else:
+        sys.stdout.write(explaining.render_text(explanation, show_values=args.show_values))
+    return 0
+
+
+def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mapping[str, Callable] | None) -> int:
+    """``deidc run --dry-run``: explain every file; write nothing but the optional --report."""
+    from . import explain as explaining
+
+    output = os.path.abspath(args.output)
+    report_path = os.path.abspath(args.report) if args.report else None
+    if report_path and (report_path + os.sep).startswith(output + os.sep):
+        raise CliError(f"--report '{args.report}' is inside the output directory, which a dry run leaves alone: choose another path")
+    show = bool(getattr(args, "show_values", False))
+    totals = dict.fromkeys(explaining.OUTCOMES, 0)
+    actions: dict[str, int] = {}
+    entries: list[dict[str, Any]] = []
+    failed = 0
+    for task in tasks:
+        reason = ""
+        explanation = None
+        try:
+            ds = _read_dicom_or_fail(task.source, args.force)
+            explanation = explaining.explain(programs, ds, ids=task.ids, funcs=funcs, path=task.display, remove_private=args.remove_private)
+        except CliError as err:
+            reason = str(err)
+        except ApplyError as err:
+            reason = str(err)
+        except Exception as err:  # noqa: BLE001 - keep going; the message must not quote data
+            reason = f"internal error while explaining ({type(err).__name__}); this is a bug in deidlang"
+        rel = os.path.relpath(task.target, output)
+        if explanation is None:
+            failed += 1
+            _err(f"failed: {task.display}: {reason}")
+            entries.append({"file": task.display, "output": rel, "error": reason})
+            continue
+        counts = explanation.counts()
+        for k, n in counts.items():
+            totals[k] = totals.get(k, 0) + n
+        for k, n in explanation.actions().items():
+            actions[k] = actions.get(k, 0) + n
+        summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n and k != "kept") or "no change"
+        print(f"{task.display}: would {_would(counts)}" if summary != "no change" else f"{task.display}: no change")
+        entry = explaining.to_dict(explanation, show_values=show)
+        entry["output"] = rel
+        entries.append(entry)
+    if report_path:
+        data = {
+            "dry_run": True,
+            "tool": f"{PROG} {__version__}",
+            "recipes": _option_recipes(args) + [str(p) for p in (args.recipe or [str(DEFAULT_RECIPE)])],
+            "remove_private": bool(args.remove_private),
+            "values_shown": show,
+            "totals": totals,
+            "actions": actions,
+            "files": entries,
+        }
+        _write_text_atomic(report_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    done = len(tasks) - failed
+    print(
+        f"dry run: {_count(done, 'file')} explained" + (f", {failed} failed" if failed else "")
+        + f"; nothing was written to {args.output}"
+    )
+    if done:
+        print(f"would {_would(totals)} in all" if any(n for k, n in totals.items() if k != "kept") else "no element would change")
+        if actions:
+            print("decided by: " + ", ".join(f"{k} {n}" for k, n in actions.items()))
+    if report_path:
+        print(f"report: {args.report}" + (" (holds element values: keep it with the data)" if show else ""))
+    return 1 if failed else 0
+
+
+def _would(counts: Mapping[str, int]) -> str:
+    verbs = {"removed": "remove", "blanked": "blank", "changed": "change", "added": "add"}
+    parts = [f"{verbs[k]} {n}" for k, n in counts.items() if n and k in verbs]
+    text = ", ".join(parts) if parts else "change nothing"
+    if counts.get("unchanged"):
+        text += f" ({counts['unchanged']} selected but left unchanged)"
+    return text + " elements" if parts else text
+
+
+def _write_text_atomic(path: str, text: str) -> None:
+    directory = os.path.dirname(path) or "."
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+    try:
+        os.makedirs(directory, exist_ok=True)
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as err:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise CliError(f"cannot write '{path}': {err.strerror or type(err).__name__}") from None
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from . import verify as verifying
+    from .diagnostics import DeidlangError
+
+    for given, what in ((args.original, "--original"), (args.deidentified, "--deidentified")):
+        if not os.path.exists(given):
+            raise CliError(f"{what} '{given}' does not exist")
+    try:
+        report = verifying.verify_tree(args.original, args.deidentified)
+    except DeidlangError as err:
+        raise CliError(str(err)) from None
+    if not report.files and not report.unpaired:
+        raise CliError(f"no DICOM output found under '{args.deidentified}'")
+    if args.format == "json":
+        sys.stdout.write(json.dumps(report.as_dict(args.show_values), indent=2, ensure_ascii=False) + "\n")
+        return 0 if report.ok else 1
+    lines: list[str] = []
+    for check in report.files:
+        if check.error:
+            lines.append(f"unverified: {check.output}: {check.error}")
+            continue
+        if not check.leaks:
+            continue
+        lines.append(f"{check.output}: {_count(len(check.leaks), 'leak')} (original {check.original})")
+        by_element: dict[tuple[str, str], list] = {}
+        for leak in check.leaks:
+            by_element.setdefault((leak.element, leak.path), []).append(leak)
+        for (element, path), leaks in by_element.items():
+            where = element if path == element else f"{element} {path}"
+            kinds: dict[str, None] = {}
+            for leak in leaks:
+                for kind, source in zip(leak.kinds, leak.sources):
+                    if source == element:
+                        kinds[f"{kind} (left in place)"] = None
+                    elif not leak.in_place:  # a value left in place is not also reported as a copy
+                        kinds[f"{kind} (from {source})"] = None
+            lines.append(f"  {where}: {'; '.join(kinds)}")
+            if args.show_values:
+                lines.append("    values: " + ", ".join(f"'{leak.value}'" for leak in leaks))
+    for out in report.unpaired:
+        lines.append(f"unverified: {out}: no original at the same relative path under '{args.original}'")
+    leaky = sum(1 for f in report.files if f.leaks)
+    errors = sum(1 for f in report.files if f.error)
+    checked = len(report.files) - errors
+    summary = f"verify: {_count(checked, 'file')} checked"
+    if report.ok:
+        summary += ": no identifying value of the originals was found"
+    else:
+        summary += f", {leaky} with leaks ({_count(len(report.leaks), 'leak')})"
+        if errors or report.unpaired:
+            summary += f", {errors + len(report.unpaired)} could not be verified"
+    if report.skipped:
+        summary += f"; {_count(len(report.skipped), 'other file')} (reports, not DICOM) skipped"
+    lines.append(summary)
+    sys.stdout.write("\n".join(lines) + "\n")
+    return 0 if report.ok else 1

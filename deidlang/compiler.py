@@ -20,6 +20,8 @@ from typing import Any, NoReturn
 from . import nodes
 from .diagnostics import Diagnostic, RecipeError
 from .runtime import Program, actions, build, filters, selectors, values
+from .runtime import extras
+from .runtime.builtins import NAMES as BUILTIN_NAMES
 from .runtime.builtins import BadArgument, make_builtin
 from .source import Span
 
@@ -75,7 +77,7 @@ class _Compiler:
             try:
                 return make_builtin(v.name, [(a.name, a.value) for a in v.args], v.text)
             except BadArgument as exc:
-                code = "E206" if v.name not in ("jitter", "dicom_uuid", "pydicom_uuid", "suffix_uuid", "basic_uuid") else "E207"
+                code = "E206" if v.name not in BUILTIN_NAMES else "E207"
                 self.fail(v.span, code, str(exc))
         if isinstance(v, nodes.ValueFilter):
             if verb != "REMOVE":
@@ -111,6 +113,10 @@ class _Compiler:
             return build.make_step("ADD", target=target, field_text=field.text, value=value, text=text, span=line.span)
         label = build.field_label(field.text) if isinstance(field, nodes.Keyword) else field.text
         index = self.selector(field)
+        if verb == "KEEP" and isinstance(value, values.Builtin):
+            return extras.KeepValue(index, value, text=text, span=line.span, label=label)
+        if verb == "REMOVE" and value is None and isinstance(self.table.items[index], extras.Private):
+            return extras.RemovePrivate(index, text=text, span=line.span, label=label)
         days = None
         if verb == "JITTER" and isinstance(value, values.Constant):
             try:
@@ -205,6 +211,10 @@ def selector_for(field: nodes.Field):
     if isinstance(field, nodes.GroupRef):
         return selectors.FieldsGroup(field.name) if field.kind == "fields" else selectors.ValuesGroup(field.name)
     if isinstance(field, nodes.Expander):
+        if field.kind == "select":
+            extra = extras.select_extra(field.argument, field.text)
+            if extra is not None:
+                return extra
         return selectors.expander(field.kind, field.argument, field.text)
     if isinstance(field, nodes.UidPath):
         return selectors.UidPath(field.text.lower(), field.steps[-1])
@@ -232,7 +242,7 @@ def compile_recipe(recipe: nodes.Recipe, *, name: str, text: str, diagnostics: t
         step = c.action(line)
         steps.append(step)
         plain = not isinstance(line.field, nodes.GroupRef)
-        if isinstance(step, actions.Keep) and plain:
+        if isinstance(step, (actions.Keep, extras.KeepValue)) and plain:
             keep.append(step.selector)
         if isinstance(step, (actions.Replace, actions.Jitter)) and plain:
             exclusion.add(step.selector)

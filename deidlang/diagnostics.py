@@ -137,6 +137,8 @@ CODES: dict[str, Code] = _codes(
     ("W302", WARNING, "coordinates select nothing"),
     ("W303", WARNING, "action has no effect"),
     ("W304", WARNING, "value looks like a reference but is literal text"),
+    ("W305", WARNING, "unkeyed hash of an identifier"),
+    ("W306", WARNING, "built-in function does not suit this action or element"),
     # --- deid would run this line differently from what it says
     ("W401", WARNING, "trailing comment changes the line under deid"),
     ("W402", WARNING, "quotes are kept in the value under deid"),
@@ -155,11 +157,13 @@ CODES: dict[str, Code] = _codes(
     ("W415", WARNING, "truthy REMOVE value"),
     ("W416", WARNING, "JITTER of an element that is not a date (DA/DT)"),
     ("W417", WARNING, "ADD by tag number gives a new element VR ST under deid"),
+    ("W418", WARNING, "deid ignores the value of KEEP"),
     # --- apply time
     ("R001", ERROR, "a func: callable raised"),
     ("R002", ERROR, "a var: has no value for this dataset"),
     ("R003", ERROR, "value cannot be stored in the element's VR"),
     ("R004", ERROR, "action failed on this dataset"),
+    ("R005", ERROR, "a keyed function has no usable key"),
 )
 
 

@@ -45,11 +45,16 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+#: The run manifest deidc writes next to the outputs (deidlang.batch; tests/test_batch.py checks it).
+MANIFEST_FILES = {"deidlang-manifest.json", "deidlang-manifest.jsonl"}
+
+
 def tree_digest(root: Path) -> dict[str, str]:
+    """Every file under ``root`` (the run manifest aside) -> its SHA-256."""
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in sorted(root.rglob("*"))
-        if p.is_file()
+        if p.is_file() and p.name not in MANIFEST_FILES
     }
 
 
@@ -295,8 +300,9 @@ class TestRun:
         code, out, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", out_dir, "--jobs", "1")
         assert code == 0, err
         assert tree_digest(demo) == before  # inputs byte-identical
-        written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file())
+        written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*") if p.is_file() and p.name not in MANIFEST_FILES)
         assert written == sorted(before)  # same relative paths, nothing else (no temporaries)
+        assert {p.name for p in out_dir.iterdir() if p.is_file()} == MANIFEST_FILES
         assert f"output: {out_dir}" in out
         assert f"{DEMO_FILES} files processed: {DEMO_FILES} written, 0 skipped, 0 failed" in out
         # per file: PatientAddress and 4 private elements removed, PatientName changed, one element added
@@ -492,7 +498,7 @@ class TestRun:
         two = demo / "patient-003" / "mr-knee" / "mr-001.dcm"
         out_dir = tmp_path / "out"
         assert run(capsys, "run", "--recipe", recipe, "--input", one, "--input", two, "--output", out_dir)[0] == 0
-        assert sorted(p.name for p in out_dir.iterdir()) == ["mr-001-2.dcm", "mr-001.dcm"]
+        assert sorted(p.name for p in out_dir.iterdir() if p.name not in MANIFEST_FILES) == ["mr-001-2.dcm", "mr-001.dcm"]
 
     def test_output_inside_input_is_not_read_back(self, capsys, fake, demo, recipe):
         out_dir = demo / "deidentified"
@@ -736,7 +742,7 @@ class TestRealRuntime:
         assert code == 0, err
         assert f"{DEMO_FILES} files processed: {DEMO_FILES} written, 0 skipped, 0 failed" in out
         assert tree_digest(demo) == before
-        outputs = sorted(out_dir.rglob("*"))
+        outputs = sorted(p for p in out_dir.rglob("*") if p.name not in MANIFEST_FILES)
         assert sorted(str(p.relative_to(out_dir)) for p in outputs if p.is_file()) == sorted(before)
         for path in (p for p in outputs if p.is_file()):
             data = path.read_bytes()

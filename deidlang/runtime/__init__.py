@@ -46,6 +46,8 @@ class _Cache:
         self.lock = threading.Lock()
         self.derived: tuple | None = None
         self.matcher = None
+        self.lists: list | None = None  # template of Run.lists: () per list selector, None per group
+        self.steps: tuple | None = None  # (step, index of a selection it only iterates, or -1)
 
     def __reduce__(self):
         return (_Cache, ())
@@ -181,16 +183,43 @@ class Program:
             run.hidden_top = skip_tags | keep_tags
         else:
             run.hidden_top = skip.tags
-        lists: list = [[] if s.static or isinstance(s, UidPath) else None for s in self.selectors]
+        template = self._cache.lists
+        if template is None:
+            template = self._cache.lists = [() if s.static or isinstance(s, UidPath) else None for s in self.selectors]
+        lists = template.copy()  # an empty selection is the shared (); a list is made for the few that select
         top = run.top
         for f in fields:
             if f.visible:
                 for i in f.ids:
-                    lists[i].append(f)
+                    lst = lists[i]
+                    if lst:
+                        lst.append(f)
+                    else:
+                        lists[i] = [f]
                 if f.owner is None:
                     top.setdefault(f.tag_int, f)
         run.fields = fields
         run.lists = lists
+
+    def _step_plan(self) -> tuple:
+        """``(step, i)`` per step, ``i`` the selection a step does nothing without
+        (REMOVE, BLANK, REPLACE, JITTER, KEEP of a field expression), else -1: apply
+        skips such a step at the cost of one check when nothing was selected."""
+        plan = self._cache.steps
+        if plan is None:
+            from .actions import Blank, Jitter, Keep, Remove, Replace
+
+            kinds = (Blank, Jitter, Keep, Remove, Replace)
+            out = []
+            for step in self.steps:
+                i = getattr(step, "selector", None)
+                listed = type(step) in kinds and isinstance(i, int) and 0 <= i < len(self.selectors)
+                if listed:
+                    sel = self.selectors[i]
+                    listed = bool(sel.static or isinstance(sel, UidPath))
+                out.append((step, i if listed else -1))
+            plan = self._cache.steps = tuple(out)
+        return plan
 
     # ------------------------------------------------------------------ config
 
@@ -238,6 +267,7 @@ class Program:
         remove_private: bool = False,
         disable_skip: bool = False,
         config: Mapping[str, Any] | str | os.PathLike | None = None,
+        trace: Any = None,
     ) -> Dataset:
         """De-identify ``dataset`` in place and return it.
 
@@ -247,7 +277,9 @@ class Program:
         the input file named in errors (default ``dataset.filename``).
         ``config``: deid's config (a dict or a JSON path) whose ``get.skip``
         replaces the protected list and whose ``put.actions`` run after the
-        recipe. Raises :class:`~deidlang.ApplyError` naming the recipe line,
+        recipe. ``trace``: a :class:`deidlang.explain.Tracer` that records
+        which line decided each element (``None``: no cost beyond one check
+        per step). Raises :class:`~deidlang.ApplyError` naming the recipe line,
         the element and the file.
         """
         if not isinstance(dataset, Dataset):
@@ -266,6 +298,8 @@ class Program:
         if remove_private:
             _remove_private(dataset)
         program._universe(run, program.skip)
+        if trace is not None:
+            trace.start(run)
         step: Any = None
         try:
             for group in program.value_groups:
@@ -278,9 +312,17 @@ class Program:
                 found = group.compute(run)
                 run.field_groups[group.name] = found
                 lookup[group.name] = {f.uid: f for f in found}
-            for step in program.steps:
-                run.current = None
-                step(run)
+            if trace is None:
+                lists = run.lists
+                for step, i in program._step_plan():
+                    if i >= 0 and not lists[i]:
+                        continue  # selects nothing in this dataset
+                    run.current = None
+                    step(run)
+            else:
+                for step in program.steps:
+                    run.current = None
+                    trace.step(run, step)
         except ApplyError:
             raise
         except Exception as exc:
@@ -296,6 +338,20 @@ class Program:
         from .filters import inspect
 
         return inspect(self, dataset, path)
+
+    def explain(
+        self,
+        dataset: Dataset,
+        ids: Mapping[str, Any] | None = None,
+        funcs: Mapping[str, Callable] | None = None,
+        **options: Any,
+    ):
+        """Which line decides each element of ``dataset``, and the lines it shadowed
+        (a :class:`deidlang.explain.Explanation`). Runs on a copy: the dataset is
+        never changed. ``options`` are :meth:`apply`'s keyword options."""
+        from ..explain import explain
+
+        return explain([self], dataset, ids=ids, funcs=funcs, **options)
 
     def universe(self, dataset: Dataset, *, expand_sequences: bool = True) -> list[DicomField]:
         """The fields this Program's actions would see in ``dataset`` (after KEEP), for inspection."""

@@ -19,7 +19,8 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
 from ..source import Span
-from .builtins import BadArgument, evaluate, jitter_days, jitter_value
+from .builtins import BadArgument, BuiltinFailed, evaluate, jitter_days, jitter_value
+from .keyed import MissingKey
 from .context import MISSING, Run
 from .dates import JitterOverflow
 from .universe import DicomField
@@ -73,7 +74,11 @@ def resolve(run: Run, step, source, field_arg: Any, element: Any, target: DicomF
             raise run.error(step, "R001", f"function '{source.name}' raised {type(exc).__name__}", target, label) from exc
     if isinstance(source, Builtin):
         try:
-            return evaluate(source, field=field_arg, element=element)
+            return evaluate(source, field=field_arg, element=element, run=run)
+        except MissingKey as exc:
+            raise run.error(step, "R005", f"deid_func:{source.name} needs a key: {exc}", target, label) from exc
+        except BuiltinFailed as exc:
+            raise run.error(step, "R004", str(exc), target, label) from exc
         except JitterOverflow as exc:
             raise run.error(step, "R004", "the jittered date is out of range", target, label) from exc
         except LookupError as exc:

@@ -104,8 +104,12 @@ class Run:
         """A field created by ADD joins the universe at the end (as in deid)."""
         self.program._match_fields([field], self)
         self.fields.append(field)
+        lists = self.lists
         for i in field.ids:
-            self.lists[i].append(field)
+            if lists[i]:
+                lists[i].append(field)
+            else:
+                lists[i] = [field]  # an empty selection is a shared () until something joins it
         self.top[field.tag_int] = field
 
     def top_field(self, tag: int, target: Dataset | None, is_meta: bool) -> DicomField | None:

@@ -72,6 +72,8 @@ class Builtin:
     name: str
     options: tuple[tuple[str, Any], ...] = ()
     text: str = ""
+    #: the secret for keyed built-ins (``runtime.keyed.bind``); never compared or shown
+    key: Any = attrs.field(default=None, eq=False, repr=False)
 
     def option(self, key: str, default: Any = None) -> Any:
         for k, v in self.options:

@@ -1,0 +1,133 @@
+"""What the benchmarks run, shared by ``python -m benchmarks.compare`` and the pytest-benchmark suites.
+
+Every workload reads files from disk and writes files to disk, as a
+de-identification tool does:
+
+* ``floor``: pydicom ``dcmread`` + ``save_as`` to a temporary name + rename,
+  no changes at all: the least any tool that rewrites files can cost;
+* ``deidlang_run``: the whole ``deidc run`` engine (:mod:`deidlang.batch`):
+  hashing in and out, the recipe, atomic writes, the run manifest;
+* ``deid_replace`` / ``deid_get_then_replace``: deid 0.4.13's
+  ``replace_identifiers`` alone, and after ``get_identifiers`` (deid's usual
+  workflow), saving to an output folder.
+
+The keyed built-ins of deidlang's default recipe get a fixed benchmark key
+(never use it for real data).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Callable, Mapping
+
+import pydicom
+
+import deidlang
+from deidlang import batch
+
+os.environ.setdefault("MESSAGELEVEL", "QUIET")  # deid's logger
+
+BENCH_KEY = "deidlang-benchmark-key-not-a-secret-0123456789abcdef"
+DEIDLANG_DEFAULT = str(Path(deidlang.__file__).resolve().parent / "data" / "default.dicom")
+
+
+def deid_recipe() -> str | None:
+    """deid's own default recipe (``deid/data/deid.dicom``), or None without deid."""
+    try:
+        import deid
+    except ImportError:
+        return None
+    return os.path.join(os.path.dirname(deid.__file__), "data", "deid.dicom")
+
+
+def load(path: str):
+    """A Program as ``deidc run`` uses it: compiled, with the benchmark key bound."""
+    program = deidlang.load(path)
+    try:
+        from deidlang.runtime import keyed
+    except ImportError:
+        return program
+    if keyed.needs_key([program]):
+        program = keyed.bind(program, keyed.key_from_text(BENCH_KEY, "benchmark"))
+    return program
+
+
+def fresh(out: str | os.PathLike) -> str:
+    shutil.rmtree(out, ignore_errors=True)
+    os.makedirs(out)
+    return str(out)
+
+
+def floor(paths: list[str], out: str) -> None:
+    """pydicom read + write to a temporary name + rename: nothing changed."""
+    fresh(out)
+    for i, p in enumerate(paths):
+        ds = pydicom.dcmread(p)
+        tmp = os.path.join(out, f".{i}.tmp")
+        ds.save_as(tmp, enforce_file_format=False)
+        os.replace(tmp, os.path.join(out, f"{i}.dcm"))
+
+
+def floor_in_memory(paths: list[str], out: str | None = None) -> None:
+    """pydicom read + encode to memory (no file written)."""
+    import io
+
+    for p in paths:
+        ds = pydicom.dcmread(p)
+        ds.save_as(io.BytesIO(), enforce_file_format=False)
+
+
+def deidlang_run(program, root: str, out: str, *, jobs: int = 1, remove_private: bool = True) -> batch.Summary:
+    """The ``deidc run`` engine on a directory (ids: ``id`` for every file)."""
+    fresh(out)
+    options = batch.Options(remove_private=remove_private, output=os.path.abspath(out))
+    job = batch.Job((program,), out, inputs=(root,), options=options, jobs=jobs)
+    prepared = batch.prepare(job)
+    for _ in prepared.results():
+        pass
+    assert prepared.summary.failed == 0, "benchmark files must not fail"
+    return prepared.summary
+
+
+def deid_replace(recipe_path: str, paths: list[str], out: str) -> None:
+    from deid.config import DeidRecipe
+    from deid.dicom import replace_identifiers
+
+    fresh(out)
+    recipe = DeidRecipe(recipe_path)
+    ids = {os.path.abspath(p): {"id": "SUBJ-1"} for p in paths}
+    replace_identifiers(paths, deid=recipe, ids=ids, save=True, output_folder=out, overwrite=True)
+
+
+def deid_get_then_replace(recipe_path: str, paths: list[str], out: str) -> None:
+    from deid.config import DeidRecipe
+    from deid.dicom import get_identifiers, replace_identifiers
+
+    fresh(out)
+    recipe = DeidRecipe(recipe_path)
+    ids = get_identifiers(paths)
+    for p in ids:
+        ids[p]["id"] = "SUBJ-1"
+    replace_identifiers(paths, deid=recipe, ids=ids, save=True, output_folder=out, overwrite=True)
+
+
+def best_of(workloads: Mapping[str, Callable[[], object]], rounds: int, *, once: frozenset[str] = frozenset()) -> dict[str, float]:
+    """Seconds per workload: the fastest of ``rounds`` runs, interleaved round-robin so
+    that a busy moment on the machine hits every workload alike (``once``: run those
+    a single time; they are slow enough not to need more)."""
+    best = {name: float("inf") for name in workloads}
+    for n in range(rounds):
+        for name, fn in workloads.items():
+            if name in once and n:
+                continue
+            start = time.perf_counter()
+            fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+    return best
+
+
+def all_paths(root: str | os.PathLike) -> list[str]:
+    return sorted(str(p) for p in Path(root).rglob("*.dcm"))

@@ -1,0 +1,1706 @@
+"""The batch engine behind ``deidc run`` and ``deidc clean``: many files, one recipe.
+
+Public API::
+
+    job = Job(programs=(program,), output="out", inputs=("scans/",), recipes=(recipe_ref(path, text),))
+    batch = prepare(job)            # checks inputs and output, counts the files, reads the manifest
+    for result in batch.results():  # FileResult per file, in input order, streamed
+        ...
+    batch.summary                   # Summary: counts, never element values
+
+    run(job) -> Iterator[FileResult]  # prepare(job).results()
+
+What it does for every file (:class:`Worker`): read it (hashing the bytes
+as they are read; large values such as pixel data are *deferred*, not
+read), run the ``%filter`` sections when pixels or quarantine are asked
+about, apply the recipes, clean the pixels if asked, and write the result
+to a temporary name next to its target (hashing the bytes as they are
+written; deferred pixel data is copied from the input in chunks, never
+held in memory). The main process then appends the file's record to the
+run manifest and renames the temporary file into place, in that order, so
+that an interruption at any point leaves either a complete output with its
+record, or no output.
+
+Parallel runs (``Job.jobs > 1``) use a process pool whose workers receive
+the compiled Programs, functions and ids once, through the pool
+initializer, and then only batches of small :class:`Task` records; at most
+a few batches per worker are in flight, so memory does not grow with the
+number of files. ``Job.scheduler`` sends the same batches to a Dask
+cluster instead (:mod:`deidlang.distributed`).
+
+The run manifest (``<output>/deidlang-manifest.json`` plus one JSON line
+per file in ``deidlang-manifest.jsonl``) records the tool, pydicom and
+dictionary versions, the recipes' SHA-256, the options, and per file its
+input and output paths (relative), SHA-256, sizes, status, reason and
+counts. It never holds element values. Re-running the same command skips
+the outputs the manifest says are complete (same recipes, options, tool
+version and input); outputs of an earlier, different run are redone.
+
+Library code: raises :class:`BatchError` for problems with the job itself,
+never prints, never exits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import json
+import math
+import multiprocessing
+import os
+import secrets
+import signal
+import sys
+import time
+import warnings
+from collections import deque
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import attrs
+
+from . import __version__
+from .diagnostics import ApplyError, DeidlangError, Diagnostic
+
+__all__ = [
+    "BatchError",
+    "Job",
+    "Options",
+    "Task",
+    "FileResult",
+    "Summary",
+    "Batch",
+    "Worker",
+    "prepare",
+    "run",
+    "execute",
+    "recipe_ref",
+    "load_functions",
+    "write_atomic",
+    "remove_temporaries",
+    "snapshot",
+    "changes",
+    "MANIFEST",
+    "MANIFEST_RECORDS",
+    "TMP_SUFFIX",
+    "QUARANTINE_DIR",
+    "QUARANTINE_REPORT",
+]
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+DEMO_DIR = DATA_DIR / "demo"
+
+#: Sub-directory of the output that holds quarantined files, and its report.
+QUARANTINE_DIR = "quarantine"
+QUARANTINE_REPORT = "quarantine.json"
+
+#: The run manifest (header, written atomically) and its per-file records (JSON Lines).
+MANIFEST = "deidlang-manifest.json"
+MANIFEST_RECORDS = "deidlang-manifest.jsonl"
+MANIFEST_VERSION = 1
+
+#: Suffix of the temporary files a run writes before renaming them into place.
+TMP_SUFFIX = ".deidc-tmp"
+
+#: Files up to this size are read into memory in one go (hashed and parsed from
+#: the bytes); larger ones are parsed from the file with large values deferred.
+SMALL_FILE = 1 << 20
+#: Values longer than this are not read while parsing a large file (pydicom's ``defer_size``).
+DEFER_SIZE = 64 << 10
+#: Chunk size for hashing and for copying deferred values to the output.
+CHUNK = 1 << 20
+
+STATUSES = ("written", "quarantined", "skipped", "failed")
+
+
+class BatchError(DeidlangError):
+    """The job cannot start: a missing input, an output that is a file or the input, an
+    unreadable functions file. Messages name paths, never element values."""
+
+
+# =========================================================================== the job
+
+
+@attrs.frozen
+class Options:
+    """What to do with each file (everything but the recipes, ids and functions)."""
+
+    overwrite: bool = False
+    remove_private: bool = True
+    force: bool = False
+    clean_pixels: bool = False
+    quarantine: frozenset[str] = frozenset()
+    preserve_compression: bool = False
+    pixels_only: bool = False  # leave the header alone (deidc clean --pixels-only)
+    png: str | None = None  # absolute directory for before/after previews
+    output: str = ""  # absolute output directory (to name previews)
+    verify: bool = False  # search each output for identifying values of its original before it is kept
+    show_values: bool = False  # keep the leaked values on failed results (for the terminal; never the manifest)
+
+    @property
+    def inspects(self) -> bool:
+        return self.clean_pixels or bool(self.quarantine)
+
+    def fingerprint(self) -> dict[str, Any]:
+        """The options that change output bytes (in the manifest, and in the run key)."""
+        return {
+            "remove_private": self.remove_private,
+            "force": self.force,
+            "clean_pixels": self.clean_pixels,
+            "quarantine": sorted(self.quarantine),
+            "preserve_compression": self.preserve_compression,
+            "pixels_only": self.pixels_only,
+            "verify": self.verify,
+        }
+
+
+@attrs.frozen
+class RecipeRef:
+    """A recipe as the manifest names it: its path and the SHA-256 of its text."""
+
+    path: str
+    sha256: str
+
+
+def recipe_ref(path: str, text: str) -> RecipeRef:
+    return RecipeRef(path, hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+@attrs.frozen
+class Job:
+    """One batch run. ``inputs``: files, directories or fsspec URLs (empty: the
+    demo data shipped with deidlang). ``programs``: compiled recipes, applied in
+    order. ``ids``: deid's ``{path: {name: value}}`` (matched by absolute path,
+    path as given, or path relative to its input). ``funcs``: callables for
+    ``func:``; ``functions_path``: the file they came from (executed again in
+    workers that cannot inherit them). ``jobs``: local worker processes.
+    ``scheduler``: a Dask scheduler address or ``local:N`` (needs ``deidlang[dask]``).
+    ``manifest``: write the run manifest and resume from it.
+    """
+
+    programs: tuple
+    output: str
+    inputs: tuple[str, ...] = ()
+    recipes: tuple[RecipeRef, ...] = ()
+    ids: Mapping[str, Mapping[str, Any]] | None = attrs.field(default=None, eq=False)
+    ids_path: str | None = None
+    funcs: Mapping[str, Callable] | None = attrs.field(default=None, eq=False)
+    functions_path: str | None = None
+    options: Options = Options()
+    jobs: int = 1
+    scheduler: str | None = None
+    manifest: bool = True
+    start_method: str | None = None  # multiprocessing start method (None: the platform's default)
+
+
+# =========================================================================== planning
+
+
+@attrs.frozen
+class Root:
+    """One input as given, and where its files go under the output directory."""
+
+    given: str  # as on the command line ("" for the bundled demo data)
+    path: str  # absolute path, or the URL
+    is_dir: bool
+    prefix: str  # sub-directory of the output for this root ("" = the output itself)
+    url: bool = False
+
+
+@attrs.frozen
+class Task:
+    """One file to process: small and picklable (it crosses to a worker process).
+
+    ``replace_target`` / ``replace_quarantine``: an existing file at that path
+    may be replaced without ``--overwrite`` (the manifest shows that an earlier,
+    different run of this tool wrote it).
+    """
+
+    source: str  # absolute input path, or URL
+    target: str  # absolute output path
+    display: str  # how the file is named in messages
+    ids: dict | None = None  # this file's variables (None: no ids given)
+    quarantine: str | None = None  # absolute path under <output>/quarantine (with --quarantine)
+    ids_key: str | None = None  # the file's key in the worker's ids index (instead of ``ids``)
+    root: int = 0  # index of its input root
+    relative: str = ""  # path relative to its input root
+    replace_target: bool = False
+    replace_quarantine: bool = False
+
+
+def is_url(text: str) -> bool:
+    """An fsspec URL (``s3://bucket/key``, ``file:///data``), not a Windows drive path."""
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").isalnum()
+
+
+def _fsspec():
+    try:
+        import fsspec
+    except ImportError:
+        raise BatchError("URL inputs need fsspec: pip install fsspec (and s3fs for s3://, gcsfs for gs://)") from None
+    return fsspec
+
+
+def roots(inputs: Sequence[str] | None) -> list[Root]:
+    """The inputs as roots; several directories each get their own output sub-directory."""
+    if not inputs:
+        return [Root("", str(DEMO_DIR), True, "")]
+    out: list[Root] = []
+    seen: set[str] = set()
+    prefixes: set[str] = set()
+    for given in inputs:
+        if is_url(given):
+            fs, path = _fsspec().core.url_to_fs(given)
+            try:
+                exists = fs.exists(path)
+            except Exception as err:  # noqa: BLE001 - credentials, network: name the input only
+                raise BatchError(f"input '{given}' cannot be listed ({type(err).__name__})") from None
+            if not exists:
+                raise BatchError(f"input '{given}' does not exist")
+            if given in seen:
+                continue
+            seen.add(given)
+            is_dir = fs.isdir(path)
+            prefix = ""
+            if is_dir and len(inputs) > 1:
+                prefix = _unique(path.rstrip("/").rsplit("/", 1)[-1] or "input", prefixes)
+            out.append(Root(given, given.rstrip("/") if is_dir else given, is_dir, prefix, url=True))
+            continue
+        path = os.path.abspath(given)
+        if not os.path.exists(path):
+            raise BatchError(f"input '{given}' does not exist")
+        real = os.path.realpath(path)
+        if real in seen:
+            continue
+        seen.add(real)
+        is_dir = os.path.isdir(path)
+        prefix = ""
+        if is_dir and len(inputs) > 1:  # several roots: each gets its own sub-directory
+            prefix = _unique(os.path.basename(path.rstrip(os.sep)) or "input", prefixes)
+        out.append(Root(given, path, is_dir, prefix))
+    return out
+
+
+def walk(root: Root, exclude: str) -> Iterator[str]:
+    """Files under a root in a stable order, skipping hidden names and the output directory."""
+    if root.url:
+        yield from _walk_url(root)
+        return
+    if not root.is_dir:
+        yield root.path
+        return
+    for directory, dirnames, filenames in os.walk(root.path):
+        dirnames[:] = sorted(
+            d for d in dirnames if not d.startswith(".") and os.path.realpath(os.path.join(directory, d)) != exclude
+        )
+        for name in sorted(filenames):
+            if not name.startswith("."):
+                yield os.path.join(directory, name)
+
+
+def _walk_url(root: Root) -> Iterator[str]:
+    if not root.is_dir:
+        yield root.path
+        return
+    fs, base = _fsspec().core.url_to_fs(root.path)
+    base = base.rstrip("/")
+    protocol = root.path.split("://", 1)[0]
+    found = sorted(fs.find(base))
+    for path in found:
+        rel = path[len(base) :].lstrip("/")
+        if not rel or any(part.startswith(".") for part in rel.split("/")):
+            continue
+        yield f"{protocol}://{path}" if protocol not in ("file", "local") else "file://" + path
+
+
+def _relative(root: Root, source: str) -> str:
+    if root.url:
+        return source[len(root.path) :].lstrip("/").replace("/", os.sep) if root.is_dir else source.rsplit("/", 1)[-1]
+    return os.path.relpath(source, root.path) if root.is_dir else os.path.basename(source)
+
+
+def display(root: Root, source: str) -> str:
+    """A file as the user named it: the path as given, or relative to the demo data."""
+    if not root.is_dir:
+        return root.given
+    if root.url:
+        return source
+    rel = os.path.relpath(source, root.path)
+    return os.path.normpath(os.path.join(root.given, rel)) if root.given else rel
+
+
+def _digest(text: str) -> int:
+    """A 64-bit digest of a path: what the planner remembers per file (not the path)."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=8).digest(), "little")
+
+
+def _unique(relative: str, taken: set) -> str:
+    """``relative``, or ``name-2.ext``, ``name-3.ext``... if it is taken (case-insensitively)."""
+    candidate = relative
+    stem, ext = os.path.splitext(relative)
+    n = 1
+    while _digest(candidate.lower()) in taken:
+        n += 1
+        candidate = f"{stem}-{n}{ext}"
+    taken.add(_digest(candidate.lower()))
+    return candidate
+
+
+def _lookup_ids(index: Mapping[str, dict], keys: Iterable[str]) -> str | None:
+    """deid keys ids by absolute path; also accept the path as given and relative to the input."""
+    for key in keys:
+        key = os.path.normpath(key)
+        if key in index:
+            return key
+    return None
+
+
+def check_output(output: str, root_list: Sequence[Root]) -> None:
+    """Refuse an output that is a file, or that is one of the input directories."""
+    if os.path.exists(output) and not os.path.isdir(output):
+        raise BatchError(f"the output '{output}' exists and is not a directory")
+    out_real = os.path.realpath(output)
+    for root in root_list:
+        if root.is_dir and not root.url and os.path.realpath(root.path) == out_real:
+            raise BatchError(f"the output directory '{output}' is the input '{root.given}': choose another --output")
+
+
+def plan(
+    root_list: Sequence[Root], output: str, index: Mapping[str, Any] | None, *, quarantine: bool = False
+) -> Iterator[Task]:
+    """Every input file with its output path (mirroring the input tree), lazily.
+
+    ``index``: the ids, keyed by normalised path; each task gets its key
+    (``ids_key``; ``""`` when the file has no entry). With ``quarantine``,
+    each file also gets its place under ``<output>/quarantine`` (an input
+    directory of that name is written as ``quarantine-input``). The
+    manifest's names are reserved at the top of the output. What is kept per
+    file is a 64-bit digest of its path (to spot duplicates and name clashes).
+    """
+    out_dir = os.path.abspath(output)
+    out_real = os.path.realpath(output)
+    taken: set[int] = {_digest(MANIFEST.lower()), _digest(MANIFEST_RECORDS.lower())}
+    seen: set[int] = set()
+    for n, root in enumerate(root_list):
+        for source in walk(root, out_real):
+            real = source if root.url else os.path.realpath(source)
+            key = _digest(real)
+            if key in seen:
+                continue
+            seen.add(key)
+            rel = _relative(root, source)
+            target_rel = os.path.join(root.prefix, rel) if root.prefix else rel
+            if quarantine:
+                head, sep, tail = target_rel.partition(os.sep)
+                if head.lower() == QUARANTINE_DIR and sep:
+                    target_rel = os.path.join(f"{head}-input", tail)
+            target_rel = _unique(target_rel, taken)
+            shown = display(root, source)
+            ids_key = None
+            if index is not None:
+                ids_key = _lookup_ids(index, (source if root.url else os.path.abspath(source), shown, rel)) or ""
+            hold = os.path.join(out_dir, QUARANTINE_DIR, target_rel) if quarantine else None
+            yield Task(source, os.path.join(out_dir, target_rel), shown, None, hold, ids_key, n, rel)
+
+
+# =========================================================================== results
+
+
+@attrs.frozen
+class FileResult:
+    """What happened to one file. Holds counts, hashes and reasons, never element values."""
+
+    display: str
+    status: str  # "written" | "quarantined" | "skipped" | "failed"
+    reason: str = ""
+    removed: int = 0
+    added: int = 0
+    changed: int = 0
+    warnings: int = 0
+    diagnostic: Diagnostic | None = None  # for a failure at apply time: where in the recipe
+    # with --clean-pixels / --quarantine:
+    pixels: str = ""  # "cleaned" | "unchanged" ("" when pixels were not asked about)
+    verdict: str | None = None  # the first %filter group that flagged the file
+    matches: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (group, label, criteria that held)
+    note: str = ""  # about the pixels: why they are uncompressed, why nothing was blanked
+    output: str = ""  # where the file was (or is to be) written
+    previews: int = 0  # PNG files written
+    # for the manifest and resuming:
+    resumed: bool = False  # skipped because an earlier run of the same job completed it
+    tmp: str = ""  # the temporary file to rename to ``output`` (set by workers, cleared once renamed)
+    input_sha256: str = ""
+    input_size: int = -1
+    input_mtime_ns: int | None = None
+    output_sha256: str = ""
+    output_size: int = -1
+    output_mtime_ns: int | None = None
+    root: int = 0
+    relative: str = ""
+    leaks: tuple = attrs.field(default=(), eq=False, repr=False)  # verify: what was found (holds values; never recorded)
+
+
+@attrs.define
+class Summary:
+    """Counts over a run (what ``deidc`` prints at the end). Quarantined results are kept
+    for the quarantine report; nothing else per file."""
+
+    files: int = 0
+    written: int = 0
+    quarantined: int = 0
+    skipped: int = 0
+    failed: int = 0
+    resumed: int = 0
+    removed: int = 0
+    added: int = 0
+    changed: int = 0
+    warnings: int = 0
+    cleaned: int = 0
+    unchanged: int = 0
+    uncompressed: int = 0
+    previews: int = 0
+    flagged_unclean: int = 0  # written, flagged by a group not held back, pixels not asked about
+    held: list = attrs.field(factory=list)
+    clean_pixels: bool = False
+
+    def add(self, result: FileResult) -> None:
+        self.files += 1
+        setattr(self, result.status, getattr(self, result.status) + 1)
+        self.resumed += result.resumed
+        self.removed += result.removed
+        self.added += result.added
+        self.changed += result.changed
+        self.warnings += result.warnings
+        if result.pixels:
+            setattr(self, result.pixels, getattr(self, result.pixels) + 1)
+            self.previews += result.previews
+        if result.status != "failed" and result.note.startswith("written uncompressed"):
+            self.uncompressed += 1
+        if result.status == "quarantined":
+            self.held.append(result)
+        elif result.status == "written" and result.verdict is not None and not self.clean_pixels:
+            self.flagged_unclean += 1
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "files": self.files,
+            "written": self.written,
+            "quarantined": self.quarantined,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "resumed": self.resumed,
+        }
+
+
+# =========================================================================== changes
+
+
+def _comparable(value: Any) -> Any:
+    """A value that compares by content; every kind of empty (None, '', []) is the same."""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        return tuple(value) if len(value) else ""
+    return "" if value is None else value
+
+
+_TEXT_VRS = frozenset({"AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"})
+
+
+def _normal_text(text: str) -> str:
+    return "\\".join(part.strip(" \x00") for part in text.split("\\"))
+
+
+def _same_text(old, new) -> bool | None:
+    """Whether a raw ASCII text element still has its value, without converting it
+    (conversion costs more than the rest of the bookkeeping); None when unsure.
+    Differences in surrounding spaces only are not counted as changes."""
+    if new.VR not in _TEXT_VRS or old.VR not in (new.VR, None):
+        return None
+    raw = old.value or b""
+    value = new.value
+    if value is None:
+        text = ""
+    elif isinstance(value, (str, int, float)):
+        text = str(value)
+    elif isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        text = "\\".join(str(v) for v in value)
+    else:
+        return None
+    if not (raw.isascii() and text.isascii()):
+        return None
+    return _normal_text(raw.decode("ascii")) == _normal_text(text)
+
+
+def _elements(ds) -> dict[int, Any]:
+    """Top-level and file-meta elements by tag, without converting raw ones.
+
+    Read from ``Dataset._dict`` (as the runtime's universe does):
+    ``Dataset.elements()`` costs about as much as reading the file.
+    """
+    out: dict[int, Any] = {}
+    for dataset in (ds, getattr(ds, "file_meta", None)):
+        if dataset is None:
+            continue
+        elements = getattr(dataset, "_dict", None)
+        out.update(elements if isinstance(elements, dict) else {e.tag: e for e in dataset.elements()})
+    return out
+
+
+def snapshot(ds) -> dict[int, tuple[Any, Any]]:
+    """tag -> (element object, its value if it is already converted), before a recipe runs.
+
+    Nothing is converted here, so elements the recipe does not touch stay raw
+    and are written back exactly as fast as they were read.
+    """
+    from pydicom.dataelem import DataElement
+
+    return {
+        tag: (elem, _comparable(elem.value) if type(elem) is DataElement and elem.VR != "SQ" else None)
+        for tag, elem in _elements(ds).items()
+    }
+
+
+def changes(before: dict[int, tuple[Any, Any]], ds, encoding: Any) -> tuple[int, int, int]:
+    """(removed, added, changed) top-level elements; changes inside sequences are not counted.
+
+    Only elements the recipe touched (a new element object, or a converted
+    one) are compared, so the cost grows with what the recipe does, not
+    with the size of the dataset.
+    """
+    from pydicom.dataelem import DataElement, convert_raw_data_element
+
+    after = _elements(ds)
+    removed = len(before.keys() - after.keys())
+    added = len(after.keys() - before.keys())
+    changed = 0
+    for tag, (old, old_value) in before.items():
+        new = after.get(tag)
+        if new is None or (new is old and old_value is None) or type(new) is not DataElement or new.VR == "SQ":
+            continue  # removed, untouched (still raw), or a sequence
+        if new is not old or old_value is None:
+            if type(old) is DataElement:
+                if old.VR == "SQ":
+                    continue
+                old_value = _comparable(old.value)
+            else:
+                same = _same_text(old, new)
+                if same is not None:
+                    changed += not same
+                    continue
+                if old.value is None and old.length:  # a deferred (large) value that was replaced
+                    changed += 1
+                    continue
+                try:
+                    old_value = _comparable(convert_raw_data_element(old, encoding=encoding).value)
+                except Exception:  # noqa: BLE001 - an unreadable old value counts as changed
+                    changed += 1
+                    continue
+        changed += old_value != _comparable(new.value)
+    return removed, added, changed
+
+
+# =========================================================================== reading and writing
+
+
+@attrs.frozen
+class _Input:
+    sha256: str
+    size: int
+    mtime_ns: int | None
+
+
+def read_input(source: str, *, force: bool = False):
+    """``(dataset, _Input)``: the file parsed, with the SHA-256 of its bytes.
+
+    Small files are read in one go and parsed from memory. Larger ones are
+    hashed in chunks and parsed with large values deferred (pydicom's
+    ``defer_size``): pixel data is read only if a rule needs it, and is
+    otherwise copied to the output in chunks by :func:`write_output`.
+    """
+    import pydicom
+
+    if is_url(source):
+        with _fsspec().open(source, "rb") as fh:
+            data = fh.read()
+        ds = pydicom.dcmread(io.BytesIO(data), force=force)
+        return ds, _Input(hashlib.sha256(data).hexdigest(), len(data), None)
+    with open(source, "rb") as fh:
+        st = os.fstat(fh.fileno())
+        if st.st_size <= SMALL_FILE:
+            data = fh.read()
+            info = _Input(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns)
+            ds = pydicom.dcmread(io.BytesIO(data), force=force)
+            ds.filename = source
+            return ds, info
+        digest = hashlib.sha256()
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+        info = _Input(digest.hexdigest(), st.st_size, st.st_mtime_ns)
+    # parsed from the path, so that pydicom can read a deferred value when a rule needs it
+    ds = pydicom.dcmread(source, force=force, defer_size=DEFER_SIZE)
+    return ds, info
+
+
+class _Region(io.BufferedIOBase):
+    """A read-only, seekable window on a file: the value of a deferred element,
+    handed to pydicom as a *buffered* value so that it is written in chunks."""
+
+    def __init__(self, fh, offset: int, length: int):
+        super().__init__()
+        self._fh = fh
+        self._offset = offset
+        self._length = length
+        self._pos = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR:
+            pos += self._pos
+        elif whence == io.SEEK_END:
+            pos += self._length
+        self._pos = max(0, min(pos, self._length))
+        return self._pos
+
+    def read(self, size: int | None = -1) -> bytes:
+        left = self._length - self._pos
+        if size is None or size < 0 or size > left:
+            size = left
+        if size <= 0:
+            return b""
+        self._fh.seek(self._offset + self._pos)
+        data = self._fh.read(size)
+        self._pos += len(data)
+        return data
+
+    read1 = read
+
+
+_STREAMABLE_VRS = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
+
+
+def _stream_deferred(ds, source: str, opened: list) -> None:
+    """Replace deferred top-level byte values by windows on the input file, so that
+    writing copies them in chunks instead of reading them whole into memory."""
+    from pydicom.dataelem import DataElement, RawDataElement
+
+    fh = None
+    for tag, elem in list(ds._dict.items()):
+        if type(elem) is not RawDataElement or elem.value is not None or not elem.length or elem.length == 0xFFFFFFFF:
+            continue
+        vr = elem.VR
+        if vr is None:  # implicit VR: only pixel data is worth streaming, and its VR is known by the header
+            if tag != 0x7FE00010:
+                continue
+            vr = "OW" if (ds.get("BitsAllocated") or 16) > 8 else "OB"
+        if vr not in _STREAMABLE_VRS:
+            continue
+        if fh is None:
+            fh = open(source, "rb")
+            opened.append(fh)
+        new = DataElement(tag, vr, _Region(fh, elem.value_tell, elem.length))
+        ds._dict[tag] = new
+
+
+class _HashingFile:
+    """A write-only file wrapper that hashes what goes through it (pydicom writes
+    small pieces; they are buffered by the file object underneath)."""
+
+    def __init__(self, fh):
+        self._fh = fh
+        self._hash = hashlib.sha256()
+        self._pos = 0
+        self.name = getattr(fh, "name", None)
+
+    def write(self, data) -> int:
+        self._hash.update(data)
+        n = self._fh.write(data)
+        self._pos += n
+        return n
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
+        if whence == io.SEEK_CUR and pos == 0 or pos == self._pos and whence == io.SEEK_SET:
+            return self._pos
+        raise io.UnsupportedOperation("the output is written front to back")
+
+    def flush(self) -> None:
+        self._fh.flush()
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
+def _tmp_name(target: str) -> str:
+    return os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+
+
+@attrs.frozen
+class _Output:
+    tmp: str
+    sha256: str
+    size: int
+    mtime_ns: int
+    data: bytes | None = None  # the bytes written (small datasets, when asked for)
+
+
+def write_output(ds, target: str, *, source: str | None = None, large: bool = False, keep_data: bool = False) -> _Output:
+    """Write ``ds`` to a new temporary file next to ``target`` (not renamed yet).
+
+    Small datasets are encoded in memory, hashed and written with one call;
+    ``large`` ones are written through a hashing file, with deferred values
+    copied from ``source`` in chunks. The temporary file is removed on any failure.
+    """
+    from pydicom import config
+
+    directory = os.path.dirname(target)
+    os.makedirs(directory, exist_ok=True)
+    tmp = _tmp_name(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    opened: list = []
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            if large:
+                if source is not None and not is_url(source):
+                    _stream_deferred(ds, source, opened)
+                sink = _HashingFile(fh)
+                old = config.settings.buffered_read_size
+                config.settings.buffered_read_size = CHUNK
+                try:
+                    ds.save_as(sink, enforce_file_format=False)
+                finally:
+                    config.settings.buffered_read_size = old
+                digest, size = sink.hexdigest(), sink.tell()
+            else:
+                buffer = io.BytesIO()
+                ds.save_as(buffer, enforce_file_format=False)
+                data = buffer.getbuffer()
+                fh.write(data)
+                digest, size = hashlib.sha256(data).hexdigest(), len(data)
+                del data
+            fh.flush()
+            mtime = os.fstat(fh.fileno()).st_mtime_ns
+        return _Output(tmp, digest, size, mtime, buffer.getvalue() if keep_data and not large else None)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    finally:
+        for f in opened:
+            f.close()
+
+
+def write_atomic(ds, target: str) -> None:
+    """Write to a temporary name in the target's directory, then rename into place.
+
+    An interrupted run leaves either the complete file or nothing under the
+    target name; the temporary file is removed on any failure.
+    """
+    directory = os.path.dirname(target)
+    os.makedirs(directory, exist_ok=True)
+    tmp = _tmp_name(target)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            ds.save_as(fh, enforce_file_format=False)
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def remove_temporaries(output: str) -> None:
+    """After an interruption: remove temporary files this tool may have left."""
+    for directory, _dirs, files in os.walk(output):
+        for name in files:
+            if name.startswith(".") and name.endswith(TMP_SUFFIX):
+                try:
+                    os.unlink(os.path.join(directory, name))
+                except OSError:
+                    pass
+
+
+# =========================================================================== functions
+
+
+def load_functions(path: str, text: str | None = None) -> dict[str, Callable]:
+    """Execute the user's Python file and return its public callables.
+
+    This is the only place where deidlang runs code that is not its own, and
+    only from a file the user named (``--functions``). ``__all__`` decides
+    what is public when the file defines it; otherwise every callable whose
+    name does not start with ``_`` (classes excluded). ``text``: the file's
+    source, for workers on other machines (the path then only names it).
+    """
+    file = Path(path)
+    name = "_deidc_functions_" + "".join(c if c.isalnum() else "_" for c in file.stem)
+    if text is None:
+        if not file.is_file():
+            raise BatchError(f"cannot read functions file '{path}': no such file")
+        spec = importlib.util.spec_from_file_location(name, file)
+        if spec is None or spec.loader is None:
+            raise BatchError(f"cannot load functions file '{path}': not a Python file")
+        module = importlib.util.module_from_spec(spec)
+    else:
+        import types
+
+        module = types.ModuleType(name)
+        module.__file__ = str(file)
+        spec = None
+    sys.modules[name] = module  # so that dataclasses, pickling etc. inside it work
+    try:
+        if spec is not None:
+            spec.loader.exec_module(module)
+        else:
+            exec(compile(text, str(file), "exec"), module.__dict__)  # the user's own functions file
+    except Exception as err:  # noqa: BLE001 - the user's code, reported, not a bug in deidlang
+        sys.modules.pop(name, None)
+        raise BatchError(f"cannot load functions file '{path}': {type(err).__name__}: {err}") from None
+    public = getattr(module, "__all__", None)
+    names = list(public) if public is not None else [n for n in vars(module) if not n.startswith("_")]
+    return {n: obj for n in names if callable(obj := getattr(module, n, None)) and not isinstance(obj, type)}
+
+
+# =========================================================================== processing one file
+
+
+def inspect_programs(programs: Sequence, ds, path: str):
+    """What every recipe's %filter sections say about ``ds``, as one Inspection
+    (matches in recipe order: the first is the verdict)."""
+    from .runtime.inspection import Inspection
+
+    matches: list = []
+    for program in programs:
+        if getattr(program, "filters", ()):
+            matches.extend(program.inspect(ds, path=path).matches)
+    return Inspection(tuple(matches))
+
+
+def _match_summary(inspection) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    if inspection is None:
+        return ()
+    return tuple((m.group, m.label, tuple(str(c) for c in m.criteria)) for m in inspection.matches)
+
+
+def _unblanked_note(inspection) -> str:
+    first = inspection.matches[0]
+    return f"flagged by '{first.group}' (label '{first.label}') but no region blanks anything: pixels written unchanged"
+
+
+def verify_reason(leaks: Sequence, show_values: bool = False) -> str:
+    """Why a file failed ``--verify``: the kinds of value and the elements, never the
+    values unless ``show_values`` (which is never used for the manifest)."""
+    shown = []
+    for leak in leaks[:5]:
+        where = leak.element if leak.element == "<file bytes>" else f"{leak.element} {leak.path}" if leak.path != leak.element else leak.element
+        text = f"{leak.kind} in {where}"
+        if show_values:
+            text += f" ('{leak.value}')"
+        shown.append(text)
+    more = f"; and {len(leaks) - 5} more" if len(leaks) > 5 else ""
+    n = len(leaks)
+    return f"verify: {n} identifying value{'' if n == 1 else 's'} of the original found, file not written: " + "; ".join(shown) + more
+
+
+def _write_previews(report, target: str, options: Options) -> tuple[str, str]:
+    from . import pixels
+
+    rel = os.path.relpath(target, options.output) if options.output else os.path.basename(target)
+    stem = os.path.splitext(rel)[0] if rel.lower().endswith((".dcm", ".dicom")) else rel
+    base = os.path.join(options.png or "", stem)
+    return pixels.write_previews(report, f"{base}-before.png", f"{base}-after.png")
+
+
+class Worker:
+    """Applies the compiled recipes to one file at a time (in this process, a pool
+    worker or a Dask worker). Holds no per-file state between files."""
+
+    def __init__(
+        self,
+        programs: Sequence,
+        funcs: Mapping[str, Callable] | None,
+        options: Options,
+        ids_index: Mapping[str, Any] | None = None,
+    ):
+        self.programs = list(programs)
+        self.funcs = dict(funcs) if funcs else None
+        self.options = options
+        self.ids_index = ids_index
+
+    def batch(self, tasks: Iterable[Task]) -> list[FileResult]:
+        return [self(task) for task in tasks]
+
+    def __call__(self, task: Task) -> FileResult:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            result = self._process(task)
+        result = attrs.evolve(result, root=task.root, relative=task.relative)
+        return attrs.evolve(result, warnings=len(caught)) if caught else result
+
+    def _ids(self, task: Task) -> dict | None:
+        if task.ids is not None or task.ids_key is None:
+            return task.ids
+        found = self.ids_index.get(task.ids_key) if (self.ids_index is not None and task.ids_key) else None
+        return found if found is not None else {}
+
+    def _process(self, task: Task) -> FileResult:
+        from pydicom.errors import InvalidDicomError
+
+        options = self.options
+
+        def failed(reason: str, **more) -> FileResult:
+            return FileResult(task.display, "failed", reason, **more)
+
+        if not options.quarantine:  # the target is known before reading: skip existing outputs cheaply
+            early = self._existing(task, task.target, task.replace_target)
+            if early is not None:
+                return early
+        try:
+            ds, source = read_input(task.source, force=options.force)
+        except InvalidDicomError:
+            return failed("not a DICOM file" + ("" if options.force else " (no DICOM preamble; --force reads it anyway)"))
+        except IsADirectoryError:
+            return failed("cannot read: is a directory")
+        except OSError as err:
+            return failed(f"cannot read: {err.strerror or type(err).__name__}")
+        except Exception as err:  # noqa: BLE001 - a damaged file; its own message could quote data
+            return failed(f"cannot read: damaged or unsupported DICOM ({type(err).__name__})")
+        hashes = {"input_sha256": source.sha256, "input_size": source.size, "input_mtime_ns": source.mtime_ns}
+        identifiers = None
+        if options.verify:  # what identifies the original, harvested before anything changes
+            from . import verify as verifying
+
+            try:
+                identifiers = verifying.harvest(ds)
+            except Exception as err:  # noqa: BLE001
+                return failed(f"verify: cannot read the original's values ({type(err).__name__})", **hashes)
+
+        inspection = None
+        if options.inspects:  # the filters see the original header values
+            try:
+                inspection = inspect_programs(self.programs, ds, task.display)
+            except ApplyError as err:
+                return failed(str(err), diagnostic=err.with_path(task.display).as_diagnostic(), **hashes)
+            except Exception as err:  # noqa: BLE001
+                return failed(f"internal error while running the %filter sections ({type(err).__name__}); this is a bug in deidlang", **hashes)
+        target, status, replace = task.target, "written", task.replace_target
+        if inspection is not None and task.quarantine and inspection.group in options.quarantine:
+            target, status, replace = task.quarantine, "quarantined", task.replace_quarantine
+        if options.quarantine:
+            early = self._existing(task, target, replace)
+            if early is not None:
+                return attrs.evolve(early, **hashes)
+
+        removed = added = changed = 0
+        if not options.pixels_only:
+            encoding = getattr(ds, "original_character_set", None)
+            before = snapshot(ds)
+            ids = self._ids(task)
+            try:
+                for program in self.programs:
+                    result = program.apply(ds, ids=ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private)
+                    ds = result if result is not None else ds
+            except ApplyError as err:
+                return failed(str(err), diagnostic=err.with_path(task.display).as_diagnostic(), **hashes)
+            except Exception as err:  # noqa: BLE001 - keep the batch going; the message must not quote data
+                return failed(f"internal error while applying the recipe ({type(err).__name__}); this is a bug in deidlang", **hashes)
+            removed, added, changed = changes(before, ds, encoding)
+            del before
+
+        pixel_state, note, report = "", "", None
+        if options.clean_pixels and inspection is not None:
+            from . import pixels
+
+            try:
+                report = pixels.clean_pixels(
+                    ds, inspection.regions, preserve_compression=options.preserve_compression, previews=options.png is not None
+                )
+            except pixels.PixelError as err:
+                return failed(f"pixels not cleaned, file not written: {err}", **hashes)
+            except Exception as err:  # noqa: BLE001 - never write a file whose pixels were meant to be cleaned
+                return failed(f"pixels not cleaned, file not written: internal error ({type(err).__name__}); this is a bug in deidlang", **hashes)
+            pixel_state, note = ("cleaned" if report.cleaned else "unchanged"), report.note
+            if inspection.flagged and not report.cleaned and "PixelData" in ds:
+                note = _unblanked_note(inspection)
+        large = source.size > SMALL_FILE and identifiers is None
+        try:
+            written = write_output(ds, target, source=task.source, large=large, keep_data=identifiers is not None)
+        except OSError as err:
+            return failed(f"cannot write '{target}': {err.strerror or type(err).__name__}", **hashes)
+        except Exception as err:  # noqa: BLE001 - pydicom could not encode a value
+            return failed(f"cannot write: a value cannot be encoded ({type(err).__name__})", **hashes)
+        if identifiers is not None:
+            leaks = verifying.check_dataset(identifiers, ds, file=task.display, data=written.data)
+            if leaks:
+                try:
+                    os.unlink(written.tmp)
+                except OSError:
+                    pass
+                return failed(verify_reason(leaks), leaks=tuple(leaks) if options.show_values else (), **hashes)
+        del ds
+        previews = 0
+        if report is not None and report.cleaned and options.png:
+            try:
+                previews = len(_write_previews(report, target, options))
+            except Exception as err:  # noqa: BLE001 - a preview is a convenience; the file is written
+                note = (note + "; " if note else "") + f"previews not written ({type(err).__name__})"
+        return FileResult(
+            task.display, status, removed=removed, added=added, changed=changed,
+            pixels=pixel_state, note=note, output=target, previews=previews,
+            verdict=inspection.group if inspection is not None else None,
+            matches=_match_summary(inspection),
+            tmp=written.tmp, output_sha256=written.sha256, output_size=written.size, output_mtime_ns=written.mtime_ns,
+            **hashes,
+        )
+
+    def _existing(self, task: Task, target: str, replace: bool) -> FileResult | None:
+        """The result for a file whose output already exists (or would overwrite the input)."""
+        if os.path.lexists(target):
+            if not is_url(task.source) and os.path.exists(task.source) and os.path.samefile(task.source, target):
+                return FileResult(task.display, "failed", "the output would overwrite the input")
+            if not (self.options.overwrite or replace):
+                return FileResult(task.display, "skipped", "the output exists", output=target)
+        return None
+
+
+# =========================================================================== the local process pool
+
+# Pool workers get the compiled recipes once, through the initializer, and
+# then only batches of small tasks. Forked workers inherit the user's
+# functions; under spawn/forkserver the functions file is executed again in
+# each worker (callables from a file loaded by path cannot be pickled by reference).
+_POOL_WORKER: Worker | None = None
+
+
+def _init_pool_worker(
+    programs: list, funcs: Mapping[str, Callable] | None, functions_path: str | None, options: Options, ids_index=None
+) -> None:
+    global _POOL_WORKER
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    if funcs is None and functions_path:
+        funcs = load_functions(functions_path)
+    _POOL_WORKER = Worker(programs, funcs, options, ids_index)
+
+
+def _pool_batch(tasks: list[Task]) -> list[FileResult]:
+    assert _POOL_WORKER is not None, "pool worker was not initialised"
+    _test_hook(len(tasks))
+    return _POOL_WORKER.batch(tasks)
+
+
+def _test_hook(n: int) -> None:
+    """Test-only seams (never set them in production): ``DEIDLANG_TEST_SLOW_SECONDS``
+    pauses each batch that long per file, so that a test can kill a worker while
+    batches are in flight; ``DEIDLANG_TEST_KILL_AFTER=N`` makes the run kill itself
+    (SIGKILL) once N files are done, to test resuming."""
+    delay = os.environ.get("DEIDLANG_TEST_SLOW_SECONDS")
+    if delay:
+        time.sleep(float(delay) * n)
+
+
+def default_jobs() -> int:
+    counter = getattr(os, "process_cpu_count", None)  # Python 3.13+
+    if counter is not None:
+        return counter() or 1
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
+
+
+def batch_size(total: int, workers: int) -> int:
+    """Files per batch: a few batches per worker (so the last ones finish together),
+    at most 64 files (so results stream and a lost batch costs little)."""
+    return max(1, min(64, total // (max(workers, 1) * 4)))
+
+
+class _Executor:
+    """Runs batches of tasks and returns their results in submission order."""
+
+    def submit(self, tasks: list[Task]) -> Future:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    @property
+    def window(self) -> int:
+        return 1
+
+    def close(self, *, cancel: bool = False) -> None:
+        pass
+
+
+class _InProcess(_Executor):
+    def __init__(self, worker: Worker):
+        self.worker = worker
+
+    def submit(self, tasks: list[Task]) -> Future:
+        future: Future = Future()
+        _test_hook(len(tasks))
+        future.set_result(self.worker.batch(tasks))
+        return future
+
+
+class _Pool(_Executor):
+    def __init__(self, job: Job, workers: int, ids_index):
+        context = multiprocessing.get_context(job.start_method)
+        forked = context.get_start_method() == "fork"
+        initargs = (
+            list(job.programs),
+            job.funcs if forked else None,
+            None if forked else job.functions_path,
+            job.options,
+            ids_index,
+        )
+        self.workers = workers
+        self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_pool_worker, initargs=initargs)
+
+    @property
+    def window(self) -> int:
+        return self.workers * 2
+
+    def submit(self, tasks: list[Task]) -> Future:
+        return self.pool.submit(_pool_batch, tasks)
+
+    def close(self, *, cancel: bool = False) -> None:
+        # On Ctrl-C (or when the caller stops reading): let the workers finish the
+        # files they are writing (to temporary names), start nothing new.
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
+
+
+def _batched(items: Iterable, size: int) -> Iterator[list]:
+    chunk: list = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _ordered(executor: _Executor, items: Iterable, size: int) -> Iterator[FileResult]:
+    """Results for ``items`` (tasks, or results decided without a worker) in order,
+    with at most ``executor.window`` batches in flight."""
+    inflight: deque[tuple[list, Future | None]] = deque()
+
+    def drain_one() -> Iterator[FileResult]:
+        chunk, future = inflight.popleft()
+        done = iter(future.result()) if future is not None else iter(())
+        for item in chunk:
+            yield next(done) if isinstance(item, Task) else item
+
+    for chunk in _batched(items, size):
+        tasks = [item for item in chunk if isinstance(item, Task)]
+        inflight.append((chunk, executor.submit(tasks) if tasks else None))
+        while len(inflight) > executor.window:
+            yield from drain_one()
+    while inflight:
+        yield from drain_one()
+
+
+# =========================================================================== the manifest
+
+
+def _tool_fingerprint() -> dict[str, Any]:
+    import platform
+
+    import pydicom
+
+    return {
+        "deidlang": __version__,
+        "pydicom": pydicom.__version__,
+        "dicom_dictionary": getattr(pydicom, "__dicom_version__", ""),
+        "python": platform.python_version(),
+    }
+
+
+def _file_sha256(path: str | None) -> str | None:
+    if not path:
+        return None
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as fh:
+            while chunk := fh.read(CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def _write_json_atomic(path: str, data: Any) -> None:
+    directory = os.path.dirname(path)
+    os.makedirs(directory, exist_ok=True)
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+@attrs.frozen
+class _Previous:
+    """What the manifest remembers about one output of an earlier run (compactly)."""
+
+    run: str
+    status: str
+    input_size: int
+    input_mtime_ns: int | None
+    output_size: int
+    output_mtime_ns: int | None
+
+
+def _rel(path: str, output: str) -> str:
+    return os.path.relpath(path, output).replace(os.sep, "/")
+
+
+class Manifest:
+    """``<output>/deidlang-manifest.json`` (the run: tools, recipes, options, summary)
+    and ``deidlang-manifest.jsonl`` (one record per file, appended as files complete).
+
+    The per-file record of an output is the last line that names it. On
+    opening, the records of earlier runs are read into a compact index
+    (output path digest -> run key, status, sizes, mtimes) to decide what is
+    complete; at the end of a run whose file held older records, the file is
+    rewritten with the last record per output only.
+    """
+
+    def __init__(self, output: str, header: dict[str, Any]):
+        self.output = output
+        self.header = header
+        self.key = header["run_key"]
+        self.path = os.path.join(output, MANIFEST)
+        self.records_path = os.path.join(output, MANIFEST_RECORDS)
+        self.previous: dict[int, _Previous] = {}
+        self.previous_run: dict[str, Any] | None = None
+        self.old_lines = 0
+        self._fh = None
+
+    # -- opening
+    def open(self) -> None:
+        try:
+            with open(self.path, encoding="utf-8") as fh:
+                old = json.load(fh)
+            if isinstance(old, dict):
+                self.previous_run = old
+        except (OSError, ValueError):
+            pass
+        self._load_records()
+        if self.previous_run is not None and not self.previous_run.get("complete", True):
+            remove_temporaries(self.output)  # left by the interrupted run
+        self.header["started"] = _now()
+        self._write_header()
+        needs_newline = False
+        try:
+            with open(self.records_path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                if fh.tell():
+                    fh.seek(-1, os.SEEK_END)
+                    needs_newline = fh.read(1) != b"\n"
+        except OSError:
+            pass
+        self._fh = open(self.records_path, "a", encoding="utf-8")
+        if needs_newline:  # a record cut short (disk full): end it, it is skipped when read
+            self._fh.write("\n")
+            self._fh.flush()
+
+    def _load_records(self) -> None:
+        try:
+            fh = open(self.records_path, encoding="utf-8", errors="surrogateescape")
+        except OSError:
+            return
+        with fh:
+            for line in fh:
+                self.old_lines += 1
+                try:
+                    rec = json.loads(line)
+                    out = rec["output"]
+                except (ValueError, KeyError, TypeError):
+                    continue
+                if not out:
+                    continue
+                self.previous[_digest(out)] = _Previous(
+                    str(rec.get("run", "")),
+                    str(rec.get("status", "")),
+                    int(rec.get("input_size", -1) if rec.get("input_size") is not None else -1),
+                    rec.get("input_mtime_ns"),
+                    int(rec.get("output_size", -1) if rec.get("output_size") is not None else -1),
+                    rec.get("output_mtime_ns"),
+                )
+
+    def resuming(self, overwrite: bool) -> bool:
+        """Whether complete outputs of the same job may be skipped: always, unless
+        ``--overwrite`` asks for a fresh run after a run that completed."""
+        if not overwrite:
+            return True
+        prev = self.previous_run or {}
+        return prev.get("run_key") == self.key and not prev.get("complete", True)
+
+    def state(self, path: str, source: str) -> str:
+        """``"complete"`` (this job wrote it; intact; same input), ``"stale"`` (this tool
+        wrote it, for another job or input: redo it), ``"foreign"`` (exists, not
+        ours, or changed since) or ``"absent"``."""
+        prev = self.previous.get(_digest(_rel(path, self.output)))
+        try:
+            st = os.stat(path)
+        except OSError:
+            return "absent"
+        if prev is None or prev.status not in ("written", "quarantined"):
+            return "foreign"
+        if (st.st_size, st.st_mtime_ns) != (prev.output_size, prev.output_mtime_ns):
+            return "foreign"
+        if prev.run != self.key:
+            return "stale"
+        try:
+            if is_url(source):
+                same_input = prev.input_size >= 0
+            else:
+                ist = os.stat(source)
+                same_input = (ist.st_size, ist.st_mtime_ns) == (prev.input_size, prev.input_mtime_ns)
+        except OSError:
+            same_input = False
+        return "complete" if same_input else "stale"
+
+    # -- recording
+    def record(self, result: FileResult) -> None:
+        rec = {
+            "input": result.relative.replace(os.sep, "/"),
+            "root": result.root,
+            "input_sha256": result.input_sha256 or None,
+            "input_size": result.input_size if result.input_size >= 0 else None,
+            "input_mtime_ns": result.input_mtime_ns,
+            "output": _rel(result.output, self.output) if result.output else None,
+            "output_sha256": result.output_sha256 or None,
+            "output_size": result.output_size if result.output_size >= 0 else None,
+            "output_mtime_ns": result.output_mtime_ns,
+            "status": result.status,
+            "reason": result.reason,
+            "counts": {"removed": result.removed, "added": result.added, "changed": result.changed},
+            "warnings": result.warnings,
+            "run": self.key,
+        }
+        if result.pixels:
+            rec["pixels"] = result.pixels
+        if result.verdict is not None:
+            rec["verdict"] = result.verdict
+        if result.note:
+            rec["note"] = result.note
+        assert self._fh is not None
+        self._fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
+        self._fh.flush()
+
+    # -- closing
+    def finish(self, summary: Summary, *, complete: bool) -> None:
+        if self._fh is not None:
+            self._fh.close()
+            self._fh = None
+        if complete and self.old_lines:
+            self._compact()
+        self.header["finished"] = _now()
+        self.header["complete"] = complete
+        self.header["summary"] = summary.counts()
+        self._write_header()
+
+    def _compact(self) -> None:
+        """Keep the last record per output (two passes; what is remembered per
+        record is a line number keyed by a 64-bit digest)."""
+        last: dict[int, int] = {}
+        with open(self.records_path, encoding="utf-8", errors="surrogateescape") as fh:
+            for n, line in enumerate(fh):
+                key = _record_key(line)
+                if key is not None:
+                    last[key] = n
+        tmp = os.path.join(self.output, f".{MANIFEST_RECORDS}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+        with open(self.records_path, encoding="utf-8", errors="surrogateescape") as src, open(
+            tmp, "w", encoding="utf-8", errors="surrogateescape"
+        ) as dst:
+            for n, line in enumerate(src):
+                key = _record_key(line)
+                if key is not None and last.get(key) == n:
+                    dst.write(line if line.endswith("\n") else line + "\n")
+        os.replace(tmp, self.records_path)
+
+    def _write_header(self) -> None:
+        _write_json_atomic(self.path, self.header)
+
+
+def _record_key(line: str) -> int | None:
+    try:
+        out = json.loads(line)["output"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return _digest(out) if out else None
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+
+
+def _key_fingerprints(programs: Sequence) -> list[str]:
+    """Fingerprints (never the secrets) of the keys bound to keyed built-ins: another
+    key gives other pseudonyms, so it is part of what decides the output."""
+    found: set[str] = set()
+    for program in programs:
+        for step in getattr(program, "steps", ()):
+            key = getattr(getattr(step, "value", None), "key", None)
+            fingerprint = getattr(key, "fingerprint", None)
+            if isinstance(fingerprint, str):
+                found.add(fingerprint)
+    return sorted(found)
+
+
+def manifest_header(job: Job, root_list: Sequence[Root], executor: str) -> dict[str, Any]:
+    """The manifest's description of a run; ``run_key`` hashes what decides the output bytes."""
+    tools = _tool_fingerprint()
+    recipes = [{"path": r.path, "sha256": r.sha256} for r in job.recipes]
+    if not recipes:
+        recipes = [{"path": getattr(p, "name", "<program>"), "sha256": getattr(p, "sha256", None)} for p in job.programs]
+    ids = {"path": job.ids_path, "sha256": _file_sha256(job.ids_path)} if job.ids_path else None
+    if job.ids is not None and ids is None:
+        ids = {"path": None, "sha256": hashlib.sha256(json.dumps(job.ids, sort_keys=True, default=str).encode()).hexdigest()}
+    functions = {"path": job.functions_path, "sha256": _file_sha256(job.functions_path)} if job.functions_path else None
+    options = job.options.fingerprint()
+    keys = _key_fingerprints(job.programs)
+    keyed = {
+        "deidlang": tools["deidlang"],
+        "pydicom": tools["pydicom"],
+        "dicom_dictionary": tools["dicom_dictionary"],
+        "recipes": [r["sha256"] for r in recipes],
+        "ids": ids["sha256"] if ids else None,
+        "functions": functions["sha256"] if functions else None,
+        "options": options,
+        "keys": keys,
+    }
+    run_key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:32]
+    return {
+        "manifest_version": MANIFEST_VERSION,
+        "tool": {"name": "deidlang", "version": tools["deidlang"]},
+        "pydicom": {"version": tools["pydicom"], "dictionary": tools["dicom_dictionary"]},
+        "python": tools["python"],
+        "recipes": recipes,
+        "ids": ids,
+        "functions": functions,
+        "options": options,
+        "keys": keys,
+        "inputs": [r.given or "<deidlang demo data>" for r in root_list],
+        "output": os.path.abspath(job.output),
+        "executor": executor,
+        "run_key": run_key,
+        "records": MANIFEST_RECORDS,
+        "complete": False,
+    }
+
+
+# =========================================================================== the run
+
+
+class Batch:
+    """A prepared run: inputs and output checked, files counted (``total``, ``missing_ids``).
+
+    :meth:`results` runs it, streaming one :class:`FileResult` per file in
+    input order and keeping ``summary`` up to date; iterate it to the end
+    (or close it) so that the manifest is completed and the workers stop.
+    """
+
+    def __init__(self, job: Job):
+        self.job = job
+        self.roots = roots(job.inputs)
+        check_output(job.output, self.roots)
+        self.output = os.path.abspath(job.output)
+        self.index = {os.path.normpath(k): v for k, v in job.ids.items()} if job.ids is not None else None
+        self.total = 0
+        self.missing_ids = 0
+        for task in self._plan():
+            self.total += 1
+            self.missing_ids += task.ids_key == ""
+        self.summary = Summary(clean_pixels=job.options.clean_pixels)
+        self.manifest: Manifest | None = None
+
+    def _plan(self) -> Iterator[Task]:
+        return plan(self.roots, self.job.output, self.index, quarantine=bool(self.job.options.quarantine))
+
+    def tasks(self) -> Iterator[Task]:
+        """The planned files with their own ids (``Task.ids``), for callers that process
+        files themselves (``deidc run --dry-run``)."""
+        for task in self._plan():
+            if task.ids_key is not None:
+                found = self.index.get(task.ids_key) if (self.index is not None and task.ids_key) else None
+                task = attrs.evolve(task, ids=found if found is not None else {})
+            yield task
+
+    def _executor_name(self) -> str:
+        if self.job.scheduler:
+            return f"dask {self.job.scheduler}"
+        return f"local, {self.workers()} process{'es' if self.workers() > 1 else ''}"
+
+    def workers(self) -> int:
+        size = batch_size(self.total, self.job.jobs)
+        return max(1, min(self.job.jobs, math.ceil(self.total / size) if self.total else 1))
+
+    def _decide(self, task: Task) -> Task | FileResult:
+        """Done here, without a worker: outputs an earlier run of this job completed.
+        Outputs an earlier, different run wrote may be replaced."""
+        manifest = self.manifest
+        if manifest is None or not manifest.previous:
+            return task
+        resume = manifest.resuming(self.job.options.overwrite)
+        replace = {}
+        for name, path in (("target", task.target), ("quarantine", task.quarantine)):
+            if path is None:
+                continue
+            state = manifest.state(path, task.source)
+            if state == "complete" and resume:
+                return FileResult(
+                    task.display, "skipped", "complete in the manifest of an earlier run of the same job",
+                    output=path, resumed=True, root=task.root, relative=task.relative,
+                )
+            replace[name] = state in ("stale", "complete")
+        if replace.get("target") or replace.get("quarantine"):
+            return attrs.evolve(task, replace_target=replace.get("target", False), replace_quarantine=replace.get("quarantine", False))
+        return task
+
+    def _executor(self) -> _Executor:
+        job = self.job
+        if job.scheduler:
+            from . import distributed
+
+            return distributed.executor(job, self.index)
+        workers = self.workers()
+        if workers <= 1 or self.total <= 1:
+            return _InProcess(Worker(job.programs, job.funcs, job.options, self.index))
+        return _Pool(job, workers, self.index)
+
+    def results(self) -> Iterator[FileResult]:
+        job = self.job
+        if job.manifest:
+            self.manifest = Manifest(self.output, manifest_header(job, self.roots, self._executor_name()))
+            os.makedirs(self.output, exist_ok=True)
+            self.manifest.open()
+        executor = self._executor()
+        size = batch_size(self.total, job.jobs if not job.scheduler else getattr(executor, "workers", job.jobs))
+        complete = False
+        try:
+            kill_after = int(os.environ.get("DEIDLANG_TEST_KILL_AFTER") or 0)  # tests only: see _test_hook
+            for result in _ordered(executor, (self._decide(t) for t in self._plan()), size):
+                result = self._finalize(result)
+                self.summary.add(result)
+                if kill_after and self.summary.files >= kill_after:
+                    os.kill(os.getpid(), signal.SIGKILL)  # an interruption at a known point, for the resume tests
+                yield result
+            complete = True
+        finally:
+            executor.close(cancel=not complete)
+            if not complete:
+                remove_temporaries(self.output)
+            if self.manifest is not None:
+                self.manifest.finish(self.summary, complete=complete)
+
+    def _finalize(self, result: FileResult) -> FileResult:
+        """Record the file in the manifest, then rename its temporary file into place."""
+        if not result.tmp:
+            if self.manifest is not None and not result.resumed:
+                self.manifest.record(result)
+            return result
+        if self.manifest is not None:
+            self.manifest.record(result)
+        try:
+            os.replace(result.tmp, result.output)
+        except OSError as err:
+            try:
+                os.unlink(result.tmp)
+            except OSError:
+                pass
+            result = attrs.evolve(
+                result, status="failed", reason=f"cannot write '{result.output}': {err.strerror or type(err).__name__}",
+                tmp="", output_sha256="", output_size=-1, output_mtime_ns=None,
+            )
+            if self.manifest is not None:
+                self.manifest.record(result)
+            return result
+        return attrs.evolve(result, tmp="")
+
+
+def prepare(job: Job) -> Batch:
+    """Check the job's inputs and output and count its files (raises :class:`BatchError`)."""
+    return Batch(job)
+
+
+def run(job: Job) -> Iterator[FileResult]:
+    """Run ``job``: one :class:`FileResult` per file, in input order."""
+    return prepare(job).results()
+
+
+def execute(
+    tasks: Sequence[Task],
+    programs: Sequence,
+    funcs: Mapping[str, Callable] | None,
+    functions_path: str | None,
+    options: Options,
+    jobs: int,
+    *,
+    start_method: str | None = None,
+) -> Iterator[FileResult]:
+    """Process given tasks (no planning, no manifest): results in task order, outputs in place."""
+    job = Job(tuple(programs), options.output or os.getcwd(), funcs=funcs, functions_path=functions_path,
+              options=options, jobs=jobs, manifest=False, start_method=start_method)
+    size = batch_size(len(tasks), jobs)
+    workers = min(jobs, math.ceil(len(tasks) / size) if tasks else 1)
+    executor: _Executor = _Pool(job, workers, None) if workers > 1 and len(tasks) > 1 else _InProcess(Worker(programs, funcs, options))
+    complete = False
+    try:
+        for result in _ordered(executor, tasks, size):
+            if result.tmp:
+                os.replace(result.tmp, result.output)
+                result = attrs.evolve(result, tmp="")
+            yield result
+        complete = True
+    finally:
+        executor.close(cancel=not complete)
+
+
+def write_quarantine_report(output: str, held: Sequence[FileResult]) -> str:
+    """Add this run's quarantined files to ``<output>/quarantine/quarantine.json``.
+
+    Entries are keyed by the path under the output directory; entries of
+    earlier runs are kept. The report names files, groups, labels and the
+    recipe criteria that held, never element values. Raises OSError when it
+    cannot be written.
+    """
+    path = os.path.join(output, QUARANTINE_DIR, QUARANTINE_REPORT)
+    files: dict[str, Any] = {}
+    try:
+        with open(path, encoding="utf-8") as fh:
+            old = json.load(fh)
+        if isinstance(old, dict) and isinstance(old.get("files"), dict):
+            files.update(old["files"])
+    except (OSError, ValueError):
+        pass
+    if not held and not files:
+        return path
+    for result in held:
+        files[os.path.relpath(result.output, output)] = {
+            "input": result.display,
+            "verdict": result.verdict,
+            "matches": [{"group": g, "label": label, "criteria": list(c)} for g, label, c in result.matches],
+            **({"note": result.note} if result.note else {}),
+        }
+    _write_json_atomic(path, {"version": 1, "files": dict(sorted(files.items()))})
+    return path

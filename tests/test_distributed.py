@@ -1,0 +1,144 @@
+"""Runs on a real Dask cluster (deidlang.distributed): a LocalCluster of two single-threaded
+worker processes on loopback, started once for the module.
+
+The outputs and manifest records of a cluster run must equal those of a
+local run byte for byte; a worker killed while batches are in flight must
+cost nothing (every file written once, one record each).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+from pathlib import Path
+
+import pydicom
+import pytest
+
+import deidlang
+from deidlang import batch, cli
+
+distributed = pytest.importorskip("distributed")
+
+MANIFEST_FILES = {batch.MANIFEST, batch.MANIFEST_RECORDS}
+KEYS = ("input", "input_sha256", "output", "output_sha256", "status", "reason", "counts")
+SLOW = "0.03"  # seconds per file in the workers (test-only seam), so that batches are in flight when a worker dies
+
+
+def outputs(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name not in MANIFEST_FILES
+    }
+
+
+def records(out: Path) -> list[dict]:
+    lines = (out / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
+    return [{k: r[k] for k in KEYS} for r in map(json.loads, lines)]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    old = os.environ.get("DEIDLANG_TEST_SLOW_SECONDS")
+    os.environ["DEIDLANG_TEST_SLOW_SECONDS"] = SLOW  # inherited by the worker processes
+    try:
+        with distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+            dashboard_address=":0", silence_logs=logging.ERROR,
+        ) as c:
+            yield c
+    finally:
+        if old is None:
+            os.environ.pop("DEIDLANG_TEST_SLOW_SECONDS", None)
+        else:
+            os.environ["DEIDLANG_TEST_SLOW_SECONDS"] = old
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    for n in range(3):
+        shutil.copytree(cli.DEMO_DIR, root / f"site-{n}")
+    return root
+
+
+@pytest.fixture(scope="module")
+def local_run(corpus, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("local") / "out"
+    job = batch.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(corpus),), jobs=1)
+    assert all(r.status == "written" for r in batch.run(job))
+    return out
+
+
+def test_cluster_run_equals_local_run(cluster, corpus, local_run, tmp_path):
+    out = tmp_path / "out"
+    job = batch.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(corpus),), scheduler=cluster.scheduler_address)
+    prepared = batch.prepare(job)
+    results = list(prepared.results())
+    assert [r.status for r in results] == ["written"] * 30
+    assert outputs(out) == outputs(local_run)
+    assert records(out) == records(local_run)  # same records, same order
+    head = json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))
+    assert head["executor"].startswith("dask tcp://127.0.0.1") and head["complete"] is True
+    assert prepared.summary.written == 30
+
+
+def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, corpus, local_run, tmp_path):
+    out = tmp_path / "out"
+    with distributed.Client(cluster.scheduler_address) as client:
+        pids = client.run(os.getpid)
+        job = batch.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(corpus),), scheduler=cluster.scheduler_address)
+        results = batch.run(job)
+        got = [next(results)]  # batches are now in flight on both workers
+        os.kill(sorted(pids.values())[0], signal.SIGKILL)
+        got.extend(results)
+        assert len(client.run(os.getpid)) >= 1
+    assert [r.status for r in got] == ["written"] * 30, [r.reason for r in got if r.status != "written"]
+    assert outputs(out) == outputs(local_run)
+    recs = records(out)
+    assert len(recs) == 30 and len({r["output"] for r in recs}) == 30
+    assert recs == records(local_run)
+    assert not [p for p in out.rglob("*") if p.name.endswith(batch.TMP_SUFFIX)]
+
+
+def test_ids_and_functions_reach_the_workers(cluster, tmp_path):
+    demo = tmp_path / "scans"
+    shutil.copytree(cli.DEMO_DIR / "patient-001", demo)
+    funcs = tmp_path / "funcs.py"
+    funcs.write_text("def tag_it(item=None, value=None, field=None, dicom=None):\n    return 'TAGGED'\n", encoding="utf-8")
+    text = "FORMAT dicom\n%header\nREPLACE PatientID var:id\nREPLACE PatientComments func:tag_it\nADD PatientComments func:tag_it\n"
+    program = deidlang.compile(text, path="f.dicom")
+    ids = {str(p.resolve()): {"id": f"SUB-{p.stem}"} for p in demo.rglob("*.dcm")}
+    loaded = batch.load_functions(str(funcs))
+    for name, scheduler in (("local", None), ("dask", cluster.scheduler_address)):
+        job = batch.Job((program,), str(tmp_path / name), inputs=(str(demo),), ids=ids, funcs=loaded,
+                        functions_path=str(funcs), scheduler=scheduler)
+        assert all(r.status == "written" for r in batch.run(job))
+    assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
+    ds = pydicom.dcmread(tmp_path / "dask" / "ct-chest" / "ct-001.dcm")
+    assert (ds.PatientID, ds.PatientComments) == ("SUB-ct-001", "TAGGED")
+
+
+def test_cli_local_scheduler(capsys, tmp_path, monkeypatch):
+    monkeypatch.delenv("DEIDLANG_TEST_SLOW_SECONDS", raising=False)
+    for name, extra in (("local", ["--jobs", "1"]), ("dask", ["--scheduler", "local:2"])):
+        code = cli.main(["run", "--output", str(tmp_path / name), *extra])
+        out, err = capsys.readouterr()
+        assert code == 0, err
+        assert "10 files processed: 10 written" in out
+    assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
+
+
+def test_without_dask_the_message_names_the_extra(capsys, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "distributed", None)  # import distributed -> ImportError
+    code = cli.main(["run", "--output", str(tmp_path / "o"), "--scheduler", "local:2"])
+    _, err = capsys.readouterr()
+    assert code == 2
+    assert "pip install 'deidlang[dask]'" in err
+    assert not (tmp_path / "o").exists()
