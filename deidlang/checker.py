@@ -869,7 +869,6 @@ def _deid_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc) -> Iterator
             "W305",
             "deid_func:pydicom_uuid derives the new UID from an unkeyed hash of the old one: anyone who holds an original UID can compute its replacement and link the file back",
             "use deid_func:hashuid (HMAC-SHA256 under your key: the same consistent mapping, not computable without the key)",
-            severity=INFO,  # a privacy advisory: deid runs the line the same way
         )
     if action == "KEEP":
         yield ctx.diag(v.span, "W418", f"deid ignores a value after KEEP; deidlang sets the kept elements to deid_func:{name}, then keeps them", "to keep the elements as they are, delete the value")

@@ -13,7 +13,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
 import deidlang
-from deidlang.diagnostics import INFO, ApplyError
+from deidlang.diagnostics import WARNING, ApplyError
 from deidlang.runtime import extras, keyed
 
 KEY_A = keyed.key_from_text("a" * 32, "test")
@@ -222,7 +222,7 @@ def test_needs_key_and_bind_leave_other_programs_alone():
 
 def test_unkeyed_hash_gets_a_warning_keyed_does_not():
     diags = deidlang.check("FORMAT dicom\n%header\nREPLACE SOPInstanceUID deid_func:pydicom_uuid\n")
-    assert [(d.code, d.severity) for d in diags] == [("W305", INFO)]
+    assert [(d.code, d.severity) for d in diags] == [("W305", WARNING)]
     assert "unkeyed" in diags[0].message and "hashuid" in diags[0].hint
     assert deidlang.check("FORMAT dicom\n%header\nREPLACE SOPInstanceUID deid_func:hashuid\n") == []
     assert deidlang.check("FORMAT dicom\n%header\nREPLACE SOPInstanceUID deid_func:pydicom_uuid stable_remapping=false\n") == []
