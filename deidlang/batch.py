@@ -63,6 +63,7 @@ import attrs
 
 from . import __version__
 from .diagnostics import ApplyError, DeidlangError, Diagnostic
+from .encode import encode
 
 __all__ = [
     "BatchError",
@@ -782,15 +783,16 @@ def write_output(ds, target: str, *, source: str | None = None, large: bool = Fa
                     config.settings.buffered_read_size = old
                 digest, size = sink.hexdigest(), sink.tell()
             else:
-                buffer = io.BytesIO()
-                ds.save_as(buffer, enforce_file_format=False)
-                data = buffer.getbuffer()
+                data = encode(ds)  # byte for byte what pydicom writes, faster for mostly raw datasets
+                if data is None:
+                    buffer = io.BytesIO()
+                    ds.save_as(buffer, enforce_file_format=False)
+                    data = buffer.getvalue()
                 fh.write(data)
                 digest, size = hashlib.sha256(data).hexdigest(), len(data)
-                del data
             fh.flush()
             mtime = os.fstat(fh.fileno()).st_mtime_ns
-        return _Output(tmp, digest, size, mtime, buffer.getvalue() if keep_data and not large else None)
+        return _Output(tmp, digest, size, mtime, data if keep_data and not large else None)
     except BaseException:
         try:
             os.unlink(tmp)
@@ -1021,6 +1023,13 @@ class Worker:
                 return failed(f"internal error while applying the recipe ({type(err).__name__}); this is a bug in deidlang", **hashes)
             removed, added, changed = changes(before, ds, encoding)
             del before
+
+        # The 128-byte preamble is free-form bytes that can carry identifying text
+        # (deid passes it through). An output of ours holds zeros there, the
+        # standard's content for an unused preamble (dual TIFF/DICOM files lose
+        # their TIFF side: docs/differences-from-deid.md).
+        if getattr(ds, "preamble", None) and any(ds.preamble):
+            ds.preamble = b"\x00" * 128
 
         pixel_state, note, report = "", "", None
         if options.clean_pixels and inspection is not None:

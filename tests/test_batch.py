@@ -335,3 +335,25 @@ class TestUrlInputs:
         pytest.importorskip("fsspec")
         code, _, err = run(capsys, "run", "--input", (tmp_path / "nope").as_uri(), "--output", tmp_path / "o")
         assert code == 2 and "does not exist" in err
+
+
+def test_preamble_is_zeroed_in_outputs(tmp_path):
+    """A marker hidden in the 128-byte preamble must not reach the output."""
+    import pydicom
+
+    from deidlang import cli
+    from tests.fixtures import build_S
+
+    src = tmp_path / "in"
+    src.mkdir()
+    ds = build_S()
+    ds.preamble = b"DOE^JOHN-PREAMBLE-MARKER".ljust(128, b"\x00")
+    ds.save_as(src / "a.dcm", enforce_file_format=True)
+    recipe = tmp_path / "r.dicom"
+    recipe.write_text("FORMAT dicom\n%header\nREMOVE PatientName\n")
+    out = tmp_path / "out"
+    assert cli.main(["run", "--recipe", str(recipe), "--input", str(src), "--output", str(out), "--jobs", "1"]) == 0
+    written = (out / "a.dcm").read_bytes()
+    assert b"PREAMBLE-MARKER" not in written
+    assert written[:128] == b"\x00" * 128 and written[128:132] == b"DICM"
+    assert pydicom.dcmread(out / "a.dcm").SOPInstanceUID == ds.SOPInstanceUID
