@@ -17,6 +17,7 @@ The keyed built-ins of deidlang's default recipe get a fixed benchmark key
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import time
@@ -55,15 +56,21 @@ def load(path: str):
     return program
 
 
+_RUNS = itertools.count(1)
+
+
 def fresh(out: str | os.PathLike) -> str:
-    shutil.rmtree(out, ignore_errors=True)
-    os.makedirs(out)
-    return str(out)
+    """A new, empty directory named after ``out`` (each run writes to its own, so that no
+    run pays for deleting the last one's files, and no run finds outputs to skip)."""
+    path = f"{os.fspath(out)}-{next(_RUNS)}"
+    shutil.rmtree(path, ignore_errors=True)
+    os.makedirs(path)
+    return path
 
 
 def floor(paths: list[str], out: str) -> None:
     """pydicom read + write to a temporary name + rename: nothing changed."""
-    fresh(out)
+    out = fresh(out)
     for i, p in enumerate(paths):
         ds = pydicom.dcmread(p)
         tmp = os.path.join(out, f".{i}.tmp")
@@ -81,8 +88,8 @@ def floor_in_memory(paths: list[str], out: str | None = None) -> None:
 
 
 def deidlang_run(program, root: str, out: str, *, jobs: int = 1, remove_private: bool = True) -> batch.Summary:
-    """The ``deidc run`` engine on a directory (ids: ``id`` for every file)."""
-    fresh(out)
+    """The ``deidc run`` engine on a directory."""
+    out = fresh(out)
     options = batch.Options(remove_private=remove_private, output=os.path.abspath(out))
     job = batch.Job((program,), out, inputs=(root,), options=options, jobs=jobs)
     prepared = batch.prepare(job)
@@ -96,7 +103,7 @@ def deid_replace(recipe_path: str, paths: list[str], out: str) -> None:
     from deid.config import DeidRecipe
     from deid.dicom import replace_identifiers
 
-    fresh(out)
+    out = fresh(out)
     recipe = DeidRecipe(recipe_path)
     ids = {os.path.abspath(p): {"id": "SUBJ-1"} for p in paths}
     replace_identifiers(paths, deid=recipe, ids=ids, save=True, output_folder=out, overwrite=True)
@@ -106,7 +113,7 @@ def deid_get_then_replace(recipe_path: str, paths: list[str], out: str) -> None:
     from deid.config import DeidRecipe
     from deid.dicom import get_identifiers, replace_identifiers
 
-    fresh(out)
+    out = fresh(out)
     recipe = DeidRecipe(recipe_path)
     ids = get_identifiers(paths)
     for p in ids:

@@ -287,19 +287,61 @@ def roots(inputs: Sequence[str] | None) -> list[Root]:
 
 def walk(root: Root, exclude: str) -> Iterator[str]:
     """Files under a root in a stable order, skipping hidden names and the output directory."""
+    for path, _real in _walk_real(root, exclude):
+        yield path
+
+
+def _walk_real(root: Root, exclude: str) -> Iterator[tuple[str, str]]:
+    """``(path, real path)`` of every file under a root, in ``os.walk`` order (a directory's
+    files, sorted, then its sub-directories, sorted; symbolic links to directories are not
+    followed). Real paths come from the directory's real path, so that only symbolic
+    links cost a ``realpath``."""
     if root.url:
-        yield from _walk_url(root)
+        for url in _walk_url(root):
+            yield url, url
         return
     if not root.is_dir:
-        yield root.path
+        yield root.path, os.path.realpath(root.path)
         return
-    for directory, dirnames, filenames in os.walk(root.path):
-        dirnames[:] = sorted(
-            d for d in dirnames if not d.startswith(".") and os.path.realpath(os.path.join(directory, d)) != exclude
-        )
-        for name in sorted(filenames):
-            if not name.startswith("."):
-                yield os.path.join(directory, name)
+    yield from _scan(root.path, os.path.realpath(root.path), exclude)
+
+
+def _scan(directory: str, real_dir: str, exclude: str) -> Iterator[tuple[str, str]]:
+    try:
+        with os.scandir(directory) as it:
+            entries = list(it)
+    except OSError:
+        return  # as os.walk: an unreadable directory is skipped
+    files, dirs = [], []
+    for entry in entries:
+        if entry.name.startswith("."):
+            continue
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        (dirs if is_dir else files).append(entry)
+    for entry in sorted(files, key=_name):
+        path = os.path.join(directory, entry.name)
+        yield path, (os.path.realpath(path) if _is_link(entry) else os.path.join(real_dir, entry.name))
+    for entry in sorted(dirs, key=_name):
+        if _is_link(entry):
+            continue  # not followed (os.walk's default)
+        real = os.path.join(real_dir, entry.name)
+        if real == exclude:
+            continue
+        yield from _scan(os.path.join(directory, entry.name), real, exclude)
+
+
+def _name(entry) -> str:
+    return entry.name
+
+
+def _is_link(entry) -> bool:
+    try:
+        return entry.is_symlink()
+    except OSError:
+        return False
 
 
 def _walk_url(root: Root) -> Iterator[str]:
@@ -386,8 +428,7 @@ def plan(
     taken: set[int] = {_digest(MANIFEST.lower()), _digest(MANIFEST_RECORDS.lower())}
     seen: set[int] = set()
     for n, root in enumerate(root_list):
-        for source in walk(root, out_real):
-            real = source if root.url else os.path.realpath(source)
+        for source, real in _walk_real(root, out_real):
             key = _digest(real)
             if key in seen:
                 continue
@@ -1200,24 +1241,23 @@ def _batched(items: Iterable, size: int) -> Iterator[list]:
         yield chunk
 
 
-def _ordered(executor: _Executor, items: Iterable, size: int) -> Iterator[FileResult]:
-    """Results for ``items`` (tasks, or results decided without a worker) in order,
-    with at most ``executor.window`` batches in flight."""
+def _ordered(executor: _Executor, items: Iterable, size: int) -> Iterator[list[FileResult]]:
+    """Results for ``items`` (tasks, or results decided without a worker) in order, one
+    list per batch, with at most ``executor.window`` batches in flight."""
     inflight: deque[tuple[list, Future | None]] = deque()
 
-    def drain_one() -> Iterator[FileResult]:
+    def drain_one() -> list[FileResult]:
         chunk, future = inflight.popleft()
         done = iter(future.result()) if future is not None else iter(())
-        for item in chunk:
-            yield next(done) if isinstance(item, Task) else item
+        return [next(done) if isinstance(item, Task) else item for item in chunk]
 
     for chunk in _batched(items, size):
         tasks = [item for item in chunk if isinstance(item, Task)]
         inflight.append((chunk, executor.submit(tasks) if tasks else None))
         while len(inflight) > executor.window:
-            yield from drain_one()
+            yield drain_one()
     while inflight:
-        yield from drain_one()
+        yield drain_one()
 
 
 # =========================================================================== the manifest
@@ -1305,6 +1345,17 @@ class Manifest:
 
     # -- opening
     def open(self) -> None:
+        self._fh = open(self.records_path, "a", encoding="utf-8")
+        try:  # one run per output at a time; the lock goes with the process, even on SIGKILL
+            import fcntl
+
+            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except ImportError:  # pragma: no cover - not POSIX: no lock
+            pass
+        except OSError:
+            self._fh.close()
+            self._fh = None
+            raise BatchError(f"another run is writing to '{self.output}' (its manifest is locked): wait for it, or choose another --output") from None
         try:
             with open(self.path, encoding="utf-8") as fh:
                 old = json.load(fh)
@@ -1326,7 +1377,6 @@ class Manifest:
                     needs_newline = fh.read(1) != b"\n"
         except OSError:
             pass
-        self._fh = open(self.records_path, "a", encoding="utf-8")
         if needs_newline:  # a record cut short (disk full): end it, it is skipped when read
             self._fh.write("\n")
             self._fh.flush()
@@ -1390,6 +1440,17 @@ class Manifest:
 
     # -- recording
     def record(self, result: FileResult) -> None:
+        self.record_many([result])
+
+    def record_many(self, results: Sequence[FileResult]) -> None:
+        """Append one line per file and hand them to the OS in one write."""
+        if not results:
+            return
+        assert self._fh is not None
+        self._fh.write("".join(self._line(r) for r in results))
+        self._fh.flush()
+
+    def _line(self, result: FileResult) -> str:
         rec = {
             "input": result.relative.replace(os.sep, "/"),
             "root": result.root,
@@ -1412,17 +1473,16 @@ class Manifest:
             rec["verdict"] = result.verdict
         if result.note:
             rec["note"] = result.note
-        assert self._fh is not None
-        self._fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
-        self._fh.flush()
+        return json.dumps(rec, ensure_ascii=False) + "\n"
 
     # -- closing
     def finish(self, summary: Summary, *, complete: bool) -> None:
         if self._fh is not None:
+            self._fh.flush()
+            if complete and self.old_lines:
+                self._compact()  # while the lock is held
             self._fh.close()
             self._fh = None
-        if complete and self.old_lines:
-            self._compact()
         self.header["finished"] = _now()
         self.header["complete"] = complete
         self.header["summary"] = summary.counts()
@@ -1537,9 +1597,13 @@ class Batch:
         self.index = {os.path.normpath(k): v for k, v in job.ids.items()} if job.ids is not None else None
         self.total = 0
         self.missing_ids = 0
-        for task in self._plan():
-            self.total += 1
-            self.missing_ids += task.ids_key == ""
+        if self.index is not None:  # the whole plan, to count the files without ids
+            for task in self._plan():
+                self.total += 1
+                self.missing_ids += task.ids_key == ""
+        else:  # a count is enough (for the progress bar and the batch size)
+            out_real = os.path.realpath(job.output)
+            self.total = sum(1 for root in self.roots for _ in _walk_real(root, out_real))
         self.summary = Summary(clean_pixels=job.options.clean_pixels)
         self.manifest: Manifest | None = None
 
@@ -1608,12 +1672,12 @@ class Batch:
         complete = False
         try:
             kill_after = int(os.environ.get("DEIDLANG_TEST_KILL_AFTER") or 0)  # tests only: see _test_hook
-            for result in _ordered(executor, (self._decide(t) for t in self._plan()), size):
-                result = self._finalize(result)
-                self.summary.add(result)
-                if kill_after and self.summary.files >= kill_after:
-                    os.kill(os.getpid(), signal.SIGKILL)  # an interruption at a known point, for the resume tests
-                yield result
+            for chunk in _ordered(executor, (self._decide(t) for t in self._plan()), size):
+                for result in self._finalize(chunk):
+                    self.summary.add(result)
+                    if kill_after and self.summary.files >= kill_after:
+                        os.kill(os.getpid(), signal.SIGKILL)  # an interruption at a known point, for the resume tests
+                    yield result
             complete = True
         finally:
             executor.close(cancel=not complete)
@@ -1622,29 +1686,33 @@ class Batch:
             if self.manifest is not None:
                 self.manifest.finish(self.summary, complete=complete)
 
-    def _finalize(self, result: FileResult) -> FileResult:
-        """Record the file in the manifest, then rename its temporary file into place."""
-        if not result.tmp:
-            if self.manifest is not None and not result.resumed:
-                self.manifest.record(result)
-            return result
+    def _finalize(self, chunk: list[FileResult]) -> list[FileResult]:
+        """Record a batch of files in the manifest (one write), then rename their temporary
+        files into place: an interruption in between leaves records whose outputs are
+        missing (redone on resuming), never outputs without records."""
         if self.manifest is not None:
-            self.manifest.record(result)
-        try:
-            os.replace(result.tmp, result.output)
-        except OSError as err:
-            try:
-                os.unlink(result.tmp)
-            except OSError:
-                pass
-            result = attrs.evolve(
-                result, status="failed", reason=f"cannot write '{result.output}': {err.strerror or type(err).__name__}",
-                tmp="", output_sha256="", output_size=-1, output_mtime_ns=None,
-            )
-            if self.manifest is not None:
-                self.manifest.record(result)
-            return result
-        return attrs.evolve(result, tmp="")
+            self.manifest.record_many([r for r in chunk if not r.resumed])
+        out: list[FileResult] = []
+        lost: list[FileResult] = []
+        for result in chunk:
+            if result.tmp:
+                try:
+                    os.replace(result.tmp, result.output)
+                    result = attrs.evolve(result, tmp="")
+                except OSError as err:
+                    try:
+                        os.unlink(result.tmp)
+                    except OSError:
+                        pass
+                    result = attrs.evolve(
+                        result, status="failed", reason=f"cannot write '{result.output}': {err.strerror or type(err).__name__}",
+                        tmp="", output_sha256="", output_size=-1, output_mtime_ns=None,
+                    )
+                    lost.append(result)
+            out.append(result)
+        if lost and self.manifest is not None:
+            self.manifest.record_many(lost)  # the later record of an output is the one that counts
+        return out
 
 
 def prepare(job: Job) -> Batch:
@@ -1675,11 +1743,12 @@ def execute(
     executor: _Executor = _Pool(job, workers, None) if workers > 1 and len(tasks) > 1 else _InProcess(Worker(programs, funcs, options))
     complete = False
     try:
-        for result in _ordered(executor, tasks, size):
-            if result.tmp:
-                os.replace(result.tmp, result.output)
-                result = attrs.evolve(result, tmp="")
-            yield result
+        for chunk in _ordered(executor, tasks, size):
+            for result in chunk:
+                if result.tmp:
+                    os.replace(result.tmp, result.output)
+                    result = attrs.evolve(result, tmp="")
+                yield result
         complete = True
     finally:
         executor.close(cancel=not complete)

@@ -27,6 +27,7 @@ same path (a shared filesystem).
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import secrets
 from concurrent.futures import Future
@@ -93,6 +94,9 @@ def _run_batch(run_id: str, tasks: list[Task]) -> list[FileResult]:
     if worker is None:
         raise RuntimeError("the deidlang worker plugin is not set up on this worker")
     _test_hook(len(tasks))
+    poison = os.environ.get("DEIDLANG_TEST_FAIL_BATCH")  # tests only: a batch that always raises
+    if poison and any(poison in t.display for t in tasks):
+        raise RuntimeError("test batch failure")
     return worker.batch(tasks)
 
 

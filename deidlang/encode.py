@@ -43,6 +43,32 @@ _ENCAPSULATED_ITEM = b"\xfe\xff\x00\xe0"
 
 _UNSET = object()
 
+#: VRs pydicom writes with write_string (padding), and with write_text (character set).
+_STRING_PAD = {"AE": " ", "AS": " ", "CS": " ", "DA": " ", "DT": " ", "TM": " ", "UI": "\0", "UR": " "}
+_TEXT = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
+#: Python codecs that encode ASCII text as ASCII bytes (pydicom's names for them).
+_ASCII_SAFE = frozenset({"iso8859", "latin_1", "UTF8", "utf_8", "ascii"})
+
+
+def _simple_value(value: Any, vr: str, encodings: list[str]) -> bytes | None:
+    """The encoded value pydicom's writer gives a plain ASCII string of a text VR, or an
+    empty value; None for anything else (pydicom's writer then does it)."""
+    if value is None:
+        return b""
+    if not isinstance(value, (str, bytes)):
+        return None  # numbers, names, dates, several values: pydicom's writer
+    if not value:
+        return b""
+    if isinstance(value, bytes) or not value.isascii():
+        return None
+    pad = _STRING_PAD.get(vr)
+    if pad is not None:
+        return (value + pad if len(value) % 2 else value).encode("ascii")
+    if vr in _TEXT and all(e in _ASCII_SAFE for e in encodings):
+        data = value.encode("ascii")
+        return data + b" " if len(data) % 2 else data
+    return None
+
 
 class _Unsupported(Exception):
     """Something this encoder does not do exactly as pydicom: use pydicom's writer."""
@@ -126,6 +152,7 @@ def _dataset(out: list[bytes], ds: Dataset, parent_encoding: Any, implicit: bool
     _check_encoding(ds, implicit)
     elements = ds._dict
     encoding: Any = _UNSET  # decided on the first converted element (as pydicom: SpecificCharacterSet)
+    codecs: list[str] | None = None
     tags = sorted(elements)
     if skip_first:
         tags = tags[1:]
@@ -134,11 +161,12 @@ def _dataset(out: list[bytes], ds: Dataset, parent_encoding: Any, implicit: bool
         if tag & 0xFFFF == 0 and tag >> 16 > 6:
             continue  # retired group lengths are not written
         elem = elements[tag]
+        if type(elem) is RawDataElement and elem.value is None:
+            if elem.length:
+                raise _Unsupported  # a deferred value: pydicom reads it
+            elem = ds[tag]  # an empty raw value: pydicom's writer converts it (get_item), so do we
         if type(elem) is RawDataElement:
             value = elem.value
-            if value is None and elem.length:
-                raise _Unsupported  # a deferred value
-            value = value or b""
             vr = elem.VR
             undefined = elem.length == 0xFFFFFFFF
             if tag == _PIXEL_DATA and (
@@ -176,6 +204,26 @@ def _dataset(out: list[bytes], ds: Dataset, parent_encoding: Any, implicit: bool
             continue
         if tag == _PIXEL_DATA and pixel_undefined is not None:
             elem.is_undefined_length = pixel_undefined  # what dcmwrite does to the element
+        elif not elem.is_undefined_length:
+            vr = elem.VR
+            if codecs is None:
+                from pydicom.charset import convert_encodings
+
+                codecs = convert_encodings(encoding or ["iso8859"])
+            data = _simple_value(elem._value, vr, codecs)
+            if data is not None:
+                n = len(data)
+                group, element = tag >> 16, tag & 0xFFFF
+                if implicit:
+                    out.append(pack_implicit(group, element, n))
+                elif vr in _LONG_VRS:
+                    out.append(pack_long(group, element, vr.encode("ascii"), 0, n))
+                elif n <= 0xFFFF:
+                    out.append(pack_short(group, element, vr.encode("ascii"), n))
+                else:
+                    raise _Unsupported
+                out.append(data)
+                continue
         buffer = DicomBytesIO()
         buffer.is_little_endian = True
         buffer.is_implicit_VR = implicit

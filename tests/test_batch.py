@@ -38,8 +38,12 @@ def sha(path: Path) -> str:
 
 
 def outputs(root: Path) -> dict[str, str]:
-    """Every output file (manifest aside) -> SHA-256."""
-    return {str(p.relative_to(root)): sha(p) for p in sorted(root.rglob("*")) if p.is_file() and p.name not in MANIFEST_FILES}
+    """Every output file (manifest and temporary files aside) -> SHA-256."""
+    return {
+        str(p.relative_to(root)): sha(p)
+        for p in sorted(root.rglob("*"))
+        if p.is_file() and p.name not in MANIFEST_FILES and not p.name.endswith(batch.TMP_SUFFIX)
+    }
 
 
 def header(out: Path) -> dict:
@@ -168,20 +172,21 @@ class TestResume:
         killed = _deidc(["run", "--input", corpus, "--output", out, "--jobs", jobs], {"DEIDLANG_TEST_KILL_AFTER": "13"})
         assert killed.returncode == -signal.SIGKILL
         assert header(out)["complete"] is False
-        partial = records(out)
-        assert len(partial) == 13 and all(r["status"] == "written" for r in partial)
-        assert 13 <= len(outputs(out)) < 40
+        partial = records(out)  # records are written a batch at a time, before the batch's renames
+        done = len(partial)
+        assert 13 <= done < 40 and all(r["status"] == "written" for r in partial)
+        assert 13 <= len(outputs(out)) <= done
 
         again = _deidc(["run", "--input", corpus, "--output", out, "--jobs", jobs])
         assert again.returncode == 0, again.stderr
-        assert "40 files processed: 27 written, 13 skipped, 0 failed" in again.stdout
-        assert "13 files already complete from an earlier run of the same job (resumed)" in again.stdout
+        assert f"40 files processed: {40 - done} written, {done} skipped, 0 failed" in again.stdout
+        assert f"{done} files already complete from an earlier run of the same job (resumed)" in again.stdout
         assert outputs(out) == outputs(reference)  # byte-identical to the uninterrupted run
         assert not [p for p in out.rglob("*") if p.name.endswith(batch.TMP_SUFFIX)]
         final = records(out)
         assert sorted(r["output"] for r in final) == sorted(p.replace(os.sep, "/") for p in outputs(out))  # one each
         assert all(r["output_sha256"] == sha(out / r["output"]) for r in final)
-        assert header(out)["complete"] is True and header(out)["summary"]["resumed"] == 13
+        assert header(out)["complete"] is True and header(out)["summary"]["resumed"] == done
 
     def test_record_written_but_file_not_renamed_is_redone(self, capsys, demo, tmp_path):
         """A kill between the record and the rename: the record names an output that is not there."""
@@ -267,6 +272,16 @@ class TestApi:
             batch.prepare(batch.Job((program,), str(tmp_path / "o"), inputs=(str(tmp_path / "nope"),)))
         with pytest.raises(batch.BatchError, match="is the input"):
             batch.prepare(batch.Job((program,), str(demo), inputs=(str(demo),)))
+
+    def test_one_run_per_output_at_a_time(self, demo, tmp_path):
+        program = deidlang.load(cli.DEFAULT_RECIPE)
+        job = batch.Job((program,), str(tmp_path / "out"), inputs=(str(demo),))
+        first = batch.run(job)
+        next(first)
+        with pytest.raises(batch.BatchError, match="another run is writing"):
+            next(batch.run(job))
+        assert len(list(first)) == 9  # the first run is not disturbed
+        assert len(list(batch.run(job))) == 10  # and the output is free again
 
     def test_ids_travel_once_and_reach_each_file(self, demo, tmp_path):
         recipe = deidlang.compile("FORMAT dicom\n%header\nREPLACE PatientID var:id\n", path="ids.dicom")

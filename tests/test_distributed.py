@@ -47,6 +47,7 @@ def records(out: Path) -> list[dict]:
 def cluster():
     old = os.environ.get("DEIDLANG_TEST_SLOW_SECONDS")
     os.environ["DEIDLANG_TEST_SLOW_SECONDS"] = SLOW  # inherited by the worker processes
+    os.environ["DEIDLANG_TEST_FAIL_BATCH"] = "poison"  # a batch with such a file raises, every time
     try:
         with distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
@@ -54,6 +55,7 @@ def cluster():
         ) as c:
             yield c
     finally:
+        os.environ.pop("DEIDLANG_TEST_FAIL_BATCH", None)
         if old is None:
             os.environ.pop("DEIDLANG_TEST_SLOW_SECONDS", None)
         else:
@@ -105,6 +107,21 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, corpus, l
     assert len(recs) == 30 and len({r["output"] for r in recs}) == 30
     assert recs == records(local_run)
     assert not [p for p in out.rglob("*") if p.name.endswith(batch.TMP_SUFFIX)]
+
+
+def test_a_batch_that_keeps_failing_is_retried_then_reported_by_path(cluster, tmp_path):
+    scans = tmp_path / "scans"
+    shutil.copytree(cli.DEMO_DIR / "patient-001", scans)
+    shutil.copy(scans / "ct-chest" / "ct-001.dcm", scans / "ct-chest" / "poison.dcm")
+    job = batch.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(tmp_path / "out"), inputs=(str(scans),), scheduler=cluster.scheduler_address)
+    results = list(batch.run(job))
+    failed = [r for r in results if r.status == "failed"]
+    assert any(r.display.endswith("poison.dcm") for r in failed)
+    assert all(r.reason == "lost on the Dask cluster after retries (RuntimeError); not written" for r in failed)
+    assert {r.status for r in results} == {"written", "failed"} and len(results) == 6
+    assert not (tmp_path / "out" / "ct-chest" / "poison.dcm").exists()
+    recorded = {r["input"]: r["status"] for r in records(tmp_path / "out")}
+    assert recorded["ct-chest/poison.dcm"] == "failed"
 
 
 def test_ids_and_functions_reach_the_workers(cluster, tmp_path):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileMetaDataset
 from pydicom.datadict import private_dictionary_VR
 from pydicom.multival import MultiValue
@@ -42,6 +42,9 @@ __all__ = [
 ]
 
 _NOSPAN = Span(0, 0, 0, 0)
+
+#: Raw VRs whose element BLANK converts before emptying (pydicom decides the final VR).
+_CONVERT_FIRST = frozenset({None, "UN", "SQ"})
 
 
 def _span() -> Any:
@@ -96,8 +99,50 @@ def _usable_vr(vr: str | None) -> str:
     return vr.split(" or ")[0] if " or " in vr else vr
 
 
+class _LazyElement:
+    """A field's element as the value sources see it, converted only if its value is read
+    (``deid_func:dummy`` needs the VR alone; a raw element whose VR is final has it)."""
+
+    __slots__ = ("_field", "VR", "tag")
+
+    def __init__(self, field: DicomField, raw: RawDataElement):
+        self._field = field
+        self.VR = raw.VR
+        self.tag = raw.tag
+
+    @property
+    def value(self) -> Any:
+        return self._field.element.value
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._field.element, name)
+
+
+def _element_for(field: DicomField) -> Any:
+    raw = field.parent._dict.get(field.dkey)
+    if type(raw) is RawDataElement and raw.VR not in _CONVERT_FIRST and raw.length != 0xFFFFFFFF and raw.value is not None:
+        return _LazyElement(field, raw)
+    return field.element
+
+
 def assign(run: Run, step, field: DicomField, value: Any) -> None:
-    """Store ``value`` in ``field``'s element, typed through its VR (R003 when it cannot be)."""
+    """Store ``value`` in ``field``'s element, typed through its VR (R003 when it cannot be).
+
+    A raw element whose VR is final is replaced by a new element holding the value:
+    the same element as converting the old one and setting it, without decoding the
+    old value."""
+    raw = field.parent._dict.get(field.dkey)
+    if type(raw) is RawDataElement and raw.VR not in _CONVERT_FIRST and raw.length != 0xFFFFFFFF:
+        vr = raw.VR
+        try:
+            typed = coerce(value, vr)
+        except Uncoercible as exc:
+            raise run.error(step, "R003", str(exc), field) from exc
+        try:
+            field.parent._dict[field.dkey] = DataElement(raw.tag, vr, typed)
+        except Exception as exc:
+            raise run.error(step, "R003", f"value cannot be stored in VR {vr}", field) from exc
+        return
     elem = field.element
     vr = _usable_vr(elem.VR)
     try:
@@ -257,7 +302,7 @@ class Replace:
             if not field.alive:
                 continue
             run.current = field
-            elem = field.element
+            elem = _element_for(field)
             value = resolve(run, self, self.value, field, elem, field)
             if value is None:
                 what = f"variable '{self.value.name}' has no value for this dataset" if isinstance(self.value, Var) else "the value is missing"
@@ -284,9 +329,15 @@ class Blank:
             if not field.alive:
                 continue
             run.current = field
-            if field.dkey not in field.parent._dict:
+            elements = field.parent._dict
+            raw = elements.get(field.dkey)
+            if raw is None:
                 continue
-            field.element.value = None
+            if type(raw) is RawDataElement and raw.VR not in _CONVERT_FIRST and raw.length != 0xFFFFFFFF:
+                # the same element as converting and emptying it, without decoding the old value
+                elements[field.dkey] = DataElement(raw.tag, raw.VR, None)
+            else:
+                field.element.value = None
             if field.children:
                 field.kill_children()
 
