@@ -49,7 +49,6 @@ import json
 import math
 import multiprocessing
 import os
-import secrets
 import signal
 import sys
 import time
@@ -62,6 +61,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import attrs
 
 from . import __version__
+from .atomic import atomic_target, temporary_name
 from .diagnostics import ApplyError, DeidlangError, Diagnostic
 from .encode import encode
 
@@ -784,7 +784,7 @@ class _HashingFile:
 
 
 def _tmp_name(target: str) -> str:
-    return os.path.join(os.path.dirname(target), f".{os.path.basename(target)}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+    return temporary_name(target, TMP_SUFFIX)
 
 
 @attrs.frozen
@@ -851,20 +851,8 @@ def write_atomic(ds, target: str) -> None:
     An interrupted run leaves either the complete file or nothing under the
     target name; the temporary file is removed on any failure.
     """
-    directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
-    tmp = _tmp_name(target)
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            ds.save_as(fh, enforce_file_format=False)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_target(target, suffix=TMP_SUFFIX) as tmp, open(tmp, "xb") as fh:
+        ds.save_as(fh, enforce_file_format=False)
 
 
 def remove_temporaries(output: str) -> None:
@@ -1290,19 +1278,8 @@ def _file_sha256(path: str | None) -> str | None:
 
 
 def _write_json_atomic(path: str, data: Any) -> None:
-    directory = os.path.dirname(path)
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_target(path, suffix=TMP_SUFFIX) as tmp, open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
 @attrs.frozen
@@ -1497,15 +1474,13 @@ class Manifest:
                 key = _record_key(line)
                 if key is not None:
                     last[key] = n
-        tmp = os.path.join(self.output, f".{MANIFEST_RECORDS}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-        with open(self.records_path, encoding="utf-8", errors="surrogateescape") as src, open(
-            tmp, "w", encoding="utf-8", errors="surrogateescape"
-        ) as dst:
+        with atomic_target(self.records_path, suffix=TMP_SUFFIX) as tmp, open(
+            self.records_path, encoding="utf-8", errors="surrogateescape"
+        ) as src, open(tmp, "w", encoding="utf-8", errors="surrogateescape") as dst:
             for n, line in enumerate(src):
                 key = _record_key(line)
                 if key is not None and last.get(key) == n:
                     dst.write(line if line.endswith("\n") else line + "\n")
-        os.replace(tmp, self.records_path)
 
     def _write_header(self) -> None:
         _write_json_atomic(self.path, self.header)

@@ -32,12 +32,13 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 from typing import Any, Iterable
 
 import attrs
 import numpy as np
 from pydicom.dataset import Dataset
+
+from .atomic import atomic_target
 from pydicom.uid import (
     UID,
     ExplicitVRLittleEndian,
@@ -588,18 +589,8 @@ def write_png(
         ImageDraw.Draw(canvas).text((4, 3), title, fill=255 if picture.mode == "L" else (255, 255, 255))
         picture = canvas
     target = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(target))
-    os.makedirs(directory, exist_ok=True)
-    tmp = os.path.join(directory, f".{os.path.basename(target)}.{secrets.token_hex(4)}.tmp")
-    try:
+    with atomic_target(target) as tmp:
         picture.save(tmp, format="PNG", pnginfo=info)
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
     return target
 
 

@@ -372,3 +372,22 @@ def test_preamble_is_zeroed_in_outputs(tmp_path):
     assert b"PREAMBLE-MARKER" not in written
     assert written[:128] == b"\x00" * 128 and written[128:132] == b"DICM"
     assert pydicom.dcmread(out / "a.dcm").SOPInstanceUID == ds.SOPInstanceUID
+
+
+def test_atomic_target_leaves_nothing_on_failure(tmp_path):
+    """A failed write leaves neither a partial target nor a temporary file."""
+    from deidlang.atomic import atomic_target
+
+    target = tmp_path / "sub" / "out.dcm"
+    try:
+        with atomic_target(target) as tmp:
+            with open(tmp, "wb") as fh:
+                fh.write(b"partial")
+            raise RuntimeError("interrupted")
+    except RuntimeError:
+        pass
+    assert list((tmp_path / "sub").iterdir()) == []
+    with atomic_target(target) as tmp:
+        with open(tmp, "wb") as fh:
+            fh.write(b"complete")
+    assert target.read_bytes() == b"complete" and [p.name for p in (tmp_path / "sub").iterdir()] == ["out.dcm"]

@@ -6,7 +6,6 @@ import fnmatch
 import logging
 import os
 import tempfile
-import uuid
 import warnings
 import zipfile
 from typing import Any, Iterator
@@ -14,6 +13,7 @@ from typing import Any, Iterator
 import pydicom
 from pydicom.dataset import Dataset
 
+from ..atomic import atomic_target
 from ..diagnostics import DeidlangError
 
 __all__ = ["get_files", "load_dataset", "dataset_path", "Saver"]
@@ -163,15 +163,10 @@ class Saver:
 
 def write_atomic(ds: Dataset, target: str) -> None:
     """Write ``ds`` to ``target`` through a temporary file in the same folder."""
-    folder = os.path.dirname(os.path.abspath(target))
-    tmp = os.path.join(folder, f".{os.path.basename(target)}.{uuid.uuid4().hex}.tmp")
     try:
-        with open(tmp, "xb") as handle:
+        with atomic_target(target) as tmp, open(tmp, "xb") as handle:
             ds.save_as(handle)
-        os.replace(tmp, target)
     except Exception as err:
-        if os.path.exists(tmp):
-            os.remove(tmp)
         if isinstance(err, DeidlangError):
             raise
         # the cause may quote element values: it is chained, not copied into the message
