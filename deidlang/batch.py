@@ -610,7 +610,7 @@ def changes(before: dict[int, tuple[Any, Any]], ds, encoding: Any) -> tuple[int,
     one) are compared, so the cost grows with what the recipe does, not
     with the size of the dataset.
     """
-    from pydicom.dataelem import DataElement, convert_raw_data_element
+    from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 
     after = _elements(ds)
     removed = len(before.keys() - after.keys())
@@ -618,6 +618,12 @@ def changes(before: dict[int, tuple[Any, Any]], ds, encoding: Any) -> tuple[int,
     changed = 0
     for tag, (old, old_value) in before.items():
         new = after.get(tag)
+        if type(new) is RawDataElement and new is not old and isinstance(new.value, bytes):
+            # a value the runtime wrote as bytes (runtime/rawtext.py: ASCII text)
+            if type(old) is RawDataElement and isinstance(old.value, bytes):
+                changed += _normal_text(old.value.decode("latin-1")) != _normal_text(new.value.decode("latin-1"))
+                continue
+            new = convert_raw_data_element(new, encoding=encoding)
         if new is None or (new is old and old_value is None) or type(new) is not DataElement or new.VR == "SQ":
             continue  # removed, untouched (still raw), or a sequence
         if new is not old or old_value is None:

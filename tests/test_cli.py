@@ -561,6 +561,19 @@ class TestChangeCounts:
         assert cli._changes(before, ds, ds.original_character_set) == (0, 0, 1)
 
 
+    def test_values_written_as_bytes_are_counted(self):
+        """The runtime writes ASCII text as raw bytes (runtime/rawtext.py); those count too."""
+        ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
+        before = cli._snapshot(ds)
+        program = deidlang.compile(
+            "FORMAT dicom\n%header\nREPLACE PatientID SUB-1\nREPLACE StudyID " + str(ds.StudyID) + "\n"
+            "REPLACE PatientName ANONYMOUS\n"
+        )
+        program.apply(ds)
+        assert type(ds._dict[0x00100020]).__name__ == "RawDataElement"
+        assert cli._changes(before, ds, ds.original_character_set) == (0, 0, 2)
+
+
 class TestAtomicWrite:
     def test_failed_write_leaves_nothing(self, tmp_path):
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-003" / "cr-knee" / "cr-001.dcm")

@@ -21,6 +21,7 @@ import threading
 from typing import Any, Callable, Mapping
 
 import attrs
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
 from ..diagnostics import ApplyError, DeidlangError
@@ -28,6 +29,7 @@ from . import build, selectors, values
 from .context import Run
 from .inspection import Inspection
 from .selectors import FieldInfo, UidPath
+from .sequences import convert as convert_sequence
 from .universe import DEFAULT_SKIP, DicomField, SkipList, element_vr, keyword_of, walk
 
 __all__ = ["Program", "DicomField", "DEFAULT_SKIP", "universe"]
@@ -402,6 +404,8 @@ def _remove_private(ds: Dataset) -> None:
             elem = d._dict[tag]
             vr = elem.VR
             if vr == "SQ" or vr is None or vr == "UN":
+                if vr == "SQ" and type(elem) is RawDataElement:
+                    convert_sequence(d, tag, elem)  # the fast reader where it can (runtime/sequences.py)
                 value = d[tag].value
                 if isinstance(value, Sequence):
                     stack.extend(item for item in value if isinstance(item, Dataset))

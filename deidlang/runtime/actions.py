@@ -19,6 +19,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
 from ..source import Span
+from . import rawtext
 from .builtins import BadArgument, BuiltinFailed, evaluate, jitter_days, jitter_value
 from .keyed import MissingKey
 from .context import MISSING, Run
@@ -103,12 +104,13 @@ class _LazyElement:
     """A field's element as the value sources see it, converted only if its value is read
     (``deid_func:dummy`` needs the VR alone; a raw element whose VR is final has it)."""
 
-    __slots__ = ("_field", "VR", "tag")
+    __slots__ = ("_field", "VR", "tag", "raw")
 
     def __init__(self, field: DicomField, raw: RawDataElement):
         self._field = field
         self.VR = raw.VR
         self.tag = raw.tag
+        self.raw = raw  # built-ins read some values from the bytes (runtime/rawtext.py)
 
     @property
     def value(self) -> Any:
@@ -138,6 +140,10 @@ def assign(run: Run, step, field: DicomField, value: Any) -> None:
             typed = coerce(value, vr)
         except Uncoercible as exc:
             raise run.error(step, "R003", str(exc), field) from exc
+        data = rawtext.encode(typed, vr)
+        if data is not None:
+            field.parent._dict[field.dkey] = rawtext.element(raw, data)
+            return
         try:
             field.parent._dict[field.dkey] = DataElement(raw.tag, vr, typed)
         except Exception as exc:
@@ -274,6 +280,14 @@ class Add:
             typed = coerce(value, vr)
         except Uncoercible as exc:
             raise run.error(self, "R003", str(exc), element=run.element_label(tag)) from exc
+        data = rawtext.encode(typed, vr) if not (tag >> 16) & 1 else None
+        if data is not None:  # plain ASCII text: stored as bytes (runtime/rawtext.py)
+            key = Tag(tag)
+            target._dict[key] = rawtext.new_element(key, vr, data)
+            field = DicomField(tag, target, None, 0, None, is_meta, name=self.name)
+            field.dkey = key
+            run.add_field(field)
+            return
         try:
             elem = DataElement(tag, vr, typed)
             target[tag] = elem

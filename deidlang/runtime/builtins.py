@@ -214,11 +214,13 @@ def evaluate(b: Builtin, *, field: Any, element: Any, run: Any = None) -> Any:
 
 # --------------------------------------------------------------------------- deidlang's built-ins
 
+from pydicom.dataelem import DataElement  # noqa: E402
 from pydicom.dataset import Dataset  # noqa: E402
+from pydicom.tag import Tag  # noqa: E402
 from pydicom.multival import MultiValue  # noqa: E402
 from pydicom.sequence import Sequence  # noqa: E402
 
-from . import keyed  # noqa: E402
+from . import keyed, rawtext  # noqa: E402
 
 #: VRs whose values can carry identifying text or dates (what dummy/scrub touch inside sequences).
 TEXT_VRS = frozenset(("AE", "AS", "DA", "DT", "TM", "PN", "LO", "SH", "ST", "LT", "UT", "UC", "UR"))
@@ -284,7 +286,11 @@ def _hashuid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     _need(element, b)
     key = _key(b)
     prefix = b.option("prefix", "2.25.")
-    out = [keyed.hash_uid(key, u, prefix) if u.strip() else u for u in _text_items(element.value)]
+    raw = getattr(element, "raw", None)
+    texts = rawtext.uid_texts(raw) if raw is not None else None
+    if texts is None:
+        texts = _text_items(element.value)
+    out = [keyed.hash_uid(key, u, prefix) if u.strip() else u for u in texts]
     return _one(out) if out else ""
 
 
@@ -429,18 +435,39 @@ def _scrub(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     return _one(out) if out else element.value
 
 
+_CODE_TAGS = ((Tag(0x00080100), "SH"), (Tag(0x00080102), "SH"), (Tag(0x00080104), "LO"))  # value, scheme, meaning
+
+
+def _code_item(value: str, scheme: str, meaning: str, parent: Any) -> Dataset:
+    """A code sequence item (CodeValue, CodingSchemeDesignator, CodeMeaning) for a
+    sequence of ``parent``. When ``parent`` was read from a file, ASCII texts are
+    stored as bytes (runtime/rawtext.py) and the item gets the parent's encoding, as
+    an item read from that file would: writers then take the bytes as they are."""
+    item = Dataset()
+    implicit, little = parent.original_encoding if isinstance(parent, Dataset) else (None, None)
+    raw = implicit is False and little is True
+    if raw:
+        encoding = parent._character_set
+        item._parent_encoding = encoding
+        item.set_original_encoding(False, True, encoding)
+    for (tag, vr), text in zip(_CODE_TAGS, (value, scheme, meaning)):
+        data = rawtext.encode(text, vr) if raw else None
+        if data is None:
+            item[tag] = DataElement(tag, vr, text)
+        else:
+            item._dict[tag] = rawtext.new_element(tag, vr, data)
+    return item
+
+
 def _code(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     value, scheme, meaning = (b.option(k).strip() for k in ("value", "scheme", "meaning"))
     items = [i for i in (element.value if element is not None and isinstance(element.value, Sequence) else ()) if isinstance(i, Dataset)]
     if element is not None and element.VR != "SQ":
         raise BuiltinFailed(f"deid_func:code makes a code sequence item, not a value of VR {element.VR}")
     if not any(str(i.get("CodeValue", "")) == value and str(i.get("CodingSchemeDesignator", "")) == scheme for i in items):
-        item = Dataset()
-        item.CodeValue = value
-        item.CodingSchemeDesignator = scheme
-        item.CodeMeaning = meaning
-        items.append(item)
-    items.sort(key=lambda i: (str(i.get("CodingSchemeDesignator", "")), str(i.get("CodeValue", ""))))
+        items.append(_code_item(value, scheme, meaning, run.ds if run is not None else None))
+    if len(items) > 1:
+        items.sort(key=lambda i: (str(i.get("CodingSchemeDesignator", "")), str(i.get("CodeValue", ""))))
     return Sequence(items)
 
 

@@ -43,6 +43,8 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
+from .sequences import convert as convert_sequence
+
 __all__ = [
     "DEFAULT_SKIP",
     "DicomField",
@@ -441,6 +443,8 @@ def walk(
                 if type(elem) is raw_type:
                     maybe = _is_sequence_raw(elem, tag)
                     if maybe is not False:
+                        if maybe is True:
+                            convert_sequence(d, key, elem)  # fast path; else pydicom reads it below
                         elem = d[key]
                         seq = elem.value if isinstance(elem.value, Sequence) else None
                 elif isinstance(elem.value, Sequence):

@@ -1,0 +1,148 @@
+"""runtime/sequences.py reads raw sequences into the very objects pydicom builds.
+
+Every file of pydicom's test data, deid-data and the demo data is read twice;
+in one copy pydicom converts every sequence (at every depth), in the other the
+fast reader does wherever it can. The two must be equal object for object (raw
+elements with their positions, item and sequence attributes) and write the same
+bytes.
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import warnings
+from pathlib import Path
+
+import pydicom
+import pytest
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+
+from deidlang.cli import DEMO_DIR
+from deidlang.runtime import sequences
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from corpus import deid_data_base  # noqa: E402
+
+_IGNORED = frozenset({"_dict", "_pixel_array_opts", "buffer", "fileobj_type"})  # the file objects differ per read
+
+
+def _files() -> list[Path]:
+    """Files on this machine only (pydicom's bundled test files, never its downloads)."""
+    import pydicom.data
+
+    paths = sorted((Path(pydicom.data.__file__).parent / "test_files").rglob("*.dcm"))
+    base = deid_data_base()
+    if base is not None:
+        paths += sorted(base.rglob("*.dcm"))
+    paths += sorted(Path(DEMO_DIR).rglob("*.dcm"))
+    return [p for p in paths if p.stat().st_size < 8_000_000]
+
+
+FILES = _files()
+
+
+def _read(path: Path) -> Dataset | None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return pydicom.dcmread(path, force=True)
+        except Exception:
+            return None
+
+
+def _convert_all(ds: Dataset, fast: bool, counts: dict) -> None:
+    for key in list(ds._dict):
+        elem = ds._dict[key]
+        if type(elem) is RawDataElement and elem.VR == "SQ" and fast:
+            if sequences.convert(ds, key, elem):
+                counts["fast"] += 1
+            else:
+                counts["pydicom"] += 1
+        try:
+            value = ds[key].value
+        except Exception:
+            continue
+        if isinstance(value, Sequence):
+            for item in value:
+                _convert_all(item, fast, counts)
+
+
+def _same(a: Dataset, b: Dataset, where: str) -> None:
+    state_a = {k: v for k, v in a.__dict__.items() if k not in _IGNORED}
+    state_b = {k: v for k, v in b.__dict__.items() if k not in _IGNORED}
+    assert state_a == state_b, where
+    assert a._pixel_array_opts == b._pixel_array_opts, where
+    assert list(a._dict) == list(b._dict), where
+    for key, ea in a._dict.items():
+        eb = b._dict[key]
+        assert type(ea) is type(eb), f"{where} {key}"
+        if type(ea) is RawDataElement:
+            assert ea == eb, f"{where} {key}"
+            continue
+        assert (ea.tag, ea.VR, ea.file_tell, ea.is_undefined_length) == (eb.tag, eb.VR, eb.file_tell, eb.is_undefined_length), f"{where} {key}"
+        if isinstance(ea.value, Sequence):
+            assert isinstance(eb.value, Sequence) and len(ea.value) == len(eb.value), f"{where} {key}"
+            assert getattr(ea.value, "is_undefined_length", None) == getattr(eb.value, "is_undefined_length", None), f"{where} {key}"
+            for i, (ia, ib) in enumerate(zip(ea.value, eb.value)):
+                _same(ia, ib, f"{where} {key}[{i}]")
+        else:
+            assert ea.value == eb.value, f"{where} {key}"
+
+
+def _written(ds: Dataset) -> bytes | None:
+    buffer = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            ds.save_as(buffer, enforce_file_format=False)
+        except Exception:
+            return None
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_same_objects_and_bytes_as_pydicom(path):
+    slow, fast = _read(path), _read(path)
+    if slow is None:
+        pytest.skip("pydicom cannot read this file")
+    counts = {"fast": 0, "pydicom": 0}
+    _convert_all(slow, False, counts)
+    _convert_all(fast, True, counts)
+    _same(slow, fast, path.name)
+    assert _written(slow) == _written(fast)
+
+
+def test_the_fast_path_is_taken():
+    """The comparison above means something only if the fast reader did the work."""
+    counts = {"fast": 0, "pydicom": 0}
+    for path in FILES:
+        ds = _read(path)
+        if ds is not None:
+            _convert_all(ds, True, counts)
+    assert counts["fast"] > 50, counts
+
+
+def test_custom_pydicom_conversion_is_respected(monkeypatch):
+    from pydicom import config
+
+    ds = pydicom.dcmread(next(p for p in sorted(Path(DEMO_DIR).rglob("*.dcm"))))
+    key, raw = next((k, e) for k, e in ds._dict.items() if type(e) is RawDataElement and e.VR == "SQ")
+    monkeypatch.setattr(config, "data_element_callback", lambda raw, **kw: raw)
+    assert sequences.convert(ds, key, raw) is False
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\xfe\xff\x00\xe0\x00\x00\x00\x00",  # an empty item
+        b"\xfe\xff\x00\xe0\x0a\x00\x00\x00\x10\x00\x10\x00\x06\x00AB",  # VR bytes missing (implicit)
+        b"\xfe\xff\x00\xe0\x10\x00\x00\x00\x10\x00\x10\x00PN\x10\x00ABCD",  # value longer than the data
+        b"\xfe\xff\x00\xe0",  # cut in the item header
+        b"\xfe\xff\xdd\xe0\x00\x00\x00\x00",  # a sequence delimiter in a defined-length sequence
+    ],
+)
+def test_odd_data_is_left_to_pydicom(data):
+    assert sequences.read_items(data, ["iso8859"], 0) is None
