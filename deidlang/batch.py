@@ -21,6 +21,12 @@ run manifest and renames the temporary file into place, in that order, so
 that an interruption at any point leaves either a complete output with its
 record, or no output.
 
+A file that is not a complete DICOM file (empty, not DICOM, cut short, not
+a regular file, nested too deeply, a DICOMDIR) fails with a reason in plain
+words and the batch goes on; outputs never leave the output folder (no
+``..``, no symbolic link on the way is followed). docs/robustness.md lists
+every case.
+
 Parallel runs (``Job.jobs > 1``) use a process pool whose workers receive
 the compiled Programs, functions and ids once, through the pool
 initializer, and then only batches of small :class:`Task` records; at most
@@ -50,6 +56,7 @@ import math
 import multiprocessing
 import os
 import signal
+import stat
 import sys
 import time
 import warnings
@@ -61,12 +68,21 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import attrs
 
 from . import __version__
-from .atomic import atomic_target, temporary_name
+from .atomic import FATAL_ERRNOS, WriteError, atomic_target, describe, errno_of, fsync_directory, temporary_name, write_all
 from .diagnostics import ApplyError, DeidlangError, Diagnostic
 from .encode import encode
 
 __all__ = [
     "BatchError",
+    "InputError",
+    "OutputError",
+    "read_input",
+    "cut_short",
+    "too_deep",
+    "is_dicomdir",
+    "confined",
+    "make_folders",
+    "printable",
     "Job",
     "Options",
     "Task",
@@ -115,10 +131,46 @@ CHUNK = 1 << 20
 
 STATUSES = ("written", "quarantined", "skipped", "failed")
 
+#: The SOP Class of a DICOMDIR file.
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
+
 
 class BatchError(DeidlangError):
     """The job cannot start: a missing input, an output that is a file or the input, an
     unreadable functions file. Messages name paths, never element values."""
+
+
+class InputError(DeidlangError):
+    """One input file cannot be processed: its message is the reason, in plain words,
+    as the run reports it (it names no element values, and not the file: the caller does)."""
+
+
+class OutputError(DeidlangError):
+    """One output cannot be written where it belongs (it would leave the output folder,
+    or a folder on its way is a symbolic link). The message is the reason."""
+
+
+# The reasons a file is reported with (docs/robustness.md lists them with the kinds of
+# damage that lead to each).
+EMPTY = "the file is empty"
+NOT_DICOM = "not a DICOM file"
+NO_PREAMBLE_HINT = " (no DICOM preamble; --force reads it anyway)"
+TOO_SHORT_HINT = " (shorter than the DICOM preamble: cut short?)"
+CUT_SHORT = "file ends before its last element (cut short, or an element length is wrong)"
+META_ONLY = "the file holds file meta information but no data set (cut short?)"
+#: Sequences nested deeper than this are refused: pydicom reads, and writes, nested
+#: sequences by recursion, and fails (or, writing, slows to a crawl) near 200 levels.
+MAX_DEPTH = 100
+TOO_DEEP = f"sequences nested too deeply to process (more than {MAX_DEPTH} levels)"
+DAMAGED = "damaged or unsupported DICOM"
+DICOMDIR = (
+    "a DICOMDIR (a media index): not de-identified, as its byte offsets would no longer "
+    "match; make a new one from the outputs"
+)
+DANGLING = "a symbolic link whose target does not exist"
+LOOP = "a symbolic link loop"
+UNLISTABLE = "cannot read: the folder cannot be listed"
+OUTSIDE = "its output path would leave the output folder ('..' or an absolute name): not processed"
 
 
 # =========================================================================== the job
@@ -229,6 +281,8 @@ class Task:
     relative: str = ""  # path relative to its input root
     replace_target: bool = False
     replace_quarantine: bool = False
+    base: str = ""  # the output folder (absolute): outputs are confined to it
+    refused: str = ""  # why the file is not processed at all (its output path would leave the output folder)
 
 
 def is_url(text: str) -> bool:
@@ -267,7 +321,8 @@ def roots(inputs: Sequence[str] | None) -> list[Root]:
             is_dir = fs.isdir(path)
             prefix = ""
             if is_dir and len(inputs) > 1:
-                prefix = _unique(path.rstrip("/").rsplit("/", 1)[-1] or "input", prefixes)
+                name = path.rstrip("/").rsplit("/", 1)[-1]
+                prefix = _unique(name if name not in ("", ".", "..") else "input", prefixes)
             out.append(Root(given, given.rstrip("/") if is_dir else given, is_dir, prefix, url=True))
             continue
         path = os.path.abspath(given)
@@ -294,8 +349,9 @@ def walk(root: Root, exclude: str) -> Iterator[str]:
 def _walk_real(root: Root, exclude: str) -> Iterator[tuple[str, str]]:
     """``(path, real path)`` of every file under a root, in ``os.walk`` order (a directory's
     files, sorted, then its sub-directories, sorted; symbolic links to directories are not
-    followed). Real paths come from the directory's real path, so that only symbolic
-    links cost a ``realpath``."""
+    followed; a directory that cannot be listed is an entry itself, so that it is reported).
+    Real paths come from the directory's real path, so that only symbolic links cost a
+    ``realpath``."""
     if root.url:
         for url in _walk_url(root):
             yield url, url
@@ -311,7 +367,10 @@ def _scan(directory: str, real_dir: str, exclude: str) -> Iterator[tuple[str, st
         with os.scandir(directory) as it:
             entries = list(it)
     except OSError:
-        return  # as os.walk: an unreadable directory is skipped
+        # listed as an entry of its own, so that the run reports it ("cannot read")
+        # instead of leaving out what it holds without a word
+        yield directory, real_dir
+        return
     files, dirs = [], []
     for entry in entries:
         if entry.name.startswith("."):
@@ -354,14 +413,14 @@ def _walk_url(root: Root) -> Iterator[str]:
     found = sorted(fs.find(base))
     for path in found:
         rel = path[len(base) :].lstrip("/")
-        if not rel or any(part.startswith(".") for part in rel.split("/")):
-            continue
+        if not rel or any(part.startswith(".") and part not in (".", "..") for part in rel.split("/")):
+            continue  # hidden names are skipped; '.' and '..' are listed, to be refused by name
         yield f"{protocol}://{path}" if protocol not in ("file", "local") else "file://" + path
 
 
 def _relative(root: Root, source: str) -> str:
-    if root.url:
-        return source[len(root.path) :].lstrip("/").replace("/", os.sep) if root.is_dir else source.rsplit("/", 1)[-1]
+    if root.url:  # object names: empty parts ('a//b') collapse
+        return os.sep.join(p for p in source[len(root.path) :].split("/") if p) if root.is_dir else source.rsplit("/", 1)[-1]
     return os.path.relpath(source, root.path) if root.is_dir else os.path.basename(source)
 
 
@@ -387,7 +446,10 @@ def _unique(relative: str, taken: set) -> str:
     n = 1
     while _digest(candidate.lower()) in taken:
         n += 1
-        candidate = f"{stem}-{n}{ext}"
+        suffix = f"-{n}{ext}"
+        head, base = os.path.split(stem)
+        room = NAME_MAX - len(os.fsencode(suffix))
+        candidate = os.path.join(head, _shorten(base, room) + suffix) if len(os.fsencode(base)) > room else f"{stem}{suffix}"
     taken.add(_digest(candidate.lower()))
     return candidate
 
@@ -402,9 +464,14 @@ def _lookup_ids(index: Mapping[str, dict], keys: Iterable[str]) -> str | None:
 
 
 def check_output(output: str, root_list: Sequence[Root]) -> None:
-    """Refuse an output that is a file, or that is one of the input directories."""
+    """Refuse an output that is a file, a URL (outputs are written to a local folder), a
+    symbolic link to nothing, or one of the input directories."""
+    if is_url(output) or "://" in output:  # chained fsspec URLs too (simplecache::s3://...)
+        raise BatchError(f"the output '{output}' is a URL: outputs go to a local folder; choose a local --output")
     if os.path.exists(output) and not os.path.isdir(output):
         raise BatchError(f"the output '{output}' exists and is not a directory")
+    if os.path.islink(output) and not os.path.exists(output):
+        raise BatchError(f"the output '{output}' is a symbolic link to a folder that does not exist")
     out_real = os.path.realpath(output)
     for root in root_list:
         if root.is_dir and not root.url and os.path.realpath(root.path) == out_real:
@@ -439,13 +506,29 @@ def plan(
                 head, sep, tail = target_rel.partition(os.sep)
                 if head.lower() == QUARANTINE_DIR and sep:
                     target_rel = os.path.join(f"{head}-input", tail)
-            target_rel = _unique(target_rel, taken)
             shown = display(root, source)
+            if not confined(target_rel):  # from a URL (object names may hold '..'), or an input folder that cannot be listed
+                refused = UNLISTABLE if rel == os.curdir and not root.url else OUTSIDE
+                yield Task(source, "", printable(shown), root=n, relative=rel, base=out_dir, refused=refused)
+                continue
+            target_rel = _unique(target_rel, taken)
             ids_key = None
             if index is not None:
                 ids_key = _lookup_ids(index, (source if root.url else os.path.abspath(source), shown, rel)) or ""
             hold = os.path.join(out_dir, QUARANTINE_DIR, target_rel) if quarantine else None
-            yield Task(source, os.path.join(out_dir, target_rel), shown, None, hold, ids_key, n, rel)
+            yield Task(source, os.path.join(out_dir, target_rel), printable(shown), None, hold, ids_key, n, rel, base=out_dir)
+
+
+def confined(relative: str) -> bool:
+    """Whether a relative output path stays inside the output folder: not absolute, and
+    no empty, '.' or '..' part (names read from a folder never have them; object names
+    behind a URL may)."""
+    if not relative or "\0" in relative or os.path.isabs(relative):
+        return False
+    parts = relative.split(os.sep)
+    if os.altsep:
+        parts = [p for part in parts for p in part.split(os.altsep)]
+    return all(part not in ("", ".", "..") for part in parts)
 
 
 # =========================================================================== results
@@ -658,36 +741,262 @@ class _Input:
     mtime_ns: int | None
 
 
-def read_input(source: str, *, force: bool = False):
+def read_input(source: str, *, force: bool = False, stop_before_pixels: bool = False):
     """``(dataset, _Input)``: the file parsed, with the SHA-256 of its bytes.
 
     Small files are read in one go and parsed from memory. Larger ones are
     hashed in chunks and parsed with large values deferred (pydicom's
     ``defer_size``): pixel data is read only if a rule needs it, and is
     otherwise copied to the output in chunks by :func:`write_output`.
-    """
-    import pydicom
 
+    Raises :class:`InputError` (the reason in plain words) for anything that
+    is not a complete DICOM file: not a regular file (a pipe would block, a
+    device never ends), empty, not DICOM, cut short (pydicom reads a file that
+    ends inside an element without complaint, handing back a short value;
+    writing that would make a short output), or nested too deeply.
+    ``stop_before_pixels``: for commands that only look at the header (the
+    elements read are checked; what follows them is not).
+    """
+    opts = {"force": force, "stop_before_pixels": stop_before_pixels}
     if is_url(source):
-        with _fsspec().open(source, "rb") as fh:
-            data = fh.read()
-        ds = pydicom.dcmread(io.BytesIO(data), force=force)
+        try:
+            with _fsspec().open(source, "rb") as fh:
+                data = fh.read()
+        except OSError as err:
+            raise InputError(_os_reason(err)) from None
+        if not data:
+            raise InputError(EMPTY)
+        ds = _parse(io.BytesIO(data), len(data), **opts)
         return ds, _Input(hashlib.sha256(data).hexdigest(), len(data), None)
-    with open(source, "rb") as fh:
+    with _open_regular(source) as fh:
         st = os.fstat(fh.fileno())
+        if st.st_size == 0:
+            raise InputError(EMPTY)
         if st.st_size <= SMALL_FILE:
-            data = fh.read()
+            data = _read_all(fh)
             info = _Input(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns)
-            ds = pydicom.dcmread(io.BytesIO(data), force=force)
+            ds = _parse(io.BytesIO(data), len(data), **opts)
             ds.filename = source
             return ds, info
         digest = hashlib.sha256()
-        while chunk := fh.read(CHUNK):
+        size = 0
+        while chunk := _read_chunk(fh):
             digest.update(chunk)
-        info = _Input(digest.hexdigest(), st.st_size, st.st_mtime_ns)
+            size += len(chunk)
+        info = _Input(digest.hexdigest(), size, st.st_mtime_ns)
     # parsed from the path, so that pydicom can read a deferred value when a rule needs it
-    ds = pydicom.dcmread(source, force=force, defer_size=DEFER_SIZE)
+    ds = _parse(source, size, defer_size=DEFER_SIZE, **opts)
     return ds, info
+
+
+_KINDS = (
+    (stat.S_ISFIFO, "a named pipe"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISDIR, "a folder"),
+)
+
+
+def _not_regular(mode: int) -> str:
+    """The reason for an entry that is not a regular file, naming what it is."""
+    kind = next((name for test, name in _KINDS if test(mode)), "something else")
+    return f"not a regular file ({kind})"
+
+
+def _open_regular(source: str):
+    """Open ``source`` for reading only if it is a regular file (after following
+    symbolic links). Opened without blocking, so that a named pipe cannot stall
+    the batch; a device (``/dev/zero`` never ends) or a socket is refused."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(source, flags)
+    except OSError as err:
+        raise InputError(_open_reason(source, err)) from None
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            raise InputError(_not_regular(mode))
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def _open_reason(source: str, err: OSError) -> str:
+    """Why a path cannot be opened, in plain words."""
+    import errno
+
+    if err.errno == errno.ELOOP:
+        return LOOP
+    if err.errno == errno.ENOENT and os.path.islink(source):
+        return DANGLING
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return _os_reason(err)
+    try:
+        mode = os.stat(source).st_mode
+    except OSError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        return _not_regular(mode)
+    return _os_reason(err)
+
+
+def _os_reason(err: OSError) -> str:
+    text = err.strerror or type(err).__name__
+    return f"cannot read: {text[:1].lower()}{text[1:]}"
+
+
+def _read_all(fh) -> bytes:
+    try:
+        return fh.read()
+    except OSError as err:
+        raise InputError(_os_reason(err)) from None
+
+
+def _read_chunk(fh) -> bytes:
+    try:
+        return fh.read(CHUNK)
+    except OSError as err:
+        raise InputError(_os_reason(err)) from None
+
+
+def _parse(src, size: int, *, force: bool, stop_before_pixels: bool = False, defer_size: int | None = None):
+    """Parse with pydicom, then make sure the file was complete (see :func:`cut_short`)."""
+    import pydicom
+    from pydicom.errors import InvalidDicomError
+
+    try:
+        ds = pydicom.dcmread(src, force=force, defer_size=defer_size, stop_before_pixels=stop_before_pixels)
+    except InvalidDicomError:
+        if not force and size < _PREAMBLE_END:
+            raise InputError(NOT_DICOM + TOO_SHORT_HINT) from None
+        raise InputError(NOT_DICOM + ("" if force else NO_PREAMBLE_HINT)) from None
+    except RecursionError:
+        raise InputError(TOO_DEEP) from None
+    except EOFError:
+        raise InputError(CUT_SHORT) from None
+    except OSError as err:
+        if err.errno is None:  # pydicom's own "no tag to read at ...": the file ended inside a sequence
+            raise InputError(CUT_SHORT) from None
+        raise InputError(_os_reason(err)) from None
+    except Exception as err:  # noqa: BLE001 - a damaged file; its own message could quote data
+        raise InputError(f"cannot read: {DAMAGED} ({type(err).__name__})") from None
+    reason = cut_short(ds, size, whole=not stop_before_pixels)
+    if reason:
+        raise InputError(reason)
+    if too_deep(ds):
+        raise InputError(TOO_DEEP)
+    return ds
+
+
+_UNDEFINED = 0xFFFFFFFF
+#: Where the 128-byte preamble and 'DICM' end.
+_PREAMBLE_END = 132
+#: The fewest bytes one more level of nesting takes (an item header and an element header).
+_LEVEL_BYTES = 16
+
+
+def too_deep(ds, limit: int = MAX_DEPTH) -> bool:
+    """Whether sequences in ``ds`` nest more than ``limit`` levels deep.
+
+    Checked level by level, without recursion, on throwaway copies: ``ds``
+    keeps its raw (unconverted) elements, so that what a recipe does not touch
+    is written back byte for byte. A sequence too short to hold the levels
+    left before the limit is not opened, so ordinary files cost next to nothing.
+    """
+    from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
+
+    stack = [(elem, 1) for elem in ds._dict.values() if _is_sequence(elem)]
+    while stack:
+        elem, depth = stack.pop()
+        if depth > limit:
+            return True
+        if type(elem) is RawDataElement:
+            if elem.length != _UNDEFINED and elem.length < _LEVEL_BYTES * (limit - depth + 1):
+                continue  # cannot hold enough levels to pass the limit
+            if elem.value is None:  # deferred: read its bytes for the check only
+                elem = _load_deferred(ds, elem)
+                if elem is None:
+                    continue
+            try:
+                elem = convert_raw_data_element(elem, encoding=None)
+            except Exception:  # noqa: BLE001 - damage is for reading and writing to report
+                continue
+        if type(elem) is not DataElement or elem.VR != "SQ":
+            continue
+        for item in elem.value or ():
+            stack.extend((sub, depth + 1) for sub in item._dict.values() if _is_sequence(sub))
+    return False
+
+
+def _is_sequence(elem) -> bool:
+    vr = elem.VR
+    if vr is None:  # implicit VR, still raw: the dictionary knows (an unknown private tag is not)
+        from pydicom.datadict import dictionary_VR
+
+        try:
+            return dictionary_VR(elem.tag) == "SQ"
+        except KeyError:
+            return elem.length == _UNDEFINED
+    return vr == "SQ"
+
+
+def _load_deferred(ds, elem):
+    path = getattr(ds, "filename", None)
+    if not isinstance(path, str) or not path:
+        return None
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(elem.value_tell)
+            return elem._replace(value=fh.read(elem.length))
+    except OSError:
+        return None
+
+
+def cut_short(ds, size: int, *, whole: bool = True) -> str:
+    """Why a parsed file is not complete ('' when it is).
+
+    pydicom stops quietly at the end of the data: a value cut short comes back
+    shorter than its length says, a deferred one is simply past the end, and a
+    file that ends inside an element header ends the data set there. So: every
+    top-level element (file meta included) must be whole, and the last one must
+    end where the file ends. A file cut exactly between two elements cannot be
+    told from a complete one. Deflated files, and files not read ``whole``
+    (stopped before the pixel data), are checked element by element only (a
+    deflated file's offsets are in the inflated stream).
+    """
+    from pydicom.dataelem import RawDataElement
+    from pydicom.uid import DeflatedExplicitVRLittleEndian
+
+    meta = getattr(ds, "file_meta", None)
+    deflated = meta is not None and meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
+    last_end = -1
+    elements = 0
+    for dataset, is_meta in ((meta, True), (ds, False)):
+        if dataset is None:
+            continue
+        for elem in dataset._dict.values():
+            elements += not is_meta
+            if type(elem) is not RawDataElement:
+                last_end = -1  # converted while reading (a sequence of undefined length): no known end
+                continue
+            if elem.length == _UNDEFINED:
+                value = elem.value
+                last_end = -1 if value is None else elem.value_tell + len(value) + 8  # the value, then its delimiter
+                continue
+            value = elem.value
+            if value is not None:
+                if len(value) < elem.length:
+                    return CUT_SHORT
+            elif not deflated and elem.value_tell + elem.length > size:  # deferred: not read, only skipped
+                return CUT_SHORT
+            last_end = elem.value_tell + elem.length
+    if whole and not deflated and 0 <= last_end != size:
+        return CUT_SHORT
+    if elements == 0 and meta is not None and len(meta):
+        return META_ONLY
+    return ""
 
 
 class _Region(io.BufferedIOBase):
@@ -789,8 +1098,27 @@ class _HashingFile:
         return self._hash.hexdigest()
 
 
+#: Longest file name most file systems take (bytes).
+NAME_MAX = 255
+#: What a temporary name adds to the target's name: '.', '.' and 8 hex digits, the suffix.
+_TMP_EXTRA = 10 + len(TMP_SUFFIX)
+
+
 def _tmp_name(target: str) -> str:
-    return temporary_name(target, TMP_SUFFIX)
+    """A temporary name beside ``target``; for a target whose name is near the limit of
+    the file system, the temporary name starts with a shortened form of it."""
+    directory, name = os.path.split(target)
+    room = NAME_MAX - _TMP_EXTRA
+    if len(os.fsencode(name)) > room:
+        name = _shorten(name, room)
+    return temporary_name(os.path.join(directory, name), TMP_SUFFIX)
+
+
+def _shorten(name: str, limit: int) -> str:
+    """``name`` cut to at most ``limit`` bytes (as the file system counts them)."""
+    while len(os.fsencode(name)) > limit:
+        name = name[:-1]
+    return name
 
 
 @attrs.frozen
@@ -802,17 +1130,28 @@ class _Output:
     data: bytes | None = None  # the bytes written (small datasets, when asked for)
 
 
-def write_output(ds, target: str, *, source: str | None = None, large: bool = False, keep_data: bool = False) -> _Output:
+def write_output(
+    ds, target: str, *, source: str | None = None, large: bool = False, keep_data: bool = False, base: str | None = None
+) -> _Output:
     """Write ``ds`` to a new temporary file next to ``target`` (not renamed yet).
 
     Small datasets are encoded in memory, hashed and written with one call;
     ``large`` ones are written through a hashing file, with deferred values
     copied from ``source`` in chunks. The temporary file is removed on any failure.
+
+    ``base``: the output folder. The folders between it and ``target`` are
+    made here, and none of them may be a symbolic link (:class:`OutputError`),
+    so that nothing is written outside the output folder. The temporary file
+    is created new (never through an existing name), and the rename that puts
+    it in place replaces a symbolic link at ``target`` rather than following it.
     """
     from pydicom import config
 
     directory = os.path.dirname(target)
-    os.makedirs(directory, exist_ok=True)
+    if base:
+        make_folders(base, directory)
+    else:
+        os.makedirs(directory, exist_ok=True)
     tmp = _tmp_name(target)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     opened: list = []
@@ -838,6 +1177,7 @@ def write_output(ds, target: str, *, source: str | None = None, large: bool = Fa
                 fh.write(data)
                 digest, size = hashlib.sha256(data).hexdigest(), len(data)
             fh.flush()
+            os.fsync(fh.fileno())  # on the disk before the rename (a delayed ENOSPC shows up here)
             mtime = os.fstat(fh.fileno()).st_mtime_ns
         return _Output(tmp, digest, size, mtime, data if keep_data and not large else None)
     except BaseException:
@@ -849,6 +1189,35 @@ def write_output(ds, target: str, *, source: str | None = None, large: bool = Fa
     finally:
         for f in opened:
             f.close()
+
+
+def make_folders(base: str, directory: str) -> None:
+    """Make ``directory`` and the folders above it, up to the output folder ``base``
+    (which is made if missing, and may itself be a symbolic link: the user named it).
+    Raises :class:`OutputError` when ``directory`` is not inside ``base`` or a folder
+    on the way is a symbolic link or not a folder; OSError when one cannot be made."""
+    base = os.path.abspath(base)
+    rel = os.path.relpath(os.path.abspath(directory), base)
+    if rel == os.curdir:
+        os.makedirs(base, exist_ok=True)
+        return
+    if not confined(rel):
+        raise OutputError(OUTSIDE)
+    os.makedirs(base, exist_ok=True)
+    current = base
+    for part in rel.split(os.sep):
+        current = os.path.join(current, part)
+        try:
+            os.mkdir(current)
+        except FileExistsError:
+            pass
+        mode = os.lstat(current).st_mode
+        if stat.S_ISLNK(mode):
+            shown = printable(os.path.relpath(current, base))
+            raise OutputError(f"the output folder holds a symbolic link at '{shown}': not followed, file not written")
+        if not stat.S_ISDIR(mode):
+            shown = printable(os.path.relpath(current, base))
+            raise OutputError(f"the output folder holds a file at '{shown}' where a folder is needed: file not written")
 
 
 def write_atomic(ds, target: str) -> None:
@@ -985,7 +1354,10 @@ class Worker:
     def __call__(self, task: Task) -> FileResult:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            result = self._process(task)
+            try:
+                result = self._process(task)
+            except RecursionError:  # reading, the recipe or writing followed sequences too deep
+                result = FileResult(task.display, "failed", TOO_DEEP)
         result = attrs.evolve(result, root=task.root, relative=task.relative)
         return attrs.evolve(result, warnings=len(caught)) if caught else result
 
@@ -996,12 +1368,13 @@ class Worker:
         return found if found is not None else {}
 
     def _process(self, task: Task) -> FileResult:
-        from pydicom.errors import InvalidDicomError
-
         options = self.options
 
         def failed(reason: str, **more) -> FileResult:
             return FileResult(task.display, "failed", reason, **more)
+
+        if task.refused:
+            return failed(task.refused)
 
         if not options.quarantine:  # the target is known before reading: skip existing outputs cheaply
             early = self._existing(task, task.target, task.replace_target)
@@ -1009,15 +1382,13 @@ class Worker:
                 return early
         try:
             ds, source = read_input(task.source, force=options.force)
-        except InvalidDicomError:
-            return failed("not a DICOM file" + ("" if options.force else " (no DICOM preamble; --force reads it anyway)"))
-        except IsADirectoryError:
-            return failed("cannot read: is a directory")
-        except OSError as err:
-            return failed(f"cannot read: {err.strerror or type(err).__name__}")
+        except InputError as err:
+            return failed(str(err))
         except Exception as err:  # noqa: BLE001 - a damaged file; its own message could quote data
-            return failed(f"cannot read: damaged or unsupported DICOM ({type(err).__name__})")
+            return failed(f"cannot read: {DAMAGED} ({type(err).__name__})")
         hashes = {"input_sha256": source.sha256, "input_size": source.size, "input_mtime_ns": source.mtime_ns}
+        if is_dicomdir(ds):
+            return failed(DICOMDIR, **hashes)
         identifiers = None
         if options.verify:  # what identifies the original, harvested before anything changes
             from . import verify as verifying
@@ -1083,26 +1454,33 @@ class Worker:
                 note = _unblanked_note(inspection)
         large = source.size > SMALL_FILE and identifiers is None
         try:
-            written = write_output(ds, target, source=task.source, large=large, keep_data=identifiers is not None)
+            written = write_output(
+                ds, target, source=task.source, large=large, keep_data=identifiers is not None, base=task.base or None
+            )
+        except OutputError as err:
+            return failed(str(err), **hashes)
         except OSError as err:
-            return failed(f"cannot write '{target}': {err.strerror or type(err).__name__}", **hashes)
+            if errno_of(err) in FATAL_ERRNOS:  # disk full, read-only: every later file would fail too
+                raise WriteError.of(err, target) from None
+            return failed(f"cannot write '{target}': {describe(err)}", **hashes)
         except Exception as err:  # noqa: BLE001 - pydicom could not encode a value
             return failed(f"cannot write: a value cannot be encoded ({type(err).__name__})", **hashes)
-        if identifiers is not None:
-            leaks = verifying.check_dataset(identifiers, ds, file=task.display, data=written.data)
-            if leaks:
+        try:
+            if identifiers is not None:
+                leaks = verifying.check_dataset(identifiers, ds, file=task.display, data=written.data)
+                if leaks:
+                    _unlink(written.tmp)
+                    return failed(verify_reason(leaks), leaks=tuple(leaks) if options.show_values else (), **hashes)
+            del ds
+            previews = 0
+            if report is not None and report.cleaned and options.png:
                 try:
-                    os.unlink(written.tmp)
-                except OSError:
-                    pass
-                return failed(verify_reason(leaks), leaks=tuple(leaks) if options.show_values else (), **hashes)
-        del ds
-        previews = 0
-        if report is not None and report.cleaned and options.png:
-            try:
-                previews = len(_write_previews(report, target, options))
-            except Exception as err:  # noqa: BLE001 - a preview is a convenience; the file is written
-                note = (note + "; " if note else "") + f"previews not written ({type(err).__name__})"
+                    previews = len(_write_previews(report, target, options))
+                except Exception as err:  # noqa: BLE001 - a preview is a convenience; the file is written
+                    note = (note + "; " if note else "") + f"previews not written ({type(err).__name__})"
+        except BaseException:  # never leave the temporary file of a result that is not returned
+            _unlink(written.tmp)
+            raise
         return FileResult(
             task.display, status, removed=removed, added=added, changed=changed,
             pixels=pixel_state, note=note, output=target, previews=previews,
@@ -1115,11 +1493,47 @@ class Worker:
     def _existing(self, task: Task, target: str, replace: bool) -> FileResult | None:
         """The result for a file whose output already exists (or would overwrite the input)."""
         if os.path.lexists(target):
-            if not is_url(task.source) and os.path.exists(task.source) and os.path.samefile(task.source, target):
+            if (
+                not is_url(task.source)
+                and not os.path.islink(target)  # a link there is replaced, never written through
+                and os.path.exists(task.source)
+                and os.path.samefile(task.source, target)
+            ):
                 return FileResult(task.display, "failed", "the output would overwrite the input")
             if not (self.options.overwrite or replace):
                 return FileResult(task.display, "skipped", "the output exists", output=target)
         return None
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+
+
+def is_dicomdir(ds) -> bool:
+    """A DICOMDIR (Media Storage Directory): an index of other files by byte offset."""
+    meta = getattr(ds, "file_meta", None)
+    sop_class = meta.get("MediaStorageSOPClassUID") if meta is not None else None
+    return sop_class == MEDIA_STORAGE_DIRECTORY or 0x00041220 in ds  # DirectoryRecordSequence
+
+
+def printable(text: str) -> str:
+    """A path as it can be shown on one line of a log: control characters (a newline in
+    a file name would start a line of its own) and bytes that are not UTF-8 are escaped."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        code = ord(ch)
+        if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8 (surrogateescape)
+            out.append(f"\\x{code - 0xDC00:02x}")
+        elif ch.isprintable() or ch == " ":
+            out.append(ch)
+        else:
+            out.append(ch.encode("unicode_escape").decode("ascii"))
+    return "".join(out)
 
 
 # =========================================================================== the local process pool
@@ -1132,13 +1546,48 @@ _POOL_WORKER: Worker | None = None
 
 
 def _init_pool_worker(
-    programs: list, funcs: Mapping[str, Callable] | None, functions_path: str | None, options: Options, ids_index=None
+    programs: list, funcs: Mapping[str, Callable] | None, functions_path: str | None, options: Options, ids_index=None,
+    parent: int | None = None,
 ) -> None:
     global _POOL_WORKER
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    _die_with_parent(parent)
     if funcs is None and functions_path:
         funcs = load_functions(functions_path)
     _POOL_WORKER = Worker(programs, funcs, options, ids_index)
+
+
+def _die_with_parent(parent: int | None) -> None:
+    """A pool worker must not outlive its run: after a ``kill -9`` of deidc it would wait
+    for work forever, keeping the output folder's lock (and writing temporary files that
+    no run removes). Linux: the kernel kills it when the parent dies."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):  # pragma: no cover - no libc
+            pass
+    if parent is not None and os.getppid() != parent:
+        os._exit(1)  # the run died before this worker started
+
+
+#: File descriptors a forked child must not keep: the manifest's, whose lock is the output
+#: folder's (a lock held through an inherited descriptor outlives the run that took it).
+_PARENT_ONLY_FDS: set[int] = set()
+
+
+def _close_parent_only_fds() -> None:
+    for fd in _PARENT_ONLY_FDS:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    _PARENT_ONLY_FDS.clear()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_close_parent_only_fds)
 
 
 def _pool_batch(tasks: list[Task]) -> list[FileResult]:
@@ -1207,6 +1656,7 @@ class _Pool(_Executor):
             None if forked else job.functions_path,
             job.options,
             ids_index,
+            os.getpid(),
         )
         self.workers = workers
         self.pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_pool_worker, initargs=initargs)
@@ -1283,9 +1733,20 @@ def _file_sha256(path: str | None) -> str | None:
     return digest.hexdigest()
 
 
+def _json_text(data: Any, indent: int | None = None) -> str:
+    """JSON as UTF-8 can hold it: a file name with bytes that are not UTF-8 (Python
+    holds them as lone surrogates) is written with ``\\u`` escapes instead."""
+    text = json.dumps(data, indent=indent, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=indent, ensure_ascii=True)
+    return text
+
+
 def _write_json_atomic(path: str, data: Any) -> None:
     with atomic_target(path, suffix=TMP_SUFFIX) as tmp, open(tmp, "w", encoding="utf-8") as fh:
-        fh.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        fh.write(_json_text(data, indent=2) + "\n")
 
 
 @attrs.frozen
@@ -1324,21 +1785,31 @@ class Manifest:
         self.previous: dict[int, _Previous] = {}
         self.previous_run: dict[str, Any] | None = None
         self.old_lines = 0
-        self._fh = None
+        self._fd: int | None = None
 
     # -- opening
     def open(self) -> None:
-        self._fh = open(self.records_path, "a", encoding="utf-8")
+        flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:  # appended to, so never through a symbolic link (it could point anywhere)
+            fd = os.open(self.records_path, flags, 0o666)
+        except OSError as err:
+            if os.path.islink(self.records_path):
+                raise BatchError(
+                    f"the manifest '{self.records_path}' is a symbolic link: not followed; remove it, or choose another --output"
+                ) from None
+            raise WriteError.of(err, self.records_path, "the run manifest") from None
+        self._fd = fd
         try:  # one run per output at a time; the lock goes with the process, even on SIGKILL
             import fcntl
 
-            fcntl.flock(self._fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except ImportError:  # pragma: no cover - not POSIX: no lock
             pass
         except OSError:
-            self._fh.close()
-            self._fh = None
+            os.close(fd)
+            self._fd = None
             raise BatchError(f"another run is writing to '{self.output}' (its manifest is locked): wait for it, or choose another --output") from None
+        _PARENT_ONLY_FDS.add(fd)
         try:
             with open(self.path, encoding="utf-8") as fh:
                 old = json.load(fh)
@@ -1347,8 +1818,8 @@ class Manifest:
         except (OSError, ValueError):
             pass
         self._load_records()
-        if self.previous_run is not None and not self.previous_run.get("complete", True):
-            remove_temporaries(self.output)  # left by the interrupted run
+        if self.previous_run is None or not self.previous_run.get("complete", True):
+            remove_temporaries(self.output)  # left by an interrupted run (the lock says no run is writing)
         self.header["started"] = _now()
         self._write_header()
         needs_newline = False
@@ -1361,8 +1832,7 @@ class Manifest:
         except OSError:
             pass
         if needs_newline:  # a record cut short (disk full): end it, it is skipped when read
-            self._fh.write("\n")
-            self._fh.flush()
+            write_all(self._fd, b"\n", self.records_path, "the run manifest")
 
     def _load_records(self) -> None:
         try:
@@ -1429,9 +1899,13 @@ class Manifest:
         """Append one line per file and hand them to the OS in one write."""
         if not results:
             return
-        assert self._fh is not None
-        self._fh.write("".join(self._line(r) for r in results))
-        self._fh.flush()
+        assert self._fd is not None
+        data = "".join(self._line(r) for r in results).encode("utf-8", "surrogateescape")
+        write_all(self._fd, data, self.records_path, "the run manifest")
+        try:
+            os.fsync(self._fd)  # the records are on the disk before their outputs are renamed
+        except OSError as err:
+            raise WriteError.of(err, self.records_path, "the run manifest") from None
 
     def _line(self, result: FileResult) -> str:
         rec = {
@@ -1456,16 +1930,18 @@ class Manifest:
             rec["verdict"] = result.verdict
         if result.note:
             rec["note"] = result.note
-        return json.dumps(rec, ensure_ascii=False) + "\n"
+        return _json_text(rec) + "\n"
 
     # -- closing
     def finish(self, summary: Summary, *, complete: bool) -> None:
-        if self._fh is not None:
-            self._fh.flush()
-            if complete and self.old_lines:
-                self._compact()  # while the lock is held
-            self._fh.close()
-            self._fh = None
+        if self._fd is not None:
+            try:
+                if complete and self.old_lines:
+                    self._compact()  # while the lock is held
+            finally:
+                _PARENT_ONLY_FDS.discard(self._fd)
+                os.close(self._fd)
+                self._fd = None
         self.header["finished"] = _now()
         self.header["complete"] = complete
         self.header["summary"] = summary.counts()
@@ -1612,6 +2088,8 @@ class Batch:
     def _decide(self, task: Task) -> Task | FileResult:
         """Done here, without a worker: outputs an earlier run of this job completed.
         Outputs an earlier, different run wrote may be replaced."""
+        if task.refused:
+            return FileResult(task.display, "failed", task.refused, root=task.root, relative=task.relative)
         manifest = self.manifest
         if manifest is None or not manifest.previous:
             return task
@@ -1646,7 +2124,10 @@ class Batch:
         job = self.job
         if job.manifest:
             self.manifest = Manifest(self.output, manifest_header(job, self.roots, self._executor_name()))
-            os.makedirs(self.output, exist_ok=True)
+            try:
+                os.makedirs(self.output, exist_ok=True)
+            except OSError as err:
+                raise WriteError.of(err, self.output, "the output folder") from None
             self.manifest.open()
         executor = self._executor()
         size = batch_size(self.total, job.jobs if not job.scheduler else getattr(executor, "workers", job.jobs))
@@ -1665,7 +2146,12 @@ class Batch:
             if not complete:
                 remove_temporaries(self.output)
             if self.manifest is not None:
-                self.manifest.finish(self.summary, complete=complete)
+                try:
+                    self.manifest.finish(self.summary, complete=complete)
+                except OSError as err:
+                    if complete:
+                        raise WriteError.of(err, self.manifest.path, "the run manifest") from None
+                    # stopping already (that error is the one reported); the header stays incomplete
 
     def _finalize(self, chunk: list[FileResult]) -> list[FileResult]:
         """Record a batch of files in the manifest (one write), then rename their temporary
@@ -1686,13 +2172,18 @@ class Batch:
                     except OSError:
                         pass
                     result = attrs.evolve(
-                        result, status="failed", reason=f"cannot write '{result.output}': {err.strerror or type(err).__name__}",
+                        result, status="failed", reason=f"cannot write '{result.output}': {describe(err)}",
                         tmp="", output_sha256="", output_size=-1, output_mtime_ns=None,
                     )
                     lost.append(result)
             out.append(result)
         if lost and self.manifest is not None:
             self.manifest.record_many(lost)  # the later record of an output is the one that counts
+        for folder in {os.path.dirname(r.output) for r in chunk if r.tmp and r.output}:
+            try:
+                fsync_directory(folder)  # the renames on the disk (best effort: they are redone if lost)
+            except OSError:
+                pass
         return out
 
 
@@ -1754,6 +2245,12 @@ def write_quarantine_report(output: str, held: Sequence[FileResult]) -> str:
         pass
     if not held and not files:
         return path
+    try:
+        make_folders(output, os.path.dirname(path))
+    except OutputError as err:  # a symbolic link on the way: said as the OSError callers expect
+        import errno
+
+        raise OSError(errno.ENOTDIR, str(err)) from None
     for result in held:
         files[os.path.relpath(result.output, output)] = {
             "input": result.display,

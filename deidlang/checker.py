@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import attrs
 
-from . import nodes
+from . import nodes, regexes
 from .diagnostics import INFO, Diagnostic
 from .parser import ParseResult
 from .source import Source, Span
@@ -215,20 +215,90 @@ def _tag_known(tag: int) -> bool:
 @functools.lru_cache(maxsize=1024)
 def _regex_error(pattern: str) -> re.error | None:
     try:
-        re.compile(pattern, re.IGNORECASE)
+        regexes.validate(pattern)
     except re.error as err:
         return err
     return None
+
+
+#: Seconds one heuristic search may take in the checker (a pattern on the
+#: backtracking engine, run against dictionary keywords) before it gives up.
+_CHECK_LIMIT = 0.05
+
+
+@functools.lru_cache(maxsize=1024)
+def _regex_cost(pattern: str) -> regexes.Analysis | None:
+    """How a valid pattern runs (:func:`deidlang.regexes.analyze`); None when invalid."""
+    if _regex_error(pattern) is not None:
+        return None
+    return regexes.analyze(pattern)
+
+
+@functools.lru_cache(maxsize=256)
+def _probe(pattern: str) -> Callable[[str], bool] | None:
+    """A search function for the checker's own guesses about what a pattern selects;
+    None when the pattern is invalid or could run away (its E213 error says so).
+    A search that runs out of its small time budget counts as no match."""
+    cost = _regex_cost(pattern)
+    if cost is None or cost.risk:
+        return None
+    matcher = regexes.compile(pattern)
+
+    def search(text: str) -> bool:
+        try:
+            return matcher.search(text, limit=_CHECK_LIMIT)
+        except regexes.PatternTimeout:
+            return False
+
+    return search
+
+
+def _unbounded_regex(ctx: Context, span: Span, shown: str, compiled: str) -> Iterator[Diagnostic]:
+    """E213: a pattern RE2 cannot run (look-around, backreferences, \\b...) that nests
+    quantifiers, so the time-limited engine would give up on ordinary values."""
+    cost = _regex_cost(compiled)
+    if cost is not None and cost.risk:
+        yield ctx.diag(
+            span,
+            "E213",
+            f"regular expression '{shown}' can take exponential time: it needs the backtracking engine ({cost.reason}) and has {cost.risk}",
+            "write (a+)+ as a+, or drop the look-around, backreference or \\b so the linear-time engine can run it",
+        )
+
+
+def _pattern(ctx: Context, span: Span, kind: str, argument: str) -> Iterator[Diagnostic]:
+    """E209/E213 for the pattern of an expander or a value filter, as it is compiled:
+    ``startswith:R`` compiles ``^(R)`` and ``endswith:R`` compiles ``(R)$``, so an
+    inline flag such as ``(?i)`` that is valid at the start of R is not there (deid
+    crashes on it too)."""
+    hint = r"escape regex characters with a backslash, e.g. '\(' for '('"
+    err = _regex_error(argument)
+    if err is not None:
+        pos = err.pos if err.pos is not None else 0
+        yield ctx.diag(_sub(span, pos, 1), "E209", f"invalid regular expression '{argument}': {err.msg} at position {pos}", hint)
+        return
+    source = _expander_source(kind, argument)
+    err = _regex_error(source)
+    if err is not None:
+        wrapped = "^(R)" if kind == "startswith" else "(R)$"
+        yield ctx.diag(
+            span,
+            "E209",
+            f"invalid regular expression '{argument}' once '{kind}:' makes it '{wrapped}': {err.msg}",
+            "write an inline flag as a group, e.g. (?i:...) instead of (?i)...",
+        )
+        return
+    yield from _unbounded_regex(ctx, span, argument, source)
 
 
 @functools.lru_cache(maxsize=1024)
 def _ends_like_uid(argument: str) -> bool:
     """``endswith:ID``-style arguments that also match every ``...UID`` keyword."""
     low = argument.lower()
-    if "uid" in low or _regex_error(low) is not None:
+    if "uid" in low:
         return False
-    rx = re.compile(f"({low})$", re.IGNORECASE)
-    return bool(rx.search("studyinstanceuid")) and bool(rx.search("patientid"))
+    search = _probe(f"({low})$")
+    return search is not None and search("studyinstanceuid") and search("patientid")
 
 
 # --------------------------------------------------------------------------- context
@@ -587,10 +657,9 @@ def _expander(ctx: Context, f: nodes.Expander) -> Iterator[Diagnostic]:
     if kind == "select":
         yield from _select(ctx, f, arg, arg_span)
         return
-    err = _regex_error(arg)
-    if err is not None:
-        pos = err.pos if err.pos is not None else 0
-        yield ctx.diag(_sub(arg_span, pos, 1), "E209", f"invalid regular expression '{arg}': {err.msg} at position {pos}", r"escape regex characters with a backslash, e.g. '\(' for '('")
+    found = list(_pattern(ctx, arg_span, kind, arg))
+    yield from found
+    if any(d.code == "E209" for d in found):
         return
     if not arg:
         if kind == "except":
@@ -930,11 +999,8 @@ def _value_filter(ctx: Context, a: nodes.ActionLine, v: nodes.ValueFilter) -> It
     action = a.action
     if v.kind == "values":
         yield from _group_name(ctx, "values", v.argument, v.span, v.text)
-    elif v.kind in ("contains", "notcontains"):
-        err = _regex_error(v.argument)
-        if err is not None:
-            pos = err.pos or 0
-            yield ctx.diag(_sub(v.span, len(v.kind) + 1 + pos, 1), "E209", f"invalid regular expression '{v.argument}': {err.msg} at position {pos}", r"escape regex characters with a backslash, e.g. '\(' for '('")
+    elif v.kind in ("contains", "notcontains", "startswith", "endswith"):
+        yield from _pattern(ctx, _sub(v.span, len(v.kind) + 1, len(v.argument)), v.kind, v.argument)
     if action == "REMOVE":
         yield ctx.diag(
             v.span,
@@ -1150,18 +1216,24 @@ def _selects(f: nodes.Field, attr: Attr) -> bool:
         if key.lower() == "group" and _HEX_GROUP_RE.fullmatch(value):
             return attr.tag >> 16 == int(value, 16)
         return False
-    if f.kind not in REGEX_EXPANDERS or _regex_error(f.argument.lower()) is not None:
+    if f.kind not in REGEX_EXPANDERS:
         return False
-    pattern = f.argument.lower()
-    if f.kind == "endswith":
-        pattern = f"({pattern})$"
-    elif f.kind == "startswith":
-        pattern = f"^({pattern})"
-    rx = re.compile(pattern, re.IGNORECASE)
+    search = _probe(_expander_source(f.kind, f.argument.lower()))
+    if search is None:
+        return False
     g, e = attr.tag >> 16, attr.tag & 0xFFFF
     reps = (attr.keyword.lower(), f"({g:04x},{e:04x})", f"{g:04X}{e:04X}", attr.name, attr.keyword)
-    found = any(rx.search(r) for r in reps)
+    found = any(search(r) for r in reps)
     return not found if f.kind == "except" else found
+
+
+def _expander_source(kind: str, argument: str) -> str:
+    """The pattern an expander compiles to (runtime/selectors.py ``pattern_for``)."""
+    if kind == "endswith":
+        return f"({argument})$"
+    if kind == "startswith":
+        return f"^({argument})"
+    return argument
 
 
 # --------------------------------------------------------------------------- JITTER targets
@@ -1507,7 +1579,7 @@ def check_criteria(ctx: Context) -> Iterator[Diagnostic]:
                         )
                 else:
                     yield from _filter_field(ctx, c)
-                if value and c.predicate in ("contains", "notcontains") and (_regex_error(value) is not None or "\\" in value):
+                if value and c.predicate in ("contains", "notcontains"):
                     yield from _criterion_regex(ctx, c)
             if len(crits) > 1:
                 yield from _chain(ctx, cl)
@@ -1580,6 +1652,7 @@ def _criterion_regex(ctx: Context, c: nodes.Criterion) -> Iterator[Diagnostic]:
         pos = err.pos or 0
         yield ctx.diag(_sub(span, pos, 1), "E209", f"invalid regular expression '{value}': {err.msg} at position {pos}", r"escape regex characters with a backslash, e.g. '\(' for '('")
         return
+    yield from _unbounded_regex(ctx, span, value, value.strip())
     if "\\" in value:
         m = _UPPER_ESCAPE_RE.search(value)
         if m:

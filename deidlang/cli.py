@@ -33,6 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TextIO
 import attrs
 
 from . import __version__, api, batch
+from .atomic import WriteError
 from .diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError
 from .render import render_concise, render_json, render_sarif, render_text
 
@@ -673,6 +674,12 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
                     more = " (further files like it are only counted)" if encoding else ""
                     progress.message(f"{PROG}: note: {result.display}: {result.note}{more}")
             progress.advance()
+    except WriteError as err:  # disk full, read-only: the run stopped
+        progress.clear()
+        _err(f"error: {err}")
+        _err("note: the run stopped; the outputs in the folder are complete and recorded in its manifest: "
+             "make room (or make the folder writable) and run the same command again to finish")
+        return 2
     except batch.BatchError as err:
         progress.clear()
         raise CliError(str(err)) from None
@@ -813,7 +820,6 @@ def _inspect_entry(display: str, inspection) -> dict[str, Any]:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
-    import pydicom
     from pydicom.errors import InvalidDicomError
 
     recipe_paths = args.recipe or [str(DEFAULT_RECIPE)]
@@ -838,7 +844,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             for source in _walk(root, ""):
                 display = _display(root, source)
                 try:
-                    ds = pydicom.dcmread(source, force=args.force, stop_before_pixels=True)
+                    ds = batch.read_input(source, force=args.force, stop_before_pixels=True)[0]
+                except batch.InputError as err:  # not a regular file, empty, cut short, too deep...
+                    unreadable.append({"file": display, "reason": str(err)})
+                    continue
                 except InvalidDicomError:
                     unreadable.append({"file": display, "reason": "not a DICOM file" + ("" if args.force else " (no DICOM preamble; --force reads it anyway)")})
                     continue
@@ -1017,7 +1026,6 @@ def _ids_json(ids: Mapping[str, Mapping[str, Any]]) -> str:
 
 
 def _cmd_identifiers(args: argparse.Namespace) -> int:
-    import pydicom
     from pydicom.errors import InvalidDicomError
 
     output = args.output
@@ -1042,7 +1050,11 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
             for source in _walk(root, os.path.realpath(output)):
                 display = _display(root, source)
                 try:
-                    ds = pydicom.dcmread(source, force=args.force)
+                    ds = batch.read_input(source, force=args.force)[0]
+                except batch.InputError as err:
+                    failed += 1
+                    _err(f"failed: {display}: {err}")
+                    continue
                 except InvalidDicomError:
                     failed += 1
                     _err(f"failed: {display}: not a DICOM file")
@@ -1156,13 +1168,14 @@ def _ids_for(ids: Mapping[str, dict] | None, path: str) -> dict | None:
 
 def _read_dicom_or_fail(path: str, force: bool):
     """Read one DICOM file for explain (CliError with a reason, never file content)."""
-    import pydicom
     from pydicom.errors import InvalidDicomError
 
     if not os.path.exists(path):
         raise CliError(f"'{path}' does not exist")
     try:
-        return pydicom.dcmread(path, force=force)
+        return batch.read_input(path, force=force)[0]
+    except batch.InputError as err:  # not a regular file, empty, cut short, too deep...
+        raise CliError(f"cannot read '{path}': {err}") from None
     except InvalidDicomError:
         raise CliError(f"cannot read '{path}': not a DICOM file" + ("" if force else " (no DICOM preamble; --force reads it anyway)")) from None
     except IsADirectoryError:

@@ -17,7 +17,7 @@ import hashlib
 import re
 from typing import Any, NoReturn
 
-from . import nodes
+from . import nodes, regexes
 from .diagnostics import Diagnostic, RecipeError
 from .runtime import Program, actions, build, filters, selectors, values
 from .runtime import extras
@@ -95,7 +95,7 @@ class _Compiler:
             elif kind == "endswith":
                 source = f"({source})$"
             try:
-                regex = re.compile(source, re.IGNORECASE)
+                regex = regexes.compile(source)
             except re.error as exc:
                 self.fail(v.span, "E209", f"invalid regular expression in '{v.text}'", str(exc))
         return values.Filter(kind, v.argument, regex)
@@ -182,7 +182,7 @@ class _Compiler:
             self.fail(c.span, "E303", f"'{c.predicate}' needs a value after the field")
         if c.predicate in ("contains", "notcontains"):
             try:
-                regex = re.compile(value or "", re.IGNORECASE)
+                regex = regexes.compile(value or "")
             except re.error as exc:
                 self.fail(c.value_span or c.span, "E209", f"invalid regular expression '{value}'", str(exc))
         return filters.Predicate(c.predicate, self.reader(c.field), c.field.text, value, regex, c.span)

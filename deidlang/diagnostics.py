@@ -123,6 +123,7 @@ CODES: dict[str, Code] = _codes(
     ("E210", ERROR, "unknown value representation"),
     ("E211", ERROR, "bad group number"),
     ("E212", ERROR, "bad tag"),
+    ("E213", ERROR, "regular expression whose matching cost cannot be bounded"),
     ("W205", WARNING, "retired DICOM keyword"),
     ("W206", WARNING, "group defined twice"),
     ("W207", WARNING, "group defined but never used"),

@@ -633,9 +633,9 @@ class VerifyReport:
 
 
 def _read(path: str):
-    import pydicom
+    from .batch import read_input  # regular files only, complete elements (docs/robustness.md)
 
-    return pydicom.dcmread(path, force=True)
+    return read_input(path, force=True)[0]
 
 
 def verify_files(original: str, output: str, *, shown_output: str | None = None, shown_original: str | None = None) -> FileCheck:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydicom.dataelem import DataElement
 
+from .. import regexes
 from ..diagnostics import DeidlangError
 from .files import _as_list, load_dataset
 
@@ -72,7 +73,7 @@ class DicomField:
     def name_contains(self, expression) -> bool:
         """Whether the regex (case-insensitive) is found in the name, tag, element name or keyword."""
         if isinstance(expression, str):
-            expression = re.compile(expression, re.IGNORECASE)
+            expression = regexes.compile(expression)  # bounded cost (deidlang/regexes.py)
         return any(expression.search(rep) for rep in self._representations())
 
     def value_contains(self, expression) -> bool:
@@ -80,7 +81,8 @@ class DicomField:
         values = self.element.value
         if not isinstance(values, list):
             values = [values]
-        return any(re.search(expression, str(v), re.IGNORECASE) for v in values)
+        matcher = regexes.compile(expression) if isinstance(expression, str) else expression
+        return any(matcher.search(str(v)) for v in values)
 
     def select_matches(self, expression: str) -> bool:
         """``VR:XX`` (first two characters, any case) or ``GROUP:gggg`` (hex)."""

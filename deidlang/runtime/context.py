@@ -7,12 +7,12 @@ immutable and can be shared between threads.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
+from .. import regexes
 from ..diagnostics import ApplyError
 from .selectors import FieldsGroup
 from .universe import DicomField, keyword_of, tag_string
@@ -56,7 +56,7 @@ class Run:
         self.field_groups: dict[str, list[DicomField]] = {}
         self.failed: dict[int, tuple] = {}
         self.spared: dict[int, Any] = {}
-        self._values_regex: dict[str, re.Pattern | None] = {}
+        self._values_regex: dict[str, regexes.LiteralSet | None] = {}
         self.hidden_top: frozenset = frozenset()
 
     # -- selection
@@ -70,8 +70,12 @@ class Run:
             return self.select_by_values(sel.name)
         return [f for f in lst if f.alive]
 
-    def values_regex(self, name: str) -> re.Pattern | None:
-        """One literal, case-insensitive alternation of the values of group ``name``."""
+    def values_regex(self, name: str) -> regexes.LiteralSet | None:
+        """A literal, case-insensitive matcher for the values of group ``name``.
+
+        The values come from the data: they are matched as text, never compiled
+        as a pattern (deid joins them into one unescaped regex, so a ``(`` in a
+        name crashes it and a ``.`` matches any character), and in linear time."""
         if name in self._values_regex:
             return self._values_regex[name]
         values = self.value_groups.get(name)
@@ -79,8 +83,7 @@ class Run:
             values = self.lookup.get(name, [])
             if isinstance(values, (str, bytes)) or not hasattr(values, "__iter__"):
                 values = [values]
-        texts = sorted({str(v) for v in values}, key=lambda s: (-len(s), s))
-        rx = re.compile("|".join(re.escape(t) for t in texts), re.IGNORECASE) if texts else None
+        rx = regexes.literal_any(values)
         self._values_regex[name] = rx
         return rx
 

@@ -26,7 +26,6 @@ into local copies.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import attrs
@@ -35,6 +34,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
+from .. import regexes
 from ..diagnostics import ApplyError
 from ..source import Span
 from .inspection import Criterion, Inspection, LabelMatch, Region
@@ -144,7 +144,7 @@ class Predicate:
     reader: Reader
     field: str  # as written, for reasons and reports
     value: str | None = None
-    regex: re.Pattern | None = attrs.field(default=None, eq=False, repr=False)
+    regex: regexes.Matcher | None = attrs.field(default=None, eq=False, repr=False)
     span: Span | None = attrs.field(default=None, eq=False, repr=False)
 
     def __call__(self, view: _View) -> bool:

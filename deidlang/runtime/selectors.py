@@ -20,6 +20,7 @@ from typing import ClassVar
 
 import attrs
 
+from .. import regexes
 from .universe import DicomField, keyword_of, name_of, tag_string
 
 __all__ = [
@@ -144,12 +145,13 @@ class Pattern:
     """``contains:R``, ``startswith:R``, ``endswith:R``, ``except:R``.
 
     The regex is compiled as written with IGNORECASE (deid lower-cases it
-    first, which turns ``\\D`` into ``\\d``: see docs/differences-from-deid.md).
+    first, which turns ``\\D`` into ``\\d``: see docs/differences-from-deid.md),
+    into a :class:`deidlang.regexes.Matcher` (linear time, or time-limited).
     """
 
     static: ClassVar[bool] = True
     kind: str
-    regex: re.Pattern = attrs.field(eq=False)
+    regex: regexes.Matcher = attrs.field(eq=False)
     text: str = ""
 
     def matches(self, info: FieldInfo) -> bool:
@@ -212,7 +214,7 @@ Selector = All | Exact | UidPath | Pattern | SelectVR | SelectGroup | Nothing | 
 PATTERN_KINDS = ("contains", "startswith", "endswith", "except")
 
 
-def pattern_for(kind: str, argument: str) -> re.Pattern:
+def pattern_for(kind: str, argument: str) -> regexes.Matcher:
     """The compiled regex for an expander (raises ``re.error`` for a bad one)."""
     if kind == "endswith":
         source = f"({argument})$"
@@ -220,7 +222,7 @@ def pattern_for(kind: str, argument: str) -> re.Pattern:
         source = f"^({argument})"
     else:
         source = argument
-    return re.compile(source, re.IGNORECASE)
+    return regexes.compile(source)
 
 
 def expander(kind: str, argument: str, text: str):

@@ -277,20 +277,23 @@ class DicomField:
         return f"{tag_string(self.tag_int)} {kw}" if kw else tag_string(self.tag_int)
 
     def name_contains(self, expression) -> bool:
-        """deid's ``name_contains``: a regex searched in the field's representations."""
+        """deid's ``name_contains``: a regex searched in the field's representations.
+
+        A string is compiled by :mod:`deidlang.regexes` (bounded cost); a compiled
+        pattern the caller made is used as it is."""
         from .selectors import FieldInfo
 
-        if isinstance(expression, str):
-            expression = re.compile(expression, re.IGNORECASE)
+        search = _searcher(expression)
         info = FieldInfo.of(self)
-        return any(expression.search(r) for r in info.representations())
+        return any(search(r) for r in info.representations())
 
     def value_contains(self, expression) -> bool:
         """deid's ``value_contains``: a regex searched in ``str()`` of the value (or of each item)."""
         values = self.element.value
         if not isinstance(values, list):
             values = [values]
-        return any(re.search(expression, str(v), re.IGNORECASE) for v in values)
+        search = _searcher(expression)
+        return any(search(str(v)) for v in values)
 
     def select_matches(self, expression: str) -> bool:
         """deid's ``select_matches``: ``VR:XX`` or ``GROUP:gggg``."""
@@ -322,6 +325,17 @@ class DicomField:
             return f"{self.tag}  [{self.name}]"
 
     __repr__ = __str__
+
+
+def _searcher(expression):
+    """``text -> found`` for a pattern string (case-insensitive, through
+    :mod:`deidlang.regexes`) or an object with a ``search`` method."""
+    if isinstance(expression, str):
+        from .. import regexes
+
+        return regexes.compile(expression).search
+    search = expression.search
+    return lambda text: bool(search(text))
 
 
 # --------------------------------------------------------------------------- the walk

@@ -10,13 +10,15 @@ is deid's own, lenient literal typing, kept for REMOVE's truthiness rule.
 
 from __future__ import annotations
 
-import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.valuerep import DSfloat
+
+if TYPE_CHECKING:
+    from .. import regexes
 
 __all__ = [
     "Constant",
@@ -91,7 +93,7 @@ class Filter:
 
     kind: str
     argument: str
-    regex: re.Pattern | None = attrs.field(default=None, eq=False)
+    regex: regexes.Matcher | None = attrs.field(default=None, eq=False)  # deidlang/regexes.py
 
     @property
     def text(self) -> str:
