@@ -191,6 +191,7 @@ class Options:
     output: str = ""  # absolute output directory (to name previews)
     verify: bool = False  # search each output for identifying values of its original before it is kept
     show_values: bool = False  # keep the leaked values on failed results (for the terminal; never the manifest)
+    durable: bool = False  # fsync outputs, manifest records and folders (deidc run --fsync)
 
     @property
     def inspects(self) -> bool:
@@ -1131,7 +1132,14 @@ class _Output:
 
 
 def write_output(
-    ds, target: str, *, source: str | None = None, large: bool = False, keep_data: bool = False, base: str | None = None
+    ds,
+    target: str,
+    *,
+    source: str | None = None,
+    large: bool = False,
+    keep_data: bool = False,
+    base: str | None = None,
+    durable: bool = False,
 ) -> _Output:
     """Write ``ds`` to a new temporary file next to ``target`` (not renamed yet).
 
@@ -1177,7 +1185,8 @@ def write_output(
                 fh.write(data)
                 digest, size = hashlib.sha256(data).hexdigest(), len(data)
             fh.flush()
-            os.fsync(fh.fileno())  # on the disk before the rename (a delayed ENOSPC shows up here)
+            if durable:  # on the disk before the rename (a delayed ENOSPC shows up here)
+                os.fsync(fh.fileno())
             mtime = os.fstat(fh.fileno()).st_mtime_ns
         return _Output(tmp, digest, size, mtime, data if keep_data and not large else None)
     except BaseException:
@@ -1455,7 +1464,13 @@ class Worker:
         large = source.size > SMALL_FILE and identifiers is None
         try:
             written = write_output(
-                ds, target, source=task.source, large=large, keep_data=identifiers is not None, base=task.base or None
+                ds,
+                target,
+                source=task.source,
+                large=large,
+                keep_data=identifiers is not None,
+                base=task.base or None,
+                durable=self.options.durable,
             )
         except OutputError as err:
             return failed(str(err), **hashes)
@@ -1776,7 +1791,8 @@ class Manifest:
     rewritten with the last record per output only.
     """
 
-    def __init__(self, output: str, header: dict[str, Any]):
+    def __init__(self, output: str, header: dict[str, Any], *, durable: bool = False):
+        self.durable = durable
         self.output = output
         self.header = header
         self.key = header["run_key"]
@@ -1902,6 +1918,8 @@ class Manifest:
         assert self._fd is not None
         data = "".join(self._line(r) for r in results).encode("utf-8", "surrogateescape")
         write_all(self._fd, data, self.records_path, "the run manifest")
+        if not self.durable:
+            return  # handed to the OS in one write: a killed process loses nothing; power loss may
         try:
             os.fsync(self._fd)  # the records are on the disk before their outputs are renamed
         except OSError as err:
@@ -2123,7 +2141,7 @@ class Batch:
     def results(self) -> Iterator[FileResult]:
         job = self.job
         if job.manifest:
-            self.manifest = Manifest(self.output, manifest_header(job, self.roots, self._executor_name()))
+            self.manifest = Manifest(self.output, manifest_header(job, self.roots, self._executor_name()), durable=job.options.durable)
             try:
                 os.makedirs(self.output, exist_ok=True)
             except OSError as err:
@@ -2179,7 +2197,7 @@ class Batch:
             out.append(result)
         if lost and self.manifest is not None:
             self.manifest.record_many(lost)  # the later record of an output is the one that counts
-        for folder in {os.path.dirname(r.output) for r in chunk if r.tmp and r.output}:
+        for folder in {os.path.dirname(r.output) for r in chunk if r.tmp and r.output and self.job.options.durable}:
             try:
                 fsync_directory(folder)  # the renames on the disk (best effort: they are redone if lost)
             except OSError:

@@ -167,6 +167,12 @@ def _build_parser() -> argparse.ArgumentParser:
     run.add_argument("--ids", metavar="IDS.json", help="per-file variables in deid's shape (from `deidc identifiers`)")
     run.add_argument("--functions", metavar="FILE.py", help="Python file providing the func: functions (it is executed)")
     run.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (default: keep them)")
+    run.add_argument(
+        "--fsync",
+        action="store_true",
+        help="sync each output and manifest record to the disk before it counts as done (survives power loss "
+        "and OS crashes, not only a killed deidc; slower)",
+    )
     run.add_argument("--jobs", type=_positive_int, metavar="N", help="worker processes (default: all cores)")
     run.add_argument(
         "--scheduler", metavar="ADDRESS",
@@ -241,6 +247,12 @@ def _build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--ids", metavar="IDS.json", help="per-file variables in deid's shape, for the header actions")
     clean.add_argument("--functions", metavar="FILE.py", help="Python file providing the func: functions (it is executed)")
     clean.add_argument("--overwrite", action="store_true", help="replace outputs that already exist (default: keep them)")
+    clean.add_argument(
+        "--fsync",
+        action="store_true",
+        help="sync each output and manifest record to the disk before it counts as done (survives power loss "
+        "and OS crashes, not only a killed deidc; slower)",
+    )
     clean.add_argument("--jobs", type=_positive_int, metavar="N", help="worker processes (default: all cores)")
     clean_private = clean.add_mutually_exclusive_group()
     clean_private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements (default, unless --pixels-only)")
@@ -632,6 +644,7 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         output=os.path.abspath(args.output),
         verify=bool(getattr(args, "verify", False)),
         show_values=bool(getattr(args, "show_values", False)),
+        durable=bool(getattr(args, "fsync", False)),
     )
     job = batch.Job(
         programs=tuple(programs),

@@ -990,3 +990,21 @@ def test_atomic_writes_under_a_real_file_size_limit(tmp_path):
     assert lines[1] == f"big {errno.EFBIG} cannot write '{tmp_path / 'big'}': {atomic.describe(errno.EFBIG)}"
     assert lines[2] == f"log {errno.EFBIG} 4096"  # the short write went through; the rest failed
     assert sorted(p.name for p in tmp_path.iterdir()) == ["log", "small"]
+
+
+@pytest.mark.parametrize("durable", [False, True], ids=["default", "fsync"])
+def test_fsync_only_when_asked(monkeypatch, tmp_path, capsys, durable):
+    """A killed deidc needs no fsync (the kernel keeps what was written); --fsync flushes
+    every output, the manifest records and the folders, for power cuts."""
+    synced: list[int] = []
+    real = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (synced.append(fd), real(fd))[1])
+    monkeypatch.setenv("DEIDLANG_KEY", KEY)
+    args = ["run", "--input", str(cli.DEMO_DIR), "--output", str(tmp_path / "out"), "--jobs", "1"]
+    assert cli.main(args + (["--fsync"] if durable else [])) == 0
+    outputs = [p for p in (tmp_path / "out").rglob("*.dcm")]
+    assert outputs
+    if durable:
+        assert len(synced) >= 2 * len(outputs)  # each output, and its folder or records
+    else:
+        assert len(synced) <= 4 < len(outputs)  # the manifest header only (at the start and the end: file, folder)
