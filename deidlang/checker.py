@@ -35,6 +35,7 @@ from .runtime.builtins import ARGUMENTS as _BUILTIN_ARGUMENTS
 from .runtime.builtins import DEID_NAMES as _DEID_BUILTINS
 from .runtime.builtins import BadArgument as _BadArgument
 from .runtime.builtins import make_builtin as _make_builtin
+from .runtime.values import ASCII_ONLY_VRS, INT_RANGES
 
 __all__ = ["CHECKS", "Context", "RAISE_ON_BUG", "check_recipe"]
 
@@ -1069,11 +1070,15 @@ def _typed_literal(ctx: Context, a: nodes.ActionLine, v: nodes.Literal) -> Itera
         return
     vr = attr.vr
     if vr in _INT_VRS:
-        ok, what = all(_INT_RE.fullmatch(p) for p in v.text.split("\\")), "whole numbers"
+        low, high = INT_RANGES[vr]
+        ok = all(_INT_RE.fullmatch(p) and low <= int(p) <= high for p in v.text.split("\\"))
+        what = f"whole numbers from {low} to {high}"
     elif vr in _FLOAT_VRS or vr == "DS":
         ok, what = all(_is_float(p) for p in v.text.split("\\")), "decimal numbers"
     elif vr == "IS":
         ok, what = all(_is_whole(p) for p in v.text.split("\\")), "whole numbers"
+    elif vr in ASCII_ONLY_VRS:
+        ok, what = v.text.isascii(), "ASCII text only (its character set does not apply)"
     else:
         return
     if not ok:

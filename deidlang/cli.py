@@ -97,7 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help(sys.stderr)
         return 2
     try:
-        return handler(args)
+        with warnings.catch_warnings():
+            # pydicom's warnings quote element values (an invalid date, a name...): deidc
+            # reports what matters itself, naming files, lines and tags only
+            warnings.simplefilter("ignore")
+            return handler(args)
     except CliError as err:
         _err(f"error: {err}")
         return 2

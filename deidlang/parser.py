@@ -167,6 +167,10 @@ def _explain(err: lark.exceptions.UnexpectedInput, line: str, number: int, name:
     word_m = _WORD.match(rest)
     word = word_m.group() if word_m else ""
     end = col + max(len(word), 1)
+    unexpected = f"unexpected text '{word}'"
+    if not word and rest:  # a character no token starts with: name it (a Unicode space shows as nothing)
+        kind = "space" if rest[0].isspace() else "character"
+        unexpected = f"unexpected {kind} U+{ord(rest[0]):04X}"
 
     if '"' in rest and rest.count('"') % 2 and (line.count('"') % 2):
         q = line.index('"', col - 1) if '"' in line[col - 1 :] else col - 1
@@ -179,7 +183,7 @@ def _explain(err: lark.exceptions.UnexpectedInput, line: str, number: int, name:
             return _at(number, col, end, "E302", f"bad SPLIT option '{word}'", "write options as name=value pairs separated by ';', e.g. `SPLIT PatientName by=^;minlength=2`", name)
         if "deid_func:" in line[: col - 1]:
             return _at(number, col, end, "E207", f"bad deid_func argument '{word}'", "deid_func arguments are name=value pairs, e.g. `deid_func:jitter days=3`", name)
-        return _at(number, col, end, "E104", f"unexpected text '{word}'", "the value ends the line; a var:/func: reference is a single word (put other text in a comment with '#')", name)
+        return _at(number, col, end, "E104", unexpected, "the value ends the line; a var:/func: reference is a single word (put other text in a comment with '#')", name)
     if lower in ("coordinates", "keepcoordinates", "ctpcoordinates", "ctpkeepcoordinates"):
         what = "x,y,w,h" if lower.startswith("ctp") else "x0,y0,x1,y1"
         return _at(number, col, len(line.rstrip()) + 1, "E110", f"malformed {lower}", f"write four integers {what}, 'all', or from:<Field>", name)
@@ -190,7 +194,7 @@ def _explain(err: lark.exceptions.UnexpectedInput, line: str, number: int, name:
             return _at(number, col, len(line.rstrip()) + 1, "E104", f"unexpected text '{line[col - 1:].strip()}' after the field", "missing/present/empty take only a field; join criteria with ' + ' or ' || '", name)
     if first_word in ("+", "||"):
         return _at(number, first_col, len(line.rstrip()) + 1, "E101", f"'{first_word}' must be followed by a filter criterion", "write e.g. `+ contains Modality CT`", name)
-    return _at(number, col, end, "E104", f"unexpected text '{word}'", "", name)
+    return _at(number, col, end, "E104", unexpected, "", name)
 
 
 # --------------------------------------------------------------------------- tree -> nodes

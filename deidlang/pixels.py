@@ -183,7 +183,8 @@ def _compressed(uid: UID) -> bool:
 
 
 def _syntax_name(uid: UID) -> str:
-    return uid.name if uid.is_transfer_syntax else str(uid)
+    """A transfer syntax's name; an unknown one is not quoted (the UID is data from the file)."""
+    return uid.name if uid.is_transfer_syntax else "an unknown transfer syntax (0002,0010)"
 
 
 def _samples(ds: Dataset) -> int:

@@ -295,15 +295,17 @@ class Program:
         if funcs:
             lookup.update(funcs)
         run = Run(program, dataset, lookup, path)
-        if strip_sequences:
-            _strip_sequences(dataset)
-        if remove_private:
-            _remove_private(dataset)
-        program._universe(run, program.skip)
-        if trace is not None:
-            trace.start(run)
         step: Any = None
         try:
+            # reading the dataset can fail in pydicom (a damaged or ambiguous element):
+            # an ApplyError naming the file, like any failure below
+            if strip_sequences:
+                _strip_sequences(dataset)
+            if remove_private:
+                _remove_private(dataset)
+            program._universe(run, program.skip)
+            if trace is not None:
+                trace.start(run)
             for group in program.value_groups:
                 step = group
                 found = group.compute(run)

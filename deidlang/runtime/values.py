@@ -118,7 +118,23 @@ def _one_or_many(items: list) -> Any:
     return items[0] if len(items) == 1 else items
 
 
+#: The range of each binary integer VR (PS3.5 6.2).
+INT_RANGES = {
+    "US": (0, 2**16 - 1), "SS": (-(2**15), 2**15 - 1),
+    "UL": (0, 2**32 - 1), "SL": (-(2**31), 2**31 - 1),
+    "UV": (0, 2**64 - 1), "SV": (-(2**63), 2**63 - 1),
+}
+
+
 def _to_int(v: Any, vr: str) -> int:
+    number = _int_of(v, vr)
+    low, high = INT_RANGES.get(vr, (number, number))
+    if not low <= number <= high:
+        raise Uncoercible(f"a number outside {low}..{high} cannot be stored in VR {vr}")
+    return number
+
+
+def _int_of(v: Any, vr: str) -> int:
     if isinstance(v, bool):
         return int(v)
     if isinstance(v, int):
@@ -191,8 +207,15 @@ def _is(v: Any) -> Any:
     raise Uncoercible(f"a {type(v).__name__} cannot be stored in VR IS")
 
 
+#: VRs whose characters are ASCII whatever the character set (PS3.5 6.2: the default
+#: repertoire): pydicom cannot write other text in them.
+ASCII_ONLY_VRS = frozenset(("AE", "AS", "CS", "DA", "DT", "TM", "UI"))
+
+
 def _text(v: Any, vr: str) -> Any:
-    if isinstance(v, str):  # str, PersonName-as-str, UID
+    if isinstance(v, str):  # str, UID
+        if vr in ASCII_ONLY_VRS and not v.isascii():
+            raise Uncoercible(f"text with characters outside ASCII cannot be stored in VR {vr}")
         return v
     if isinstance(v, bytes):
         return v
@@ -201,7 +224,7 @@ def _text(v: Any, vr: str) -> Any:
     from pydicom.valuerep import PersonName
 
     if isinstance(v, PersonName):
-        return v
+        return v if vr == "PN" else _text(str(v), vr)  # a name given to a text element: its text
     import datetime as _dt
 
     if isinstance(v, (_dt.date, _dt.time)) and vr in ("DA", "DT", "TM"):
