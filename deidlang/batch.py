@@ -68,9 +68,20 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import attrs
 
 from . import __version__
-from .atomic import FATAL_ERRNOS, WriteError, atomic_target, describe, errno_of, fsync_directory, temporary_name, write_all
+from .atomic import (
+    FATAL_ERRNOS,
+    WriteError,
+    atomic_target,
+    describe,
+    errno_of,
+    fsync_directory,
+    remove_quietly,
+    temporary_name,
+    write_all,
+)
 from .diagnostics import ApplyError, DeidlangError, Diagnostic
 from .encode import encode
+from .runtime.sequences import nested_deeper
 
 __all__ = [
     "BatchError",
@@ -901,10 +912,11 @@ _LEVEL_BYTES = 16
 def too_deep(ds, limit: int = MAX_DEPTH) -> bool:
     """Whether sequences in ``ds`` nest more than ``limit`` levels deep.
 
-    Checked level by level, without recursion, on throwaway copies: ``ds``
-    keeps its raw (unconverted) elements, so that what a recipe does not touch
-    is written back byte for byte. A sequence too short to hold the levels
-    left before the limit is not opened, so ordinary files cost next to nothing.
+    Checked without recursion and without converting ``ds``'s elements (what a
+    recipe does not touch is written back byte for byte): a sequence too short to
+    hold the levels left before the limit is not opened; an explicit VR little
+    endian one is read from its bytes (runtime/sequences.py); others are converted
+    on throwaway copies, level by level.
     """
     from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 
@@ -919,6 +931,12 @@ def too_deep(ds, limit: int = MAX_DEPTH) -> bool:
             if elem.value is None:  # deferred: read its bytes for the check only
                 elem = _load_deferred(ds, elem)
                 if elem is None:
+                    continue
+            if not elem.is_implicit_VR and elem.is_little_endian and elem.length != _UNDEFINED:
+                deeper = nested_deeper(elem.value, depth, limit)  # from the bytes: no items built
+                if deeper is not None:
+                    if deeper:
+                        return True
                     continue
             try:
                 elem = convert_raw_data_element(elem, encoding=None)
@@ -1190,10 +1208,7 @@ def write_output(
             mtime = os.fstat(fh.fileno()).st_mtime_ns
         return _Output(tmp, digest, size, mtime, data if keep_data and not large else None)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        remove_quietly(tmp)
         raise
     finally:
         for f in opened:
@@ -1235,7 +1250,7 @@ def write_atomic(ds, target: str) -> None:
     An interrupted run leaves either the complete file or nothing under the
     target name; the temporary file is removed on any failure.
     """
-    with atomic_target(target, suffix=TMP_SUFFIX) as tmp, open(tmp, "xb") as fh:
+    with atomic_target(target, suffix=TMP_SUFFIX, durable=False) as tmp, open(tmp, "xb") as fh:
         ds.save_as(fh, enforce_file_format=False)
 
 
@@ -1484,7 +1499,7 @@ class Worker:
             if identifiers is not None:
                 leaks = verifying.check_dataset(identifiers, ds, file=task.display, data=written.data)
                 if leaks:
-                    _unlink(written.tmp)
+                    remove_quietly(written.tmp)
                     return failed(verify_reason(leaks), leaks=tuple(leaks) if options.show_values else (), **hashes)
             del ds
             previews = 0
@@ -1494,7 +1509,7 @@ class Worker:
                 except Exception as err:  # noqa: BLE001 - a preview is a convenience; the file is written
                     note = (note + "; " if note else "") + f"previews not written ({type(err).__name__})"
         except BaseException:  # never leave the temporary file of a result that is not returned
-            _unlink(written.tmp)
+            remove_quietly(written.tmp)
             raise
         return FileResult(
             task.display, status, removed=removed, added=added, changed=changed,
@@ -1518,13 +1533,6 @@ class Worker:
             if not (self.options.overwrite or replace):
                 return FileResult(task.display, "skipped", "the output exists", output=target)
         return None
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass
 
 
 def is_dicomdir(ds) -> bool:
@@ -2185,10 +2193,7 @@ class Batch:
                     os.replace(result.tmp, result.output)
                     result = attrs.evolve(result, tmp="")
                 except OSError as err:
-                    try:
-                        os.unlink(result.tmp)
-                    except OSError:
-                        pass
+                    remove_quietly(result.tmp)
                     result = attrs.evolve(
                         result, status="failed", reason=f"cannot write '{result.output}': {describe(err)}",
                         tmp="", output_sha256="", output_size=-1, output_mtime_ns=None,
@@ -2197,11 +2202,12 @@ class Batch:
             out.append(result)
         if lost and self.manifest is not None:
             self.manifest.record_many(lost)  # the later record of an output is the one that counts
-        for folder in {os.path.dirname(r.output) for r in chunk if r.tmp and r.output and self.job.options.durable}:
-            try:
-                fsync_directory(folder)  # the renames on the disk (best effort: they are redone if lost)
-            except OSError:
-                pass
+        if self.job.options.durable:
+            for folder in {os.path.dirname(r.output) for r in chunk if r.tmp and r.output}:
+                try:
+                    fsync_directory(folder)  # the renames on the disk (best effort: they are redone if lost)
+                except OSError:
+                    pass
         return out
 
 

@@ -21,7 +21,6 @@ import argparse
 import json
 import math
 import os
-import secrets
 import sys
 import time
 import traceback
@@ -33,7 +32,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TextIO
 import attrs
 
 from . import __version__, api, batch
-from .atomic import WriteError
+from .atomic import WriteError, describe, write_text
 from .diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError
 from .render import render_concise, render_json, render_sarif, render_text
 
@@ -1087,18 +1086,7 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
                 result[os.path.abspath(source)] = identifiers_of(ds)
 
     text = _ids_json(result)
-    directory = os.path.dirname(os.path.abspath(output))
-    tmp = os.path.join(directory, f".{os.path.basename(output)}.{secrets.token_hex(4)}{TMP_SUFFIX}")
-    try:
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, output)
-    except OSError as err:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise CliError(f"cannot write '{output}': {err.strerror or type(err).__name__}") from None
+    _write_text_atomic(output, text)
     print(f"wrote the identifiers of {_count(len(result), 'file')} to {output}" + (f" ({failed} failed)" if failed else ""))
     if variables:
         print(f"the recipe uses these variables; add them to each file's object: {', '.join(variables)}")
@@ -1306,19 +1294,11 @@ def _would(counts: Mapping[str, int]) -> str:
 
 
 def _write_text_atomic(path: str, text: str) -> None:
-    directory = os.path.dirname(path) or "."
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(4)}{TMP_SUFFIX}")
+    """A report or identifiers file, complete or not there (deidlang/atomic.py)."""
     try:
-        os.makedirs(directory, exist_ok=True)
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        write_text(path, text, suffix=TMP_SUFFIX, durable=False)
     except OSError as err:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise CliError(f"cannot write '{path}': {err.strerror or type(err).__name__}") from None
+        raise CliError(f"cannot write '{path}': {describe(err)}") from None
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:

@@ -590,7 +590,7 @@ def write_png(
         ImageDraw.Draw(canvas).text((4, 3), title, fill=255 if picture.mode == "L" else (255, 255, 255))
         picture = canvas
     target = os.fspath(path)
-    with atomic_target(target) as tmp:
+    with atomic_target(target, durable=False) as tmp:  # a preview: cheap to redo
         picture.save(tmp, format="PNG", pnginfo=info)
     return target
 

@@ -146,3 +146,68 @@ def test_custom_pydicom_conversion_is_respected(monkeypatch):
 )
 def test_odd_data_is_left_to_pydicom(data):
     assert sequences.read_items(data, ["iso8859"], 0) is None
+
+
+# --------------------------------------------------------------------------- nesting depth from the bytes
+
+
+def _depth_of(elem, ds) -> int:
+    """How many sequence levels ``elem`` holds (itself 1), by converting it."""
+    seq = ds[elem.tag].value if type(elem) is RawDataElement else elem.value
+    deepest = 0
+    for item in seq or ():
+        for key in list(item._dict):
+            if item[key].VR == "SQ":
+                deepest = max(deepest, _depth_of(item[key], item))
+    return 1 + deepest
+
+
+def _nested(levels: int, undefined: bool) -> Dataset:
+    from pydicom.dataset import FileMetaDataset
+
+    inner = Dataset()
+    inner.PatientID = "X"
+    for _ in range(levels):
+        outer = Dataset()
+        outer.CodeValue = "1"
+        outer.ContentSequence = Sequence([inner])
+        outer["ContentSequence"].is_undefined_length = undefined
+        inner = outer
+    inner["ContentSequence"].is_undefined_length = False  # pydicom reads a top-level undefined one at once
+    inner.file_meta = FileMetaDataset()
+    inner.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+    return inner
+
+
+@pytest.mark.parametrize("undefined", [False, True], ids=["defined", "undefined-inside"])
+@pytest.mark.parametrize("levels", [1, 2, 5, 30])
+def test_nesting_depth_from_the_bytes(levels, undefined):
+    buffer = io.BytesIO()
+    _nested(levels, undefined).save_as(buffer, enforce_file_format=False)
+    ds = pydicom.dcmread(io.BytesIO(buffer.getvalue()), force=True)
+    raw = ds._dict[0x0040A730]
+    assert type(raw) is RawDataElement
+    for limit in range(1, levels + 3):
+        assert sequences.nested_deeper(raw.value, 1, limit) is (levels > limit), limit
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_nesting_depth_agrees_with_pydicom(path):
+    ds = _read(path)
+    if ds is None:
+        pytest.skip("pydicom cannot read this file")
+    for key, raw in list(ds._dict.items()):
+        if type(raw) is not RawDataElement or raw.VR != "SQ" or raw.is_implicit_VR or not raw.is_little_endian or not raw.value:
+            continue
+        try:
+            depth = _depth_of(raw, ds)
+        except Exception:
+            continue
+        for limit in range(1, depth + 2):
+            got = sequences.nested_deeper(raw.value, 1, limit)
+            assert got in (None, depth > limit), (key, limit)
+
+
+def test_odd_bytes_are_left_to_pydicom_when_counting_levels():
+    assert sequences.nested_deeper(b"\xfe\xff\x00\xe0\x10\x00\x00\x00", 1, 5) is None  # item past the end
+    assert sequences.nested_deeper(b"\x10\x00\x10\x00PN\x02\x00AB", 1, 5) is None  # an element where an item belongs

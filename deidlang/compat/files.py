@@ -164,7 +164,7 @@ class Saver:
 def write_atomic(ds: Dataset, target: str) -> None:
     """Write ``ds`` to ``target`` through a temporary file in the same folder."""
     try:
-        with atomic_target(target) as tmp, open(tmp, "xb") as handle:
+        with atomic_target(target, durable=False) as tmp, open(tmp, "xb") as handle:  # as deidc run without --fsync
             ds.save_as(handle)
     except Exception as err:
         if isinstance(err, DeidlangError):

@@ -281,21 +281,21 @@ class Add:
         except Uncoercible as exc:
             raise run.error(self, "R003", str(exc), element=run.element_label(tag)) from exc
         data = rawtext.encode(typed, vr) if not (tag >> 16) & 1 else None
+        creator = None
         if data is not None:  # plain ASCII text: stored as bytes (runtime/rawtext.py)
             key = Tag(tag)
             target._dict[key] = rawtext.new_element(key, vr, data)
-            field = DicomField(tag, target, None, 0, None, is_meta, name=self.name)
-            field.dkey = key
-            run.add_field(field)
-            return
-        try:
-            elem = DataElement(tag, vr, typed)
-            target[tag] = elem
-        except Exception as exc:
-            raise run.error(self, "R003", f"value cannot be stored in VR {vr}", element=run.element_label(tag)) from exc
-        creator = elem.private_creator if (tag >> 16) & 1 else None
+        else:
+            try:
+                elem = DataElement(tag, vr, typed)
+                target[tag] = elem
+            except Exception as exc:
+                raise run.error(self, "R003", f"value cannot be stored in VR {vr}", element=run.element_label(tag)) from exc
+            key = elem.tag
+            if (tag >> 16) & 1:
+                creator = elem.private_creator
         field = DicomField(tag, target, None, 0, creator, is_meta, name=self.name)
-        field.dkey = elem.tag
+        field.dkey = key
         run.add_field(field)
 
 

@@ -35,6 +35,7 @@ _VRS = {vr.value.encode("ascii"): vr.value for vr in _VR}
 _LONG_VRS = frozenset(str(v.value) for v in EXPLICIT_VR_LENGTH_32)
 _ITEM_TAG = 0xFFFEE000
 _ITEM_END = 0xFFFEE00D
+_SEQ_END = 0xFFFEE0DD
 _CHARSET = 0x00080005
 
 #: What ``Dataset()`` sets on a new dataset, captured from pydicom itself (so a
@@ -151,3 +152,65 @@ def convert(dataset: Dataset, key: BaseTag, raw: RawDataElement) -> bool:
     dataset[key] = element
     dataset._set_pixel_representation(dataset[key])
     return True
+
+
+def nested_deeper(data: bytes, depth: int, limit: int) -> bool | None:
+    """Whether a sequence value (explicit VR little endian; the sequence itself at
+    ``depth``) holds sequences nested deeper than ``limit``, read from the bytes alone
+    (building items only to count levels costs far more than reading the file); None
+    when the bytes are not in that simple form (the caller lets pydicom read them)."""
+    size = len(data)
+    # frames: (is a sequence, end; None: until its delimiter); the value itself is a sequence
+    frames: list[tuple[bool, int | None]] = [(True, size)]
+    level = depth
+    pos = 0
+    header, item, long_length, vrs, long_vrs = _HEADER, _ITEM, _LONG, _VRS, _LONG_VRS
+    while frames:
+        is_seq, end = frames[-1]
+        if end is not None and pos >= end:
+            if pos > end:
+                return None
+            frames.pop()
+            level -= is_seq
+            continue
+        if pos + 8 > size:
+            return None
+        if is_seq:
+            group, elem, length = item(data, pos)
+            tag = group << 16 | elem
+            pos += 8
+            if tag == _ITEM_TAG:
+                frames.append((False, None if length == 0xFFFFFFFF else pos + length))
+            elif tag == _SEQ_END and end is None:
+                frames.pop()
+                level -= 1
+            else:
+                return None
+            continue
+        group, elem, vr_bytes, length = header(data, pos)
+        if group == 0xFFFE:
+            if (group << 16 | elem) != _ITEM_END or end is not None:
+                return None
+            frames.pop()
+            pos += 8
+            continue
+        vr = vrs.get(vr_bytes)
+        if vr is None:
+            return None
+        if vr in long_vrs:
+            if pos + 12 > size:
+                return None
+            length = long_length(data, pos + 8)[0]
+            pos += 12
+        else:
+            pos += 8
+        if vr == "SQ":
+            level += 1
+            if level > limit:
+                return True
+            frames.append((True, None if length == 0xFFFFFFFF else pos + length))
+            continue
+        if length == 0xFFFFFFFF or pos + length > size:
+            return None
+        pos += length
+    return False if pos == size else None
