@@ -648,6 +648,15 @@ def _normal_text(text: str) -> str:
     return "\\".join(part.strip(" \x00") for part in text.split("\\"))
 
 
+def _same_bytes(old: bytes, new: bytes) -> bool:
+    """Whether two encoded text values are equal but for spaces/NULs around each value."""
+    if old == new:
+        return True
+    if b"\\" not in old and b"\\" not in new:
+        return old.strip(b" \x00") == new.strip(b" \x00")
+    return _normal_text(old.decode("latin-1")) == _normal_text(new.decode("latin-1"))
+
+
 def _same_text(old, new) -> bool | None:
     """Whether a raw ASCII text element still has its value, without converting it
     (conversion costs more than the rest of the bookkeeping); None when unsure.
@@ -716,7 +725,7 @@ def changes(before: dict[int, tuple[Any, Any]], ds, encoding: Any) -> tuple[int,
         if type(new) is RawDataElement and new is not old and isinstance(new.value, bytes):
             # a value the runtime wrote as bytes (runtime/rawtext.py: ASCII text)
             if type(old) is RawDataElement and isinstance(old.value, bytes):
-                changed += _normal_text(old.value.decode("latin-1")) != _normal_text(new.value.decode("latin-1"))
+                changed += not _same_bytes(old.value, new.value)
                 continue
             new = convert_raw_data_element(new, encoding=encoding)
         if new is None or (new is old and old_value is None) or type(new) is not DataElement or new.VR == "SQ":
@@ -1537,9 +1546,18 @@ class Worker:
 
 def is_dicomdir(ds) -> bool:
     """A DICOMDIR (Media Storage Directory): an index of other files by byte offset."""
-    meta = getattr(ds, "file_meta", None)
-    sop_class = meta.get("MediaStorageSOPClassUID") if meta is not None else None
-    return sop_class == MEDIA_STORAGE_DIRECTORY or 0x00041220 in ds  # DirectoryRecordSequence
+    if 0x00041220 in ds._dict:  # DirectoryRecordSequence
+        return True
+    meta = ds.__dict__.get("file_meta")
+    if meta is None:
+        return False
+    elem = meta._dict.get(0x00020002)  # MediaStorageSOPClassUID
+    if elem is None:
+        return False
+    value = elem.value
+    if isinstance(value, bytes):  # still raw: read from the bytes (no conversion)
+        value = value.decode("latin-1").strip(" \x00")
+    return value == MEDIA_STORAGE_DIRECTORY
 
 
 def printable(text: str) -> str:

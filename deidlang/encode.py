@@ -140,7 +140,8 @@ def _check_encoding(ds: Dataset, implicit: bool) -> None:
     dataset's encoding or character set differs from what it was read with (always, for a
     dataset made in memory). That changes nothing when every element is already converted
     and no VR is ambiguous; otherwise leave the dataset to pydicom."""
-    if (implicit, True) == ds.original_encoding and ds.original_character_set == ds._character_set:
+    state = ds.__dict__  # Dataset.original_encoding and .original_character_set, read directly
+    if state.get("_read_implicit") == implicit and state.get("_read_little") == True and state.get("_read_charset") == ds._character_set:  # noqa: E712
         return
     for elem in ds._dict.values():
         if type(elem) is not DataElement or elem.VR is None or " or " in elem.VR:

@@ -70,6 +70,40 @@ def test_hashuid_is_a_valid_uid_and_a_known_answer():
     assert out == "2.25.604304200413671081020535904308912352"
 
 
+@pytest.mark.parametrize("size", [16, 32, 63, 64, 65, 200])
+def test_digest_is_hmac_sha256(size):
+    """Key.digest builds HMAC from saved pad states: it must equal the standard library's."""
+    import hmac
+
+    secret = bytes((7 * i + size) % 251 for i in range(size))
+    key = keyed.Key(secret)
+    for domain, text in (("deidlang:uid", "1.2.3"), ("deidlang:id", ""), ("deidlang:id", "Ünïcode ☃" * 20)):
+        expected = hmac.digest(secret, domain.encode("ascii") + b"\x00" + text.encode("utf-8"), "sha256")
+        assert key.digest(domain, text) == expected
+
+
+def test_hashid_reads_raw_text_as_pydicom_does(tmp_path):
+    """hashid reads plain ASCII LO/SH values from the bytes; the result equals the converted path."""
+    ds = image(patient="PAT-7 ")
+    ds.OtherPatientIDs = ["A1", " ", "B2"]
+    ds.AccessionNumber = "ACC\\X"
+    path = tmp_path / "a.dcm"
+    ds.save_as(path, enforce_file_format=True, implicit_vr=False, little_endian=True)
+    lines = ("REPLACE PatientID deid_func:hashid", "REPLACE OtherPatientIDs deid_func:hashid", "REPLACE AccessionNumber deid_func:hashid")
+    original = pydicom.dcmread(path)
+    assert all(type(original._dict[pydicom.datadict.tag_for_keyword(kw)]) is pydicom.dataelem.RawDataElement for kw in ("PatientID", "OtherPatientIDs"))
+    original = pydicom.dcmread(path)
+    from_file = program(*lines).apply(original)  # raw elements: read from the bytes
+    converted = pydicom.dcmread(path)
+    for kw in ("PatientID", "OtherPatientIDs", "AccessionNumber"):
+        converted[kw].value  # noqa: B018 - converted first: the hash reads the pydicom value
+    converted = program(*lines).apply(converted)
+    for kw in ("PatientID", "OtherPatientIDs", "AccessionNumber"):
+        assert from_file[kw].value == converted[kw].value
+    assert from_file.PatientID == keyed.hash_id(KEY_A, "PAT-7")
+    assert list(from_file.OtherPatientIDs)[1] == ""
+
+
 def test_hashuid_same_key_same_output_across_programs_and_files():
     a = program(*UIDS).apply(image())
     b = pickle.loads(pickle.dumps(program(*UIDS))).apply(image())

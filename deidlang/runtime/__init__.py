@@ -189,6 +189,7 @@ class Program:
         if template is None:
             template = self._cache.lists = [() if s.static or isinstance(s, UidPath) else None for s in self.selectors]
         lists = template.copy()  # an empty selection is the shared (); a list is made for the few that select
+        touched = run.touched
         top = run.top
         for f in fields:
             if f.visible:
@@ -198,30 +199,71 @@ class Program:
                         lst.append(f)
                     else:
                         lists[i] = [f]
+                        touched.append(i)
                 if f.owner is None:
                     top.setdefault(f.tag_int, f)
         run.fields = fields
         run.lists = lists
 
     def _step_plan(self) -> tuple:
-        """``(step, i)`` per step, ``i`` the selection a step does nothing without
-        (REMOVE, BLANK, REPLACE, JITTER, KEEP of a field expression), else -1: apply
-        skips such a step at the cost of one check when nothing was selected."""
+        """``(plan, always, by_selector)``: ``plan`` holds ``(step, i)`` per step, ``i``
+        the selection a step does nothing without (REMOVE, BLANK, REPLACE, JITTER, KEEP
+        of a field expression), else -1; ``always`` the positions of the other steps;
+        ``by_selector`` the positions of the steps of each selection. apply runs only the
+        steps whose selection holds a field (a few dozen of the bundled recipe's 650)."""
         plan = self._cache.steps
         if plan is None:
             from .actions import Blank, Jitter, Keep, Remove, Replace
 
             kinds = (Blank, Jitter, Keep, Remove, Replace)
             out = []
-            for step in self.steps:
+            always: list[int] = []
+            by_selector: dict[int, list[int]] = {}
+            for pos, step in enumerate(self.steps):
                 i = getattr(step, "selector", None)
                 listed = type(step) in kinds and isinstance(i, int) and 0 <= i < len(self.selectors)
                 if listed:
                     sel = self.selectors[i]
                     listed = bool(sel.static or isinstance(sel, UidPath))
                 out.append((step, i if listed else -1))
-            plan = self._cache.steps = tuple(out)
+                if listed:
+                    by_selector.setdefault(i, []).append(pos)
+                else:
+                    always.append(pos)
+            plan = self._cache.steps = (tuple(out), tuple(always), {i: tuple(p) for i, p in by_selector.items()})
         return plan
+
+    def _run_steps(self, run: Run) -> None:
+        """Run the steps in recipe order, skipping those whose selection is empty.
+
+        Only ADD (an ``always`` step) makes a selection non-empty during the run
+        (``Run.add_field``): after each such step the steps of newly filled
+        selections that come later join the queue."""
+        plan, always, by_selector = self._step_plan()
+        touched = run.touched
+        queue = list(always)
+        for i in touched:
+            queue.extend(by_selector.get(i, ()))
+        queue.sort()
+        lists = run.lists
+        seen = len(touched)
+        k = 0
+        while k < len(queue):
+            pos = queue[k]
+            k += 1
+            step, i = plan[pos]
+            run.current = None
+            try:
+                step(run)
+            except ApplyError:
+                raise
+            except Exception as exc:
+                raise run.error(step, "R004", f"action failed with {type(exc).__name__}", run.current) from exc
+            if i < 0 and len(touched) > seen:
+                later = [p for j in touched[seen:] for p in by_selector.get(j, ()) if p > pos and lists[j]]
+                seen = len(touched)
+                if later:
+                    queue[k:] = sorted(queue[k:] + later)
 
     # ------------------------------------------------------------------ config
 
@@ -317,12 +359,7 @@ class Program:
                 run.field_groups[group.name] = found
                 lookup[group.name] = {f.uid: f for f in found}
             if trace is None:
-                lists = run.lists
-                for step, i in program._step_plan():
-                    if i >= 0 and not lists[i]:
-                        continue  # selects nothing in this dataset
-                    run.current = None
-                    step(run)
+                program._run_steps(run)
             else:
                 for step in program.steps:
                     run.current = None

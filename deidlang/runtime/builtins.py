@@ -220,7 +220,7 @@ from pydicom.tag import Tag  # noqa: E402
 from pydicom.multival import MultiValue  # noqa: E402
 from pydicom.sequence import Sequence  # noqa: E402
 
-from . import keyed, rawtext  # noqa: E402
+from . import keyed, rawtext, sequences  # noqa: E402
 
 #: VRs whose values can carry identifying text or dates (what dummy/scrub touch inside sequences).
 TEXT_VRS = frozenset(("AE", "AS", "DA", "DT", "TM", "PN", "LO", "SH", "ST", "LT", "UT", "UC", "UR"))
@@ -299,7 +299,11 @@ def _hashid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     key = _key(b)
     length = int(b.option("length", 16))
     prefix = b.option("prefix", "")
-    out = [keyed.hash_id(key, v, length, prefix) if v.strip() else v for v in _text_items(element.value)]
+    raw = getattr(element, "raw", None)
+    texts = rawtext.texts(raw) if raw is not None else None
+    if texts is None:
+        texts = _text_items(element.value)
+    out = [keyed.hash_id(key, v, length, prefix) if v.strip() else v for v in texts]
     return _one(out) if out else ""
 
 
@@ -443,13 +447,15 @@ def _code_item(value: str, scheme: str, meaning: str, parent: Any) -> Dataset:
     sequence of ``parent``. When ``parent`` was read from a file, ASCII texts are
     stored as bytes (runtime/rawtext.py) and the item gets the parent's encoding, as
     an item read from that file would: writers then take the bytes as they are."""
-    item = Dataset()
-    implicit, little = parent.original_encoding if isinstance(parent, Dataset) else (None, None)
-    raw = implicit is False and little is True
+    state = parent.__dict__ if isinstance(parent, Dataset) else {}
+    # pydicom's Dataset.original_encoding, read directly (the property costs more than the rest)
+    raw = state.get("_read_implicit") is False and state.get("_read_little") is True
     if raw:
         encoding = parent._character_set
-        item._parent_encoding = encoding
-        item.set_original_encoding(False, True, encoding)
+        item = sequences.new_item({}, encoding)
+        sequences.read_as_explicit_little(item, encoding)
+    else:
+        item = Dataset()
     for (tag, vr), text in zip(_CODE_TAGS, (value, scheme, meaning)):
         data = rawtext.encode(text, vr) if raw else None
         if data is None:

@@ -31,6 +31,7 @@ class Run:
         "ds",
         "fields",
         "lists",
+        "touched",
         "top",
         "lookup",
         "path",
@@ -50,6 +51,7 @@ class Run:
         self.path = path
         self.fields: list[DicomField] = []
         self.lists: list[list[DicomField]] = []
+        self.touched: list[int] = []  # the selectors whose list holds a field, in the order they got one
         self.top: dict[int, DicomField] = {}
         self.current: DicomField | None = None
         self.value_groups: dict[str, list] = {}
@@ -113,6 +115,7 @@ class Run:
                 lists[i].append(field)
             else:
                 lists[i] = [field]  # an empty selection is a shared () until something joins it
+                self.touched.append(i)
         self.top[field.tag_int] = field
 
     def top_field(self, tag: int, target: Dataset | None, is_meta: bool) -> DicomField | None:

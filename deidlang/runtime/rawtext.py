@@ -27,6 +27,7 @@ from typing import Any
 
 from pydicom import config
 from pydicom.dataelem import RawDataElement
+from pydicom.hooks import hooks, raw_element_value as _DEFAULT_VALUE_HOOK, raw_element_vr as _DEFAULT_VR_HOOK
 from pydicom.tag import BaseTag
 
 #: VRs whose encoded value is exactly the text (multi-valued ones joined by a backslash).
@@ -34,12 +35,45 @@ TEXT_VRS = frozenset(("AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST"
 _SINGLE = frozenset(("LT", "ST", "UR", "UT"))  # never multi-valued: a list goes through pydicom
 
 
+#: VRs pydicom reads as text split on backslashes, each value without trailing spaces/NULs.
+_SPLIT_TEXT = frozenset(("LO", "SH", "UC"))
+
+
+def customised() -> bool:
+    """Whether the user changed how pydicom converts raw elements (then pydicom does it)."""
+    return bool(
+        config.data_element_callback
+        or hooks.raw_element_kwargs
+        or hooks.raw_element_value is not _DEFAULT_VALUE_HOOK
+        or hooks.raw_element_vr is not _DEFAULT_VR_HOOK
+    )
+
+
 def uid_texts(raw: RawDataElement) -> list[str] | None:
     """The UID strings of a raw UI element (one per value), or None when it must be converted."""
     value = raw.value
-    if raw.VR != "UI" or not isinstance(value, bytes):
+    if raw.VR != "UI" or not isinstance(value, bytes) or customised():
         return None
     return [item.strip() for item in value.decode("latin-1").rstrip(" \x00").split("\\")]
+
+
+def texts(raw: RawDataElement) -> list[str] | None:
+    """The values of a raw UI, LO, SH or UC element as pydicom reads them (one string per
+    value), or None when it must be converted. Plain ASCII bytes (no ISO 2022 escape)
+    mean the same in every character set DICOM allows, so no decoding is needed."""
+    if raw.VR == "UI":
+        return uid_texts(raw)
+    value = raw.value
+    if (
+        raw.VR not in _SPLIT_TEXT
+        or not isinstance(value, bytes)
+        or not value.isascii()
+        or b"\x1b" in value
+        or config.settings.reading_validation_mode == config.RAISE  # pydicom would refuse invalid values
+        or customised()
+    ):
+        return None
+    return [item.rstrip("\x00 ") for item in value.decode("ascii").split("\\")]
 
 
 def encode(value: Any, vr: str) -> bytes | None:

@@ -20,13 +20,13 @@ from __future__ import annotations
 from struct import Struct
 from typing import Any
 
-from pydicom import config
 from pydicom.dataelem import DataElement, RawDataElement, empty_value_for_VR
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
-from pydicom.hooks import hooks, raw_element_value as _DEFAULT_VALUE_HOOK, raw_element_vr as _DEFAULT_VR_HOOK
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR as _VR
+
+from .rawtext import customised
 
 _HEADER = Struct("<HH2sH").unpack_from
 _LONG = Struct("<L").unpack_from
@@ -44,8 +44,9 @@ _TEMPLATE = dict(Dataset().__dict__)
 _MUTABLE = tuple(k for k, v in _TEMPLATE.items() if isinstance(v, (dict, list, set)))
 
 
-def _new_item(elements: dict, encoding: Any) -> Dataset:
-    """``Dataset(elements, parent_encoding=encoding)``, without its per-attribute setup cost."""
+def new_item(elements: dict, encoding: Any, **more: Any) -> Dataset:
+    """``Dataset(elements, parent_encoding=encoding)`` with the plain attributes ``more``
+    set, without pydicom's per-attribute ``__setattr__`` cost."""
     item = Dataset.__new__(Dataset)
     state = item.__dict__
     state.update(_TEMPLATE)
@@ -53,7 +54,19 @@ def _new_item(elements: dict, encoding: Any) -> Dataset:
         state[key] = _TEMPLATE[key].copy()
     state["_dict"] = elements
     state["_parent_encoding"] = encoding
+    state.update(more)
     return item
+
+
+def read_as_explicit_little(item: Dataset, encoding: Any) -> None:
+    """``item.set_original_encoding(False, True, encoding)``: the item was read as
+    explicit VR little endian in ``encoding`` (pydicom then writes its raw elements as
+    they are)."""
+    state = item.__dict__
+    state["_read_implicit"] = False
+    state["_read_little"] = True
+    if encoding is not None:
+        state["_read_charset"] = encoding
 
 
 def _elements(data: bytes, pos: int, end: int | None) -> tuple[dict, int] | None:
@@ -108,25 +121,18 @@ def read_items(data: bytes, encoding: Any, offset: int) -> Sequence | None:
         if read is None or not read[0]:
             return None
         elements, pos = read
-        item = _new_item(elements, encoding)
-        item.set_original_encoding(False, True, encoding)
-        item.is_undefined_length_sequence_item = length == 0xFFFFFFFF
-        item.seq_item_tell = start + offset
-        item.file_tell = start + offset
+        item = new_item(
+            elements,
+            encoding,
+            is_undefined_length_sequence_item=length == 0xFFFFFFFF,
+            seq_item_tell=start + offset,
+            file_tell=start + offset,
+        )
+        read_as_explicit_little(item, encoding)
         items.append(item)
     sequence = Sequence(items)
     sequence.is_undefined_length = False
     return sequence
-
-
-def _customised() -> bool:
-    """Whether the user changed how pydicom converts raw elements (then pydicom does it)."""
-    return bool(
-        config.data_element_callback
-        or hooks.raw_element_kwargs
-        or hooks.raw_element_value is not _DEFAULT_VALUE_HOOK
-        or hooks.raw_element_vr is not _DEFAULT_VR_HOOK
-    )
 
 
 def convert(dataset: Dataset, key: BaseTag, raw: RawDataElement) -> bool:
@@ -134,7 +140,7 @@ def convert(dataset: Dataset, key: BaseTag, raw: RawDataElement) -> bool:
     does (True), or leave it to pydicom (False)."""
     value = raw.value
     if (
-        _customised()
+        customised()
         or raw.VR != "SQ"
         or raw.is_implicit_VR
         or not raw.is_little_endian
@@ -149,8 +155,11 @@ def convert(dataset: Dataset, key: BaseTag, raw: RawDataElement) -> bool:
     if items is None:
         return False
     element = DataElement(key, "SQ", items, raw.value_tell, False, already_converted=True)
-    dataset[key] = element
-    dataset._set_pixel_representation(dataset[key])
+    if key.is_private:
+        dataset[key] = element  # pydicom sets its private_creator
+    else:
+        dataset._dict[key] = element  # what __setitem__ does for a Sequence element...
+    dataset._set_pixel_representation(element)  # ...and the item attributes it sets (once: pydicom does it twice)
     return True
 
 
