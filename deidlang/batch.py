@@ -787,7 +787,7 @@ def read_input(source: str, *, force: bool = False, stop_before_pixels: bool = F
             raise InputError(_os_reason(err)) from None
         if not data:
             raise InputError(EMPTY)
-        ds = _parse(io.BytesIO(data), len(data), **opts)
+        ds = _parse(io.BytesIO(data), len(data), data=data, **opts)
         return ds, _Input(hashlib.sha256(data).hexdigest(), len(data), None)
     with _open_regular(source) as fh:
         st = os.fstat(fh.fileno())
@@ -796,7 +796,7 @@ def read_input(source: str, *, force: bool = False, stop_before_pixels: bool = F
         if st.st_size <= SMALL_FILE:
             data = _read_all(fh)
             info = _Input(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns)
-            ds = _parse(io.BytesIO(data), len(data), **opts)
+            ds = _parse(io.BytesIO(data), len(data), data=data, **opts)
             ds.filename = source
             return ds, info
         digest = hashlib.sha256()
@@ -882,13 +882,19 @@ def _read_chunk(fh) -> bytes:
         raise InputError(_os_reason(err)) from None
 
 
-def _parse(src, size: int, *, force: bool, stop_before_pixels: bool = False, defer_size: int | None = None):
-    """Parse with pydicom, then make sure the file was complete (see :func:`cut_short`)."""
+def _parse(src, size: int, *, force: bool, stop_before_pixels: bool = False, defer_size: int | None = None, data: bytes | None = None):
+    """Parse with pydicom (or, for the common case of a whole file in memory, ``data``,
+    with :mod:`deidlang.fastread`, which builds the same objects), then make sure the
+    file was complete (see :func:`cut_short`)."""
     import pydicom
     from pydicom.errors import InvalidDicomError
 
+    from .fastread import read_bytes
+
     try:
-        ds = pydicom.dcmread(src, force=force, defer_size=defer_size, stop_before_pixels=stop_before_pixels)
+        ds = read_bytes(data) if data is not None and not stop_before_pixels and defer_size is None else None
+        if ds is None:
+            ds = pydicom.dcmread(src, force=force, defer_size=defer_size, stop_before_pixels=stop_before_pixels)
     except InvalidDicomError:
         if not force and size < _PREAMBLE_END:
             raise InputError(NOT_DICOM + TOO_SHORT_HINT) from None

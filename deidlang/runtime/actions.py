@@ -349,7 +349,9 @@ class Blank:
                 continue
             if type(raw) is RawDataElement and raw.VR not in _CONVERT_FIRST and raw.length != 0xFFFFFFFF:
                 # the same element as converting and emptying it, without decoding the old value
-                elements[field.dkey] = DataElement(raw.tag, raw.VR, None)
+                # (None needs no conversion for any VR but SQ, excluded above: already_converted
+                # builds the same element as DataElement(tag, VR, None), at a quarter of the cost)
+                elements[field.dkey] = DataElement(raw.tag, raw.VR, None, already_converted=True)
             else:
                 field.element.value = None
             if field.children:

@@ -31,8 +31,9 @@ from .rawtext import customised
 _HEADER = Struct("<HH2sH").unpack_from
 _LONG = Struct("<L").unpack_from
 _ITEM = Struct("<HHL").unpack_from
-_VRS = {vr.value.encode("ascii"): vr.value for vr in _VR}
-_LONG_VRS = frozenset(str(v.value) for v in EXPLICIT_VR_LENGTH_32)
+#: Every VR by its two bytes, and those with a 4-byte length in explicit VR.
+VRS = {vr.value.encode("ascii"): vr.value for vr in _VR}
+LONG_VRS = frozenset(str(v.value) for v in EXPLICIT_VR_LENGTH_32)
 _ITEM_TAG = 0xFFFEE000
 _ITEM_END = 0xFFFEE00D
 _SEQ_END = 0xFFFEE0DD
@@ -85,11 +86,11 @@ def _elements(data: bytes, pos: int, end: int | None) -> tuple[dict, int] | None
             if end is not None or length != 0:
                 return None
             return out, pos + 8
-        vr = _VRS.get(vr_bytes)
+        vr = VRS.get(vr_bytes)
         if vr is None or tag == _CHARSET or group == 0xFFFE:
             return None
         pos += 8
-        if vr in _LONG_VRS:
+        if vr in LONG_VRS:
             if pos + 4 > size:
                 return None
             length = _LONG(data, pos)[0]
@@ -115,7 +116,7 @@ def read_items(data: bytes, encoding: Any, offset: int) -> Sequence | None:
             return None
         start = pos
         first = pos + 8
-        if first + 6 > size or data[first + 4:first + 6] not in _VRS:
+        if first + 6 > size or data[first + 4:first + 6] not in VRS:
             return None  # an item that starts implicit (pydicom switches) or is too short
         read = _elements(data, first, None if length == 0xFFFFFFFF else first + length)
         if read is None or not read[0]:
@@ -173,7 +174,7 @@ def nested_deeper(data: bytes, depth: int, limit: int) -> bool | None:
     frames: list[tuple[bool, int | None]] = [(True, size)]
     level = depth
     pos = 0
-    header, item, long_length, vrs, long_vrs = _HEADER, _ITEM, _LONG, _VRS, _LONG_VRS
+    header, item, long_length, vrs, long_vrs = _HEADER, _ITEM, _LONG, VRS, LONG_VRS
     while frames:
         is_seq, end = frames[-1]
         if end is not None and pos >= end:
