@@ -15,7 +15,9 @@ Sections (every workload reads files from disk and writes files to disk):
 4. peak memory (RSS) of whole runs in fresh processes: small files, and files
    with ~48 MiB of pixel data.
 
-Timings are the fastest of several interleaved rounds (see harness.best_of).
+Timings are the fastest of several interleaved rounds (see harness.timings); section 1
+also gives the median over rounds of each workload's time over the floor's in the same
+round, which is steadier when the machine's speed drifts.
 """
 
 from __future__ import annotations
@@ -62,7 +64,9 @@ def small_files(tmp: Path, files: int, rounds: int, with_deid: bool) -> tuple[st
         if with_deid:
             workloads["deid-replace"] = lambda: h.deid_replace(deid_recipe, paths, str(tmp / "o-deid1"))
             workloads["deid-get-replace"] = lambda: h.deid_get_then_replace(deid_recipe, paths, str(tmp / "o-deid2"))
-    best = h.best_of(workloads, rounds, once=frozenset({"deid-replace", "deid-get-replace"}))
+    once = frozenset({"deid-replace", "deid-get-replace"})
+    times = h.timings(workloads, rounds, once=once)
+    best = {name: min(t) for name, t in times.items()}
     n = len(paths)
     floor = best["floor"]
     labels = {
@@ -77,8 +81,9 @@ def small_files(tmp: Path, files: int, rounds: int, with_deid: bool) -> tuple[st
         vs_deidlang = ""
         if key.startswith("deid-") and "deidlang-deid" in best:
             vs_deidlang = f"{seconds / best['deidlang-deid']:.1f}x slower"
-        rows.append([labels[key], f"{n / seconds:.0f}", f"{seconds * 1000 / n:.2f}", f"{seconds / floor:.2f}", vs_deidlang])
-    text = _table(["workload", "files/s", "ms/file", "x floor", "than deidlang (same recipe)"], rows)
+        paired = f"{h.paired_ratio(times, key):.2f}" if key not in once else "-"
+        rows.append([labels[key], f"{n / seconds:.0f}", f"{seconds * 1000 / n:.2f}", f"{seconds / floor:.2f}", paired, vs_deidlang])
+    text = _table(["workload", "files/s", "ms/file", "x floor", "x floor (median of rounds)", "than deidlang (same recipe)"], rows)
     return f"1. {n} small files (~3 KB, ~55 elements, 2 sequences, a private block)\n{text}", best
 
 
@@ -203,7 +208,7 @@ def memory(tmp: Path, files: int, with_deid: bool) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=300, help="small files in section 1 (default 300)")
-    ap.add_argument("--rounds", type=int, default=5, help="interleaved rounds; the fastest counts (default 5)")
+    ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the fastest counts (default 7)")
     ap.add_argument("--quick", action="store_true", help="100 files, 3 rounds, sections 1 and 2 only")
     ap.add_argument("--no-deid", action="store_true", help="leave deid out (it is slow)")
     args = ap.parse_args(argv)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import os
 import shutil
+import statistics
 import time
 from pathlib import Path
 from typing import Callable, Mapping
@@ -121,19 +122,30 @@ def deid_get_then_replace(recipe_path: str, paths: list[str], out: str) -> None:
     replace_identifiers(paths, deid=recipe, ids=ids, save=True, output_folder=out, overwrite=True)
 
 
-def best_of(workloads: Mapping[str, Callable[[], object]], rounds: int, *, once: frozenset[str] = frozenset()) -> dict[str, float]:
-    """Seconds per workload: the fastest of ``rounds`` runs, interleaved round-robin so
-    that a busy moment on the machine hits every workload alike (``once``: run those
-    a single time; they are slow enough not to need more)."""
-    best = {name: float("inf") for name in workloads}
+def timings(workloads: Mapping[str, Callable[[], object]], rounds: int, *, once: frozenset[str] = frozenset()) -> dict[str, list[float]]:
+    """Seconds per workload per round, the rounds interleaved round-robin so that a busy
+    moment on the machine hits every workload alike (``once``: run those a single time;
+    they are slow enough not to need more)."""
+    times: dict[str, list[float]] = {name: [] for name in workloads}
     for n in range(rounds):
         for name, fn in workloads.items():
             if name in once and n:
                 continue
             start = time.perf_counter()
             fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-    return best
+            times[name].append(time.perf_counter() - start)
+    return times
+
+
+def best_of(workloads: Mapping[str, Callable[[], object]], rounds: int, *, once: frozenset[str] = frozenset()) -> dict[str, float]:
+    """Seconds per workload: the fastest of ``rounds`` interleaved runs (see :func:`timings`)."""
+    return {name: min(times) for name, times in timings(workloads, rounds, once=once).items()}
+
+
+def paired_ratio(times: Mapping[str, list[float]], name: str, base: str = "floor") -> float:
+    """The median over rounds of ``name``'s time over ``base``'s in the same round: steadier
+    than a ratio of two minima on a machine whose speed drifts for seconds at a time."""
+    return statistics.median(a / b for a, b in zip(times[name], times[base]))
 
 
 def all_paths(root: str | os.PathLike) -> list[str]:
