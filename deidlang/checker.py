@@ -35,7 +35,7 @@ from .runtime.builtins import ARGUMENTS as _BUILTIN_ARGUMENTS
 from .runtime.builtins import DEID_NAMES as _DEID_BUILTINS
 from .runtime.builtins import BadArgument as _BadArgument
 from .runtime.builtins import make_builtin as _make_builtin
-from .runtime.values import ASCII_ONLY_VRS, INT_RANGES
+from .runtime.values import ASCII_ONLY_VRS, INT_RANGES, IS_RANGE, ds_text_ok, is_text_ok
 
 __all__ = ["CHECKS", "Context", "RAISE_ON_BUG", "check_recipe"]
 
@@ -1073,10 +1073,12 @@ def _typed_literal(ctx: Context, a: nodes.ActionLine, v: nodes.Literal) -> Itera
         low, high = INT_RANGES[vr]
         ok = all(_INT_RE.fullmatch(p) and low <= int(p) <= high for p in v.text.split("\\"))
         what = f"whole numbers from {low} to {high}"
-    elif vr in _FLOAT_VRS or vr == "DS":
+    elif vr in _FLOAT_VRS:
         ok, what = all(_is_float(p) for p in v.text.split("\\")), "decimal numbers"
+    elif vr == "DS":
+        ok, what = all(ds_text_ok(p) for p in v.text.split("\\")), "finite decimal numbers (digits, sign, point, exponent)"
     elif vr == "IS":
-        ok, what = all(_is_whole(p) for p in v.text.split("\\")), "whole numbers"
+        ok, what = all(is_text_ok(p) for p in v.text.split("\\")), f"whole numbers from {IS_RANGE[0]} to {IS_RANGE[1]}"
     elif vr in ASCII_ONLY_VRS:
         ok, what = v.text.isascii(), "ASCII text only (its character set does not apply)"
     else:
@@ -1091,10 +1093,6 @@ def _is_float(s: str) -> bool:
     except ValueError:
         return False
     return bool(s.strip()) and "_" not in s
-
-
-def _is_whole(s: str) -> bool:
-    return _is_float(s) and float(s).is_integer()
 
 
 # --------------------------------------------------------------------------- comments

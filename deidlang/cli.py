@@ -905,7 +905,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(_inspect_table(flagged, unreadable, summary))
-    return 0
+    return 1 if unreadable else 0  # as deidc run: a file that could not be looked at is not clean
 
 
 def _inspect_table(flagged: list[dict[str, Any]], unreadable: list[dict[str, str]], summary: Mapping[str, Any]) -> str:

@@ -114,7 +114,7 @@ class TestInspect:
 
     def test_json(self, capsys, scans, recipe):
         code, out, err = run(capsys, "inspect", "--recipe", recipe, "--input", scans, "--format", "json")
-        assert code == 0, err
+        assert code == 1, err  # notes.txt cannot be read
         report = json.loads(out)
         flagged = {f["file"].replace("\\", "/").split("scans/")[-1]: f for f in report["flagged"]}
         assert sorted(flagged) == ["ct.dcm", "mr.dcm", "screen.dcm"]
@@ -142,7 +142,7 @@ class TestInspect:
 
     def test_table_shows_keep_regions_and_unreadable_files(self, capsys, scans, recipe):
         code, out, _ = run(capsys, "inspect", "--recipe", recipe, "--input", scans)
-        assert code == 0
+        assert code == 1  # an input could not be read
         assert "blank 1,1,5,4, keep 2,2,3,3" in out
         assert "unreadable: " in out and "notes.txt: not a DICOM file" in out
         header = out.splitlines()[0].split()
@@ -152,8 +152,11 @@ class TestInspect:
         plain = tmp_path / "plain.dicom"
         plain.write_text("FORMAT dicom\n%header\nBLANK PatientName\n", encoding="utf-8")
         code, out, err = run(capsys, "inspect", "--recipe", plain, "--input", scans)
-        assert code == 0
+        assert code == 1
         assert "no %filter section" in err and "0 flagged, 4 clean, 1 unreadable" in out
+        (Path(scans) / "notes.txt").unlink()
+        code, out, _ = run(capsys, "inspect", "--recipe", plain, "--input", scans)
+        assert code == 0 and "0 flagged, 4 clean, 0 unreadable" in out
 
     def test_recipe_errors_exit_1_and_bad_usage_2(self, capsys, scans, tmp_path):
         bad = tmp_path / "bad.dicom"

@@ -216,3 +216,25 @@ def test_undefined_length_sequences_with_character_sets(item_charset):
     fast = _fast(data)
     assert fast.ContentSequence[0].PersonName == item.PersonName
     assert fast.ContentSequence[0].ConceptNameCodeSequence[0].CodeMeaning == "Größe"
+
+
+@pytest.mark.parametrize("undefined", [False, True])
+def test_implicit_vr_files(bench_corpus, undefined):
+    """Implicit VR little endian: raw elements without a VR (conversion decides it, as in
+    pydicom), undefined-length sequences read at once from the dictionary's VR."""
+    from pydicom.uid import ImplicitVRLittleEndian
+
+    taken = 0
+    for path in bench_corpus[:10]:
+        ds = pydicom.dcmread(path)
+        ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+        if undefined:
+            _undefined_lengths(ds)
+        buffer = io.BytesIO()
+        ds.save_as(buffer, implicit_vr=True, little_endian=True, enforce_file_format=True)
+        data = buffer.getvalue()
+        assert (b"\xfe\xff\xdd\xe0" in data) == undefined
+        taken += _compare(data, f"implicit {path.name}")
+        fast = _fast(data)
+        assert fast is not None and all(e.VR is None for e in fast._dict.values() if type(e) is pydicom.dataelem.RawDataElement)
+    assert taken == 10

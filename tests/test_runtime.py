@@ -236,6 +236,29 @@ class TestTyping:
             apply(line)
         assert info.value.code == "R003"
 
+    @pytest.mark.parametrize(
+        "line, value",
+        [
+            ("REPLACE SliceThickness var:v", float("inf")),
+            ("REPLACE SliceThickness var:v", float("nan")),
+            ("REPLACE SliceThickness var:v", "1e400"),
+            ("REPLACE SliceThickness var:v", "inf"),
+            ("ADD InstanceNumber var:v", 2**40),
+            ("ADD InstanceNumber var:v", "99999999999"),
+            ("ADD InstanceNumber var:v", "-2147483649"),
+        ],
+    )
+    def test_numbers_ds_and_is_cannot_hold_raise_r003(self, line, value):
+        """DS holds finite numbers only and IS 32-bit integers (PS3.5 Table 6.2-1): never written."""
+        with pytest.raises(ApplyError) as info:
+            apply(line, ids={"v": value})
+        assert info.value.code == "R003"
+
+    @pytest.mark.parametrize("line, value", [("REPLACE SliceThickness var:v", "-1.5E-3"), ("ADD InstanceNumber var:v", -(2**31))])
+    def test_numbers_at_the_edges_are_stored(self, line, value):
+        ds = read_back(apply(line, ids={"v": value}))
+        assert str(value) in (str(ds.SliceThickness) if "Slice" in line else str(ds.InstanceNumber), repr(value))
+
     def test_r003_for_a_sequence_target(self):
         with pytest.raises(ApplyError) as info:
             apply("REPLACE ReferencedImageSequence x")

@@ -10,6 +10,8 @@ is deid's own, lenient literal typing, kept for REMOVE's truthiness rule.
 
 from __future__ import annotations
 
+import math
+import re
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -170,17 +172,41 @@ def _numeric(value: Any, vr: str, one) -> Any:
     return one(value, vr)
 
 
+#: A DS value's characters (PS3.5 Table 6.2-1): a fixed or floating point number in
+#: digits, sign, point and exponent -- no "inf", "nan" or digit separators.
+_DS_TEXT = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+#: The range of an IS value (PS3.5 Table 6.2-1).
+IS_RANGE = (-(2**31), 2**31 - 1)
+
+
+def ds_text_ok(text: str) -> bool:
+    """Whether ``text`` (surrounding spaces aside) is a decimal string DICOM can hold:
+    the DS characters, and a finite number (``1e400`` is not)."""
+    text = text.strip(" ")
+    return bool(_DS_TEXT.fullmatch(text)) and math.isfinite(float(text))
+
+
+def is_text_ok(text: str) -> bool:
+    """Whether ``text`` (surrounding spaces aside) is a whole number an IS can hold (its
+    range is that of a signed 32-bit integer); ``3.0`` and ``1e3`` are accepted as pydicom does."""
+    text = text.strip(" ")
+    if not ds_text_ok(text):
+        return False
+    number = float(text)
+    return number.is_integer() and IS_RANGE[0] <= int(number) <= IS_RANGE[1]
+
+
 def _ds(v: Any) -> Any:
     if isinstance(v, str):
         v = v.strip()
         if v == "":
             return v
-        try:
-            float(v)
-        except ValueError:
-            raise Uncoercible("text that is not a decimal number cannot be stored in VR DS") from None
+        if not ds_text_ok(v):
+            raise Uncoercible("text that is not a finite decimal number cannot be stored in VR DS")
         return v
     if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if not math.isfinite(v):
+            raise Uncoercible("an infinite or undefined number (inf, nan) cannot be stored in VR DS")
         return DSfloat(v, auto_format=True)
     raise Uncoercible(f"a {type(v).__name__} cannot be stored in VR DS")
 
@@ -190,19 +216,14 @@ def _is(v: Any) -> Any:
         v = v.strip()
         if v == "":
             return v
-        try:
-            int(v)
-        except ValueError:
-            try:
-                whole = float(v).is_integer()
-            except ValueError:
-                whole = False
-            if not whole:
-                raise Uncoercible("text that is not an integer cannot be stored in VR IS") from None
+        if not is_text_ok(v):
+            raise Uncoercible(f"text that is not a whole number from {IS_RANGE[0]} to {IS_RANGE[1]} cannot be stored in VR IS")
         return v
     if isinstance(v, float) and not v.is_integer():
         raise Uncoercible("a non-integer number cannot be stored in VR IS")
     if isinstance(v, (int, float)) and not isinstance(v, bool):
+        if not IS_RANGE[0] <= v <= IS_RANGE[1]:
+            raise Uncoercible(f"a number outside {IS_RANGE[0]} to {IS_RANGE[1]} cannot be stored in VR IS")
         return int(v)
     raise Uncoercible(f"a {type(v).__name__} cannot be stored in VR IS")
 
