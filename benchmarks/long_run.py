@@ -36,17 +36,20 @@ def _children(pid: int) -> list[int]:
     return kids + [g for k in kids for g in _children(k)]
 
 
-def _rss_mb(pid: int) -> float:
-    total = 0
+def _rss_mb(pid: int) -> tuple[float, float]:
+    """RSS in MB of ``pid`` and of all its descendants (the workers)."""
+    sizes = []
     for p in [pid, *_children(pid)]:
+        kb = 0
         try:
             with open(f"/proc/{p}/status", encoding="ascii") as fh:
                 for line in fh:
                     if line.startswith("VmRSS:"):
-                        total += int(line.split()[1])
+                        kb = int(line.split()[1])
         except OSError:
-            continue
-    return total / 1024
+            pass
+        sizes.append(kb / 1024)
+    return sizes[0], sum(sizes[1:])
 
 
 def _count(out: Path) -> int:
@@ -91,9 +94,11 @@ def main(argv: list[str] | None = None) -> int:
                "--jobs", str(args.jobs), "--key-file", str(key)]
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        samples: list[tuple[int, float]] = []
+        samples: list[tuple[int, float, float]] = []
         while proc.poll() is None:
-            samples.append((_count(out), _rss_mb(proc.pid)))
+            main_rss, workers_rss = _rss_mb(proc.pid)
+            if main_rss:
+                samples.append((_count(out), main_rss, workers_rss))
             time.sleep(0.5)
         seconds = time.perf_counter() - start
         err = proc.stderr.read().decode("utf-8", "replace") if proc.stderr else ""
@@ -104,13 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         manifest = (out / "deidlang-manifest.jsonl").stat().st_size / 2**20
         print(f"deidc run --jobs {args.jobs}: {done:,} files in {seconds:.0f} s ({done / seconds:.0f} files/s); "
               f"manifest {manifest:.0f} MB on disk")
-        print("files done  RSS of deidc and its workers (MB)")
-        marks = [args.files * k // 10 for k in range(1, 11)]
+        print("files done  RSS (MB): deidc  its workers  together")
+        marks = [args.files * k // 10 for k in range(1, 10)] + [args.files - args.files // 100]
         for mark in marks:
-            at = next((rss for n, rss in samples if n >= mark), None)
+            at = next(((m, w) for n, m, w in samples if n >= mark), None)
             if at is not None:
-                print(f"{mark:>10,}  {at:.0f}")
-        print(f"peak        {max(r for _, r in samples):.0f}")
+                print(f"{mark:>10,}  {at[0]:>12.0f}  {at[1]:>11.0f}  {at[0] + at[1]:>8.0f}")
+        print(f"peak        {max(m for _, m, _ in samples):>12.0f}  {max(w for _, _, w in samples):>11.0f}  {max(m + w for _, m, w in samples):>8.0f}")
     return 0
 
 
