@@ -391,3 +391,26 @@ def test_atomic_target_leaves_nothing_on_failure(tmp_path):
         with open(tmp, "wb") as fh:
             fh.write(b"complete")
     assert target.read_bytes() == b"complete" and [p.name for p in (tmp_path / "sub").iterdir()] == ["out.dcm"]
+
+
+def test_digest_set_is_a_set():
+    """The planner's per-file memory: it must behave exactly like a set of 64-bit ints."""
+    import random
+
+    rnd = random.Random(3)
+    values = [rnd.getrandbits(64) for _ in range(20_000)] + [1, 2**64 - 1, 1023, 1024, 2048]
+    digests, reference = batch.DigestSet(), set()
+    for n, v in enumerate(values):
+        assert (v in digests) == (v in reference)
+        digests.add(v)
+        reference.add(v)
+        if n % 997 == 0:
+            digests.add(v)  # again: no double count
+    assert len(digests) == len(reference)
+    assert all(v in digests for v in reference)
+    assert not any(rnd.getrandbits(64) in digests for _ in range(5_000))
+    # colliding low bits: linear probing across the wrap-around
+    crowded = batch.DigestSet(k << 32 | 1023 for k in range(1, 400))
+    assert len(crowded) == 399 and all((k << 32 | 1023) in crowded for k in range(1, 400))
+    assert (400 << 32 | 1023) not in crowded
+    assert 0 not in batch.DigestSet() and 0 in batch.DigestSet([0])
