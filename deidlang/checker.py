@@ -128,6 +128,17 @@ def _exact(keyword: str) -> Attr | None:
     return None
 
 
+def _repeater_pattern(keyword: str) -> str:
+    """An expander that selects a repeating-group element under deid too (by its tag text)."""
+    mask = _tables()[1][keyword].upper()  # e.g. 60XX3000: x marks a varying hex digit
+    if mask[:2] in ("50", "60") and mask[2:4] == "XX":  # even groups only (PS3.5 7.6)
+        group = mask[:2] + "[0-9A-F][02468ACE]"
+        rest = mask[4:]
+    else:
+        group, rest = "", mask
+    return "contains:^" + group + rest.replace("X", "[0-9A-F]") + "$"
+
+
 @functools.lru_cache(maxsize=8192)
 def _folded(word: str) -> Attr | None:
     """The entry deid's case-insensitive matching finds for ``word`` (keyword or element name)."""
@@ -512,6 +523,14 @@ def _field(ctx: Context, f: nodes.Field, action: str, sequence_ok: bool = False)
                 "W202",
                 f"'{f.name}' is not the DICOM keyword's spelling '{attr.keyword}'",
                 f"write '{attr.keyword}' (matching here is case-insensitive, but filters and ADD need the exact keyword)",
+            )
+        if attr.tag is None:  # a repeating group: (60xx,3000) OverlayData, (50xx,3000) CurveData...
+            yield ctx.diag(
+                f.span,
+                "W419",
+                f"deid matches nothing with the repeating-group keyword '{attr.keyword}'; deidlang selects it in every group",
+                "deid sees no keyword for these elements; to select them under deid too, write "
+                f"'{_repeater_pattern(attr.keyword)}'",
             )
         yield from _sequence_target(ctx, f.span, f.name, attr, action)
     elif isinstance(f, nodes.NestedName):

@@ -159,6 +159,7 @@ CODES: dict[str, Code] = _codes(
     ("W416", WARNING, "JITTER of an element that is not a date (DA/DT)"),
     ("W417", WARNING, "ADD by tag number gives a new element VR ST under deid"),
     ("W418", WARNING, "deid ignores the value of KEEP"),
+    ("W419", WARNING, "deid matches nothing with a repeating-group keyword"),
     # --- apply time
     ("R001", ERROR, "a func: callable raised"),
     ("R002", ERROR, "a var: has no value for this dataset"),

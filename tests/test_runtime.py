@@ -126,6 +126,20 @@ class TestUniverse:
 
 
 class TestSelectors:
+    def test_repeating_group_keywords_select_every_group(self):
+        """deid sees no keyword in repeating groups, so REMOVE OverlayData removes nothing there
+        (an overlay can hold burned-in text); deidlang selects every group (W419)."""
+        ds = build_S()
+        ds.add_new(0x60003000, "OW", b"\x01\x02")
+        ds.add_new(0x601E3000, "OW", b"\x01\x02")
+        ds.add_new(0x60000010, "US", 5)
+        ds.add_new(0x60004000, "LT", "burned-in note")
+        out = apply("REMOVE OverlayData", "REPLACE OverlayComments none", ds=ds)
+        assert 0x60003000 not in out and 0x601E3000 not in out
+        assert out[0x60000010].value == 5 and out[0x60004000].value == "none"
+        assert universe.keyword_of(0x60003000) == "" and universe.repeater_keyword_of(0x601E3000) == "OverlayData"
+        assert universe.repeater_keyword_of(0x00100010) == "" and universe.repeater_keyword_of(0x60013000) == ""
+
     def test_from_text_classification(self):
         assert isinstance(selectors.from_text("ALL"), selectors.All)
         assert isinstance(selectors.from_text("all"), selectors.All)

@@ -21,7 +21,7 @@ from typing import ClassVar
 import attrs
 
 from .. import regexes
-from .universe import DicomField, keyword_of, name_of, tag_string
+from .universe import DicomField, keyword_of, name_of, repeater_keyword_of, tag_string
 
 __all__ = [
     "FieldInfo",
@@ -77,7 +77,7 @@ class FieldInfo:
             ename = name_of(tag, self.creator)
             if ename:
                 ks.add(ename.lower())
-            kw = keyword_of(tag)
+            kw = keyword_of(tag) or repeater_keyword_of(tag)  # deid sees no keyword in repeating groups (W419)
             if kw:
                 ks.add(kw.lower())
             if self.is_private:

@@ -31,10 +31,12 @@ import re
 from typing import Iterable
 
 from pydicom.datadict import (
+    RepeatersDictionary,
     dictionary_description,
     dictionary_has_tag,
     dictionary_keyword,
     dictionary_VR,
+    mask_match,
     private_dictionary_description,
     repeater_has_tag,
 )
@@ -85,6 +87,25 @@ def keyword_of(tag: int) -> str:
     if kw is None:
         kw = dictionary_keyword(tag) if (not (tag >> 16) & 1 and dictionary_has_tag(tag)) else ""
         _KEYWORDS[tag] = kw
+    return kw
+
+
+_REPEATER_KEYWORDS: dict[int, str] = {}
+
+
+def repeater_keyword_of(tag: int) -> str:
+    """The keyword of a repeating-group element (``OverlayData`` for (6002,3000)), else ``""``.
+
+    deid does not see it (pydicom's ``DataElement.keyword`` is empty for these tags), so
+    ``REMOVE OverlayData`` matches nothing under deid; deidlang matches it (W419)."""
+    kw = _REPEATER_KEYWORDS.get(tag)
+    if kw is None:
+        kw = ""
+        if not (tag >> 16) & 1 and not dictionary_has_tag(tag):
+            mask = mask_match(tag)
+            if mask:
+                kw = RepeatersDictionary[mask][4] or ""
+        _REPEATER_KEYWORDS[tag] = kw
     return kw
 
 
