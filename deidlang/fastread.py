@@ -45,7 +45,7 @@ from pydicom.values import convert_string
 from .runtime.rawtext import customised
 from .runtime.sequences import LONG_VRS, VRS, new_item
 
-__all__ = ["read_bytes"]
+__all__ = ["read_bytes", "read_path"]
 
 _HEADER = Struct("<HH2sH").unpack_from
 _LONG = Struct("<L").unpack_from
@@ -217,9 +217,21 @@ def _file_meta(elements: dict) -> FileMetaDataset | None:
     return file_meta
 
 
-def read_bytes(data: bytes) -> FileDataset | None:
+def read_path(path: str, limit: int = 1 << 20) -> FileDataset | None:
+    """``pydicom.dcmread(path)`` for the common case and files up to ``limit`` bytes
+    (larger ones are left to pydicom, which can defer their large values); None when
+    pydicom must read the file. Raises OSError as ``open`` does."""
+    with open(path, "rb") as fh:
+        data = fh.read(limit + 1)
+    if len(data) > limit:
+        return None
+    return read_bytes(data, path=path)
+
+
+def read_bytes(data: bytes, *, path: str | None = None) -> FileDataset | None:
     """``pydicom.dcmread(io.BytesIO(data))`` for the common case (see the module
-    docstring); None when pydicom must read ``data``."""
+    docstring), or ``pydicom.dcmread(path)`` when ``data`` are the bytes of the file at
+    ``path``; None when pydicom must read ``data``."""
     if config.debugging or customised() or len(data) < _META_START + 8 or data[128:_META_START] != b"DICM":
         return None
     read = _elements(data, _META_START, _META, default_encoding)
@@ -247,9 +259,12 @@ def read_bytes(data: bytes) -> FileDataset | None:
     else:
         encoding = default_encoding
     dataset.set_original_encoding(implicit, True, encoding)
-    buffer = io.BytesIO(data)
-    buffer.seek(len(data))  # where pydicom's reading leaves it
-    ds = FileDataset(buffer, dataset, data[:128], file_meta, implicit, True)
+    if path is None:
+        source: Any = io.BytesIO(data)
+        source.seek(len(data))  # where pydicom's reading leaves it
+    else:
+        source = path  # FileDataset then records the name, the opener and the file's time, as for a file read by path
+    ds = FileDataset(source, dataset, data[:128], file_meta, implicit, True)
     ds.set_original_encoding(implicit, True, dataset._character_set)
     return ds
 

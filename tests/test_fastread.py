@@ -238,3 +238,25 @@ def test_implicit_vr_files(bench_corpus, undefined):
         fast = _fast(data)
         assert fast is not None and all(e.VR is None for e in fast._dict.values() if type(e) is pydicom.dataelem.RawDataElement)
     assert taken == 10
+
+
+def test_read_path_is_dcmread_of_the_path(bench_corpus):
+    """read_path (used by the deid-compatible API) builds what dcmread(path) builds: the
+    same objects, and the file's name, opener and time."""
+    from deidlang.fastread import read_path
+
+    taken = 0
+    for path in [*FILES[::3], *bench_corpus[:5]]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fast = read_path(str(path))
+            if fast is None:
+                continue
+            slow = pydicom.dcmread(str(path))
+        taken += 1
+        assert (fast.filename, fast.fileobj_type, fast.timestamp, fast.buffer) == (slow.filename, slow.fileobj_type, slow.timestamp, slow.buffer)
+        _same(fast.file_meta, slow.file_meta, path.name)
+        _same(fast, slow, path.name)
+        assert _written(fast) == _written(slow)
+    assert taken > 20
+    assert read_path(str(bench_corpus[0]), limit=100) is None  # larger files: pydicom (deferred values)

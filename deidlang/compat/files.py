@@ -15,6 +15,8 @@ from pydicom.dataset import Dataset
 
 from ..atomic import atomic_target
 from ..diagnostics import DeidlangError
+from ..encode import encode
+from ..fastread import read_path
 
 __all__ = ["get_files", "load_dataset", "dataset_path", "Saver"]
 
@@ -88,7 +90,9 @@ def load_dataset(item: Any, force: bool = True) -> tuple[Dataset, str | None]:
     if isinstance(item, (str, os.PathLike)):
         path = os.fspath(item)
         try:
-            ds = pydicom.dcmread(path, force=force)
+            ds = read_path(path)  # the objects dcmread builds, read faster (deidlang/fastread.py)
+            if ds is None:
+                ds = pydicom.dcmread(path, force=force)
         except FileNotFoundError as err:
             raise DeidlangError(f"cannot read '{path}': no such file") from err
         except Exception as err:
@@ -164,8 +168,12 @@ class Saver:
 def write_atomic(ds: Dataset, target: str) -> None:
     """Write ``ds`` to ``target`` through a temporary file in the same folder."""
     try:
+        data = encode(ds)  # the bytes ds.save_as(handle) writes (deidlang/encode.py), faster; None: pydicom writes
         with atomic_target(target, durable=False) as tmp, open(tmp, "xb") as handle:  # as deidc run without --fsync
-            ds.save_as(handle)
+            if data is None:
+                ds.save_as(handle)
+            else:
+                handle.write(data)
     except Exception as err:
         if isinstance(err, DeidlangError):
             raise
