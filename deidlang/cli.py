@@ -107,10 +107,43 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _err("interrupted")
         return 130
-    except Exception:  # noqa: BLE001 - the last line of defence
-        traceback.print_exc(file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - the last line of defence
+        sys.stderr.write(_bug_report(exc))
         _err("this is a bug in deidc; please report it with the traceback above")
         return 2
+
+
+#: Set to "full" to see the messages of an internal error (they may quote element values).
+TRACEBACK_ENV = "DEIDLANG_TRACEBACK"
+
+
+def _bug_report(exc: BaseException) -> str:
+    """The traceback of an internal error: where it happened (files, lines, code) and the
+    exception types. The messages are left out unless DEIDLANG_TRACEBACK=full: an
+    exception raised while handling a dataset can quote a value from it (a name, an ID)."""
+    report = traceback.TracebackException.from_exception(exc)
+    if os.environ.get(TRACEBACK_ENV, "").lower() == "full":
+        return "".join(report.format())
+    withheld = f"(message withheld: it may quote data from the files; set {TRACEBACK_ENV}=full to show it)"
+    chain: list[tuple[traceback.TracebackException, str]] = []  # outermost first, each with the line that leads on from it
+    current: traceback.TracebackException | None = report
+    link = ""
+    while current is not None:
+        chain.append((current, link))
+        if current.__cause__ is not None:
+            current, link = current.__cause__, "\nThe above exception was the direct cause of the following exception:\n\n"
+        elif current.__context__ is not None and not current.__suppress_context__:
+            current, link = current.__context__, "\nDuring handling of the above exception, another exception occurred:\n\n"
+        else:
+            current = None
+    out: list[str] = []
+    for entry, lead in reversed(chain):  # as Python prints it: the first cause first
+        out.append("Traceback (most recent call last):\n")
+        out.extend(entry.stack.format())
+        kind = entry.exc_type
+        out.append(f"{kind.__module__}.{kind.__qualname__}: {withheld}\n" if kind is not None else f"{withheld}\n")
+        out.append(lead)
+    return "".join(out)
 
 
 def _err(message: str) -> None:

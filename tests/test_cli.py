@@ -251,9 +251,29 @@ class TestCheck:
             raise RuntimeError("boom")
 
         monkeypatch.setattr(cli.api, "check", explode)
+        monkeypatch.delenv("DEIDLANG_TRACEBACK", raising=False)
         code, out, err = run(capsys, "check", recipe)
         assert code == 2 and out == ""
-        assert "Traceback" in err and "RuntimeError: boom" in err and "this is a bug in deidc" in err
+        assert "Traceback" in err and "builtins.RuntimeError: (message withheld" in err and "this is a bug in deidc" in err
+        assert "RuntimeError: boom" not in err and "in explode" in err  # where it happened, not what it said (it may quote data)
+        monkeypatch.setenv("DEIDLANG_TRACEBACK", "full")
+        code, out, err = run(capsys, "check", recipe)
+        assert code == 2 and "RuntimeError: boom" in err
+
+    def test_internal_error_chain_is_shown_without_messages(self, capsys, recipe, monkeypatch):
+        name, pid = "^".join(["DOE", "JANE"]), "-".join(["PATIENT", "7"])  # not in the source lines shown
+
+        def explode(*a, **k):
+            try:
+                raise KeyError(pid)
+            except KeyError as inner:
+                raise ValueError(name) from inner
+
+        monkeypatch.setattr(cli.api, "check", explode)
+        monkeypatch.delenv("DEIDLANG_TRACEBACK", raising=False)
+        code, _, err = run(capsys, "check", recipe)
+        assert code == 2 and "PATIENT-7" not in err and "DOE^JANE" not in err
+        assert err.index("builtins.KeyError") < err.index("direct cause") < err.index("builtins.ValueError")
 
 
 class TestUsage:
