@@ -48,7 +48,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import io
 import json
 import os
 import re
@@ -468,7 +467,9 @@ class _Matcher:
             {k: tuple(v) for k, v in by_text.items()},
             compile_(families["word"], r"(?<![^\W_])", r"(?![^\W_])"),
             compile_(families["uid"], r"(?<![0-9])", r"(?![0-9]|\.[0-9])"),
-            compile_(families["date"], r"(?<![0-9])", ""),
+            # a date stands alone or is followed by a time of day (a DT: HH, HHMM or HHMMSS),
+            # not by more digits: a random 39-digit UID component may start with a date's digits
+            compile_(families["date"], r"(?<![0-9])", r"(?=(?:[0-9]{2}){0,3}(?![0-9]))"),
             {k: tuple(v) for k, v in phones.items()},
         )
 
@@ -575,9 +576,9 @@ def _raw_texts(data: bytes) -> Iterator[tuple[str, str, int, int]]:
 
 
 def _serialize(ds: Dataset) -> bytes:
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=False)
-    return buf.getvalue()
+    from .encode import to_bytes
+
+    return to_bytes(ds)
 
 
 def check_dataset(identifiers: Iterable[Identifier], output: Dataset, *, file: str = "", data: bytes | None = None) -> list[Leak]:

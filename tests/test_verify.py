@@ -127,6 +127,13 @@ class TestSearch:
         assert leaks_of(self.ORIGINAL, bare(ImageComments="scanned 05.01.2023"))[0].kind == "StudyDate (date)"
         assert leaks_of(self.ORIGINAL, bare(AcquisitionDateTime="20230105101010"))[0].kind == "StudyDate (date)"
 
+    def test_a_date_at_the_head_of_a_long_number_is_not_a_date(self):
+        """A keyed hash UID (2.25. and 39 random digits) can start with a date's digits."""
+        assert leaks_of(self.ORIGINAL, bare(SeriesInstanceUID="2.25.202301051234567890123456789")) == []
+        assert leaks_of(self.ORIGINAL, bare(AcquisitionDateTime="202301051010"))[0].kind == "StudyDate (date)"
+        assert leaks_of(self.ORIGINAL, bare(AcquisitionDateTime="20230105101010.123456+0100"))[0].kind == "StudyDate (date)"
+        assert leaks_of(self.ORIGINAL, bare(SeriesInstanceUID="1.2.3.20230105.7"))[0].kind == "StudyDate (date)"
+
     def test_uids_whole_or_as_the_tail_of_a_new_uid_but_not_as_a_prefix(self):
         assert leaks_of(self.ORIGINAL, bare(SeriesInstanceUID="1.2.3.4.5")) == []
         assert leaks_of(self.ORIGINAL, bare(SeriesInstanceUID="1.2.3.45")) == []
