@@ -81,7 +81,7 @@ from .atomic import (
     write_all,
 )
 from .diagnostics import ApplyError, DeidlangError, Diagnostic
-from .encode import encode
+from .encode import to_bytes
 from .runtime.sequences import nested_deeper
 
 __all__ = [
@@ -941,7 +941,7 @@ def _parse(src, size: int, *, force: bool, stop_before_pixels: bool = False, def
     from .fastread import read_bytes
 
     try:
-        ds = read_bytes(data) if data is not None and not stop_before_pixels and defer_size is None else None
+        ds = read_bytes(data) if data is not None and not stop_before_pixels else None
         if ds is None:
             ds = pydicom.dcmread(src, force=force, defer_size=defer_size, stop_before_pixels=stop_before_pixels)
     except InvalidDicomError:
@@ -1259,11 +1259,7 @@ def write_output(
                     config.settings.buffered_read_size = old
                 digest, size = sink.hexdigest(), sink.tell()
             else:
-                data = encode(ds)  # byte for byte what pydicom writes, faster for mostly raw datasets
-                if data is None:
-                    buffer = io.BytesIO()
-                    ds.save_as(buffer, enforce_file_format=False)
-                    data = buffer.getvalue()
+                data = to_bytes(ds)  # byte for byte what pydicom writes, faster for mostly raw datasets
                 fh.write(data)
                 digest, size = hashlib.sha256(data).hexdigest(), len(data)
             fh.flush()
@@ -1610,7 +1606,7 @@ def is_dicomdir(ds) -> bool:
     if elem is None:
         return False
     value = elem.value
-    if isinstance(value, bytes):  # still raw: read from the bytes (no conversion)
+    if isinstance(value, bytes):  # still raw (any VR reading): read from the bytes, no conversion
         value = value.decode("latin-1").strip(" \x00")
     return value == MEDIA_STORAGE_DIRECTORY
 

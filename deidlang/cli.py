@@ -140,8 +140,7 @@ def _bug_report(exc: BaseException) -> str:
     for entry, lead in reversed(chain):  # as Python prints it: the first cause first
         out.append("Traceback (most recent call last):\n")
         out.extend(entry.stack.format())
-        kind = entry.exc_type
-        out.append(f"{kind.__module__}.{kind.__qualname__}: {withheld}\n" if kind is not None else f"{withheld}\n")
+        out.append(f"{entry.exc_type.__module__}.{entry.exc_type.__qualname__}: {withheld}\n")
         out.append(lead)
     return "".join(out)
 

@@ -18,6 +18,7 @@ pydicom's writer.
 
 from __future__ import annotations
 
+import io
 import struct
 from typing import Any
 
@@ -28,7 +29,7 @@ from pydicom.filewriter import write_data_element
 from pydicom.tag import ItemTag, SequenceDelimiterTag
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-__all__ = ["encode"]
+__all__ = ["encode", "to_bytes"]
 
 _ITEM_DELIMITER = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
 _SEQ_DELIMITER = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
@@ -80,6 +81,17 @@ def encode(ds: Dataset) -> bytes | None:
         return _encode(ds)
     except _Unsupported:
         return None
+
+
+def to_bytes(ds: Dataset) -> bytes:
+    """The bytes ``ds.save_as(fp, enforce_file_format=False)`` writes: this encoder's
+    where it can, else pydicom's own."""
+    data = encode(ds)
+    if data is None:
+        buffer = io.BytesIO()
+        ds.save_as(buffer, enforce_file_format=False)
+        data = buffer.getvalue()
+    return data
 
 
 def _encode(ds: Dataset) -> bytes:

@@ -15,7 +15,7 @@ from pydicom.dataset import Dataset
 
 from ..atomic import atomic_target
 from ..diagnostics import DeidlangError
-from ..encode import encode
+from ..encode import to_bytes
 from ..fastread import read_path
 
 __all__ = ["get_files", "load_dataset", "dataset_path", "Saver"]
@@ -168,12 +168,9 @@ class Saver:
 def write_atomic(ds: Dataset, target: str) -> None:
     """Write ``ds`` to ``target`` through a temporary file in the same folder."""
     try:
-        data = encode(ds)  # the bytes ds.save_as(handle) writes (deidlang/encode.py), faster; None: pydicom writes
+        data = to_bytes(ds)  # the bytes ds.save_as(handle) writes (deidlang/encode.py), faster
         with atomic_target(target, durable=False) as tmp, open(tmp, "xb") as handle:  # as deidc run without --fsync
-            if data is None:
-                ds.save_as(handle)
-            else:
-                handle.write(data)
+            handle.write(data)
     except Exception as err:
         if isinstance(err, DeidlangError):
             raise

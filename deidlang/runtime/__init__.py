@@ -245,7 +245,6 @@ class Program:
         for i in touched:
             queue.extend(by_selector.get(i, ()))
         queue.sort()
-        lists = run.lists
         seen = len(touched)
         k = 0
         while k < len(queue):
@@ -260,7 +259,7 @@ class Program:
             except Exception as exc:
                 raise run.error(step, "R004", f"action failed with {type(exc).__name__}", run.current) from exc
             if i < 0 and len(touched) > seen:
-                later = [p for j in touched[seen:] for p in by_selector.get(j, ()) if p > pos and lists[j]]
+                later = [p for j in touched[seen:] for p in by_selector.get(j, ()) if p > pos]
                 seen = len(touched)
                 if later:
                     queue[k:] = sorted(queue[k:] + later)

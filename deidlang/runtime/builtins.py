@@ -453,7 +453,7 @@ def _code_item(value: str, scheme: str, meaning: str, parent: Any) -> Dataset:
     if raw:
         encoding = parent._character_set
         item = sequences.new_item({}, encoding)
-        sequences.read_as_explicit_little(item, encoding)
+        sequences.set_read_encoding(item, False, encoding)
     else:
         item = Dataset()
     for (tag, vr), text in zip(_CODE_TAGS, (value, scheme, meaning)):
