@@ -264,9 +264,12 @@ def atomic_write(
     suffix: str = ".tmp",
     durable: bool = True,
     what: str = "",
+    private: bool = False,
 ) -> Iterator[IO]:
     """Yield an open file (``mode`` "w", "wb", "wt") whose content appears under
-    ``target`` only once it is complete and flushed (see :func:`atomic_target`)."""
+    ``target`` only once it is complete and flushed (see :func:`atomic_target`).
+    ``private``: created readable and writable by its owner only (mode 0600, whatever
+    the umask), for files that hold identifying data."""
     if mode not in ("w", "wb", "wt"):
         raise ValueError(f"atomic_write writes a new file: mode 'w', 'wt' or 'wb', not '{mode}'")
     exclusive = mode.replace("w", "x")  # never follow a name someone planted at the temporary path
@@ -275,8 +278,13 @@ def atomic_write(
     elif encoding is None:
         encoding = "utf-8"
     with atomic_target(target, suffix=suffix, durable=durable, what=what) as tmp:
-        with open(tmp, exclusive, encoding=encoding, errors=errors) as fh:
+        opener = _private_opener if private else None
+        with open(tmp, exclusive, encoding=encoding, errors=errors, opener=opener) as fh:
             yield fh
+
+
+def _private_opener(path: str, flags: int) -> int:
+    return os.open(path, flags, 0o600)
 
 
 def write_bytes(target: str | os.PathLike, data: bytes, **options) -> None:

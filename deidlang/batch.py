@@ -152,6 +152,10 @@ class BatchError(DeidlangError):
     unreadable functions file. Messages name paths, never element values."""
 
 
+class NoInput(BatchError):
+    """An input named on the command line does not exist."""
+
+
 class InputError(DeidlangError):
     """One input file cannot be processed: its message is the reason, in plain words,
     as the run reports it (it names no element values, and not the file: the caller does)."""
@@ -183,6 +187,19 @@ DANGLING = "a symbolic link whose target does not exist"
 LOOP = "a symbolic link loop"
 UNLISTABLE = "cannot read: the folder cannot be listed"
 OUTSIDE = "its output path would leave the output folder ('..' or an absolute name): not processed"
+#: A zip archive, given or found among the inputs. deidlang reads DICOM files, not archives:
+#: a member's name can point outside the folder it is extracted to, its size can be a
+#: thousand times the archive's, and an extraction interrupted half-way leaves half a
+#: study. The same words in deidlang.compat.get_files (docs/robustness.md).
+ZIP_ARCHIVE = (
+    "a zip archive: deidlang does not open archives (their member names and sizes are not "
+    "checked as a folder's files are); extract it first, for example `unzip -d FOLDER ARCHIVE.zip`, "
+    "and give the folder as input"
+)
+#: A file the recipes' var: lines need an ids entry for, and which has none.
+NO_IDS_ENTRY = (
+    "no entry in the ids file (matched by path or SOPInstanceUID), and the recipe's var: lines need one: not written"
+)
 
 
 # =========================================================================== the job
@@ -239,7 +256,9 @@ class Job:
     """One batch run. ``inputs``: files, directories or fsspec URLs (empty: the
     demo data shipped with deidlang). ``programs``: compiled recipes, applied in
     order. ``ids``: deid's ``{path: {name: value}}`` (matched by absolute path,
-    path as given, or path relative to its input). ``funcs``: callables for
+    path as given, path relative to its input, or the file's SOPInstanceUID: see
+    :func:`ids_by_uid`). ``require_ids``: the recipes' ``var:`` lines need an
+    entry; a file without one fails and is not written. ``funcs``: callables for
     ``func:``; ``functions_path``: the file they came from (executed again in
     workers that cannot inherit them). ``jobs``: local worker processes.
     ``scheduler``: a Dask scheduler address or ``local:N`` (needs ``deidlang[dask]``).
@@ -259,6 +278,7 @@ class Job:
     scheduler: str | None = None
     manifest: bool = True
     start_method: str | None = None  # multiprocessing start method (None: the platform's default)
+    require_ids: bool = False  # the recipes need ids (var:): a file without an entry fails, unwritten
 
 
 # =========================================================================== planning
@@ -327,7 +347,7 @@ def roots(inputs: Sequence[str] | None) -> list[Root]:
             except Exception as err:  # noqa: BLE001 - credentials, network: name the input only
                 raise BatchError(f"input '{given}' cannot be listed ({type(err).__name__})") from None
             if not exists:
-                raise BatchError(f"input '{given}' does not exist")
+                raise NoInput(f"input '{given}' does not exist")
             if given in seen:
                 continue
             seen.add(given)
@@ -340,7 +360,7 @@ def roots(inputs: Sequence[str] | None) -> list[Root]:
             continue
         path = os.path.abspath(given)
         if not os.path.exists(path):
-            raise BatchError(f"input '{given}' does not exist")
+            raise NoInput(f"input '{given}' does not exist")
         real = os.path.realpath(path)
         if real in seen:
             continue
@@ -524,6 +544,68 @@ def _lookup_ids(index: Mapping[str, dict], keys: Iterable[str]) -> str | None:
     return None
 
 
+#: Where an ids entry holds its file's SOPInstanceUID: the identifier `deidc identifiers`
+#: writes (DICOM JSON model), or a plain value under the keyword.
+_SOP_INSTANCE_UID_KEYS = ("(0008,0018)", "SOPInstanceUID")
+
+
+def _entry_uid(entry: Any) -> str | None:
+    if not isinstance(entry, Mapping):
+        return None
+    for name in _SOP_INSTANCE_UID_KEYS:
+        value = entry.get(name)
+        if isinstance(value, Mapping):  # {"vr": "UI", "Value": ["1.2.3"]}
+            value = value.get("Value")
+        if isinstance(value, list):
+            value = value[0] if len(value) == 1 else None
+        if isinstance(value, str) and value.strip("\0 "):
+            return value.strip("\0 ")
+    return None
+
+
+def ids_by_uid(index: Mapping[str, Any]) -> dict[str, str]:
+    """SOPInstanceUID -> the key of the ids entry that records it, so that an ids file
+    still matches its files after they have moved. A UID that two entries record picks
+    neither (the entries may differ)."""
+    out: dict[str, str] = {}
+    shared: set[str] = set()
+    for key, entry in index.items():
+        uid = _entry_uid(entry)
+        if uid is None:
+            continue
+        if uid in out and out[uid] != key:
+            shared.add(uid)
+        out[uid] = key
+    for uid in shared:
+        del out[uid]
+    return out
+
+
+def read_sop_instance_uid(source: str, *, force: bool = False) -> str | None:
+    """A local file's SOPInstanceUID, reading its header only (None when it cannot be read
+    or has none). Warnings are not passed on: pydicom's can quote values."""
+    import pydicom
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with _open_regular(source) as fh:
+                ds = pydicom.dcmread(fh, force=force, stop_before_pixels=True, specific_tags=[0x00080018])
+            value = ds.get(0x00080018)
+            text = str(value.value).strip("\0 ") if value is not None and value.value else ""
+    except Exception:  # noqa: BLE001 - not readable here: the run reports it when it reads the file
+        return None
+    return text or None
+
+
+def ids_key_for(index: Mapping[str, Any], by_uid: Mapping[str, str], paths: Iterable[str], uid: str | None = None) -> str | None:
+    """The key of a file's ids entry: by path (:func:`_lookup_ids`), else by its SOPInstanceUID."""
+    key = _lookup_ids(index, paths)
+    if key is None and uid:
+        key = by_uid.get(uid)
+    return key
+
+
 def check_output(output: str, root_list: Sequence[Root]) -> None:
     """Refuse an output that is a file, a URL (outputs are written to a local folder), a
     symbolic link to nothing, or one of the input directories."""
@@ -626,6 +708,7 @@ class FileResult:
     root: int = 0
     relative: str = ""
     leaks: tuple = attrs.field(default=(), eq=False, repr=False)  # verify: what was found (holds values; never recorded)
+    detail: str = attrs.field(default="", eq=False, repr=False)  # with --show-values: the message a user's function raised (never recorded)
 
 
 @attrs.define
@@ -836,6 +919,7 @@ def read_input(source: str, *, force: bool = False, stop_before_pixels: bool = F
             raise InputError(_os_reason(err)) from None
         if not data:
             raise InputError(EMPTY)
+        _refuse_archive(data)
         ds = _parse(io.BytesIO(data), len(data), data=data, **opts)
         return ds, _Input(hashlib.sha256(data).hexdigest(), len(data), None)
     with _open_regular(source) as fh:
@@ -844,6 +928,7 @@ def read_input(source: str, *, force: bool = False, stop_before_pixels: bool = F
             raise InputError(EMPTY)
         if st.st_size <= SMALL_FILE:
             data = _read_all(fh)
+            _refuse_archive(data)
             info = _Input(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns)
             ds = _parse(io.BytesIO(data), len(data), data=data, **opts)
             ds.filename = source
@@ -851,12 +936,29 @@ def read_input(source: str, *, force: bool = False, stop_before_pixels: bool = F
         digest = hashlib.sha256()
         size = 0
         while chunk := _read_chunk(fh):
+            if not size:
+                _refuse_archive(chunk)
             digest.update(chunk)
             size += len(chunk)
         info = _Input(digest.hexdigest(), size, st.st_mtime_ns)
     # parsed from the path, so that pydicom can read a deferred value when a rule needs it
     ds = _parse(source, size, defer_size=DEFER_SIZE, **opts)
     return ds, info
+
+
+#: How a zip archive starts: a local file header, or the end record of an empty archive.
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+
+
+def is_zip_archive(head: bytes) -> bool:
+    """Whether a file that starts with ``head`` (at least its first 132 bytes, when it
+    has them) is a zip archive and not a DICOM file (``DICM`` after the preamble wins)."""
+    return head[:4] in _ZIP_MAGIC and head[128:132] != b"DICM"
+
+
+def _refuse_archive(head: bytes) -> None:
+    if is_zip_archive(head):
+        raise InputError(ZIP_ARCHIVE)
 
 
 _KINDS = (
@@ -1392,6 +1494,18 @@ def _unblanked_note(inspection) -> str:
     return f"flagged by '{first.group}' (label '{first.label}') but no region blanks anything: pixels written unchanged"
 
 
+def raised_message(err: ApplyError) -> str:
+    """The message of the exception a user's ``func:`` raised (R001), which can quote
+    element values: shown only with ``--show-values``, never recorded ("" otherwise)."""
+    cause = err.__cause__
+    if err.code != "R001" or cause is None:
+        return ""
+    try:
+        return str(cause)
+    except Exception:  # noqa: BLE001 - the user's exception cannot say what it is
+        return ""
+
+
 def verify_reason(leaks: Sequence, show_values: bool = False) -> str:
     """Why a file failed ``--verify``: the kinds of value and the elements, never the
     values unless ``show_values`` (which is never used for the manifest)."""
@@ -1508,7 +1622,8 @@ class Worker:
                     result = program.apply(ds, ids=ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private)
                     ds = result if result is not None else ds
             except ApplyError as err:
-                return failed(str(err), diagnostic=err.with_path(task.display).as_diagnostic(), **hashes)
+                detail = raised_message(err) if options.show_values else ""
+                return failed(str(err), diagnostic=err.with_path(task.display).as_diagnostic(), detail=detail, **hashes)
             except Exception as err:  # noqa: BLE001 - keep the batch going; the message must not quote data
                 return failed(f"internal error while applying the recipe ({type(err).__name__}); this is a bug in deidlang", **hashes)
             removed, added, changed = changes(before, ds, encoding)
@@ -2134,7 +2249,8 @@ def manifest_header(job: Job, root_list: Sequence[Root], executor: str) -> dict[
 
 
 class Batch:
-    """A prepared run: inputs and output checked, files counted (``total``, ``missing_ids``).
+    """A prepared run: inputs and output checked, files counted (``total``, ``missing_ids``:
+    files with no ids entry, by path or by SOPInstanceUID).
 
     :meth:`results` runs it, streaming one :class:`FileResult` per file in
     input order and keeping ``summary`` up to date; iterate it to the end
@@ -2149,9 +2265,17 @@ class Batch:
         self.index = {os.path.normpath(k): v for k, v in job.ids.items()} if job.ids is not None else None
         self.total = 0
         self.missing_ids = 0
+        #: files matched to their ids entry by SOPInstanceUID (not by path): digest of the source -> key
+        self.uid_matches: dict[int, str] = {}
         if self.index is not None:  # the whole plan, to count the files without ids
-            for task in self._plan():
+            by_uid = ids_by_uid(self.index)
+            for task in self._planned():
                 self.total += 1
+                if task.ids_key == "" and by_uid and not task.refused and not is_url(task.source):
+                    key = by_uid.get(read_sop_instance_uid(task.source, force=job.options.force) or "")
+                    if key is not None:
+                        self.uid_matches[_digest(task.source)] = key
+                        continue
                 self.missing_ids += task.ids_key == ""
         else:  # a count is enough (for the progress bar and the batch size)
             out_real = os.path.realpath(job.output)
@@ -2159,8 +2283,20 @@ class Batch:
         self.summary = Summary(clean_pixels=job.options.clean_pixels)
         self.manifest: Manifest | None = None
 
-    def _plan(self) -> Iterator[Task]:
+    def _planned(self) -> Iterator[Task]:
         return plan(self.roots, self.job.output, self.index, quarantine=bool(self.job.options.quarantine))
+
+    def _plan(self) -> Iterator[Task]:
+        """The planned files with the ids entries found by SOPInstanceUID; with
+        ``require_ids``, a file without an entry is refused (fails, not written)."""
+        for task in self._planned():
+            if task.ids_key == "":
+                key = self.uid_matches.get(_digest(task.source)) if self.uid_matches else None
+                if key is not None:
+                    task = attrs.evolve(task, ids_key=key)
+                elif self.job.require_ids and not task.refused:
+                    task = attrs.evolve(task, refused=NO_IDS_ENTRY)
+            yield task
 
     def tasks(self) -> Iterator[Task]:
         """The planned files with their own ids (``Task.ids``), for callers that process

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -31,7 +30,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TextIO
 
 import attrs
 
-from . import __version__, api, batch
+from . import __version__, api, batch, preflight
 from .atomic import WriteError, describe, write_text
 from .diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError
 from .render import render_concise, render_json, render_sarif, render_text
@@ -104,14 +103,21 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as err:
         _err(f"error: {err}")
         return 2
+    except preflight.Refusal as err:  # inputs or options that cannot be right: nothing was written
+        _err(f"error: {err}")
+        _err("nothing was written")
+        return 1
     except KeyboardInterrupt:
         _err("interrupted")
-        return 130
+        return INTERRUPTED
     except Exception as exc:  # noqa: BLE001 - the last line of defence
         sys.stderr.write(_bug_report(exc))
         _err("this is a bug in deidc; please report it with the traceback above")
         return 2
 
+
+#: Exit status after Ctrl-C (128 + SIGINT, as shells report it).
+INTERRUPTED = 130
 
 #: Set to "full" to see the messages of an internal error (they may quote element values).
 TRACEBACK_ENV = "DEIDLANG_TRACEBACK"
@@ -452,9 +458,16 @@ def _option_recipes(args: argparse.Namespace) -> list[str]:
 def _compose_programs(programs: list, args: argparse.Namespace) -> list:
     """The Programs as they run: each honours the KEEP lines of the ones before it, and
     keyed built-ins get the key (read once here, so every worker uses the same one)."""
-    from .runtime import extras, keyed
+    from .runtime import extras
 
-    programs = extras.chain(programs)
+    return _bind_key(extras.chain(programs), args)
+
+
+def _bind_key(programs: list, args: argparse.Namespace) -> list:
+    """Give the keyed built-ins the key, saying which key it is: called once the run
+    starts (after its inputs are checked), so the note never precedes an error."""
+    from .runtime import keyed
+
     if not keyed.needs_key(programs):
         return programs
     try:
@@ -522,6 +535,8 @@ _START_METHOD: str | None = None  # the platform's default multiprocessing start
 def _roots(inputs: list[str] | None) -> list[batch.Root]:
     try:
         return batch.roots(inputs)
+    except batch.NoInput as err:  # an input that cannot be right: exit 1
+        raise preflight.Refusal(str(err)) from None
     except batch.BatchError as err:
         raise CliError(str(err)) from None
 
@@ -542,51 +557,84 @@ def _execute(
 
 
 class Progress:
-    """A one-line progress bar on stderr, for runs that take a while on a terminal.
+    """How far a run is, on stderr.
 
-    Quiet when the stream is not a terminal, and until ``delay`` seconds
-    have passed (short runs never show it). ``clock`` is injectable so the
-    bar can be tested without waiting.
+    On a terminal: a bar (tqdm) with the files done, the rate, the time elapsed and
+    the time left, drawn once the run has lasted ``delay`` seconds (short runs never
+    show it), redrawn at most every ``refresh`` seconds, and cleared at the end.
+    Elsewhere (a log file, CI): a plain line every ``every`` seconds, the first after
+    ``every`` seconds. ``clock`` is injectable so that the plain lines can be tested
+    without waiting.
     """
 
-    WIDTH = 30
+    FORMAT = "{n_fmt}/{total_fmt} files |{bar}| {percentage:3.0f}% [{elapsed} elapsed, {remaining} left, {rate_fmt}]"
 
-    def __init__(self, total: int, stream: TextIO, *, delay: float = 0.5, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self, total: int, stream: TextIO, *, delay: float = 0.5, every: float = 10.0, refresh: float = 0.2,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         isatty = getattr(stream, "isatty", None)
-        self.enabled = bool(total > 1 and isatty and isatty())
+        self.terminal = bool(isatty and isatty())
         self.total = total
         self.stream = stream
-        self.delay = delay
+        self.every = every
         self.clock = clock
         self.start = clock()
-        self.last = -math.inf
+        self.next_line = self.start + every
         self.done = 0
-        self.shown = False
+        self.bar: Any = None
+        if self.terminal and total > 1:
+            from tqdm import tqdm
+
+            self.bar = tqdm(
+                total=total, file=stream, delay=delay, unit=" files", bar_format=self.FORMAT,
+                dynamic_ncols=True, leave=False, smoothing=0.1, mininterval=refresh, miniters=1,
+            )
+
+    def elapsed(self) -> float:
+        return self.clock() - self.start
 
     def advance(self) -> None:
         self.done += 1
-        if not self.enabled:
+        if self.bar is not None:
+            self.bar.update(1)
+            return
+        if self.terminal or self.done >= self.total:
             return
         now = self.clock()
-        if now - self.start < self.delay or (now - self.last < 0.1 and self.done < self.total):
-            return
-        self.last = now
-        filled = self.WIDTH * self.done // self.total
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        self.stream.write(f"\r[{bar}] {self.done}/{self.total} files")
-        self.stream.flush()
-        self.shown = True
+        if now >= self.next_line:
+            self.next_line = now + self.every
+            print(f"{PROG}: {self.line(now - self.start)}", file=self.stream, flush=True)
 
-    def clear(self) -> None:
-        if self.shown:
-            self.stream.write("\r" + " " * (self.WIDTH + 32) + "\r")
-            self.stream.flush()
-            self.shown = False
+    def line(self, elapsed: float) -> str:
+        """``120 of 5000 files (2%), 40.1 files/s, 0:03 elapsed, about 2:01 left``."""
+        rate = self.done / elapsed if elapsed > 0 else 0.0
+        text = f"{self.done} of {self.total} files ({100 * self.done // max(self.total, 1)}%)"
+        if rate > 0:
+            left = (self.total - self.done) / rate
+            text += f", {rate:.1f} files/s, {_duration(elapsed)} elapsed, about {_duration(left)} left"
+        return text
 
     def message(self, text: str) -> None:
         """Print a line without breaking the bar."""
-        self.clear()
-        print(text, file=self.stream)
+        if self.bar is not None:
+            self.bar.write(text, file=self.stream)
+        else:
+            print(text, file=self.stream)
+
+    def clear(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _duration(seconds: float) -> str:
+    """``0.4 s``, ``12.0 s``, ``3:07`` or ``1:02:03``."""
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    from tqdm import tqdm
+
+    return tqdm.format_interval(seconds)
 
 
 # =========================================================================== run
@@ -643,33 +691,36 @@ def _cmd_clean(args: argparse.Namespace) -> int:
 
 
 def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | None) -> int:
-    """``deidc run`` and ``deidc clean``: check and compile the recipes, hand the files to
+    """``deidc run`` and ``deidc clean``: check and compile the recipes, refuse inputs and
+    options that cannot be right (:mod:`deidlang.preflight`), hand the files to
     :mod:`deidlang.batch` and report what it says."""
+    from .runtime import extras
+
     ids = _read_ids(args.ids) if args.ids else None
     funcs = _load_functions(args.functions) if args.functions else None
     recipe_paths = _option_recipes(args) + (args.recipe or [str(DEFAULT_RECIPE)])
     quarantine = frozenset(args.quarantine or ())
     clean_pixels = bool(args.clean_pixels)
-    if clean_pixels:
-        _require_pixels()
+    remove_private = args.remove_private and not pixels_only
     scheduler = getattr(args, "scheduler", None)
     if scheduler:
         _require_dask(scheduler)
+    preflight.check_options(getattr(args, "option", None), remove_private=remove_private)
+    if clean_pixels:
+        _require_pixels()
     loaded = _load_programs(recipe_paths, ids=ids, funcs=funcs, strict=args.strict)
     if loaded is None:
         return 1
     texts, programs = loaded  # in the order given, applied one after the other
-    programs = _compose_programs(programs, args)  # earlier KEEPs protect; keys bound
-    if (clean_pixels or quarantine) and not _has_filters(programs):
-        _err("note: the recipe has no %filter section: no file is flagged" + (", no pixels are cleaned" if clean_pixels else ""))
-    elif quarantine:
-        known = {f.group for p in programs for f in getattr(p, "filters", ())}
-        for group in sorted(quarantine - known):
-            _err(f"note: --quarantine '{group}': the recipe has no %filter group of that name" + _suggestion(group, known))
+    preflight.check_quarantine(quarantine, programs)
+    if clean_pixels and not _has_filters(programs):
+        _err("note: the recipe has no %filter section: no file is flagged, no pixels are cleaned")
+    variables = [] if pixels_only else preflight.needed_variables(texts, funcs)
+    programs = extras.chain(programs)  # earlier KEEPs protect; the key is bound once the run starts
 
     options = batch.Options(
         overwrite=args.overwrite,
-        remove_private=args.remove_private and not pixels_only,
+        remove_private=remove_private,
         force=args.force,
         clean_pixels=clean_pixels,
         quarantine=quarantine,
@@ -694,13 +745,21 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         jobs=args.jobs or _default_jobs(),
         scheduler=scheduler,
         start_method=_START_METHOD,
+        require_ids=bool(variables),
     )
     try:
         run = batch.prepare(job)
+    except batch.NoInput as err:
+        raise preflight.Refusal(str(err)) from None
     except batch.BatchError as err:
         raise CliError(str(err)) from None
-    if run.missing_ids:
-        _err(f"note: {run.missing_ids} of {run.total} files have no entry in the ids file '{args.ids}'")
+    preflight.check_found(run.total, args.input or ())
+    note = preflight.check_ids(variables, ids_path=args.ids, total=run.total, missing=run.missing_ids, strict=args.strict)
+    if note:
+        _err(f"note: {note}")
+    # the run starts: bind the key (saying which), into the job the workers get
+    programs = _bind_key(programs, args)
+    run.job = attrs.evolve(run.job, programs=tuple(programs))
     if getattr(args, "dry_run", False):
         return _dry_run(args, list(run.tasks()), programs, funcs)
 
@@ -733,12 +792,16 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         raise CliError(str(err)) from None
     except KeyboardInterrupt:
         progress.clear()
-        raise
+        _err(
+            f"interrupted after {run.summary.files} of {_count(run.total, 'file')}: the outputs in '{args.output}' "
+            "are complete and recorded in its manifest; run the same command again to resume (finished files are skipped)"
+        )
+        return INTERRUPTED
     progress.clear()
 
     summary = run.summary
     report = _write_quarantine_report(options.output, summary.held) if quarantine else None
-    _print_run_summary(args, recipe_paths, summary, options=options)
+    _print_run_summary(args, recipe_paths, summary, options=options, elapsed=progress.elapsed())
     if clean_pixels:
         _print_pixel_summary(summary, options)
     if report is not None and (summary.held or os.path.exists(report)):
@@ -749,19 +812,14 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
 
 
 def _require_dask(scheduler: str) -> None:
-    try:
-        from . import distributed
+    """The form of ``--scheduler`` first (a typo is told as one), then the extra it needs."""
+    from . import distributed
 
+    try:
+        distributed.parse_address(scheduler)
         distributed.require()
     except batch.BatchError as err:
         raise CliError(str(err)) from None
-
-
-def _suggestion(name: str, known: Iterable[str]) -> str:
-    from .suggest import did_you_mean
-
-    found = did_you_mean(name, list(known))
-    return f"; {found}" if found else ""
 
 
 def _write_quarantine_report(output: str, held: list[FileResult]) -> str:
@@ -787,7 +845,7 @@ def _print_pixel_summary(summary: batch.Summary, options: batch.Options) -> None
 def _failure_report(result: FileResult, texts: Mapping[str, str], shown: set[tuple]) -> str:
     """One line per failed file; the first failure at each recipe place also shows
     the recipe line, as `deidc check` does (style.md 4.2)."""
-    line = f"{PROG}: failed: {result.display}: {result.reason}"
+    line = f"{PROG}: failed: {result.display}: {_with_detail(result.reason, result.detail)}"
     diag = result.diagnostic
     if diag is None:
         return line
@@ -799,7 +857,9 @@ def _failure_report(result: FileResult, texts: Mapping[str, str], shown: set[tup
     return f"{line}\n{block}"
 
 
-def _print_run_summary(args, recipe_paths, summary: batch.Summary, *, options: batch.Options | None = None) -> None:
+def _print_run_summary(
+    args, recipe_paths, summary: batch.Summary, *, options: batch.Options | None = None, elapsed: float | None = None
+) -> None:
     out = sys.stdout
     total = summary.files
     recipes = "deidlang default recipe" if not args.recipe else ", ".join(recipe_paths)
@@ -815,6 +875,9 @@ def _print_run_summary(args, recipe_paths, summary: batch.Summary, *, options: b
         f"{summary.skipped} skipped, {summary.failed} failed",
         file=out,
     )
+    if elapsed is not None:
+        rate = f" ({total / elapsed:.1f} files/s)" if total and elapsed > 0 else ""
+        print(f"time: {_duration(elapsed)}{rate}", file=out)
     if options is not None and options.pixels_only:
         print("header left as it was (--pixels-only)", file=out)
     elif summary.written or summary.quarantined:
@@ -830,10 +893,7 @@ def _print_run_summary(args, recipe_paths, summary: batch.Summary, *, options: b
         print(f"{_count(kept, 'existing output')} kept; use --overwrite to replace them", file=out)
     if summary.warnings:
         print(f"pydicom gave {_count(summary.warnings, 'warning')} while reading or writing (not shown: they can quote element values)", file=out)
-    if total:
-        print(f"manifest: {os.path.join(os.path.abspath(args.output), batch.MANIFEST)}", file=out)
-    else:
-        print("no input files found", file=out)
+    print(f"manifest: {os.path.join(os.path.abspath(args.output), batch.MANIFEST)}", file=out)
 
 
 def _count(n: int, word: str) -> str:
@@ -918,6 +978,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
                 else:
                     clean.append(display)
 
+    preflight.check_found(len(flagged) + len(clean) + len(unreadable), args.input or ())
     summary = {
         "files": len(flagged) + len(clean) + len(unreadable),
         "flagged": len(flagged),
@@ -1047,34 +1108,24 @@ def _identifiers_walk(ds) -> dict[str, dict]:
     return out
 
 
-def _recipe_variables(text: str, path: str) -> list[str]:
-    """The ``var:`` names a recipe uses, in order of first use."""
-    from . import nodes
-
-    names: list[str] = []
-    for section in api.parse(text, path=path).recipe.sections:
-        for item in section.body:
-            if isinstance(item, nodes.ActionLine) and isinstance(item.value, nodes.VarRef):
-                if item.value.name not in names:
-                    names.append(item.value.name)
-    return names
-
-
-def _ids_json(ids: Mapping[str, Mapping[str, Any]]) -> str:
-    """JSON with one element per line, so the file is easy to read and edit by hand."""
+def _ids_entry(path: str, elements: Mapping[str, Any]) -> str:
+    """One file's object in the ids file: one element per line, so that the file is
+    easy to read and edit by hand."""
 
     def dump(value: Any) -> str:
         return json.dumps(value, ensure_ascii=False)
 
-    files = []
-    for path, elements in ids.items():
-        body = ",\n".join(f"    {dump(uid)}: {dump(value)}" for uid, value in elements.items())
-        files.append(f"  {dump(path)}: {{\n{body}\n  }}" if body else f"  {dump(path)}: {{}}")
-    return "{\n" + ",\n".join(files) + "\n}\n" if files else "{}\n"
+    body = ",\n".join(f"    {dump(uid)}: {dump(value)}" for uid, value in elements.items())
+    return f"  {dump(path)}: {{\n{body}\n  }}" if body else f"  {dump(path)}: {{}}"
 
 
 def _cmd_identifiers(args: argparse.Namespace) -> int:
+    """Each file's identifiers, written as it is read (memory does not grow with the
+    number of files) to a file only its owner can read (it holds identifying data),
+    which appears under its name once complete."""
     from pydicom.errors import InvalidDicomError
+
+    from .atomic import atomic_write
 
     output = args.output
     if os.path.exists(output) and not args.overwrite:
@@ -1087,42 +1138,49 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
         if _has_errors(diagnostics, strict=False):
             _err("nothing was written: fix the recipe first")
             return 1
-        variables = _recipe_variables(texts[args.recipe], args.recipe)
+        variables = preflight.recipe_variables(texts[args.recipe], args.recipe)
 
     roots = _roots(args.input)
-    result: dict[str, dict] = {}
-    failed = 0
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pydicom warnings can quote element values
-        for root in roots:
-            for source in _walk(root, os.path.realpath(output)):
-                display = _display(root, source)
-                try:
-                    ds = batch.read_input(source, force=args.force)[0]
-                except batch.InputError as err:
-                    failed += 1
-                    _err(f"failed: {display}: {err}")
-                    continue
-                except InvalidDicomError:
-                    failed += 1
-                    _err(f"failed: {display}: not a DICOM file")
-                    continue
-                except OSError as err:
-                    failed += 1
-                    _err(f"failed: {display}: cannot read: {err.strerror or type(err).__name__}")
-                    continue
-                except Exception as err:  # noqa: BLE001
-                    failed += 1
-                    _err(f"failed: {display}: cannot read: damaged or unsupported DICOM ({type(err).__name__})")
-                    continue
-                result[os.path.abspath(source)] = identifiers_of(ds)
-
-    text = _ids_json(result)
-    _write_text_atomic(output, text)
-    print(f"wrote the identifiers of {_count(len(result), 'file')} to {output}" + (f" ({failed} failed)" if failed else ""))
+    written = batch.DigestSet()  # the files already listed (a file given and its folder: once)
+    found = failed = 0
+    try:
+        with warnings.catch_warnings(), atomic_write(output, "w", suffix=TMP_SUFFIX, durable=False, private=True) as fh:
+            warnings.simplefilter("ignore")  # pydicom warnings can quote element values
+            fh.write("{")
+            for root in roots:
+                for source in _walk(root, os.path.realpath(output)):
+                    found += 1
+                    display = _display(root, source)
+                    reason = ""
+                    try:
+                        ds = batch.read_input(source, force=args.force)[0]
+                    except batch.InputError as err:
+                        reason = str(err)
+                    except InvalidDicomError:
+                        reason = "not a DICOM file"
+                    except OSError as err:
+                        reason = f"cannot read: {err.strerror or type(err).__name__}"
+                    except Exception as err:  # noqa: BLE001
+                        reason = f"cannot read: damaged or unsupported DICOM ({type(err).__name__})"
+                    if reason:
+                        failed += 1
+                        _err(f"failed: {display}: {reason}")
+                        continue
+                    path = os.path.abspath(source)
+                    digest = batch._digest(path)
+                    if digest in written:
+                        continue
+                    fh.write(("\n" if not len(written) else ",\n") + _ids_entry(path, identifiers_of(ds)))
+                    written.add(digest)
+                    del ds
+            preflight.check_found(found, args.input or ())  # nothing found: the file is not written
+            fh.write("\n}\n" if len(written) else "}\n")
+    except WriteError as err:
+        raise CliError(str(err)) from None
+    print(f"wrote the identifiers of {_count(len(written), 'file')} to {output}" + (f" ({failed} failed)" if failed else ""))
     if variables:
         print(f"the recipe uses these variables; add them to each file's object: {', '.join(variables)}")
-    print("the file holds identifying data: keep it where the DICOM files are allowed to be")
+    print("the file holds identifying data (readable by you only): keep it where the DICOM files are allowed to be")
     return 1 if failed else 0
 
 
@@ -1130,6 +1188,7 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
 
 
 EXPLAIN_FORMATS = ("text", "json")
+EXPLAIN_SYNOPSIS = f"{PROG} explain [RECIPE...] FILE.dcm"
 
 
 def _add_proof_commands(sub: Any) -> None:
@@ -1137,16 +1196,17 @@ def _add_proof_commands(sub: Any) -> None:
     explain = sub.add_parser(
         "explain",
         help="show, for every element of one file, what a recipe does to it and which line decides it",
-        usage=f"{PROG} explain [-h] RECIPE [RECIPE ...] FILE.dcm [options]",
+        usage=f"{PROG} explain [-h] [RECIPE ...] FILE.dcm [options]",
         description=(
-            "Apply recipes (in the order given) to a copy of one DICOM file and list every element, nested "
+            "Apply recipes (in the order given; without one, deidlang's default recipe, as `deidc run` does) "
+            "to a copy of one DICOM file and list every element, nested "
             "ones too: removed, blanked, changed, added, kept or unchanged, the recipe file:line that decided "
             "it, and the lines it shadowed (a REMOVE cancelled because a REPLACE/JITTER names the element, "
             "lines hidden by KEEP, changes overwritten by a later line). Nothing is written. Element values "
             "are not shown unless --show-values is given."
         ),
     )
-    explain.add_argument("paths", nargs="+", metavar="PATH", help="recipe files, then the DICOM file (last)")
+    explain.add_argument("paths", nargs="+", metavar="PATH", help="recipe files (default: deidlang's default recipe), then the DICOM file (last)")
     explain.add_argument("--ids", metavar="IDS.json", help="per-file variables in deid's shape (from `deidc identifiers`)")
     explain.add_argument("--functions", metavar="FILE.py", help="Python file providing the func: functions (it is executed)")
     explain.add_argument("--format", choices=EXPLAIN_FORMATS, default="text", help="output format (default: text)")
@@ -1191,16 +1251,35 @@ def _add_run_proof_options(run: Any) -> None:
     proof.add_argument("--show-values", action="store_true", help="include element values in the --dry-run report and --verify failures (identifying data)")
 
 
-def _ids_for(ids: Mapping[str, dict] | None, path: str) -> dict | None:
+def _ids_for(ids: Mapping[str, dict] | None, path: str, ds: Any = None) -> dict | None:
+    """One file's ids entry, matched as `deidc run` matches it (path, then SOPInstanceUID)."""
     if ids is None:
         return None
     index = {os.path.normpath(k): v for k, v in ids.items()}
-    for key in (os.path.abspath(path), path):
-        found = index.get(os.path.normpath(key))
-        if found is not None:
-            return found
+    uid = ds.get("SOPInstanceUID") if ds is not None else None
+    key = batch.ids_key_for(index, batch.ids_by_uid(index), (os.path.abspath(path), path), str(uid).strip("\0 ") if uid else None)
+    if key is not None:
+        return index[key]
     _err(f"note: '{path}' has no entry in the ids file")
     return {}
+
+
+def _explain_paths(paths: list[str]) -> tuple[list[str], str]:
+    """``(recipes, file)`` from explain's arguments: recipes first, the DICOM file last
+    (only the file: the default recipe). Arguments in the wrong order are told as such."""
+    *recipes, file = paths
+    if not os.path.exists(file) or preflight.looks_like_dicom(file) or not preflight.looks_like_recipe(file):
+        misplaced = next((p for p in recipes if preflight.looks_like_dicom(p)), None)
+        if misplaced is not None:
+            raise CliError(f"'{misplaced}' is a DICOM file, not a recipe: explain takes one DICOM file, last: {EXPLAIN_SYNOPSIS}")
+        return recipes or [str(DEFAULT_RECIPE)], file
+    dicom = next((p for p in recipes if preflight.looks_like_dicom(p)), None)
+    if dicom is not None:
+        raise CliError(
+            f"the arguments are in the wrong order: '{file}' is a recipe and '{dicom}' a DICOM file; "
+            f"the recipes come first and the file last: {EXPLAIN_SYNOPSIS}"
+        )
+    raise CliError(f"'{file}' is a recipe, not a DICOM file: name the DICOM file to explain last: {EXPLAIN_SYNOPSIS}")
 
 
 def _read_dicom_or_fail(path: str, force: bool):
@@ -1226,9 +1305,9 @@ def _read_dicom_or_fail(path: str, force: bool):
 def _cmd_explain(args: argparse.Namespace) -> int:
     from . import explain as explaining
 
-    if len(args.paths) < 2:
-        raise CliError(f"explain needs a recipe and a DICOM file: {PROG} explain RECIPE FILE.dcm")
-    recipe_paths, file = _option_recipes(args) + list(args.paths[:-1]), args.paths[-1]
+    recipes, file = _explain_paths(list(args.paths))
+    recipe_paths = _option_recipes(args) + recipes
+    preflight.check_options(getattr(args, "option", None), remove_private=args.remove_private)
     ids = _read_ids(args.ids) if args.ids else None
     funcs = _load_functions(args.functions) if args.functions else None
     ds = _read_dicom_or_fail(file, args.force)
@@ -1238,9 +1317,9 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     _texts, programs = loaded
     programs = _compose_programs(programs, args)  # as `deidc run` applies them: earlier KEEPs protect; keys bound
     try:
-        explanation = explaining.explain(programs, ds, ids=_ids_for(ids, file), funcs=funcs, path=file, remove_private=args.remove_private)
+        explanation = explaining.explain(programs, ds, ids=_ids_for(ids, file, ds), funcs=funcs, path=file, remove_private=args.remove_private)
     except ApplyError as err:
-        _err(f"error: {err}")
+        _err(f"error: {_apply_error_text(err, args.show_values)}")
         return 1
     if args.format == "json":
         sys.stdout.write(explaining.render_json(explanation, show_values=args.show_values))
@@ -1266,15 +1345,17 @@ def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappi
         reason = ""
         explanation = None
         try:
+            if task.refused:  # no ids entry for a recipe that needs one; a path that would leave the output
+                raise CliError(task.refused)
             ds = _read_dicom_or_fail(task.source, args.force)
             explanation = explaining.explain(programs, ds, ids=task.ids, funcs=funcs, path=task.display, remove_private=args.remove_private)
         except CliError as err:
             reason = str(err)
         except ApplyError as err:
-            reason = str(err)
+            reason = _apply_error_text(err, show)
         except Exception as err:  # noqa: BLE001 - keep going; the message must not quote data
             reason = f"internal error while explaining ({type(err).__name__}); this is a bug in deidlang"
-        rel = os.path.relpath(task.target, output)
+        rel = os.path.relpath(task.target, output) if task.target else None
         if explanation is None:
             failed += 1
             _err(f"failed: {task.display}: {reason}")
@@ -1301,7 +1382,7 @@ def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappi
             "actions": actions,
             "files": entries,
         }
-        _write_text_atomic(report_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+        _write_text_atomic(report_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", private=show)
     done = len(tasks) - failed
     print(
         f"dry run: {_count(done, 'file')} explained" + (f", {failed} failed" if failed else "")
@@ -1316,6 +1397,16 @@ def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappi
     return 1 if failed else 0
 
 
+def _apply_error_text(err: ApplyError, show_values: bool) -> str:
+    """An apply error as printed: with --show-values, also what the user's function said."""
+    detail = batch.raised_message(err) if show_values else ""
+    return _with_detail(str(err), detail)
+
+
+def _with_detail(text: str, detail: str) -> str:
+    return f"{text}; the function's message: {detail}" if detail else text
+
+
 def _would(counts: Mapping[str, int]) -> str:
     verbs = {"removed": "remove", "blanked": "blank", "changed": "change", "added": "add"}
     parts = [f"{verbs[k]} {n}" for k, n in counts.items() if n and k in verbs]
@@ -1325,10 +1416,11 @@ def _would(counts: Mapping[str, int]) -> str:
     return text + " elements" if parts else text
 
 
-def _write_text_atomic(path: str, text: str) -> None:
-    """A report or identifiers file, complete or not there (deidlang/atomic.py)."""
+def _write_text_atomic(path: str, text: str, *, private: bool = False) -> None:
+    """A report, complete or not there (deidlang/atomic.py); ``private`` (it holds element
+    values): readable by its owner only."""
     try:
-        write_text(path, text, suffix=TMP_SUFFIX, durable=False)
+        write_text(path, text, suffix=TMP_SUFFIX, durable=False, private=private)
     except OSError as err:
         raise CliError(f"cannot write '{path}': {describe(err)}") from None
 

@@ -40,7 +40,7 @@ try:  # the worker plugin must be a module-level class (it is pickled to the wor
 except ImportError:  # pragma: no cover - without the extra, require() explains what to install
     _PluginBase = object  # type: ignore[assignment,misc]
 
-__all__ = ["require", "executor", "RETRIES"]
+__all__ = ["require", "executor", "parse_address", "RETRIES", "ADDRESS_FORMS"]
 
 EXTRA_HINT = "pip install 'deidlang[dask]'"
 
@@ -49,6 +49,43 @@ RETRIES = 2
 
 #: Per worker process: run id -> the Worker built from the plugin's payload.
 _STATE: dict[str, Worker] = {}
+
+
+#: What ``--scheduler`` accepts, as error messages say it.
+ADDRESS_FORMS = (
+    "local:N (a cluster of N worker processes on this machine) or the address of a running "
+    "scheduler, tcp://HOST:PORT (Dask's default port is 8786; tls://, ws://, wss:// and ucx:// work too)"
+)
+#: Dask's network schemes whose addresses are HOST:PORT.
+_SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
+
+
+def parse_address(address: str) -> tuple[str, Any]:
+    """``("local", N)`` for ``local:N``, else ``("remote", address)`` for a scheduler
+    address (``tcp://HOST:PORT``; a bare ``HOST:PORT`` is TCP, as in Dask). Raises
+    :class:`~deidlang.batch.BatchError` giving the accepted forms."""
+
+    def wrong(why: str) -> BatchError:
+        return BatchError(f"--scheduler '{address}': {why}; expected {ADDRESS_FORMS}")
+
+    if address.startswith("local:"):
+        count = address[len("local:") :]
+        if not count.isdigit():
+            raise wrong("expected local:N with N a whole number")
+        if int(count) < 1:
+            raise wrong("expected at least one worker")
+        return "local", int(count)
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme not in _SCHEMES:
+        raise wrong(f"unknown scheme '{scheme}://'")
+    host, colon, port = rest.rpartition(":")
+    if not colon or not host or "/" in rest:
+        raise wrong("not an address")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise wrong(f"the port '{port}' is not a number from 1 to 65535")
+    return "remote", address if sep else f"tcp://{address}"
 
 
 def require() -> None:
@@ -125,13 +162,9 @@ class DaskExecutor(_Executor):
         self.output = job.options.output or job.output
         self.cluster = None
         address = job.scheduler or ""
-        if address.startswith("local:"):
-            try:
-                n = int(address[len("local:") :])
-            except ValueError:
-                raise BatchError(f"--scheduler '{address}': expected local:N with N a whole number") from None
-            if n < 1:
-                raise BatchError(f"--scheduler '{address}': expected at least one worker")
+        kind, where = parse_address(address)
+        if kind == "local":
+            n = where
             import logging
 
             self.cluster = LocalCluster(
@@ -141,9 +174,12 @@ class DaskExecutor(_Executor):
             self.client = Client(self.cluster)
         else:
             try:
-                self.client = Client(address, timeout="30s")
+                self.client = Client(where, timeout="30s")
             except Exception as err:  # noqa: BLE001 - unreachable, refused, bad address
-                raise BatchError(f"cannot reach the Dask scheduler '{address}' ({type(err).__name__})") from None
+                raise BatchError(
+                    f"cannot reach the Dask scheduler '{address}' ({type(err).__name__}): is it running, and is "
+                    f"the address right? expected {ADDRESS_FORMS}"
+                ) from None
         try:
             self.run_id = "deidlang-" + secrets.token_hex(8)
             functions = None

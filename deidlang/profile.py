@@ -65,10 +65,11 @@ class Option:
     code: str
     meaning: str
     recipe: str | None  # file name under deidlang/data/options, or None (not bundled)
+    keeps_private: bool = False  # its recipe KEEPs private elements: it acts only when private elements are kept
 
 
 OPTIONS: tuple[Option, ...] = (
-    Option("retain-safe-private", "113111", "Retain Safe Private Option", "retain-safe-private.dicom"),
+    Option("retain-safe-private", "113111", "Retain Safe Private Option", "retain-safe-private.dicom", keeps_private=True),
     Option("retain-uids", "113110", "Retain UIDs Option", "retain-uids.dicom"),
     Option("retain-device-identity", "113109", "Retain Device Identity Option", "retain-device-identity.dicom"),
     Option("retain-institution-identity", "113112", "Retain Institution Identity Option", "retain-institution-identity.dicom"),

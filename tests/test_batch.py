@@ -346,10 +346,10 @@ class TestUrlInputs:
         assert outputs(tmp_path / "url") == outputs(tmp_path / "path")
         assert {r["input"] for r in records(tmp_path / "url")} == {r["input"] for r in records(tmp_path / "path")}
 
-    def test_missing_url_is_a_usage_error(self, capsys, tmp_path):
+    def test_missing_url_stops_the_run(self, capsys, tmp_path):
         pytest.importorskip("fsspec")
         code, _, err = run(capsys, "run", "--input", (tmp_path / "nope").as_uri(), "--output", tmp_path / "o")
-        assert code == 2 and "does not exist" in err
+        assert code == 1 and "does not exist" in err and not (tmp_path / "o").exists()
 
 
 def test_preamble_is_zeroed_in_outputs(tmp_path):

@@ -13,6 +13,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -537,9 +538,10 @@ class TestRun:
         code, _, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", tmp_path / "out")
         assert code == 2 and "is not a directory" in err
 
-    def test_missing_input_exits_2(self, capsys, fake, recipe, tmp_path):
+    def test_missing_input_exits_1_and_writes_nothing(self, capsys, fake, recipe, tmp_path):
         code, _, err = run(capsys, "run", "--recipe", recipe, "--input", tmp_path / "nothing", "--output", tmp_path / "o")
-        assert code == 2 and "does not exist" in err
+        assert code == 1 and "does not exist" in err and "nothing was written" in err
+        assert not (tmp_path / "o").exists()
 
     def test_missing_recipe_exits_2(self, capsys, fake, tmp_path):
         code, _, err = run(capsys, "run", "--recipe", tmp_path / "nope.dicom", "--output", tmp_path / "o")
@@ -634,37 +636,66 @@ class TestProgress:
         def isatty(self):
             return True
 
-    def test_quiet_when_not_a_terminal(self):
+    def test_plain_lines_every_few_seconds_when_not_a_terminal(self):
+        now = [0.0]
         stream = io.StringIO()
-        bar = cli.Progress(100, stream, delay=0, clock=lambda: 10.0)
-        for _ in range(100):
-            bar.advance()
-        bar.clear()
+        bar = cli.Progress(100, stream, every=5.0, clock=lambda: now[0])
+        now[0] = 1.0
+        bar.advance()  # before the first interval: quiet
         assert stream.getvalue() == ""
+        now[0] = 5.0
+        bar.advance()
+        assert stream.getvalue() == "deidc: 2 of 100 files (2%), 0.4 files/s, 5.0 s elapsed, about 04:05 left\n"
+        now[0] = 6.0
+        bar.advance()  # within the next interval: quiet
+        assert stream.getvalue().count("\n") == 1
+        now[0] = 10.0
+        for _ in range(97):
+            bar.advance()  # one line, not one per file; none for the last file
+        assert stream.getvalue().count("\n") == 2 and "deidc: 4 of 100 files (4%)" in stream.getvalue()
+        bar.clear()
+        assert "\r" not in stream.getvalue() and "\x1b" not in stream.getvalue()
 
     def test_quiet_for_short_runs(self):
         stream = self.Tty()
-        bar = cli.Progress(3, stream, delay=0.5, clock=lambda: 0.0)
+        bar = cli.Progress(3, stream, delay=30)
         for _ in range(3):
             bar.advance()
-        assert stream.getvalue() == ""
-
-    def test_draws_and_clears_on_a_terminal(self):
-        now = [0.0]
-        stream = self.Tty()
-        bar = cli.Progress(4, stream, delay=0.5, clock=lambda: now[0])
-        bar.advance()
-        now[0] = 1.0
-        bar.advance()
-        assert stream.getvalue().endswith("\r[" + "#" * 15 + "." * 15 + "] 2/4 files")
-        bar.message("deidc: failed: x: y")
-        assert stream.getvalue().endswith("\rdeidc: failed: x: y\n")
-        now[0] = 2.0
-        bar.advance()
-        bar.advance()
-        assert stream.getvalue().endswith("] 4/4 files")
         bar.clear()
-        assert stream.getvalue().endswith("\r")
+        assert stream.getvalue() == ""
+        quiet = io.StringIO()
+        plain = cli.Progress(3, quiet, every=10.0, clock=lambda: 0.0)
+        for _ in range(3):
+            plain.advance()
+        assert quiet.getvalue() == ""
+
+    def test_a_bar_with_rate_elapsed_and_time_left_on_a_terminal(self):
+        stream = self.Tty()
+        bar = cli.Progress(4, stream, delay=0, refresh=0)
+        bar.advance()
+        bar.advance()
+        drawn = stream.getvalue()
+        assert "2/4 files" in drawn and "50%" in drawn and "elapsed" in drawn and "left" in drawn and "files/s" in drawn
+        bar.message("deidc: failed: x: y")
+        assert "deidc: failed: x: y\n" in stream.getvalue()
+        bar.advance()
+        bar.advance()
+        assert "4/4 files" in stream.getvalue()
+        bar.clear()
+        assert stream.getvalue().endswith("\r")  # the bar's line is cleared
+
+    def test_the_summary_gives_the_elapsed_time(self, capsys, demo, tmp_path):
+        code, out, _ = run(capsys, "run", "--input", demo, "--output", tmp_path / "o", "--jobs", "1")
+        assert code == 0
+        assert re.search(r"^time: \d+\.\d s \(\d+\.\d files/s\)$", out, re.M), out
+
+    def test_tqdm_draws_the_bar(self):
+        """The bar is a well-kept library's (a dependency), not a hand-made one."""
+        import tqdm
+
+        bar = cli.Progress(4, self.Tty(), delay=0)
+        assert isinstance(bar.bar, tqdm.tqdm)
+        bar.clear()
 
 
 # =========================================================================== identifiers

@@ -164,7 +164,10 @@ class TestInspect:
         code, out, err = run(capsys, "inspect", "--recipe", bad, "--input", scans)
         assert code == 1 and "E303" in err and out == ""
         assert run(capsys, "inspect", "--format", "xml")[0] == 2
-        assert run(capsys, "inspect", "--input", tmp_path / "missing")[0] == 2
+        assert run(capsys, "inspect", "--input", tmp_path / "missing")[0] == 1  # an input that cannot be right
+        (tmp_path / "empty").mkdir()
+        code, out, err = run(capsys, "inspect", "--input", tmp_path / "empty")
+        assert code == 1 and "no input files found" in err
 
 
 # =========================================================================== run --clean-pixels
@@ -304,7 +307,15 @@ class TestQuarantine:
             capsys, "run", "--recipe", recipe, "--input", scans, "--output", out_dir,
             "--clean-pixels", "--quarantine", "blacklist", "--quarantine", "graylst",
         )
-        assert "--quarantine 'graylst': the recipe has no %filter group of that name; did you mean 'graylist'?" in err
+        # a mistyped group would hold nothing back: the run stops before writing anything
+        assert code == 1 and out == "" and not out_dir.exists()
+        assert "--quarantine 'graylst': no recipe has a %filter group of that name" in err
+        assert "did you mean 'graylist'?" in err and "nothing was written" in err
+        code, out, err = run(
+            capsys, "run", "--recipe", recipe, "--input", scans, "--output", out_dir,
+            "--clean-pixels", "--quarantine", "blacklist",
+        )
+        assert code == 1 and "notes.txt: not a DICOM file" in err  # the one file that is not DICOM
         assert "2 quarantined" in out and (out_dir / "quarantine" / "screen.dcm").exists()
         assert "kept their pixels" not in out
         assert (out_dir / "ct.dcm").exists()  # graylist verdict: cleaned, not held back

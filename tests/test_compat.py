@@ -21,6 +21,7 @@ import corpus  # noqa: E402
 
 import deidlang  # noqa: E402
 from deidlang import compat  # noqa: E402
+from deidlang.diagnostics import DeidlangError  # noqa: E402
 from deidlang.compat import recipe as compat_recipe  # noqa: E402
 from deidlang.parser import parse  # noqa: E402
 
@@ -366,20 +367,40 @@ def test_get_files_takes_files_and_lists(tree) -> None:
     assert list(compat.get_files(str(tree / "a.dcm"), pattern="*.txt")) == [str(tree / "a.dcm")]
 
 
-def test_get_files_extracts_zips_into_a_temporary_folder(tree, tmp_path) -> None:
+def test_zips_are_refused_by_get_files_and_deidc_run_with_the_same_reason(tree, tmp_path, capsys) -> None:
+    """deid extracts a zip's members (all of them, into the current folder, trusting their
+    names) and uses the first; deidlang opens no archive, in the facade or the CLI, and
+    says so the same way in both (docs/compat.md, docs/robustness.md)."""
     import zipfile
 
-    archive = tmp_path / "one.zip"
+    from deidlang import batch, cli
+
+    archive = tmp_path / "in" / "one.zip"
+    archive.parent.mkdir()
     with zipfile.ZipFile(archive, "w") as z:
         z.write(tree / "a.dcm", "inside.dcm")
+        z.writestr("../escape.dcm", (tree / "a.dcm").read_bytes())  # a member that points outside
     here = os.getcwd()
-    found = list(compat.get_files(str(archive)))
-    assert len(found) == 1 and os.path.basename(found[0]) == "inside.dcm"
-    assert pydicom.dcmread(found[0]).PatientName == "Doe^John"
-    assert not os.path.exists(os.path.join(here, "inside.dcm"))
-    target = tmp_path / "target"
-    target.mkdir()
-    assert list(compat.get_files(str(archive), tempdir=str(target))) == [str(target / "inside.dcm")]
+    with pytest.raises(DeidlangError) as info:
+        list(compat.get_files(str(archive)))
+    assert str(info.value) == f"cannot read '{archive}': {batch.ZIP_ARCHIVE}"
+    with pytest.raises(DeidlangError, match="a zip archive"):
+        list(compat.get_files(str(archive.parent)))  # found in a folder: the same
+    assert not os.path.exists(os.path.join(here, "inside.dcm")) and not (tmp_path / "escape.dcm").exists()
+
+    code = cli.main(["run", "--input", str(archive.parent), "--output", str(tmp_path / "out"), "--jobs", "1"])
+    _, err = capsys.readouterr()
+    assert code == 1 and f"failed: {archive}: {batch.ZIP_ARCHIVE}" in err
+    assert not [p for p in (tmp_path / "out").rglob("*.dcm")] and not (tmp_path / "escape.dcm").exists()
+    # named by its content, not its name; a DICOM file whose preamble starts like a zip is DICOM
+    renamed = tmp_path / "in" / "scan.dcm"
+    archive.rename(renamed)
+    code = cli.main(["run", "--input", str(renamed), "--output", str(tmp_path / "out2"), "--jobs", "1", "--force"])
+    assert code == 1 and batch.ZIP_ARCHIVE in capsys.readouterr().err
+    dual = bytearray((tree / "a.dcm").read_bytes())
+    dual[:4] = b"PK\x03\x04"
+    assert dual[128:132] == b"DICM"
+    assert not batch.is_zip_archive(bytes(dual)) and batch.is_zip_archive(renamed.read_bytes())
 
 
 # --------------------------------------------------------------------------- get_identifiers

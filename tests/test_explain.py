@@ -272,14 +272,45 @@ class TestCommand:
     @pytest.mark.parametrize(
         "argv, message",
         [
-            (["explain", "s.dcm"], "explain needs a recipe and a DICOM file"),
             (["explain", "explain.dicom", "missing.dcm"], "'missing.dcm' does not exist"),
-            (["explain", "explain.dicom", "explain.dicom"], "not a DICOM file"),
+            (["explain", "explain.dicom", "explain.dicom"], "'explain.dicom' is a recipe, not a DICOM file"),
+            (["explain", "explain.dicom"], "'explain.dicom' is a recipe, not a DICOM file: name the DICOM file to explain last"),
+            (["explain", "s.dcm", "s.dcm"], "'s.dcm' is a DICOM file, not a recipe"),
         ],
     )
     def test_usage_errors_exit_2(self, golden, capsys, argv, message):
         code, _out, err = run(capsys, *argv)
         assert code == 2 and message in err
+        assert "--force" not in err  # a recipe is not a DICOM file without a preamble
+
+    def test_without_a_recipe_the_default_recipe_explains(self, golden, capsys):
+        """As `deidc run`, `inspect` and `clean`: no recipe named, the bundled default recipe."""
+        code, out, err = run(capsys, "explain", "s.dcm", "--format", "json")
+        assert code == 0, err
+        data = json.loads(out)
+        assert data["recipes"] == [str(cli.DEFAULT_RECIPE)]
+        assert any(e["decided_by"] and e["decided_by"]["recipe"] == str(cli.DEFAULT_RECIPE) for e in data["elements"])
+        assert run(capsys, "explain", "s.dcm", "--option", "retain-uids", "--format", "json")[0] == 0
+
+    def test_arguments_in_the_wrong_order_are_told_so(self, golden, capsys):
+        code, out, err = run(capsys, "explain", "s.dcm", "explain.dicom")
+        assert code == 2 and out == ""
+        assert "the arguments are in the wrong order: 'explain.dicom' is a recipe and 's.dcm' a DICOM file" in err
+        assert "deidc explain [RECIPE...] FILE.dcm" in err
+        assert "--force" not in err and "preamble" not in err
+
+    def test_retain_safe_private_without_keep_private_is_refused(self, golden, capsys):
+        code, out, err = run(capsys, "explain", "s.dcm", "--option", "retain-safe-private")
+        assert code == 1 and out == "" and "add --keep-private" in err
+        assert run(capsys, "explain", "s.dcm", "--option", "retain-safe-private", "--keep-private")[0] == 0
+
+    def test_a_raising_function_shows_its_message_only_with_show_values(self, golden, capsys):
+        (golden / "f.dicom").write_text("FORMAT dicom\n%header\nREPLACE PatientID func:boom\n", encoding="utf-8")
+        (golden / "f.py").write_text("def boom(item=None, value=None, field=None, dicom=None):\n    raise ValueError(f'no {dicom.PatientName}')\n", encoding="utf-8")
+        code, _, err = run(capsys, "explain", "f.dicom", "s.dcm", "--functions", "f.py")
+        assert code == 1 and "R001 function 'boom' raised ValueError" in err and "Doe^John" not in err
+        code, _, err = run(capsys, "explain", "f.dicom", "s.dcm", "--functions", "f.py", "--show-values")
+        assert code == 1 and "the function's message: no Doe^John" in err
 
     def test_several_recipes(self, golden, capsys):
         (golden / "more.dicom").write_text("FORMAT dicom\n%header\nREMOVE PatientIdentityRemoved\n", encoding="utf-8")

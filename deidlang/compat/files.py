@@ -7,13 +7,13 @@ import logging
 import os
 import tempfile
 import warnings
-import zipfile
 from typing import Any, Iterator
 
 import pydicom
 from pydicom.dataset import Dataset
 
 from ..atomic import atomic_target
+from ..batch import ZIP_ARCHIVE, is_zip_archive
 from ..diagnostics import DeidlangError
 from ..encode import to_bytes
 from ..fastread import read_path
@@ -36,17 +36,17 @@ def get_files(contenders, check=True, pattern=None, force=False, tempdir=None) -
     Directories are walked recursively (in sorted order); ``pattern`` is an
     fnmatch pattern on the base name of files found in directories. With
     ``check``, files that pydicom cannot read (with ``force``) are skipped.
-    A ``.zip`` is extracted into ``tempdir`` (a new temporary directory when
-    None, where deid uses the current directory) and its first file is used.
+    A ``.zip`` (deid extracts it and uses its first file) raises
+    :class:`~deidlang.DeidlangError` with the reason ``deidc run`` gives for an
+    archive: deidlang does not open archives (docs/compat.md). ``tempdir`` is
+    accepted for deid's signature and unused.
     """
     for contender in _as_list(contenders):
         contender = os.fspath(contender)
         candidates = _walk(contender, pattern) if os.path.isdir(contender) else [contender]
         for path in candidates:
-            if os.path.splitext(path)[1] == ".zip":
-                path = _first_zip_member(path, tempdir)
-                if path is None:
-                    continue
+            if os.path.splitext(path)[1].lower() == ".zip" or _is_zip(path):
+                raise DeidlangError(f"cannot read '{path}': {ZIP_ARCHIVE}")
             if check and not _readable(path, force):
                 log.info("skipping '%s': not readable as DICOM", path)
                 continue
@@ -61,14 +61,12 @@ def _walk(base: str, pattern: str | None) -> Iterator[str]:
             yield os.path.join(root, name)
 
 
-def _first_zip_member(path: str, tempdir: str | None) -> str | None:
-    target = tempdir if tempdir is not None else tempfile.mkdtemp(prefix="deidlang-zip-")
-    with zipfile.ZipFile(path) as archive:
-        members = sorted(m for m in archive.namelist() if not m.endswith("/"))
-        if not members:
-            return None
-        archive.extractall(target)
-    return os.path.join(target, members[0])
+def _is_zip(path: str) -> bool:
+    try:
+        with open(path, "rb") as handle:
+            return is_zip_archive(handle.read(132))
+    except OSError:
+        return False
 
 
 def _readable(path: str, force: bool) -> bool:
