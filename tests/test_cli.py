@@ -843,3 +843,246 @@ class TestRealRuntime:
         assert code == 0, err
         got = {pydicom.dcmread(p).PatientID for p in out_dir.rglob("*.dcm")}
         assert got == {f"SUB-{n:03d}" for n in range(DEMO_FILES)}
+
+
+# =========================================================================== inputs that cannot be right (issue 11)
+
+
+def _with_ids(ids_path: Path, edit) -> dict:
+    """The ids file, each file's entry changed by ``edit(n, entry)``, written back."""
+    ids = json.loads(ids_path.read_text(encoding="utf-8"))
+    for n, entry in enumerate(ids.values()):
+        edit(n, entry)
+    ids_path.write_text(json.dumps(ids), encoding="utf-8")
+    return ids
+
+
+def _pseudonyms(n: int, entry: dict) -> None:
+    entry["id"] = f"SUB-{n:03d}"
+    entry["source_id"] = f"1.2.3.{n}"
+
+
+class TestInputsThatCannotBeRight:
+    """Each stops `deidc run` before any file is written, with exit 1 and a plain reason."""
+
+    DEID = EXAMPLES / "deid.dicom"  # REPLACE PatientID var:id, REPLACE SOPInstanceUID var:source_id
+
+    def test_ids_matching_no_input_stop_a_var_recipe(self, capsys, demo, tmp_path):
+        ids = tmp_path / "ids.json"
+        ids.write_text(json.dumps({"/elsewhere/a.dcm": {"id": "SUB-1", "source_id": "1.2.3"}}), encoding="utf-8")
+        for strict in ([], ["--strict"]):
+            out_dir = tmp_path / f"out{len(strict)}"
+            code, out, err = run(capsys, "run", "--recipe", self.DEID, "--ids", ids, "--input", demo, "--output", out_dir, *strict)
+            assert code == 1 and out == ""
+            assert f"none of the {DEMO_FILES} input files has an entry in the ids file" in err
+            assert "var:id, var:source_id" in err and "nothing was written" in err
+            assert not out_dir.exists()
+
+    def test_a_var_recipe_without_ids_stops(self, capsys, demo, tmp_path):
+        code, out, err = run(capsys, "run", "--recipe", self.DEID, "--input", demo, "--output", tmp_path / "o")
+        assert code == 1 and "no --ids was given" in err and "deidc identifiers" in err
+        assert not (tmp_path / "o").exists()
+
+    def test_ids_still_match_after_the_data_moved(self, capsys, demo, tmp_path):
+        """`deidc identifiers` records each file's SOPInstanceUID; entries match by it
+        when no path does (the data moved, or was copied elsewhere)."""
+        ids = tmp_path / "ids.json"
+        assert run(capsys, "identifiers", "--input", demo, "--output", ids)[0] == 0
+        recorded = json.loads(ids.read_text(encoding="utf-8"))
+        assert all(entry["(0008,0018)"]["Value"] for entry in recorded.values())
+        _with_ids(ids, _pseudonyms)
+        moved = tmp_path / "moved"
+        demo.rename(moved)
+        out_dir = tmp_path / "out"
+        code, _, err = run(capsys, "run", "--recipe", self.DEID, "--ids", ids, "--input", moved, "--output", out_dir, "--jobs", "1")
+        assert code == 0, err
+        assert "no entry" not in err
+        assert {pydicom.dcmread(p).PatientID for p in out_dir.rglob("*.dcm")} == {f"SUB-{n:03d}" for n in range(DEMO_FILES)}
+
+    def test_a_uid_two_entries_record_matches_neither(self, tmp_path):
+        from deidlang import batch
+
+        index = {"/a.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.3"]}}, "/b.dcm": {"SOPInstanceUID": "1.2.3"},
+                 "/c.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.4"]}}, "/d.dcm": {"id": "x"}}
+        assert batch.ids_by_uid(index) == {"1.2.4": "/c.dcm"}
+
+    def test_files_without_an_entry_fail_and_are_not_written(self, capsys, demo, tmp_path):
+        """A partial match: the files with an entry are written; those without one fail,
+        unwritten (their var: elements would stay as they are); exit 1. --strict stops first."""
+        ids = tmp_path / "ids.json"
+        assert run(capsys, "identifiers", "--input", demo, "--output", ids)[0] == 0
+        entries = _with_ids(ids, _pseudonyms)
+        dropped = sorted(entries)[:3]
+        for path in dropped:
+            del entries[path]
+        ids.write_text(json.dumps(entries), encoding="utf-8")
+        code, out, err = run(capsys, "run", "--recipe", self.DEID, "--ids", ids, "--input", demo, "--output", tmp_path / "s", "--strict")
+        assert code == 1 and "3 of 10 input files have no entry" in err and "(--strict)" in err
+        assert not (tmp_path / "s").exists()
+        out_dir = tmp_path / "out"
+        code, out, err = run(capsys, "run", "--recipe", self.DEID, "--ids", ids, "--input", demo, "--output", out_dir, "--jobs", "1")
+        assert code == 1
+        assert "note: 3 of 10 files have no entry in the ids file" in err and "they fail and are not written" in err
+        assert "7 written, 0 skipped, 3 failed" in out
+        for path in dropped:
+            rel = os.path.relpath(path, demo)
+            assert f"failed: {demo / rel}: no entry in the ids file" in err
+            assert not (out_dir / rel).exists()
+        assert {pydicom.dcmread(p).PatientID for p in out_dir.rglob("*.dcm")} <= {f"SUB-{n:03d}" for n in range(DEMO_FILES)}
+        records = [json.loads(line) for line in (out_dir / "deidlang-manifest.jsonl").read_text(encoding="utf-8").splitlines()]
+        assert sum(r.get("status") == "failed" and "no entry in the ids file" in r["reason"] for r in records) == 3
+
+    def test_a_dry_run_reports_the_files_without_an_entry(self, capsys, demo, tmp_path):
+        ids = tmp_path / "ids.json"
+        assert run(capsys, "identifiers", "--input", demo, "--output", ids)[0] == 0
+        entries = _with_ids(ids, _pseudonyms)
+        del entries[sorted(entries)[0]]
+        ids.write_text(json.dumps(entries), encoding="utf-8")
+        code, out, err = run(capsys, "run", "--recipe", self.DEID, "--ids", ids, "--input", demo, "--output", tmp_path / "o", "--dry-run")
+        assert code == 1 and "no entry in the ids file" in err and "9 files explained, 1 failed" in out
+
+    def test_a_recipe_without_var_runs_with_a_note(self, capsys, fake, demo, recipe, tmp_path):
+        ids = tmp_path / "ids.json"
+        ids.write_text(json.dumps({"/elsewhere/a.dcm": {"id": "x"}}), encoding="utf-8")
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--ids", ids, "--input", demo, "--output", tmp_path / "o")
+        assert code == 0 and f"note: {DEMO_FILES} of {DEMO_FILES} files have no entry in the ids file" in err
+
+    def test_an_empty_input_folder_stops(self, capsys, tmp_path):
+        (tmp_path / "empty" / ".hidden").mkdir(parents=True)
+        (tmp_path / "empty" / ".hidden" / "x.dcm").write_bytes(b"")
+        for command in (["run"], ["run", "--dry-run"], ["clean"]):
+            code, out, err = run(capsys, *command, "--input", tmp_path / "empty", "--output", tmp_path / "o")
+            assert code == 1 and out == "", command
+            assert f"no input files found in '{tmp_path / 'empty'}'" in err and "nothing was written" in err
+            assert not (tmp_path / "o").exists()
+        code, _, err = run(capsys, "identifiers", "--input", tmp_path / "empty", "--output", tmp_path / "ids.json")
+        assert code == 1 and "no input files found" in err and not (tmp_path / "ids.json").exists()
+
+    def test_a_mistyped_quarantine_group_stops(self, capsys, tmp_path):
+        code, out, err = run(capsys, "run", "--clean-pixels", "--quarantine", "blacklst", "--output", tmp_path / "o")
+        assert code == 1 and out == "" and not (tmp_path / "o").exists()
+        assert "--quarantine 'blacklst': no recipe has a %filter group of that name" in err
+        assert "did you mean 'blacklist'?" in err
+
+    def test_quarantine_without_any_filter_stops(self, capsys, fake, recipe, tmp_path):
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--quarantine", "blacklist", "--output", tmp_path / "o")
+        assert code == 1 and "the recipes have no %filter section" in err and not (tmp_path / "o").exists()
+
+    def test_retain_safe_private_needs_keep_private(self, capsys, tmp_path):
+        code, out, err = run(capsys, "run", "--option", "retain-safe-private", "--output", tmp_path / "o")
+        assert code == 1 and out == "" and not (tmp_path / "o").exists()
+        assert "--option retain-safe-private" in err and "add --keep-private" in err
+        code, _, err = run(capsys, "run", "--option", "retain-safe-private", "--keep-private", "--output", tmp_path / "k", "--jobs", "1")
+        assert code == 0, err
+
+
+# =========================================================================== errors that help (issue 11)
+
+
+BOOM = "def boom(item=None, value=None, field=None, dicom=None):\n    raise ValueError('cannot use ' + str(dicom.PatientID))\n"
+
+
+class TestErrorsThatHelp:
+    def test_a_raising_function_is_quoted_only_with_show_values(self, capsys, demo, tmp_path):
+        recipe = tmp_path / "f.dicom"
+        recipe.write_text("FORMAT dicom\n%header\nREPLACE PatientName func:boom\n", encoding="utf-8")
+        funcs = tmp_path / "f.py"
+        funcs.write_text(BOOM, encoding="utf-8")
+        one = demo / "patient-001" / "ct-chest" / "ct-001.dcm"
+        patient_id = str(pydicom.dcmread(one).PatientID)
+        for jobs in ("1", "2"):
+            base = ["run", "--recipe", recipe, "--functions", funcs, "--input", demo, "--jobs", jobs]
+            code, _, err = run(capsys, *base, "--output", tmp_path / f"hidden{jobs}")
+            assert code == 1 and "R001 function 'boom' raised ValueError" in err
+            assert patient_id not in err and "the function's message" not in err
+            code, _, err = run(capsys, *base, "--output", tmp_path / f"shown{jobs}", "--show-values")
+            assert code == 1 and f"the function's message: cannot use {patient_id}" in err
+            manifest = (tmp_path / f"shown{jobs}" / "deidlang-manifest.jsonl").read_text(encoding="utf-8")
+            assert "R001" in manifest and patient_id not in manifest  # never recorded
+
+    def test_scheduler_errors_give_the_accepted_forms(self, capsys, tmp_path):
+        for address in ("foo", "local:x", "local:0", "http://host:8786", "tcp://host:port", "tcp://host"):
+            code, out, err = run(capsys, "run", "--scheduler", address, "--output", tmp_path / "o")
+            assert code == 2 and out == "", address
+            assert f"--scheduler '{address}'" in err and "local:N" in err and "tcp://HOST:PORT" in err, err
+            assert "ValueError" not in err and "keyed pseudonyms" not in err
+        assert not (tmp_path / "o").exists()
+
+    def test_scheduler_forms(self):
+        from deidlang import distributed
+
+        assert distributed.parse_address("local:4") == ("local", 4)
+        assert distributed.parse_address("tcp://10.0.0.5:8786") == ("remote", "tcp://10.0.0.5:8786")
+        assert distributed.parse_address("scheduler.lan:8786") == ("remote", "tcp://scheduler.lan:8786")
+        assert distributed.parse_address("tls://[::1]:8786") == ("remote", "tls://[::1]:8786")
+
+    def test_the_key_note_waits_for_the_run_to_start(self, capsys, tmp_path):
+        code, _, err = run(capsys, "run", "--input", tmp_path / "nothing", "--output", tmp_path / "o")
+        assert code == 1 and "does not exist" in err
+        assert "keyed pseudonyms" not in err and "created a new secret key" not in err
+        code, _, err = run(capsys, "run", "--output", tmp_path / "o", "--jobs", "1")
+        assert code == 0 and ("keyed pseudonyms use the key" in err or "created a new secret key" in err)
+
+    def test_ctrl_c_says_how_to_resume(self, capsys, demo, tmp_path, monkeypatch):
+        from deidlang import batch
+
+        results = batch.Batch.results
+
+        def interrupted(self):
+            for n, result in enumerate(results(self)):
+                if n == 4:
+                    raise KeyboardInterrupt
+                yield result
+
+        argv = ["run", "--input", demo, "--output", tmp_path / "o", "--jobs", "1"]
+        with monkeypatch.context() as mp:
+            mp.setattr(batch.Batch, "results", interrupted)
+            code, out, err = run(capsys, *argv)
+        assert code == cli.INTERRUPTED == 130
+        assert "interrupted after 5 of 10 files" in err  # the fifth was done when the interruption came and "run the same command again to resume" in err
+        code, out, err = run(capsys, *argv)
+        resumed = re.search(r"(\d+) files already complete from an earlier run of the same job \(resumed\)", out)
+        assert code == 0 and resumed and int(resumed.group(1)) >= 5  # and those of the batch in hand
+
+
+class TestIdentifiersFile:
+    def test_written_for_its_owner_only(self, capsys, demo, tmp_path):
+        out = tmp_path / "ids.json"
+        old = os.umask(0o022)
+        try:
+            assert run(capsys, "identifiers", "--input", demo, "--output", out)[0] == 0
+            assert (out.stat().st_mode & 0o777) == 0o600
+            assert run(capsys, "identifiers", "--input", demo, "--output", out, "--overwrite")[0] == 0
+            assert (out.stat().st_mode & 0o777) == 0o600
+        finally:
+            os.umask(old)
+
+    def test_streamed_as_files_are_read(self, capsys, demo, tmp_path, monkeypatch):
+        """Each file's entry is written before the next file is read (memory does not grow
+        with the number of files); the file appears under its name only once complete."""
+        from deidlang import batch
+
+        out = tmp_path / "ids.json"
+        seen: list[int] = []
+        read = batch.read_input
+
+        def spy(source, **kw):
+            tmp = [p for p in tmp_path.iterdir() if p.name.endswith(cli.TMP_SUFFIX)]
+            seen.append(sum(p.stat().st_size for p in tmp))
+            assert not out.exists()
+            return read(source, **kw)
+
+        monkeypatch.setattr(batch, "read_input", spy)
+        assert run(capsys, "identifiers", "--input", demo, "--output", out)[0] == 0
+        assert len(seen) == DEMO_FILES and seen[0] <= 1
+        assert seen == sorted(seen) and seen[-1] > 0  # the file grew as it went (in buffered writes)
+        data = json.loads(out.read_text(encoding="utf-8"))
+        assert len(data) == DEMO_FILES
+        assert not [p for p in tmp_path.iterdir() if p.name.endswith(cli.TMP_SUFFIX)]
+
+    def test_a_file_given_twice_is_listed_once(self, capsys, demo, tmp_path):
+        one = demo / "patient-001" / "ct-chest" / "ct-001.dcm"
+        out = tmp_path / "ids.json"
+        code, stdout, _ = run(capsys, "identifiers", "--input", one, "--input", demo, "--output", out)
+        assert code == 0 and f"identifiers of {DEMO_FILES} files" in stdout
+        assert len(json.loads(out.read_text(encoding="utf-8"))) == DEMO_FILES

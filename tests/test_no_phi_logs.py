@@ -15,7 +15,12 @@ text file, an empty file, pixels that cannot be decoded) and then runs every
   cleaning that fails, ``--quarantine``, ``--verify`` failures, ``--strict``,
   ``--force``, a resumed run, ``--dry-run --report``, progress on a terminal,
   a run in a subprocess with a process pool;
-* ``deidc explain`` (text, json, a failing recipe, a non-DICOM file),
+* runs refused before they write (issue 11): ids that match no input, a partial
+  match under ``--strict``, ``var:`` without ``--ids``, an empty input, a mistyped
+  ``--quarantine`` group, ``retain-safe-private`` without ``--keep-private``, a
+  mistyped ``--scheduler``, a zip archive; a raising function with ``--show-values``;
+* ``deidc explain`` (text, json, a failing recipe, a non-DICOM file, no recipe named,
+  arguments swapped),
   ``deidc verify`` (text, json), ``deidc inspect`` (table, json),
   ``deidc identifiers``, ``deidc clean``;
 
@@ -263,6 +268,27 @@ def scene(tmp_path_factory) -> Scene:
     record("verify-show-json", ["verify", "--original", one, "--deidentified", r("out-leaky-one"), "--show-values", "--format", "json"])
     record("run-dry-run-show", ["run", "--input", one, "--output", r("out-dry"), "--dry-run", "--report", r("reports-show", "dry.json"), "--show-values"], "reports-show")
     record("run-verify-show", ["run", "--input", one, "--output", r("out-verify-show"), "--jobs", "1", "--recipe", r("leaky.dicom"), "--verify", "--show-values"], "out-verify-show")
+    record("run-func-raises-show", ["run", "--input", one, "--output", r("out-func-show"), "--jobs", "1", "--recipe", r("func-raises.dicom"), "--functions", r("funcs.py"), "--show-values"], "out-func-show")
+    record("explain-func-raises-show", ["explain", r("func-raises.dicom"), first, "--functions", r("funcs.py"), "--show-values"])
+    # inputs that cannot be right, refused before anything is written (issue 11); the ids hold markers
+    (root / "elsewhere-ids.json").write_text(json.dumps({"/elsewhere/x.dcm": {"id": IDS_MARKERS[0], "count": IDS_MARKERS[2]}}), encoding="utf-8")
+    record("run-ids-match-none", ["run", "--input", inp, "--output", r("out-ids-none"), "--recipe", r("vr-from-ids.dicom"), "--ids", r("elsewhere-ids.json")], "out-ids-none")
+    record("run-ids-partial-strict", ["run", "--input", inp, "--output", r("out-ids-strict"), "--recipe", r("vr-from-ids.dicom"), "--ids", r("ids.json"), "--strict"], "out-ids-strict")
+    record("run-var-without-ids", ["run", "--input", inp, "--output", r("out-no-ids"), "--recipe", r("vr-from-ids.dicom")], "out-no-ids")
+    (root / "empty").mkdir()
+    record("run-empty-input", ["run", "--input", r("empty"), "--output", r("out-empty")], "out-empty")
+    record("run-quarantine-typo", ["run", "--input", inp, "--output", r("out-typo"), "--recipe", r("filters.dicom"), "--clean-pixels", "--quarantine", "graylst"], "out-typo")
+    record("run-safe-private", ["run", "--input", inp, "--output", r("out-safe-private"), "--option", "retain-safe-private"], "out-safe-private")
+    record("run-scheduler-typo", ["run", "--input", inp, "--output", r("out-scheduler"), "--scheduler", "foo"], "out-scheduler")
+    import zipfile
+
+    (root / "zipped").mkdir()
+    with zipfile.ZipFile(root / "zipped" / f"{canary[0]}.zip", "w") as z:
+        z.write(root / "in" / canary[0], canary[0])
+    record("run-zip", ["run", "--input", r("zipped"), "--output", r("out-zip"), "--jobs", "1"], "out-zip")
+    record("explain-default-recipe", ["explain", first])
+    record("explain-swapped", ["explain", first, r("filters.dicom")])
+    record("identifiers-empty", ["identifiers", "--input", r("empty"), "--output", r("ids-empty.json")])
     return s
 
 
@@ -274,6 +300,8 @@ SHOWN = {
     "verify-show-json": ("stdout",),
     "run-dry-run-show": ("reports-show/dry.json",),
     "run-verify-show": ("stderr",),
+    "run-func-raises-show": ("stderr",),  # the function's message quotes values; never the manifest
+    "explain-func-raises-show": ("stderr",),
 }
 
 LABELS = [
@@ -284,11 +312,13 @@ LABELS = [
     "clean-pixels-only", "explain-text", "explain-json", "explain-keep-private", "explain-invalid-text", "explain-invalid-json",
     "explain-func-raises", "explain-var-missing", "explain-not-dicom", "explain-truncated", "run-leaky-one", "run-leaky-bad",
     "verify-text", "verify-json", "verify-default", "inspect-table", "inspect-json", "identifiers",
+    "run-ids-match-none", "run-ids-partial-strict", "run-var-without-ids", "run-empty-input", "run-quarantine-typo",
+    "run-safe-private", "run-scheduler-typo", "run-zip", "explain-default-recipe", "explain-swapped", "identifiers-empty",
 ]
 
 
 #: Commands that stop with exit status 2 (a file explain cannot read).
-STOPPED = frozenset({"explain-not-dicom", "explain-truncated"})  # a cut-short file is refused (docs/robustness.md)
+STOPPED = frozenset({"explain-not-dicom", "explain-truncated", "run-scheduler-typo", "explain-swapped"})  # a cut-short file is refused (docs/robustness.md)
 
 
 def _leaks(scene: Scene, transcript: Transcript, skip: tuple[str, ...] = ()) -> dict[str, list[str]]:
@@ -322,6 +352,35 @@ def test_show_values_prints_the_markers_where_promised(scene, label):
     for where in SHOWN[label]:
         assert where in leaks, f"{label}: --show-values shows no value in {where}: {t.texts()[where][:500]}"
     assert set(leaks) <= set(SHOWN[label]), f"{label}: values outside {SHOWN[label]}: {leaks}"
+
+
+def test_refusals_happened_and_wrote_nothing(scene):
+    """Each input that cannot be right stopped its run (exit 1, a reason, no output folder)."""
+    expected = {
+        "run-ids-match-none": "has an entry in the ids file",
+        "run-ids-partial-strict": "(--strict)",
+        "run-var-without-ids": "no --ids was given",
+        "run-empty-input": "no input files found",
+        "run-quarantine-typo": "did you mean 'graylist'?",
+        "run-safe-private": "add --keep-private",
+        "identifiers-empty": "no input files found",
+    }
+    for label, words in expected.items():
+        t = scene.transcripts[label]
+        assert t.code == 1 and words in t.err and "nothing was written" in t.err, (label, t.err)
+        assert not t.files, label
+    assert "local:N" in scene.transcripts["run-scheduler-typo"].err
+    assert "a zip archive" in scene.transcripts["run-zip"].err and scene.transcripts["run-zip"].code == 1
+    assert "wrong order" in scene.transcripts["explain-swapped"].err
+    assert scene.transcripts["explain-default-recipe"].code == 0
+    assert "R001" in scene.transcripts["run-func-raises-show"].err and "the function's message" in scene.transcripts["run-func-raises-show"].err
+
+
+def test_run_func_raises_show_values_keeps_them_out_of_the_manifest(scene):
+    t = scene.transcripts["run-func-raises-show"]
+    manifests = {k: v for k, v in t.files.items() if "deidlang-manifest" in k}
+    assert len(manifests) == 2 and "R001" in manifests["out-func-show/deidlang-manifest.jsonl"]
+    assert not [k for k, v in manifests.items() if scene.markers_in(v)]
 
 
 def test_run_verify_show_values_keeps_them_out_of_the_manifest(scene):
