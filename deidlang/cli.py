@@ -13,6 +13,11 @@ Streams: ``deidc check`` writes its diagnostics to stdout (they are its
 output), and ``deidc inspect`` its report; ``deidc run``, ``deidc clean`` and
 ``deidc identifiers`` report problems on stderr and a summary on stdout. Element values are never printed: messages name files,
 recipe lines and tags only.
+
+Before ``deidc run`` writes anything, inputs and options that cannot be right
+(:mod:`deidlang.preflight`: no input file, ids that fit no input, an unknown
+``--quarantine`` group, an option that cannot act) stop it with exit 1; Ctrl-C
+exits 130 and says that the same command resumes.
 """
 
 from __future__ import annotations
@@ -308,7 +313,9 @@ def _build_parser() -> argparse.ArgumentParser:
         description=(
             "Write, for each file, its elements and values (DICOM JSON model) keyed by deid's element "
             "identifiers, under the file's absolute path. Add your variables to each file's object and "
-            "pass the file to `deidc run --ids`. The output holds identifying data: keep it safe."
+            "pass the file to `deidc run --ids` (entries match by path, or by the SOPInstanceUID they "
+            "record when the files have moved). The output holds identifying data: it is created "
+            "readable by you only (mode 0600); keep it safe."
         ),
     )
     ids.add_argument("--input", action="append", metavar="PATH", help="DICOM file or directory (repeatable; default: the demo data)")
