@@ -593,9 +593,11 @@ class Progress:
         if self.terminal and total > 1:
             from tqdm import tqdm
 
+            # a terminal that says it is 0 x 0 (a pseudo-terminal without a size) gets 80 x 24
+            width = {"dynamic_ncols": True} if _columns(stream) else {"ncols": 80, "nrows": 24}
             self.bar = tqdm(
                 total=total, file=stream, delay=delay, unit=" files", bar_format=self.FORMAT,
-                dynamic_ncols=True, leave=False, smoothing=0.1, mininterval=refresh, miniters=1,
+                leave=False, smoothing=0.1, mininterval=refresh, miniters=1, **width,
             )
 
     def elapsed(self) -> float:
@@ -633,6 +635,14 @@ class Progress:
         if self.bar is not None:
             self.bar.close()
             self.bar = None
+
+
+def _columns(stream: TextIO) -> int:
+    """The width of the terminal ``stream`` writes to (0 when it does not say)."""
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        return 0
 
 
 def _duration(seconds: float) -> str:
