@@ -196,7 +196,7 @@ class TestCheck:
     def test_ids_and_functions_reach_the_checker(self, capsys, recipe, tmp_path, monkeypatch):
         seen = {}
 
-        def check(text, *, path=None, ids=None, functions=None):
+        def check(text, *, path=None, ids=None, functions=None, deid_compat=False):
             seen.update(path=path, ids=ids, functions=functions)
             return []
 
