@@ -155,9 +155,9 @@ CODES: dict[str, Code] = _codes(
     ("E214", ERROR, "misspelled DICOM keyword, and no other line handles the attribute it means"),
     ("E215", ERROR, "variable not supplied by the ids (the element keeps its value)"),
     ("E216", ERROR, "expander with an empty pattern selects every element"),
-    ("W205", WARNING, "retired DICOM keyword"),
-    ("W206", WARNING, "group defined twice"),
-    ("W207", WARNING, "group defined but never used"),
+    ("W205", INFO, "retired DICOM keyword"),
+    ("W206", INFO, "group defined twice (the sections are merged)"),
+    ("W207", INFO, "group defined but never used"),
     ("W208", WARNING, "expander selects more than it says, in deid and deidlang alike"),
     ("I201", INFO, "func: names are not checked: no functions were given"),
     # --- values and meaning
