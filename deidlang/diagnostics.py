@@ -222,7 +222,7 @@ def visible(diagnostics: Iterable[Diagnostic], *, deid_compat: bool = False) -> 
 
 
 def parse_allow(codes: Iterable[str] | bool | None) -> frozenset[str]:
-    """``allow`` as a set of codes (``{"all"}`` for everything); ValueError names an unknown code.
+    """``allow`` as a set of codes (``{"all"}`` for everything); :class:`UnknownCode` names an unknown code.
 
     ``True`` means every code; ``None``/``False``/``()`` none.
     """
@@ -244,7 +244,7 @@ def parse_allow(codes: Iterable[str] | bool | None) -> frozenset[str]:
 
             known = [c for c in CODES if not c.startswith("R")]
             hint = did_you_mean(code, known) or "codes are listed in docs/diagnostics.md"
-            raise ValueError(f"unknown diagnostic code '{raw}' ({hint}); or 'all' for every finding")
+            raise UnknownCode(f"unknown diagnostic code '{raw}' ({hint}); or 'all' for every finding")
         out.add(code)
     return frozenset(out)
 
@@ -300,6 +300,10 @@ class DeidlangWarning(UserWarning):
 
 class DeidlangError(Exception):
     """Base class for every error deidlang raises on purpose."""
+
+
+class UnknownCode(DeidlangError, ValueError):
+    """An ``allow`` code that is no diagnostic code deidlang reports."""
 
 
 class RecipeError(DeidlangError):
