@@ -4,7 +4,9 @@ The parser reports what a line looks like (E1xx). This module reports what a
 line *means*: DICOM names checked against pydicom's data dictionary (E2xx/W2xx),
 values and their use (E3xx/W3xx), and the lines that deid 0.4.13 would run
 differently from what they say (W4xx). Every W4xx message names both sides:
-what deid does with the line and what deidlang does.
+what deid does with the line and what deidlang does; those notes (the codes
+marked ``deid`` in diagnostics.CODES) are returned only with ``deid_compat``.
+Severity follows risk (docs/diagnostics.md): an error can leak or lose data.
 
 Checks are small functions ``(ctx) -> Iterator[Diagnostic]`` listed in
 :data:`CHECKS` and run in order (sqlglot's ``RULES``). A check that raises

@@ -6,8 +6,13 @@ returns an exit status; :func:`run_main` (the console script, and
 ``python -m deidlang``) turns it into ``SystemExit``.
 
 Exit status (ruff/mypy convention): 0 = nothing wrong; 1 = the input has
-problems (recipe errors, or files that failed); 2 = no verdict was reached
-(bad usage, an unreadable recipe/ids/functions file, or a bug in deidc).
+problems (recipe errors, a recipe finding that stops a run, or files that
+failed); 2 = no verdict was reached (bad usage, an unreadable
+recipe/ids/functions file, or a bug in deidc).
+
+What stops a recipe from running is decided in the library
+(:func:`deidlang.api.vet`, :func:`deidlang.diagnostics.refusing`); ``--allow``
+and ``--deid-compat`` only pass the user's choice on.
 
 Streams: ``deidc check`` writes its diagnostics to stdout (they are its
 output), and ``deidc inspect`` its report; ``deidc run``, ``deidc clean`` and

@@ -65,6 +65,24 @@ appear only with `deidc check --deid-compat` (and on `run`/`explain`), with
 every finding as a `deidlang.DeidlangWarning` but stops only on the refusing set
 without them. A deid divergence that is also a problem under deidlang has a
 code of its own outside the deid notes (`W208`, `W307`-`W309`, `E216`).
+
+Some judgements behind the table:
+
+* Errors that are about a line deidlang cannot run (`E1xx`, `E206`-`E213`,
+  `E301`-`E306`) stay errors: deid skips such a line or crashes on it, and a
+  line that is not carried out leaves its elements as they were.
+* A REMOVE cancelled by a REPLACE or JITTER of the same field (`W406`) leaks
+  under deid when the `var:`/`func:` gives no value; deidlang stops that file
+  with `R002` instead, and with the ids known a missing `var:` is `E215`
+  before anything runs. So `W406` is a deid note.
+* An empty coordinates box (`E307`) leaves the region uncleaned: burned-in
+  text stays. An expander with an empty pattern (`E216`) selects every
+  element: a REMOVE loses everything, a KEEP protects everything.
+* `W305` (`deid_func:pydicom_uuid`) stays a warning that does not stop a run:
+  the output holds no original UID, but one who holds the originals can link
+  them; the keyed `deid_func:hashuid` cannot be computed without the key.
+* `W208` (`endswith:ID` also matches every `...UID`) does what it says, more
+  broadly than meant: a warning that `--strict` stops on.
 """
 
 
