@@ -83,6 +83,10 @@ Some judgements behind the table:
   them; the keyed `deid_func:hashuid` cannot be computed without the key.
 * `W208` (`endswith:ID` also matches every `...UID`) does what it says, more
   broadly than meant: a warning that `--strict` stops on.
+* `W307` (`KEEP X` with `REMOVE X`) is a warning that stops a run: the
+  REMOVE is dead, and the element is kept because another line of the same
+  recipe says KEEP it; the run stops so that the author decides which line
+  is meant.
 """
 
 
