@@ -257,9 +257,10 @@ def test_compile_raises_recipe_error_exactly_when_check_finds_errors(text):
 
 
 def _program(text: str):
-    """The compiled, key-bound Program of ``text``, or None when it does not compile."""
+    """The compiled, key-bound Program of ``text``, or None when it does not compile.
+    What would stop a run is let through: the runtime must cope with dead lines too."""
     try:
-        return keyed.bind(deidlang.compile(text), KEY)
+        return keyed.bind(deidlang.compile(text, allow=True), KEY)
     except RecipeError:
         return None
 
