@@ -45,9 +45,14 @@ def deid_recipe() -> str | None:
     return os.path.join(os.path.dirname(deid.__file__), "data", "deid.dicom")
 
 
+#: deid's own default recipe has dead lines (REMOVE PatientsName, REMOVE jitter: W201)
+DEAD_LINES = ("W201",)
+
+
 def load(path: str):
-    """A Program as ``deidc run`` uses it: compiled, with the benchmark key bound."""
-    program = deidlang.load(path)
+    """A Program as ``deidc run`` uses it: compiled, with the benchmark key bound.
+    deid's own recipe has dead lines (W201), which a run lets through with --allow W201."""
+    program = deidlang.load(path, allow=DEAD_LINES)
     try:
         from deidlang.runtime import keyed
     except ImportError:

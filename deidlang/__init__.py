@@ -3,24 +3,27 @@ DICOM de-identification recipes.
 
     >>> import deidlang
     >>> diagnostics = deidlang.check(text, path="deid.dicom")      # never raises for recipe problems
-    >>> program = deidlang.compile(text, path="deid.dicom")        # raises RecipeError on any error
+    >>> program = deidlang.compile(text, path="deid.dicom")        # raises RecipeError on a finding that stops a run
+    >>> program = deidlang.compile(text, allow=["W201"])           # ... unless allowed, by code (or allow=True)
     >>> program.apply(dataset, ids={"id": "SUB-001"})              # compile once, apply many
 """
 
 __version__ = "0.1.0"
 
-from .diagnostics import ApplyError, DeidlangError, Diagnostic, RecipeError  # noqa: E402
+from .diagnostics import ApplyError, DeidlangError, DeidlangWarning, Diagnostic, RecipeError, refusing  # noqa: E402
 from .api import check, compile, load, parse  # noqa: E402
 
 __all__ = [
     "ApplyError",
     "DeidlangError",
+    "DeidlangWarning",
     "Diagnostic",
     "RecipeError",
     "check",
     "compile",
     "load",
     "parse",
+    "refusing",
     "__version__",
 ]
 

@@ -262,7 +262,9 @@ class Job:
     ``func:``; ``functions_path``: the file they came from (executed again in
     workers that cannot inherit them). ``jobs``: local worker processes.
     ``scheduler``: a Dask scheduler address or ``local:N`` (needs ``deidlang[dask]``).
-    ``manifest``: write the run manifest and resume from it.
+    ``manifest``: write the run manifest and resume from it. ``allow``: the
+    codes the user let through (``deidc run --allow``) and ``allowed``: the
+    recipe findings they let through, recorded in the manifest.
     """
 
     programs: tuple
@@ -279,6 +281,8 @@ class Job:
     manifest: bool = True
     start_method: str | None = None  # multiprocessing start method (None: the platform's default)
     require_ids: bool = False  # the recipes need ids (var:): a file without an entry fails, unwritten
+    allow: tuple[str, ...] = ()
+    allowed: tuple = ()  # Diagnostics
 
 
 # =========================================================================== planning
@@ -2236,6 +2240,7 @@ def manifest_header(job: Job, root_list: Sequence[Root], executor: str) -> dict[
         "functions": functions,
         "options": options,
         "keys": keys,
+        "allowed": _allowed_record(job),
         "inputs": [r.given or "<deidlang demo data>" for r in root_list],
         "output": os.path.abspath(job.output),
         "executor": executor,
@@ -2243,6 +2248,14 @@ def manifest_header(job: Job, root_list: Sequence[Root], executor: str) -> dict[
         "records": MANIFEST_RECORDS,
         "complete": False,
     }
+
+
+def _allowed_record(job: Job) -> dict[str, Any] | None:
+    """What ``--allow`` let through: the codes given and each finding (file, line, code)."""
+    if not job.allow and not job.allowed:
+        return None
+    findings = [{"file": d.file, "line": d.line, "column": d.column, "code": d.code} for d in job.allowed]
+    return {"codes": list(job.allow), "findings": findings}
 
 
 # =========================================================================== the run

@@ -4,7 +4,9 @@ The parser reports what a line looks like (E1xx). This module reports what a
 line *means*: DICOM names checked against pydicom's data dictionary (E2xx/W2xx),
 values and their use (E3xx/W3xx), and the lines that deid 0.4.13 would run
 differently from what they say (W4xx). Every W4xx message names both sides:
-what deid does with the line and what deidlang does.
+what deid does with the line and what deidlang does; those notes (the codes
+marked ``deid`` in diagnostics.CODES) are returned only with ``deid_compat``.
+Severity follows risk (docs/diagnostics.md): an error can leak or lose data.
 
 Checks are small functions ``(ctx) -> Iterator[Diagnostic]`` listed in
 :data:`CHECKS` and run in order (sqlglot's ``RULES``). A check that raises
@@ -27,7 +29,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 import attrs
 
 from . import nodes, regexes
-from .diagnostics import INFO, Diagnostic
+from .diagnostics import INFO, Diagnostic, visible
 from .parser import ParseResult
 from .source import Source, Span
 from .suggest import did_you_mean, pretty
@@ -61,9 +63,7 @@ _FUNC_VRS: dict[str, frozenset[str]] = {
     "code": frozenset(("SQ",)),
 }
 
-#: Codes used until dedicated ones are registered in diagnostics.CODES (asked of the lead):
-#: W416 "JITTER of an element that is not a date (DA/DT)", W417 "ADD by tag number
-#: gives a new element VR ST under deid", W304 "value looks like a reference but is literal text".
+#: Codes named here because several checks share them.
 _JITTER_NOT_DATE = "W416"
 _ADD_BY_NUMBER = "W417"
 _REFERENCE_LIKE = "W304"
@@ -153,8 +153,8 @@ def _candidates() -> tuple[tuple[str, ...], tuple[int, ...]]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _suggest_keyword(word: str) -> str:
-    """``did you mean 'X'?`` over pydicom's keywords (difflib ratio >= 0.75, best 3).
+def _close_keywords(word: str) -> tuple[tuple[float, str], ...]:
+    """(difflib ratio, keyword) of pydicom's keywords close to ``word`` (ratio >= 0.75), best first.
 
     Same result as ``difflib.get_close_matches`` on the lower-cased keywords,
     with a length window and a character-count bound to skip hopeless
@@ -164,7 +164,7 @@ def _suggest_keyword(word: str) -> str:
     w = word.lower()
     n = len(w)
     if not n:
-        return ""
+        return ()
     cutoff = 0.75
     lo, hi = n * cutoff / (2 - cutoff), n * (2 - cutoff) / cutoff
     counts: dict[str, int] = {}
@@ -190,8 +190,29 @@ def _suggest_keyword(word: str) -> str:
             found.append((r, cand))
     found.sort(reverse=True)
     folded = _tables()[2]
-    names = [folded[c] for _, c in found[:3]]
+    return tuple((r, folded[c]) for r, c in found)
+
+
+def _suggest_keyword(word: str) -> str:
+    """``did you mean 'X'?`` over pydicom's keywords (difflib ratio >= 0.75, best 3)."""
+    names = [kw for _, kw in _close_keywords(word)[:3]]
     return f"did you mean {pretty(names)}?" if names else ""
+
+
+#: A did-you-mean is confident when its ratio reaches this and leads the next one by _CONFIDENT_GAP.
+_CONFIDENT = 0.85
+_CONFIDENT_GAP = 0.05
+
+
+def _intended(word: str) -> Attr | None:
+    """The attribute a misspelled keyword surely means (the confident did-you-mean), or None."""
+    close = _close_keywords(word)
+    if not close or close[0][0] < _CONFIDENT:
+        return None
+    if len(close) > 1 and close[0][0] - close[1][0] < _CONFIDENT_GAP:
+        return None
+    attr = _exact(close[0][1])
+    return attr if attr is not None and attr.tag is not None else None
 
 
 def _tag_text(tag: int) -> str:
@@ -489,7 +510,7 @@ def check_action_fields(ctx: Context) -> Iterator[Diagnostic]:
             yield from _add_field(ctx, a)
         else:
             whole = isinstance(a.value, nodes.DeidFunc) and a.value.name in SEQUENCE_FUNCS
-            yield from _field(ctx, a.field, a.action, sequence_ok=whole)
+            yield from _field(ctx, a.field, a.action, sequence_ok=whole, line=a)
 
 
 def check_group_fields(ctx: Context) -> Iterator[Diagnostic]:
@@ -503,12 +524,13 @@ def check_group_fields(ctx: Context) -> Iterator[Diagnostic]:
                 "deid matches nothing with it; list the fields of the other group here instead",
             )
             continue
-        yield from _field(ctx, g.field, "FIELD")
+        yield from _field(ctx, g.field, "FIELD", line=g)
 
 
-def _field(ctx: Context, f: nodes.Field, action: str, sequence_ok: bool = False) -> Iterator[Diagnostic]:
+def _field(ctx: Context, f: nodes.Field, action: str, sequence_ok: bool = False, line: Any = None) -> Iterator[Diagnostic]:
     """A field expression that selects existing elements (every action but ADD).
-    ``sequence_ok``: the value is a built-in that works on a whole sequence."""
+    ``sequence_ok``: the value is a built-in that works on a whole sequence;
+    ``line``: the action or group line the field belongs to."""
     if sequence_ok and action == "REPLACE":
         action = "REPLACE*"
     if isinstance(f, nodes.Keyword):
@@ -516,7 +538,7 @@ def _field(ctx: Context, f: nodes.Field, action: str, sequence_ok: bool = False)
         if attr is None:
             attr = _folded(f.name)
             if attr is None:
-                yield ctx.diag(f.span, "W201", f"unknown DICOM keyword '{f.name}': this line matches nothing", _suggest_keyword(f.name) or "deid skips it without a message")
+                yield _unknown_keyword(ctx, f.span, f.name, action, line, hint="no DICOM keyword is close to it: check the spelling")
                 return
             yield ctx.diag(
                 f.span,
@@ -534,7 +556,7 @@ def _field(ctx: Context, f: nodes.Field, action: str, sequence_ok: bool = False)
             )
         yield from _sequence_target(ctx, f.span, f.name, attr, action)
     elif isinstance(f, nodes.NestedName):
-        yield from _nested(ctx, f, action)
+        yield from _nested(ctx, f, action, line)
     elif isinstance(f, nodes.Tag):
         yield from _tag_form(ctx, f)
         if not _tag_known(f.value):
@@ -559,6 +581,79 @@ def _field(ctx: Context, f: nodes.Field, action: str, sequence_ok: bool = False)
         yield from _expander(ctx, f)
     elif isinstance(f, nodes.GroupRef):
         yield from _group_ref(ctx, f)
+
+
+#: Actions that change or remove what they select (what a misspelled KEEP fails to stop).
+_CHANGING = frozenset(("REMOVE", "BLANK", "REPLACE", "JITTER"))
+
+
+def _unknown_keyword(
+    ctx: Context,
+    span: Span,
+    word: str,
+    action: str,
+    line: Any,
+    *,
+    hint: str,
+    within: str = "",
+    meant: Attr | None = None,
+) -> Diagnostic:
+    """An unknown keyword: E214 when it can leak or lose data, else W201 (a dead line).
+
+    The attribute it means is the confident did-you-mean (or ``meant``). A
+    line that should change, remove or add it leaks when no other line of the
+    recipe handles that attribute; a KEEP loses data when another line changes
+    or removes the attribute and no other KEEP protects it.
+    """
+    where = f" in '{within}'" if within else ""
+    message = f"unknown DICOM keyword '{word}'{where}: this line matches nothing"
+    hint = _suggest_keyword(word) or hint
+    meant = meant or _intended(word)
+    if meant is None:
+        return ctx.diag(span, "W201", message, hint)
+    handlers = list(_handlers(ctx, meant, line))
+    if action == "KEEP":
+        changers = [h for h in handlers if h.action in _CHANGING]
+        if changers and not any(h.action == "KEEP" for h in handlers):
+            h = changers[0]
+            return ctx.diag(
+                span,
+                "E214",
+                f"unknown DICOM keyword '{word}'{where}: this KEEP protects nothing, so line {h.span.line} "
+                f"({h.action} {h.field.text}) still acts on {meant.keyword}",
+                hint,
+            )
+    elif not handlers:
+        return ctx.diag(
+            span,
+            "E214",
+            f"{message}, and no other line of the recipe handles {meant.keyword}: its value stays in the output",
+            hint,
+        )
+    if handlers:
+        message += f" ({meant.keyword} is handled by line {handlers[0].span.line})"
+    return ctx.diag(span, "W201", message, hint)
+
+
+def _handlers(ctx: Context, attr: Attr, exclude: Any) -> Iterator[nodes.ActionLine]:
+    """The action lines (other than ``exclude``) whose field can select ``attr``."""
+    for a in ctx.actions:
+        if a is not exclude and _can_select(ctx, a.field, attr, exclude):
+            yield a
+
+
+def _can_select(ctx: Context, f: nodes.Field, attr: Attr, exclude: Any = None) -> bool:
+    """Whether field expression ``f`` can select the element ``attr`` (at some depth)."""
+    target = _target_attr(f)
+    if target is not None:
+        return target.tag is not None and target.tag == attr.tag
+    if isinstance(f, nodes.GroupRef):
+        if f.kind != "fields":
+            return False
+        members = ctx.fields_groups.get(f.name, ())
+        # a group reference inside a group selects nothing (E208), so members are not followed further
+        return any(g is not exclude and not isinstance(g.field, nodes.GroupRef) and _can_select(ctx, g.field, attr) for g in members)
+    return _selects(f, attr)
 
 
 #: Elements deid's default config protects from every action but ADD (spec 3.1, 5.5).
@@ -596,9 +691,10 @@ def _sequence_target(ctx: Context, span: Span, text: str, attr: Attr, action: st
         yield ctx.diag(span, "W412", f"deid crashes on JITTER of person name '{text}'", "JITTER works on dates (DA) and date-times (DT)")
 
 
-def _nested(ctx: Context, f: nodes.NestedName, action: str) -> Iterator[Diagnostic]:
+def _nested(ctx: Context, f: nodes.NestedName, action: str, line: Any = None) -> Iterator[Diagnostic]:
     offset = 0
     last = len(f.parts) - 1
+    leaf = (_exact(f.parts[-1]) or _folded(f.parts[-1])) if f.parts[-1] else None
     for i, part in enumerate(f.parts):
         span = _sub(f.span, offset, len(part))
         offset += len(part) + 2
@@ -606,7 +702,9 @@ def _nested(ctx: Context, f: nodes.NestedName, action: str) -> Iterator[Diagnost
             continue  # 'Seq__' addresses private (keyword-less) elements inside Seq
         attr = _exact(part) or _folded(part)
         if attr is None:
-            yield ctx.diag(span, "W201", f"unknown DICOM keyword '{part}' in '{f.text}': this line matches nothing", _suggest_keyword(part) or "every part of a nested name is a keyword")
+            # a misspelled sequence leaves the element the line acts on (the last part) untouched
+            meant = leaf if i < last and leaf is not None and leaf.tag is not None else None
+            yield _unknown_keyword(ctx, span, part, action, line, within=f.text, meant=meant, hint="every part of a nested name is a keyword")
             continue
         if attr.keyword != part:
             yield ctx.diag(span, "W202", f"'{part}' is not the DICOM keyword's spelling '{attr.keyword}'", f"write '{attr.keyword}'")
@@ -685,7 +783,7 @@ def _expander(ctx: Context, f: nodes.Expander) -> Iterator[Diagnostic]:
         if kind == "except":
             yield ctx.diag(f.span, "W303", "'except:' with an empty pattern matches no field", "write the pattern of the fields to spare, e.g. except:PatientSex")
         else:
-            yield ctx.diag(f.span, "W407", f"'{f.text}' with an empty pattern matches every field", "write ALL if every field is meant")
+            yield ctx.diag(f.span, "E216", f"'{f.text}' with an empty pattern selects every element", "write the pattern, or ALL if every element is meant")
         return
     m = _UPPER_ESCAPE_RE.search(arg)
     if m:
@@ -696,7 +794,12 @@ def _expander(ctx: Context, f: nodes.Expander) -> Iterator[Diagnostic]:
             "avoid upper-case escapes: use a character class such as [^0-9] for \\D",
         )
     if kind == "endswith" and _ends_like_uid(arg):
-        yield ctx.diag(f.span, "W407", f"'{f.text}' also matches every ...UID element (StudyInstanceUID, SOPInstanceUID...), because 'UID' ends with '{arg}'", "if UIDs should survive, KEEP them or list the ID keywords one by one")
+        yield ctx.diag(
+            f.span,
+            "W208",
+            f"'{f.text}' also matches every ...UID element (StudyInstanceUID, SOPInstanceUID...), because 'UID' ends with '{arg}' (in deid too)",
+            "if UIDs should survive, KEEP them or list the ID keywords one by one",
+        )
 
 
 @functools.lru_cache(maxsize=1)
@@ -720,7 +823,7 @@ def _select(ctx: Context, f: nodes.Expander, arg: str, arg_span: Span) -> Iterat
             hint = did_you_mean(value.upper(), _vrs()) or "VRs are two letters, e.g. DA, PN, UI, SQ"
             yield ctx.diag(value_span, "E210", f"unknown VR '{value}'", hint)
         elif len(value) > 2:
-            yield ctx.diag(value_span, "W407", f"deid reads only the first two characters of '{value}', i.e. VR '{vr}'", f"write select:VR:{vr}")
+            yield ctx.diag(value_span, "W208", f"only the first two characters of '{value}' count, i.e. VR '{vr}' (in deid too)", f"write select:VR:{vr}")
     elif low == "group":
         if not _HEX_GROUP_RE.fullmatch(value):
             yield ctx.diag(value_span, "E211", f"bad group number '{value}'", "write 1 to 4 hex digits, e.g. select:group:0010 (deid crashes on other text)")
@@ -791,7 +894,7 @@ def _add_field(ctx: Context, a: nodes.ActionLine) -> Iterator[Diagnostic]:
         if attr is None:
             attr = _folded(f.name)
             if attr is None:
-                yield ctx.diag(f.span, "E201", f"unknown DICOM keyword '{f.name}'", _suggest_keyword(f.name) or "ADD takes a DICOM keyword or an 8-digit tag such as 00100010")
+                yield _unknown_keyword(ctx, f.span, f.name, "ADD", a, hint="ADD takes a DICOM keyword or an 8-digit tag such as 00100010")
                 return
             yield ctx.diag(f.span, "W412", f"deid crashes on ADD of '{f.name}': ADD needs the exact keyword; deidlang adds {attr.keyword}", f"write '{attr.keyword}'")
         yield from _addable(ctx, f.span, f.name, attr, a.value)
@@ -799,7 +902,12 @@ def _add_field(ctx: Context, a: nodes.ActionLine) -> Iterator[Diagnostic]:
         if f.text[:2].lower() == "0x" or not f.text.isalnum():
             yield ctx.diag(f.span, "W412", f"deid crashes on ADD of '{f.text}': ADD takes a keyword or an 8-digit tag; deidlang adds {_tag_text(f.value)}", f"write '{f.value:08X}'")
         if not _tag_known(f.value):
-            yield ctx.diag(f.span, "E201", f"no DICOM attribute has tag {_tag_text(f.value)}", "check the tag; private tags have an odd group")
+            yield ctx.diag(
+                f.span,
+                "W201",
+                f"no DICOM attribute has tag {_tag_text(f.value)}: this line adds an element that no DICOM dictionary knows (VR ST)",
+                "check the tag; private tags have an odd group",
+            )
             return
         attr = _tag_attr(f.value)
         if attr is not None:
@@ -902,6 +1010,7 @@ def _addable(ctx: Context, span: Span, text: str, attr: Attr, value: nodes.Value
 
 def check_values(ctx: Context) -> Iterator[Diagnostic]:
     """Values: var/func/deid_func references, JITTER days, literals, value filters."""
+    unchecked: set[str] = set()  # func: names noted (I201) once each
     for a in ctx.actions:
         v = a.value
         if v is None:
@@ -910,7 +1019,7 @@ def check_values(ctx: Context) -> Iterator[Diagnostic]:
             if not v.name:
                 yield ctx.diag(v.span, "E102", "'var:' needs a variable name", "write var:NAME, where NAME is a key of the ids")
         elif isinstance(v, nodes.FuncRef):
-            yield from _func_ref(ctx, v)
+            yield from _func_ref(ctx, v, unchecked)
         elif isinstance(v, nodes.DeidFunc):
             yield from _deid_func(ctx, a, v)
         elif isinstance(v, nodes.ValueFilter):
@@ -919,12 +1028,28 @@ def check_values(ctx: Context) -> Iterator[Diagnostic]:
             yield from _literal(ctx, a, v)
 
 
-def _func_ref(ctx: Context, v: nodes.FuncRef) -> Iterator[Diagnostic]:
+#: Where functions for func: come from, said in the hints.
+_FUNCTIONS_HINT = "name the Python file that defines it with --functions FILE.py (in Python: functions= to check, funcs= to apply)"
+
+
+def _func_ref(ctx: Context, v: nodes.FuncRef, unchecked: set[str]) -> Iterator[Diagnostic]:
     if not v.name:
         yield ctx.diag(v.span, "E102", "'func:' needs a function name", "write func:NAME, where NAME is a function you pass in")
-    elif ctx.functions is not None and v.name not in ctx.functions:
-        hint = did_you_mean(v.name, ctx.functions) or (f"known functions: {', '.join(sorted(ctx.functions))}" if ctx.functions else "no functions were supplied")
-        yield ctx.diag(v.span, "E205", f"unknown function '{v.name}'", hint)
+    elif ctx.functions is None:
+        if v.name not in unchecked:
+            unchecked.add(v.name)
+            yield ctx.diag(
+                v.span,
+                "I201",
+                f"func:{v.name} is not checked: no functions were given, and a run without them fails every file",
+                _FUNCTIONS_HINT,
+            )
+    elif v.name not in ctx.functions:
+        if ctx.functions:
+            hint = did_you_mean(v.name, ctx.functions) or f"known functions: {', '.join(sorted(ctx.functions))}"
+            yield ctx.diag(v.span, "E205", f"unknown function '{v.name}'", hint)
+        else:
+            yield ctx.diag(v.span, "E205", f"unknown function '{v.name}': no functions were given", _FUNCTIONS_HINT)
 
 
 def _deid_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc) -> Iterator[Diagnostic]:
@@ -1040,7 +1165,7 @@ def _literal(ctx: Context, a: nodes.ActionLine, v: nodes.Literal) -> Iterator[Di
     if action == "REMOVE":
         yield ctx.diag(
             v.span,
-            "W415",
+            "W309",
             f"'REMOVE' with the plain value '{v.raw or text}': deid and deidlang use it as a yes/no switch (non-empty text removes, a number equal to 0 keeps), not as a filter",
             "delete the value to remove the field, or use func:NAME for a condition",
         )
@@ -1264,14 +1389,17 @@ DATE_VRS = frozenset(("DA", "DT"))
 
 
 def check_jitter_targets(ctx: Context) -> Iterator[Diagnostic]:
-    """JITTER of elements that are not dates: deid guesses dates in them, deidlang leaves them.
+    """JITTER of elements that are not dates.
 
-    deid runs dateutil over the value of any VR but DA/DT (spec 7.5): some
-    times and numbers become dates, other text is kept, a person name
-    crashes. deidlang changes only values written as a date. Explicit fields
-    are checked against the dictionary VR; ``select:VR:`` by its VR; regex
-    expanders and ``fields:`` groups by the dictionary entries they can select
-    (the top-level view: an expander that reaches nested names is not seen).
+    deidlang changes only values written as a date, so a JITTER of an element
+    that is not a date (DA/DT) by name leaves it as it is (W308; a person name
+    too, where deid crashes, W412). deid runs dateutil over the value of any VR
+    but DA/DT (spec 7.5): some times and numbers become dates, other text is
+    kept; an expander that also selects such elements is a deid note (W416).
+    Explicit fields are checked against the dictionary VR; ``select:VR:`` by
+    its VR; regex expanders and ``fields:`` groups by the dictionary entries
+    they can select (the top-level view: an expander that reaches nested names
+    is not seen).
     """
     for a in ctx.actions:
         if a.action != "JITTER":
@@ -1280,25 +1408,38 @@ def check_jitter_targets(ctx: Context) -> Iterator[Diagnostic]:
         if isinstance(f, nodes.GroupRef):
             if f.kind == "fields":
                 members = [g.field for g in ctx.fields_groups.get(f.name, ())]
-                found = [x for m in members for x in _non_dates(m, explicit_too=True)]
-                if found:
+                named = [x for m in members if _target_attr(m) is not None for x in _non_dates(m, explicit_too=True)]
+                found = [x for m in members if _target_attr(m) is None for x in _non_dates(m)]
+                if named:
+                    yield _unchanged_diag(ctx, f.span, f"the group '{f.name}' names elements that are not dates ({_attr_list(named)})")
+                elif found:
                     yield _jitter_diag(ctx, f.span, f"the group '{f.name}' holds elements that are not dates ({_attr_list(found)})")
             continue
         attr = _target_attr(f)
         if attr is not None:
-            if attr.vr not in DATE_VRS and attr.vr not in ("PN", "SQ") and attr.keyword not in PROTECTED:
-                yield _jitter_diag(ctx, f.span, f"'{f.text}' is {attr.vr}, not a date (DA) or date-time (DT)")
+            if attr.vr not in DATE_VRS and attr.vr != "SQ" and attr.keyword not in PROTECTED:
+                yield _unchanged_diag(ctx, f.span, f"'{f.text}' is {attr.vr}, not a date (DA) or date-time (DT)")
             continue
         if isinstance(f, nodes.Expander):
             key, _, value = f.argument.partition(":")
             if f.kind == "select" and key.lower() == "vr":
                 vr = value[:2].upper()
                 if vr in _vrs() and vr not in DATE_VRS:
-                    yield _jitter_diag(ctx, f.span, f"'{f.text}' selects {vr} elements, which are not dates")
+                    yield _unchanged_diag(ctx, f.span, f"'{f.text}' selects {vr} elements, which are not dates")
                 continue
             found = _non_dates(f)
             if found:
                 yield _jitter_diag(ctx, f.span, f"'{f.text}' also selects elements that are not dates ({_attr_list(found)})")
+
+
+def _unchanged_diag(ctx: Context, span: Span, what: str) -> Diagnostic:
+    return ctx.diag(
+        span,
+        "W308",
+        f"{what}: deidlang changes only values written as a date (YYYYMMDD), so this JITTER leaves them as they are "
+        "(deid guesses a date in such values, or crashes on a person name)",
+        "JITTER dates (DA) and date-times (DT) only; BLANK or REPLACE the other elements",
+    )
 
 
 def _jitter_diag(ctx: Context, span: Span, what: str) -> Diagnostic:
@@ -1457,27 +1598,90 @@ def check_keep_nested(ctx: Context) -> Iterator[Diagnostic]:
         )
 
 
+# --------------------------------------------------------------------------- KEEP shadows
+
+
+def check_keep_shadows(ctx: Context) -> Iterator[Diagnostic]:
+    """W307: REMOVE/BLANK/REPLACE/JITTER of an element that a KEEP of the recipe protects.
+
+    KEEP is applied before every other action, wherever it is written, and
+    hides what it selects from all of them but ADD (docs/differences-from-deid.md,
+    item 6): such a line does nothing, in either order of the two lines.
+    Only lines that name one element (a keyword or a tag) are judged; the KEEP
+    may name it, or select it with an expander, ALL or a fields: group.
+    """
+    keeps = [a for a in ctx.header if a.action == "KEEP"]
+    if not keeps:
+        return
+    for a in ctx.header:
+        if a.action not in _CHANGING or not isinstance(a.field, (nodes.Keyword, nodes.Tag)):
+            continue
+        attr = _target_attr(a.field)
+        if attr is None or attr.tag is None or attr.keyword in PROTECTED:
+            continue
+        k = next((k for k in keeps if _protects(ctx, k.field, attr)), None)
+        if k is None:
+            continue
+        yield ctx.diag(
+            a.field.span,
+            "W307",
+            f"this {a.action} does nothing: KEEP {k.field.text} (line {k.span.line}) protects {attr.keyword} from every action but ADD",
+            "KEEP applies before the other actions, wherever it is written: delete this line, or narrow the KEEP",
+        )
+
+
+def _protects(ctx: Context, f: nodes.Field, attr: Attr) -> bool:
+    """Whether a KEEP of ``f`` protects the element ``attr`` wherever it is."""
+    if isinstance(f, (nodes.Keyword, nodes.Tag)):
+        target = _target_attr(f)
+        return target is not None and target.tag == attr.tag
+    if isinstance(f, (nodes.Expander, nodes.AllFields)):
+        return _selects(f, attr)
+    if isinstance(f, nodes.GroupRef) and f.kind == "fields":
+        return any(not isinstance(g.field, nodes.GroupRef) and _protects(ctx, g.field, attr) for g in ctx.fields_groups.get(f.name, ()))
+    return False
+
+
 # --------------------------------------------------------------------------- ids
 
 
 def check_variables(ctx: Context) -> Iterator[Diagnostic]:
-    """W204: with ids, every var:NAME must be supplied for every file."""
-    if ctx.ids is None or not ctx.ids:
+    """E215: when the ids are known, every var:NAME must be supplied for every file.
+
+    A var: with no value leaves the element as it is (as in deid), so the
+    original value stays in the output. Empty ids (none given to a run) supply
+    nothing. A var: that names a %values/%fields group is supplied by the recipe.
+    """
+    if ctx.ids is None:
         return
     files = list(ctx.ids.values())
     total = len(files)
     known: set[str] | None = None
     for a in ctx.actions:
         v = a.value
-        if not isinstance(v, nodes.VarRef) or not v.name:
+        if not isinstance(v, nodes.VarRef) or not v.name or v.name in ctx.values_groups or v.name in ctx.fields_groups:
+            continue
+        if not total:
+            yield ctx.diag(
+                v.span,
+                "E215",
+                f"variable '{v.name}' has no value: no ids were given, so {a.action} {a.field.text} leaves the element as it is",
+                "give each file's values with --ids IDS.json (`deidc identifiers` writes one to fill in; in Python: ids=)",
+            )
             continue
         missing = sum(1 for item in files if not isinstance(item, Mapping) or v.name not in item)
         if not missing:
             continue
         if known is None:
             known = {k for item in files if isinstance(item, Mapping) for k in item}
-        hint = (did_you_mean(v.name, known) if v.name not in known else "") or "deid skips the action for those files"
-        yield ctx.diag(v.span, "W204", f"variable '{v.name}' is missing in {missing} of {total} file{'s' if total != 1 else ''} of the ids", hint)
+        hint = (did_you_mean(v.name, known) if v.name not in known else "") or "add it to every file's object in the ids"
+        yield ctx.diag(
+            v.span,
+            "E215",
+            f"variable '{v.name}' is missing in {missing} of {total} file{'s' if total != 1 else ''} of the ids: "
+            f"there {a.action} {a.field.text} leaves the element as it is",
+            hint,
+        )
 
 
 # --------------------------------------------------------------------------- groups
@@ -1543,7 +1747,7 @@ def _group_definitions(ctx: Context) -> Iterator[Diagnostic]:
         if other in seen:
             yield ctx.diag(
                 s.span,
-                "W206",
+                "W420",
                 f"'{s.name}' names both a %values and a %fields group: deid keeps one lookup entry per name, so one group hides the other; deidlang keeps both",
                 "give the groups different names",
             )
@@ -1799,7 +2003,7 @@ def check_coordinates(ctx: Context) -> Iterator[Diagnostic]:
                         msg = f"box x,y,w,h = {spec.x0},{spec.y0},{spec.x1 - spec.x0},{spec.y1 - spec.y0} covers no pixels (width and height must be positive)"
                     else:
                         msg = f"box {spec.x0},{spec.y0},{spec.x1},{spec.y1} covers no pixels (x1 must be greater than x0 and y1 greater than y0)"
-                    yield ctx.diag(spec.span, "W302", msg, "coordinates are x0,y0,x1,y1 (ctpcoordinates: x,y,width,height)")
+                    yield ctx.diag(spec.span, "E307", msg + ", so this region is never cleaned", "coordinates are x0,y0,x1,y1 (ctpcoordinates: x,y,width,height)")
             elif isinstance(spec, nodes.FromField):
                 if co.ctp:
                     yield ctx.diag(co.span, "W412", f"deid crashes on '{co.keyword} from:' when it reads the recipe; deidlang reads the regions", f"write '{co.keyword[3:]} {ctx.text(spec.span)}'")
@@ -1819,7 +2023,7 @@ def _from_field(ctx: Context, spec: nodes.FromField) -> Iterator[Diagnostic]:
             return
         yield ctx.diag(f.span, "W411", f"deid looks up '{f.name}' case-sensitively and never finds it; deidlang reads {attr.keyword}", f"write '{attr.keyword}'")
     if attr.vr != "SQ":
-        yield ctx.diag(f.span, "W302", f"'{attr.keyword}' is not a sequence: from: reads RegionLocation boxes from the items of a sequence", "write from:SequenceOfUltrasoundRegions")
+        yield ctx.diag(f.span, "E307", f"'{attr.keyword}' is not a sequence: from: reads RegionLocation boxes from the items of a sequence, so these coordinates never clean anything", "write from:SequenceOfUltrasoundRegions")
 
 
 # --------------------------------------------------------------------------- driver
@@ -1838,6 +2042,7 @@ CHECKS: tuple[Check, ...] = (
     check_jitter_targets,
     check_fields_members,
     check_keep_nested,
+    check_keep_shadows,
     check_variables,
     check_group_fields,
     check_groups,
@@ -1851,10 +2056,12 @@ def check_recipe(
     *,
     ids: Mapping[str, Mapping[str, Any]] | None = None,
     functions: Iterable[str] | None = None,
+    deid_compat: bool = False,
 ) -> list[Diagnostic]:
     """The parser's diagnostics plus every checker diagnostic, sorted.
 
-    Never raises for problems in the recipe. An exception inside a check is a
+    Notes about what deid would do differently (W4xx, W101, W102) are
+    included only with ``deid_compat``. Never raises for problems in the recipe. An exception inside a check is a
     deidlang bug: it becomes an E100 diagnostic naming the check (or is
     re-raised when :data:`RAISE_ON_BUG` is set), and the other checks still run.
     """
@@ -1873,6 +2080,7 @@ def check_recipe(
             if RAISE_ON_BUG:
                 raise
             diags.append(_bug(ctx.name, check.__name__, exc))
+    diags = visible(diags, deid_compat=deid_compat)
     diags.sort(key=Diagnostic.sort_key)
     return diags
 

@@ -6,8 +6,13 @@ returns an exit status; :func:`run_main` (the console script, and
 ``python -m deidlang``) turns it into ``SystemExit``.
 
 Exit status (ruff/mypy convention): 0 = nothing wrong; 1 = the input has
-problems (recipe errors, or files that failed); 2 = no verdict was reached
-(bad usage, an unreadable recipe/ids/functions file, or a bug in deidc).
+problems (recipe errors, a recipe finding that stops a run, or files that
+failed); 2 = no verdict was reached (bad usage, an unreadable
+recipe/ids/functions file, or a bug in deidc).
+
+What stops a recipe from running is decided in the library
+(:func:`deidlang.api.vet`, :func:`deidlang.diagnostics.refusing`); ``--allow``
+and ``--deid-compat`` only pass the user's choice on.
 
 Streams: ``deidc check`` writes its diagnostics to stdout (they are its
 output), and ``deidc inspect`` its report; ``deidc run``, ``deidc clean`` and
@@ -37,7 +42,7 @@ import attrs
 
 from . import __version__, api, batch, preflight
 from .atomic import WriteError, describe, write_text
-from .diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError
+from .diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError, parse_allow, refusing
 from .render import render_concise, render_json, render_sarif, render_text
 
 __all__ = ["main", "run_main", "FileResult", "Progress", "identifiers_of"]
@@ -192,6 +197,7 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--functions", metavar="FILE.py", help="Python file whose public functions are the known func: names (it is executed)")
     check.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     check.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    check.add_argument("--deid-compat", action="store_true", help="also report the lines deid 0.4.13 would run differently (W4xx), for recipes that also run under deid")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found (2 still means failure)")
     _add_profile_options(check)
     check.set_defaults(handler=_cmd_check)
@@ -229,6 +235,7 @@ def _build_parser() -> argparse.ArgumentParser:
     private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements (default)")
     private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
     run.add_argument("--strict", action="store_true", help="do not run when the recipe has warnings")
+    _add_safety_options(run)
     run.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
     pixels = run.add_argument_group("pixels (the recipe's %filter sections)")
     pixels.add_argument(
@@ -304,6 +311,7 @@ def _build_parser() -> argparse.ArgumentParser:
     clean_private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements (default, unless --pixels-only)")
     clean_private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
     clean.add_argument("--strict", action="store_true", help="do not run when the recipe has warnings")
+    _add_safety_options(clean)
     clean.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
     clean.set_defaults(handler=_cmd_clean, clean_pixels=True, quarantine=None)
 
@@ -386,18 +394,29 @@ def _load_functions(path: str) -> dict[str, Callable]:
         raise CliError(str(err)) from None
 
 
+def _read_recipes(paths: Iterable[str]) -> dict[str, str]:
+    return {path: _read_recipe(path) for path in dict.fromkeys(paths)}
+
+
 def _check_recipes(
-    paths: Iterable[str], *, ids: Mapping | None, functions: Iterable[str] | None
+    paths: Iterable[str], *, ids: Mapping | None, functions: Iterable[str] | None, deid_compat: bool = False
 ) -> tuple[dict[str, str], list[Diagnostic]]:
-    texts: dict[str, str] = {}
-    for path in paths:
-        if path not in texts:
-            texts[path] = _read_recipe(path)
-    names = sorted(functions) if functions is not None else None
-    diagnostics: list[Diagnostic] = []
-    for path, text in texts.items():
-        diagnostics.extend(api.check(text, path=path, ids=ids, functions=names))
-    return texts, diagnostics
+    texts = _read_recipes(paths)
+    verdict = api.vet(texts, ids=ids, functions=functions, deid_compat=deid_compat)
+    return texts, list(verdict.diagnostics)
+
+
+def _add_safety_options(parser: argparse.ArgumentParser) -> None:
+    """``--allow CODE`` and ``--deid-compat``: what stops a recipe from running (docs/diagnostics.md)."""
+    parser.add_argument(
+        "--allow", action="append", metavar="CODE",
+        help="run although the recipe has findings with this code, which otherwise stop it (repeatable; "
+        "'all' for every finding); a run records them in its manifest",
+    )
+    parser.add_argument(
+        "--deid-compat", action="store_true",
+        help="also report the lines deid 0.4.13 would run differently (W4xx), and stop on them",
+    )
 
 
 def _has_errors(diagnostics: Iterable[Diagnostic], *, strict: bool) -> bool:
@@ -414,7 +433,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         raise CliError("check needs at least one RECIPE (or --profile basic)")
     ids = _read_ids(args.ids) if args.ids else None
     functions = _load_functions(args.functions) if args.functions else None
-    texts, diagnostics = _check_recipes(args.recipes, ids=ids, functions=functions)
+    texts, diagnostics = _check_recipes(args.recipes, ids=ids, functions=functions, deid_compat=args.deid_compat)
     out = sys.stdout
     if args.format == "json":
         out.write(render_json(diagnostics))
@@ -424,6 +443,11 @@ def _cmd_check(args: argparse.Namespace) -> int:
         out.write(render_concise(diagnostics, texts, recipes=len(texts)))
     else:
         out.write(render_text(diagnostics, texts, color=_want_color(out), recipes=len(texts)))
+    stopping = [d for d in refusing(diagnostics, deid_compat=args.deid_compat)[0] if not d.is_error]
+    if stopping:
+        codes = list(dict.fromkeys(d.code for d in stopping))
+        _err(f"note: `{PROG} run` stops on {len(stopping)} of these warnings ({', '.join(codes)}): lines that select "
+             "nothing or will not do what they say; fix them, or run with " + " ".join(f"--allow {c}" for c in codes))
     if args.exit_zero:
         return 0
     return 1 if _has_errors(diagnostics, strict=args.strict) else 0
@@ -658,27 +682,54 @@ def _duration(seconds: float) -> str:
 
 
 def _compile(text: str, path: str):
-    """Compile one recipe (a seam for tests)."""
-    return api.compile(text, path=path)
+    """Compile one recipe that :func:`_load_programs` has vetted (a seam for tests)."""
+    return api.compile(text, path=path, allow=True)
 
 
-def _load_programs(recipe_paths: list[str], *, ids, funcs, strict: bool, what: str = "no file was read or written") -> tuple[dict[str, str], list] | None:
-    """Check and compile the recipes (in the order given); None after reporting errors."""
-    texts, diagnostics = _check_recipes(recipe_paths, ids=ids, functions=funcs)
-    if diagnostics:
-        sys.stderr.write(render_text(diagnostics, texts, color=_want_color(sys.stderr), recipes=len(texts)))
-    if _has_errors(diagnostics, strict=strict):
-        _err(f"{what}: fix the recipe first" + (" (--strict: warnings count)" if strict else ""))
+def _load_programs(
+    recipe_paths: list[str], *, ids, funcs, strict: bool, what: str = "no file was read or written",
+    args: argparse.Namespace | None = None, applying: bool = True,
+) -> tuple[dict[str, str], list, tuple[Diagnostic, ...]] | None:
+    """Check and compile the recipes (in the order given): (texts, programs, the findings
+    --allow let through), or None after reporting what stops them.
+
+    ``applying``: the header actions will run, so the ids and functions are known
+    (none given: every var:/func: lacks a value), and every finding that
+    :func:`deidlang.diagnostics.refusing` names stops the run unless --allow
+    names it. Otherwise (inspect) only errors stop it.
+    """
+    texts = _read_recipes(recipe_paths)
+    deid_compat = bool(getattr(args, "deid_compat", False))
+    try:
+        allow = parse_allow(getattr(args, "allow", None)) if applying else frozenset()
+    except ValueError as err:
+        raise CliError(f"--allow: {err}") from None
+    if applying:
+        verdict = api.vet(texts, ids=ids if ids is not None else {}, functions=funcs or (), allow=allow, deid_compat=deid_compat, strict=strict)
+        refused = verdict.refused
+    else:
+        verdict = api.vet(texts, ids=ids, functions=funcs, deid_compat=deid_compat)
+        refused = tuple(d for d in verdict.diagnostics if d.is_error or (strict and d.severity == WARNING))
+    if verdict.diagnostics:
+        sys.stderr.write(render_text(verdict.diagnostics, texts, color=_want_color(sys.stderr), recipes=len(texts)))
+    if refused:
+        codes = list(dict.fromkeys(d.code for d in refused))
+        escape = f"; to run it anyway: {' '.join('--allow ' + c for c in codes)} (a run records it in its manifest)" if applying else ""
+        _err(f"{what}: fix the recipe first ({', '.join(codes)} stop{'s' if len(codes) == 1 else ''} it)"
+             + (" (--strict: warnings count)" if strict else "") + escape)
         return None
+    if verdict.allowed:
+        codes = list(dict.fromkeys(d.code for d in verdict.allowed))
+        _err(f"note: running despite {_count(len(verdict.allowed), 'finding')} ({', '.join(codes)}) let through by --allow")
     compiled = {}
     for path, text in texts.items():
         try:
             compiled[path] = _compile(text, path)
         except RecipeError as err:
-            sys.stderr.write(render_text(err.diagnostics, texts, color=_want_color(sys.stderr), recipes=len(texts)))
-            _err(f"{what}: fix the recipe first")
+            sys.stderr.write(render_text(err.refused, texts, color=_want_color(sys.stderr), recipes=len(texts)))
+            _err(f"{what}: fix the recipe first (deidlang cannot run these lines, even when allowed)")
             return None
-    return texts, [compiled[path] for path in recipe_paths]
+    return texts, [compiled[path] for path in recipe_paths], verdict.allowed
 
 
 def _has_filters(programs: list) -> bool:
@@ -725,10 +776,10 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
     preflight.check_options(getattr(args, "option", None), remove_private=remove_private)
     if clean_pixels:
         _require_pixels()
-    loaded = _load_programs(recipe_paths, ids=ids, funcs=funcs, strict=args.strict)
+    loaded = _load_programs(recipe_paths, ids=ids, funcs=funcs, strict=args.strict, args=args, applying=not pixels_only)
     if loaded is None:
         return 1
-    texts, programs = loaded  # in the order given, applied one after the other
+    texts, programs, allowed = loaded  # in the order given, applied one after the other
     preflight.check_quarantine(quarantine, programs)
     if clean_pixels and not _has_filters(programs):
         _err("note: the recipe has no %filter section: no file is flagged, no pixels are cleaned")
@@ -763,6 +814,8 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         scheduler=scheduler,
         start_method=_START_METHOD,
         require_ids=bool(variables),
+        allow=tuple(sorted(parse_allow(args.allow))),
+        allowed=allowed,
     )
     try:
         run = batch.prepare(job)
@@ -948,10 +1001,10 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     from pydicom.errors import InvalidDicomError
 
     recipe_paths = args.recipe or [str(DEFAULT_RECIPE)]
-    loaded = _load_programs(recipe_paths, ids=None, funcs=None, strict=False, what="no file was read")
+    loaded = _load_programs(recipe_paths, ids=None, funcs=None, strict=False, what="no file was read", applying=False)
     if loaded is None:
         return 1
-    _texts, programs = loaded
+    _texts, programs, _allowed = loaded
     groups: list[str] = []
     for program in programs:
         for label in getattr(program, "filters", ()):
@@ -1232,6 +1285,7 @@ def _add_proof_commands(sub: Any) -> None:
     explain_private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements, as `deidc run` does (default)")
     explain_private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
     explain.add_argument("--force", action="store_true", help="read a file that lacks the DICOM preamble")
+    _add_safety_options(explain)
     _add_key_options(explain)
     explain.set_defaults(handler=_cmd_explain)
 
@@ -1328,10 +1382,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     ids = _read_ids(args.ids) if args.ids else None
     funcs = _load_functions(args.functions) if args.functions else None
     ds = _read_dicom_or_fail(file, args.force)
-    loaded = _load_programs(recipe_paths, ids=ids, funcs=funcs, strict=False, what="nothing was explained")
+    loaded = _load_programs(recipe_paths, ids=ids, funcs=funcs, strict=False, what="nothing was explained", args=args)
     if loaded is None:
         return 1
-    _texts, programs = loaded
+    _texts, programs, _allowed = loaded
     programs = _compose_programs(programs, args)  # as `deidc run` applies them: earlier KEEPs protect; keys bound
     try:
         explanation = explaining.explain(programs, ds, ids=_ids_for(ids, file, ds), funcs=funcs, path=file, remove_private=args.remove_private)

@@ -102,6 +102,7 @@ class _Compiler:
 
     # -- lines
     def action(self, line: nodes.ActionLine) -> Any:
+        """The step for one action line; None for a line that does nothing (an ADD of an unknown keyword)."""
         verb = line.action
         field = line.field
         value = self.value(line, verb)
@@ -109,6 +110,8 @@ class _Compiler:
         if verb in ("ADD", "REPLACE", "JITTER") and value is None:
             self.fail(line.span, "E102", f"'{verb}' needs a value after the field")
         if verb == "ADD":
+            if isinstance(field, nodes.Keyword) and build.keyword_tag(field.name) is None:
+                return None  # an unknown keyword adds nothing (W201/E214, let through by allow=)
             target = self.add_target(field)
             return build.make_step("ADD", target=target, field_text=field.text, value=value, text=text, span=line.span)
         label = build.field_label(field.text) if isinstance(field, nodes.Keyword) else field.text
@@ -240,6 +243,8 @@ def compile_recipe(recipe: nodes.Recipe, *, name: str, text: str, diagnostics: t
     exclusion: set[int] = set()
     for line in recipe.header:
         step = c.action(line)
+        if step is None:
+            continue
         steps.append(step)
         plain = not isinstance(line.field, nodes.GroupRef)
         if isinstance(step, (actions.Keep, extras.KeepValue)) and plain:

@@ -71,7 +71,8 @@ def summary_line(diagnostics: Iterable[Diagnostic], recipes: int) -> str:
     where = _plural(recipes, "recipe")
     parts = [p for n, p in ((errors, _plural(errors, "error")), (warnings, _plural(warnings, "warning"))) if n]
     if not parts:
-        return f"No problems found in {where}."
+        notes = sum(d.severity == INFO for d in diags)
+        return f"No problems found in {where}" + (f" ({_plural(notes, 'note')} above)." if notes else ".")
     return f"Found {' and '.join(parts)} in {where}."
 
 

@@ -33,6 +33,9 @@ def _raise_on_checker_bugs(monkeypatch):
 
 
 def check(text: str, **kw) -> list[Diagnostic]:
+    """deidlang.check with the notes about deid on (this file holds the deid oracle tests);
+    ``deid_compat=False`` for the default view."""
+    kw.setdefault("deid_compat", True)
     return deidlang.check(text, **kw)
 
 
@@ -59,13 +62,25 @@ def test_deid_default_recipe_warnings_are_exactly_these():
     153: `+ equals WindowWidth 1` compares the list text when WindowWidth is multi-valued;
     490/497/504: misspelled Manufacturer (the criterion never sees a value);
     813-819: `||` lines that deid ANDs; 840/897: REMOVE PatientsName / REMOVE jitter
-    match nothing; 844: REMOVE endswith:ID also removes every ...UID.
+    match nothing; 844: REMOVE endswith:ID also removes every ...UID. Without the
+    notes about deid, the lines that misbehave under deidlang too remain.
     """
     got = [(d.line, d.code) for d in check(_shipped("deid.dicom"))]
     want = [(153, "W411"), (490, "W201"), (497, "W201"), (504, "W201")]
     want += [(n, "W409") for n in range(813, 820)]
-    want += [(840, "W201"), (844, "W407"), (897, "W201")]
+    want += [(840, "W201"), (844, "W208"), (897, "W201")]
     assert got == want
+    default = [(d.line, d.code) for d in check(_shipped("deid.dicom"), deid_compat=False)]
+    assert default == [(490, "W201"), (497, "W201"), (504, "W201"), (840, "W201"), (844, "W208"), (897, "W201")]
+
+
+def test_deid_default_recipe_typo_beside_the_line_it_means_is_a_dead_line_not_an_error():
+    """Lines 839-840: REMOVE PatientName / REMOVE PatientsName. Alone, the typo leaks (E214)."""
+    by_line = {d.line: d for d in check(_shipped("deid.dicom"))}
+    assert by_line[840].code == "W201" and not by_line[840].is_error
+    assert "PatientName is handled by line 839" in by_line[840].message
+    (alone,) = check("FORMAT dicom\n%header\nREMOVE PatientsName\n")
+    assert alone.code == "E214" and alone.is_error
 
 
 def test_deid_default_recipe_suggestions():
@@ -77,7 +92,7 @@ def test_deid_default_recipe_suggestions():
 
 def test_deid_ultrasound_and_chest_warnings():
     us = [(d.line, d.code) for d in check(_shipped("deid.dicom.ultrasound"))]
-    assert us == [(37, "W201"), (41, "W407"), (94, "W201")]
+    assert us == [(37, "W201"), (41, "W208"), (94, "W201")]
     chest = [(d.line, d.code) for d in check(_shipped("deid.dicom.xray.chest"))]
     assert chest == [(7, "W409"), (12, "W409"), (23, "W409"), (24, "W409")]
 
@@ -88,7 +103,7 @@ def test_deid_ultrasound_and_chest_warnings():
 def test_returns_parser_diagnostics_too_and_sorted():
     text = "FORMAT dicom\n%header\nREMOVE PatientsName\nBLNK PatientName\nREMOVE select:VR:XX\n"
     diags = check(text)
-    assert [(d.line, d.code) for d in diags] == [(3, "W201"), (4, "E101"), (5, "E210")]
+    assert [(d.line, d.code) for d in diags] == [(3, "E214"), (4, "E101"), (5, "E210")]
     assert diags == sorted(diags, key=Diagnostic.sort_key)
     result = parser.parse(text)
     assert set(result.diagnostics) <= set(checker.check_recipe(result))
@@ -115,7 +130,7 @@ def test_a_crashing_check_does_not_hide_the_others(monkeypatch):
     monkeypatch.setattr(checker, "RAISE_ON_BUG", False)
     monkeypatch.setattr(checker, "CHECKS", (broken, *checker.CHECKS))
     diags = check("FORMAT dicom\n%header\nREMOVE PatientsName\n")
-    assert [(d.code, d.line) for d in diags] == [("E100", 1), ("W201", 3)]
+    assert [(d.code, d.line) for d in diags] == [("E100", 1), ("E214", 3)]
     assert "broken" in diags[0].message and "RuntimeError" in diags[0].message
     assert "boom" not in diags[0].message  # no user text or data in the message
 
@@ -141,10 +156,24 @@ def test_checks_are_small_functions_of_a_context():
 
 def test_every_emitted_code_is_registered_and_covered_by_a_golden_file():
     source = Path(checker.__file__).read_text(encoding="utf-8")
-    emitted = set(re.findall(r'"([EW][1-4]\d\d)"', source)) - {"E100"}
+    emitted = set(re.findall(r'"([EWI][1-4]\d\d)"', source)) - {"E100"}
     assert emitted <= set(CODES)
     covered = {e.code for p in BAD for e in load_case(p).expected}
     assert emitted - covered == set(), "codes without a golden file"
+
+
+def test_retired_codes_are_registered_and_never_emitted():
+    """A retired code keeps its row (so it is never reused) and says what replaced it."""
+    parser_source = Path(parser.__file__).read_text(encoding="utf-8")
+    source = Path(checker.__file__).read_text(encoding="utf-8") + parser_source
+    emitted = set(re.findall(r'"([EWI][1-4]\d\d)"', source))
+    retired = {c.code for c in CODES.values() if c.retired}
+    assert retired >= {"E201", "W204", "W302", "W415"}
+    assert emitted & retired == set()
+    for code in retired:
+        assert re.search(r"[EWI]\d{3}", CODES[code].retired), code
+    covered = {e.code for p in BAD for e in load_case(p).expected}
+    assert covered & retired == set()
 
 
 def test_messages_follow_the_house_style():
@@ -175,10 +204,11 @@ def test_ids_count_files_missing_a_variable():
     text = "FORMAT dicom\n%header\nREPLACE PatientID var:id\nREPLACE PatientName var:name\n"
     ids = {"/a.dcm": {"id": 1, "name": "x"}, "/b.dcm": {"id": 2}}
     (d,) = check(text, ids=ids)
-    assert (d.line, d.code) == (4, "W204")
+    assert (d.line, d.code) == (4, "E215") and d.is_error  # REPLACE leaves the name as it was
     assert "missing in 1 of 2 files" in d.message
     assert check(text, ids={"/a.dcm": {"id": 1, "name": "x"}}) == []
-    assert check(text) == []  # no ids: nothing to compare with
+    assert check(text) == []  # ids not known: nothing to compare with
+    assert [(x.line, x.code) for x in check(text, ids={})] == [(3, "E215"), (4, "E215")]  # known: none given
 
 
 def test_ids_suggest_a_close_name():
@@ -188,12 +218,13 @@ def test_ids_suggest_a_close_name():
 
 def test_functions_are_checked_only_when_given():
     text = "FORMAT dicom\n%header\nREPLACE StudyInstanceUID func:generate_uid\n"
-    assert check(text) == []
+    (note,) = check(text)
+    assert note.code == "I201" and note.severity == INFO and "--functions" in note.hint
     assert check(text, functions=["generate_uid"]) == []
     (d,) = check(text, functions=("make_uid",))
     assert d.code == "E205" and d.is_error
     (d,) = check(text, functions=())
-    assert d.hint == "no functions were supplied"
+    assert d.code == "E205" and "no functions were given" in d.message and "--functions" in d.hint
 
 
 # --------------------------------------------------------------------------- suggestions
@@ -416,7 +447,9 @@ def test_oracle_jitter_of_a_time_guesses_a_date_under_deid_only():
     assert jitter_timestamp(field, 5) != "072730"
     assert jitter_item("072730", "TM", 5) is None  # None: left unchanged
     (d,) = check("FORMAT dicom\n%header\nJITTER StudyTime 5\n")
-    assert d.code == checker._JITTER_NOT_DATE and "is TM" in d.message
+    assert d.code == "W308" and "is TM" in d.message and "leaves them as they are" in d.message
+    (d,) = check("FORMAT dicom\n%header\nJITTER contains:Time 5\n")
+    assert d.code == checker._JITTER_NOT_DATE and CODES[d.code].deid
 
 
 def test_nested_keywords_are_dictionary_keywords_never_top_level_in_test_files():

@@ -197,7 +197,7 @@ class TestCheck:
     def test_ids_and_functions_reach_the_checker(self, capsys, recipe, tmp_path, monkeypatch):
         seen = {}
 
-        def check(text, *, path=None, ids=None, functions=None):
+        def check(text, *, path=None, ids=None, functions=None, deid_compat=False):
             seen.update(path=path, ids=ids, functions=functions)
             return []
 
@@ -880,6 +880,11 @@ class TestInputsThatCannotBeRight:
 
     def test_a_var_recipe_without_ids_stops(self, capsys, demo, tmp_path):
         code, out, err = run(capsys, "run", "--recipe", self.DEID, "--input", demo, "--output", tmp_path / "o")
+        # the checker stops it first (E215, the ids are known to be none); the preflight
+        # check says the same for a recipe allowed through with --allow E215
+        assert code == 1 and "E215" in err and "--ids" in err and "deidc identifiers" in err
+        assert not (tmp_path / "o").exists()
+        code, out, err = run(capsys, "run", "--recipe", self.DEID, "--allow", "E215", "--input", demo, "--output", tmp_path / "o")
         assert code == 1 and "no --ids was given" in err and "deidc identifiers" in err
         assert not (tmp_path / "o").exists()
 
@@ -1086,3 +1091,141 @@ class TestIdentifiersFile:
         code, stdout, _ = run(capsys, "identifiers", "--input", one, "--input", demo, "--output", out)
         assert code == 0 and f"identifiers of {DEMO_FILES} files" in stdout
         assert len(json.loads(out.read_text(encoding="utf-8"))) == DEMO_FILES
+
+
+# --------------------------------------------------------------------------- a recipe that says one thing and does another
+
+
+TYPO_RECIPE = "FORMAT dicom\n%header\nREMOVE PatientsName\n"
+DEAD_LINE_RECIPE = "FORMAT dicom\n%header\nREMOVE PatientName\nREMOVE PatientsName\n"
+BUNDLED = [cli.DEFAULT_RECIPE, *sorted((cli.DATA_DIR / "options").glob("*.dicom")), *sorted(EXAMPLES.glob("*.dicom"))]
+
+
+def _written(out_dir: Path) -> list[Path]:
+    return [p for p in out_dir.rglob("*") if p.is_file()] if out_dir.exists() else []
+
+
+def _manifest_header(out_dir: Path) -> dict:
+    return json.loads((out_dir / "deidlang-manifest.json").read_text(encoding="utf-8"))
+
+
+class TestRecipeSafety:
+    """deidc run never applies a recipe that says one thing and does another (issue 11)."""
+
+    @pytest.fixture
+    def typo(self, tmp_path: Path) -> Path:
+        path = tmp_path / "typo.dicom"
+        path.write_text(TYPO_RECIPE, encoding="utf-8")
+        return path
+
+    def test_run_stops_a_typo_that_leaks_and_writes_nothing(self, capsys, typo, demo, tmp_path):
+        out_dir = tmp_path / "out"
+        code, out, err = run(capsys, "run", "--recipe", typo, "--input", demo, "--output", out_dir)
+        assert code == 1 and out == ""
+        assert _written(out_dir) == [] and not out_dir.exists()
+        checked = run(capsys, "check", typo)[1]
+        assert "error[E214]" in checked and checked in err  # the findings, exactly as `deidc check` prints them
+        assert "no file was read or written" in err and "--allow E214" in err
+        assert "ORCHARD" not in err
+
+    def test_a_dead_line_is_a_warning_for_check_and_stops_a_run(self, capsys, demo, tmp_path):
+        recipe = tmp_path / "dead.dicom"
+        recipe.write_text(DEAD_LINE_RECIPE, encoding="utf-8")
+        code, out, err = run(capsys, "check", recipe)
+        assert code == 0 and "warning[W201]" in out and "PatientName is handled by line 3" in out
+        assert "`deidc run` stops on 1 of these warnings (W201)" in err and "--allow W201" in err
+        out_dir = tmp_path / "out"
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", out_dir)
+        assert code == 1 and _written(out_dir) == [] and "W201" in err
+
+    def test_allow_runs_anyway_and_the_manifest_records_it(self, capsys, typo, demo, tmp_path):
+        out_dir = tmp_path / "out"
+        code, _, err = run(capsys, "run", "--recipe", typo, "--input", demo, "--output", out_dir, "--allow", "E214", "--jobs", "1")
+        assert code == 0, err
+        assert "let through by --allow" in err
+        assert len([p for p in _written(out_dir) if p.suffix == ".dcm"]) == DEMO_FILES
+        assert _manifest_header(out_dir)["allowed"] == {
+            "codes": ["E214"],
+            "findings": [{"file": str(typo), "line": 3, "column": 8, "code": "E214"}],
+        }
+        # what was let through does what the recipe says: nothing, so the name stays
+        assert any(b"ORCHARD" in p.read_bytes() for p in out_dir.rglob("*.dcm"))
+
+    def test_allow_all_runs_anyway_and_the_manifest_records_it(self, capsys, typo, demo, tmp_path):
+        out_dir = tmp_path / "out"
+        code, _, err = run(capsys, "run", "--recipe", typo, "--input", demo, "--output", out_dir, "--allow", "all", "--jobs", "1")
+        assert code == 0, err
+        allowed = _manifest_header(out_dir)["allowed"]
+        assert allowed["codes"] == ["all"] and [f["code"] for f in allowed["findings"]] == ["E214"]
+
+    def test_a_run_that_allows_nothing_records_nothing(self, capsys, recipe, demo, tmp_path):
+        out_dir = tmp_path / "out"
+        assert run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", out_dir, "--jobs", "1")[0] == 0
+        assert _manifest_header(out_dir)["allowed"] is None
+
+    def test_allow_takes_known_codes_only(self, capsys, typo, demo, tmp_path):
+        code, _, err = run(capsys, "run", "--recipe", typo, "--input", demo, "--output", tmp_path / "out", "--allow", "E2l4")
+        assert code == 2 and "unknown diagnostic code 'E2l4'" in err
+        assert not (tmp_path / "out").exists()
+
+    def test_force_reads_files_it_does_not_let_a_recipe_through(self, capsys, typo, demo, tmp_path):
+        code, _, err = run(capsys, "run", "--recipe", typo, "--input", demo, "--output", tmp_path / "out", "--force")
+        assert code == 1 and "E214" in err and not (tmp_path / "out").exists()
+
+    def test_strict_counts_warnings_and_allow_names_them(self, capsys, demo, tmp_path):
+        recipe = tmp_path / "case.dicom"
+        recipe.write_text("FORMAT dicom\n%header\nREMOVE patientname\n", encoding="utf-8")  # W202: works, but not canonical
+        args = ("run", "--recipe", recipe, "--input", demo, "--jobs", "1")
+        assert run(capsys, *args, "--output", tmp_path / "a")[0] == 0
+        code, _, err = run(capsys, *args, "--output", tmp_path / "b", "--strict")
+        assert code == 1 and "--strict: warnings count" in err and not (tmp_path / "b").exists()
+        assert run(capsys, *args, "--output", tmp_path / "c", "--strict", "--allow", "W202")[0] == 0
+
+    def test_func_names_need_a_functions_file(self, capsys, demo, tmp_path):
+        recipe = EXAMPLES / "header-manipulation.dicom"
+        code, out, _ = run(capsys, "check", recipe)
+        assert code == 0 and "info[I201]" in out and "--functions" in out and "(1 note above)" in out
+        out_dir = tmp_path / "out"
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", out_dir)
+        assert code == 1 and "error[E205]" in err and "--functions FILE.py" in err
+        assert not out_dir.exists()
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--functions", EXAMPLES / "functions.py", "--input", demo, "--output", out_dir, "--jobs", "1")
+        assert code == 0, err
+
+    def test_var_names_need_ids(self, capsys, demo, tmp_path):
+        out_dir = tmp_path / "out"
+        code, _, err = run(capsys, "run", "--recipe", EXAMPLES / "deid.dicom", "--input", demo, "--output", out_dir)
+        assert code == 1 and "error[E215]" in err and "--ids IDS.json" in err
+        assert not out_dir.exists()
+
+    def test_deid_notes_only_when_asked(self, capsys, demo, tmp_path):
+        recipe = tmp_path / "lower.dicom"
+        recipe.write_text("FORMAT dicom\n%header\nremove PatientName\n", encoding="utf-8")  # deid drops the line (W405)
+        code, out, _ = run(capsys, "check", "--strict", recipe)
+        assert code == 0 and "W405" not in out
+        code, out, _ = run(capsys, "check", "--deid-compat", recipe)
+        assert code == 0 and "warning[W405]" in out
+        assert run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", tmp_path / "a", "--jobs", "1")[0] == 0
+        code, _, err = run(capsys, "run", "--recipe", recipe, "--input", demo, "--output", tmp_path / "b", "--deid-compat")
+        assert code == 1 and "W405" in err and not (tmp_path / "b").exists()
+
+    def test_explain_stops_like_run(self, capsys, typo, demo):
+        file = next(demo.rglob("*.dcm"))
+        code, out, err = run(capsys, "explain", typo, file)
+        assert code == 1 and out == "" and "E214" in err and "nothing was explained" in err
+        code, out, _ = run(capsys, "explain", typo, file, "--allow", "E214")
+        assert code == 0 and "PatientName" in out
+
+    @pytest.mark.parametrize("path", BUNDLED, ids=lambda p: p.name)
+    def test_every_bundled_recipe_option_and_example_is_clean_under_strict(self, capsys, path):
+        functions = ["--functions", EXAMPLES / "functions.py"] if path.name == "header-manipulation.dicom" else []
+        for extra in ([], functions):
+            code, out, err = run(capsys, "check", "--strict", path, *extra)
+            assert code == 0 and "error[" not in out and "warning[" not in out, out
+            assert "stops on" not in err
+
+    def test_bundled_options_run_under_strict(self, capsys, demo, tmp_path):
+        """Was: `deidc run --option retain-uids --strict` stopped on W408 in the bundled option recipe."""
+        options = [a for o in ("retain-uids", "retain-full-dates") for a in ("--option", o)]
+        code, _, err = run(capsys, "run", *options, "--strict", "--input", demo, "--output", tmp_path / "out", "--jobs", "1")
+        assert code == 0, err

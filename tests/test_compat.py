@@ -61,8 +61,22 @@ def s_file(paths, tmp_path) -> str:
 # --------------------------------------------------------------------------- API shape
 
 
+#: deidlang's keyword-only additions to deid's signatures (docs/compat.md): the opt-out
+#: from refusing a recipe that would leak (deidlang.diagnostics.refusing).
+DEIDLANG_ADDITIONS = {("allow", inspect.Parameter.KEYWORD_ONLY, ())}
+
+
 def _params(fn) -> list[tuple]:
-    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+    return [
+        (p.name, p.kind, p.default)
+        for p in inspect.signature(fn).parameters.values()
+        if (p.name, p.kind, p.default) not in DEIDLANG_ADDITIONS
+    ]
+
+
+def test_the_additions_are_there() -> None:
+    for fn in (compat.DeidRecipe.__init__, compat.replace_identifiers):
+        assert inspect.signature(fn).parameters["allow"].kind == inspect.Parameter.KEYWORD_ONLY
 
 
 @pytest.mark.parametrize(
@@ -107,8 +121,9 @@ def test_no_exit_and_no_print_in_the_facade() -> None:
 
 @pytest.mark.parametrize("path", DIFF_RECIPES + SHIPPED, ids=lambda p: p.name)
 def test_deid_dict_equals_deids(path: Path) -> None:
-    """The parsed dict (and its key order) is deid's, for every test recipe and deid's own three."""
-    ours = compat.DeidRecipe(str(path))
+    """The parsed dict (and its key order) is deid's, for every test recipe and deid's own three
+    (some of them have dead lines on purpose: let them through)."""
+    ours = compat.DeidRecipe(str(path), allow=True)
     theirs = deid_config.DeidRecipe(str(path))
     assert ours.deid == theirs.deid
     assert list(ours.deid) == list(theirs.deid)
@@ -124,7 +139,7 @@ def test_deid_dict_equals_deids(path: Path) -> None:
 
 @pytest.mark.parametrize("path", DIFF_RECIPES + SHIPPED, ids=lambda p: p.name)
 def test_rendered_dict_parses_back_to_the_same_dict(path: Path) -> None:
-    d = compat.DeidRecipe(str(path)).deid
+    d = compat.DeidRecipe(str(path), allow=True).deid
     assert compat_recipe.deid_dict(parse(compat_recipe.render_deid(d))) == d
 
 
@@ -663,3 +678,71 @@ def test_the_seed_workflow_runs_end_to_end(tmp_path) -> None:
         ds = pydicom.dcmread(path)
         assert ds.PatientID == "cookie-47" and ds.PatientIdentityRemoved == "YES"
 
+
+
+# --------------------------------------------------------------------------- the facade speaks (issue 11)
+
+
+TYPO = "FORMAT dicom\n%header\nREMOVE PatientsName\n"
+
+
+def test_a_recipe_that_would_leak_raises_and_warns(tmp_path, s_file) -> None:
+    path = write(tmp_path, "typo.dicom", TYPO)
+    with pytest.warns(deidlang.DeidlangWarning) as caught, pytest.raises(deidlang.RecipeError) as err:
+        compat.DeidRecipe(path)
+    assert [d.code for d in err.value.refused] == ["E214"]
+    (warning,) = [w for w in caught if issubclass(w.category, deidlang.DeidlangWarning)]
+    assert f"{path}:3:8: E214" in str(warning.message)
+    assert warning.message.diagnostic.code == "E214"
+    assert warning.filename == __file__  # attributed to the caller, not to deidlang
+    # replace_identifiers with the path, deid's usual call: refused before any file is touched
+    before = Path(s_file).read_bytes()
+    with pytest.warns(deidlang.DeidlangWarning), pytest.raises(deidlang.RecipeError):
+        compat.replace_identifiers([s_file], deid=path, save=True, output_folder=str(tmp_path / "out"))
+    assert not (tmp_path / "out").exists() and Path(s_file).read_bytes() == before
+
+
+def test_the_opt_out_is_a_keyword(tmp_path, s_file) -> None:
+    path = write(tmp_path, "typo.dicom", TYPO)
+    with pytest.warns(deidlang.DeidlangWarning, match="E214"):
+        recipe = compat.DeidRecipe(path, allow=["E214"])
+    assert recipe.program is not None
+    with pytest.warns(deidlang.DeidlangWarning, match="E214"):
+        (ds,) = compat.replace_identifiers([s_file], deid=path, allow=True)
+    assert "PatientName" in ds  # let through, the typo does what it says: nothing
+    with pytest.raises(deidlang.RecipeError), pytest.warns(deidlang.DeidlangWarning):
+        compat.DeidRecipe(path, allow=["W201"])  # another code does not let E214 through
+    with pytest.raises(deidlang.DeidlangError, match="unknown diagnostic code"):
+        compat.DeidRecipe(path, allow=["E9999"])
+
+
+def test_deid_notes_warn_but_do_not_raise(tmp_path) -> None:
+    path = write(tmp_path, "lower.dicom", "FORMAT dicom\n%header\nremove PatientName\n")
+    with pytest.warns(deidlang.DeidlangWarning, match=r"lower\.dicom:3:1: W405"):
+        recipe = compat.DeidRecipe(path)
+    assert recipe.program is not None
+
+
+def test_the_bundled_recipe_loads_in_silence() -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", deidlang.DeidlangWarning)
+        assert compat.DeidRecipe().program is not None
+        assert compat.DeidRecipe("dicom").program is not None
+
+
+def test_deids_own_recipe_needs_the_opt_out_for_its_dead_lines() -> None:
+    path = str(DEID_DATA / "deid.dicom")
+    with pytest.warns(deidlang.DeidlangWarning), pytest.raises(deidlang.RecipeError) as err:
+        compat.DeidRecipe(path)
+    assert {d.code for d in err.value.refused} == {"W201"} and not err.value.errors
+    with pytest.warns(deidlang.DeidlangWarning, match=r"deid\.dicom:840:8: W201"):
+        compat.DeidRecipe(path, allow=["W201"])
+
+
+def test_an_edited_recipe_is_checked_again(tmp_path) -> None:
+    recipe = compat.DeidRecipe(write(tmp_path, "ok.dicom", "FORMAT dicom\n%header\nREMOVE PatientName\n"))
+    recipe.deid["header"].append({"action": "REMOVE", "field": "PatientsAge"})
+    with pytest.warns(deidlang.DeidlangWarning, match="E214"), pytest.raises(deidlang.RecipeError):
+        recipe.program

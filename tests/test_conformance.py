@@ -458,7 +458,8 @@ def test_cc63_default_recipe_on_s():
     import deid
 
     path = os.path.join(os.path.dirname(deid.__file__), "data", "deid.dicom")
-    prog = deidlang.load(path) if not _checker_rejects(path) else program(open(path, encoding="utf-8").read(), path)
+    # deid's recipe has dead lines (REMOVE PatientsName, REMOVE jitter, misspelled criteria: W201)
+    prog = deidlang.load(path, allow=["W201"]) if not _checker_rejects(path) else program(open(path, encoding="utf-8").read(), path)
     ds = prog.apply(build_S())
     assert top_keywords(ds) == [
         "ImageType",

@@ -27,13 +27,13 @@ from deidlang import compat  # noqa: E402
 from deidlang.runtime.inspection import Criterion, Inspection, LabelMatch, Region  # noqa: E402
 
 
-def program(*lines: str, label: str = "t", group: str = "f") -> deidlang.Program:
+def program(*lines: str, label: str = "t", group: str = "f", allow=()) -> deidlang.Program:
     """A recipe of one label (spec 13.5's form: FORMAT dicom / %filter f / LABEL t / lines)."""
-    return deidlang.compile(f"FORMAT dicom\n%filter {group}\nLABEL {label}\n" + "\n".join(lines) + "\n")
+    return deidlang.compile(f"FORMAT dicom\n%filter {group}\nLABEL {label}\n" + "\n".join(lines) + "\n", allow=allow)
 
 
-def flagged(*lines: str, ds: Dataset | None = None) -> bool:
-    return program(*lines).inspect(ds if ds is not None else S()).flagged
+def flagged(*lines: str, ds: Dataset | None = None, allow=()) -> bool:
+    return program(*lines, allow=allow).inspect(ds if ds is not None else S()).flagged
 
 
 _S = None
@@ -154,8 +154,11 @@ class TestCriteria:
         assert flagged("missing TransferSyntaxUID")
 
     def test_unknown_keyword_is_always_missing(self):
-        assert flagged("missing Manfacturer")
-        assert not flagged("contains Manfacturer .")
+        with pytest.raises(deidlang.RecipeError) as caught:  # W201 stops the recipe by default
+            flagged("missing Manfacturer")
+        assert [d.code for d in caught.value.refused] == ["W201"]
+        assert flagged("missing Manfacturer", allow=["W201"])
+        assert not flagged("contains Manfacturer .", allow=["W201"])
 
     def test_keyword_case(self):
         # CC54: deid looks keywords up case-sensitively ('modality' is always missing;

@@ -13,9 +13,12 @@ comments that start with ``#!``:
 Markers are cut out of the text (so they never count as recipe comments)
 before the recipe is checked; line numbers do not change. The test asserts the
 exact multiset of ``(line, code)`` pairs, so an unexpected diagnostic fails it,
-and that each message contains its text.
+and that each message contains its text. The markers list every finding,
+the notes about deid (W4xx...) included: the recipes are checked with
+``deid_compat=True``, and again without, where exactly the deid notes go.
 
-``tests/recipes/ok/*.dicom`` must check without errors and without warnings.
+``tests/recipes/ok/*.dicom`` must check without errors and without warnings,
+with the deid notes on.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import pytest
 
 import deidlang
 from deidlang import checker
-from deidlang.diagnostics import ERROR, WARNING
+from deidlang.diagnostics import CODES, ERROR, WARNING
 
 HERE = Path(__file__).parent / "recipes"
 BAD = sorted((HERE / "bad").glob("*.dicom"))
@@ -104,8 +107,8 @@ def _raise_on_checker_bugs(monkeypatch):
     monkeypatch.setattr(checker, "RAISE_ON_BUG", True)
 
 
-def _check(case: Case, path: Path):
-    return deidlang.check(case.text, path=str(path), ids=case.ids, functions=case.functions)
+def _check(case: Case, path: Path, deid_compat: bool = True):
+    return deidlang.check(case.text, path=str(path), ids=case.ids, functions=case.functions, deid_compat=deid_compat)
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
@@ -120,6 +123,15 @@ def test_bad_recipe(path: Path):
     for e in case.expected:
         messages = [d.message for d in diags if d.line == e.line and d.code == e.code]
         assert any(e.text in m for m in messages), f"{path.name}:{e.line} {e.code}: no message contains {e.text!r}; got {messages}"
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)
+def test_bad_recipe_without_deid_notes(path: Path):
+    """Without deid_compat, the same findings minus exactly the notes about deid."""
+    case = load_case(path)
+    got = sorted((d.line, d.code) for d in _check(case, path, deid_compat=False))
+    want = sorted((e.line, e.code) for e in case.expected if not CODES[e.code].deid)
+    assert got == want
 
 
 @pytest.mark.parametrize("path", OK, ids=lambda p: p.stem)

@@ -231,8 +231,9 @@ class TestSummary:
     def test_pluralisation(self, errors, warnings, recipes, expected):
         assert summary_line(self._diags(errors, warnings), recipes) == expected
 
-    def test_infos_are_not_problems(self):
-        assert summary_line(self._diags(0, 0, infos=2), 1) == "No problems found in 1 recipe."
+    def test_infos_are_not_problems_but_are_counted(self):
+        assert summary_line(self._diags(0, 0, infos=2), 1) == "No problems found in 1 recipe (2 notes above)."
+        assert summary_line(self._diags(0, 0, infos=1), 1) == "No problems found in 1 recipe (1 note above)."
 
     def test_no_diagnostics(self):
         assert render_text([], {"a": "", "b": ""}) == "No problems found in 2 recipes.\n"

@@ -30,6 +30,8 @@ def replace_identifiers(
     strip_sequences=False,
     remove_private=False,
     disable_skip=False,
+    *,
+    allow=(),
 ):
     """De-identify ``dicom_files`` with the recipe ``deid``.
 
@@ -39,8 +41,12 @@ def replace_identifiers(
     lookup: values are the recipe's ``var:`` variables, callables its
     ``func:`` functions. Returns the datasets (``save=False``) or the output
     paths (``save=True``), in input order.
+
+    deidlang addition, keyword only: ``allow`` lets recipe findings that would
+    stop the run through (see :class:`DeidRecipe`); it is ignored when
+    ``deid`` is already a DeidRecipe or a Program.
     """
-    program = _program(deid)
+    program = _program(deid, allow)
     ids = ids or {}
     saver = Saver(output_folder, overwrite) if save else None
     out: list[Any] = []
@@ -73,11 +79,11 @@ def remove_private_identifiers(dicom_files, save=True, overwrite=False, output_f
     return out
 
 
-def _program(deid: Any):
+def _program(deid: Any, allow: Any = ()):
     """A compiled Program for ``deid`` (compiled here, once for the whole call)."""
     if hasattr(deid, "apply") and callable(deid.apply) and not hasattr(deid, "get_actions"):
         return deid  # already a deidlang Program
-    return as_recipe(deid).program
+    return as_recipe(deid, allow=allow).program
 
 
 def lookup_for(ids: Mapping, path: str | None, item: Any) -> dict:

@@ -6,16 +6,22 @@ calls ``get_actions()`` keeps working. For a recipe that ``deidlang.check``
 passes without warnings the strings are the ones deid would give; for other
 recipes they say what deidlang reads (no trailing comments, quotes removed).
 
-Recipes are checked when the object is built (a recipe with errors raises
-:class:`deidlang.RecipeError`) and compiled once, on first use, into a
-:class:`deidlang.Program`. Editing ``.deid`` afterwards is honoured, as in
-deid: the edited dict is turned back into recipe text and compiled again.
+Recipes are checked when the object is built, with the notes about lines
+deid would run differently turned on: every finding is emitted as a Python
+warning (:class:`deidlang.DeidlangWarning`), and a recipe with a finding that
+stops ``deidc run`` (an error, or a line that selects nothing or will not do
+what it says) raises :class:`deidlang.RecipeError` unless ``allow=`` lets it
+through. It is compiled once, on first use, into a :class:`deidlang.Program`.
+Editing ``.deid`` afterwards is honoured, as in deid: the edited dict is
+turned back into recipe text, checked and compiled again.
 """
 
 from __future__ import annotations
 
 import copy
 import os
+import sys
+import warnings
 from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
@@ -26,7 +32,7 @@ import attrs
 from .. import nodes
 from ..api import compile as compile_recipe_text
 from ..checker import check_recipe
-from ..diagnostics import DeidlangError, Diagnostic, RecipeError
+from ..diagnostics import DeidlangError, DeidlangWarning, Diagnostic, RecipeError, parse_allow, refusing
 from ..parser import ParseResult, parse
 
 __all__ = ["DeidRecipe", "RecipeNotFoundError", "bundled_recipe", "render_deid", "deid_dict"]
@@ -122,7 +128,7 @@ class _Part:
 
 def _part_from_text(name: str, text: str) -> _Part:
     result = parse(text, path=name)
-    diagnostics = tuple(check_recipe(result))
+    diagnostics = tuple(check_recipe(result, deid_compat=True))  # deid users get the deid notes too
     return _Part(name, text, result, diagnostics)
 
 
@@ -144,12 +150,40 @@ def _parts_for(entry: Any) -> list[_Part]:
     )
 
 
-def _raise_on_errors(parts: Iterable[_Part]) -> None:
-    """Raise one RecipeError with every error of every part (cross-file names aside)."""
+def _vet(parts: Iterable[_Part], new: Iterable[_Part], allow: Any) -> None:
+    """Warn once per finding of the ``new`` parts, then raise one RecipeError with
+    every finding of every part that stops a run (cross-file names aside), unless
+    ``allow`` lets it through: the policy of ``deidc run``
+    (:func:`deidlang.diagnostics.refusing`; deid notes warn but never stop)."""
     parts = list(parts)
-    errors = [d for p in parts for d in p.diagnostics if d.is_error and (len(parts) == 1 or d.code not in _CROSS_FILE)]
-    if errors:
-        raise RecipeError([d for p in parts for d in p.diagnostics])
+    # func: names come with the ids of each call here, so "not checked" (I201) says nothing new
+    _warn(d for p in new for d in p.diagnostics if d.code != "I201")
+    everything = [d for p in parts for d in p.diagnostics]
+    judged = [d for d in everything if len(parts) == 1 or d.code not in _CROSS_FILE]
+    refused, _allowed = refusing(judged, allow=allow)
+    if refused:
+        raise RecipeError(everything, refused=refused)
+
+
+def _warn(diagnostics: Iterable[Diagnostic]) -> None:
+    """One :class:`DeidlangWarning` per finding, attributed to the caller's line."""
+    level = _caller_level()
+    for d in diagnostics:
+        message = f"{d.file}:{d.line}:{d.column}: {d.code} {d.severity}: {d.message}" + (f" ({d.hint})" if d.hint else "")
+        warnings.warn(DeidlangWarning(message, d), stacklevel=level)
+
+
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` for a warning raised by _warn's caller: the first frame outside deidlang."""
+    frame = sys._getframe(2)  # the caller of _warn
+    level = 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 # --------------------------------------------------------------------------- the recipe
@@ -169,9 +203,13 @@ class DeidRecipe:
     ``dicom.xray.chest``, served from deidlang's bundled recipes), a dict in
     ``.deid``'s shape, another DeidRecipe, or a list of these, merged left to
     right. ``None`` means the bundled default recipe.
+
+    deidlang addition, keyword only: ``allow`` lets findings that would stop
+    the recipe through, by code (``allow=["W201"]``) or all of them
+    (``allow=True``); see docs/compat.md.
     """
 
-    def __init__(self, deid: Any = None, base: bool = False, default_base: str = "dicom"):
+    def __init__(self, deid: Any = None, base: bool = False, default_base: str = "dicom", *, allow: Any = ()):
         if deid is None:
             entries: list[Any] = []
             base = True
@@ -184,13 +222,15 @@ class DeidRecipe:
         if not entries:
             raise DeidlangError("no recipe given: pass a recipe path, a tag, or deid=None for the default recipe")
         self._files = entries
+        self._allow = parse_allow(allow)
         self._parts: tuple[_Part, ...] = ()
         self.deid: OrderedDict = OrderedDict()
         self._compiled: tuple[OrderedDict, Any] | None = None
-        self._set_parts([p for e in entries for p in _parts_for(e)])
+        parts = [p for e in entries for p in _parts_for(e)]
+        self._set_parts(parts, parts)
 
-    def _set_parts(self, parts: list[_Part]) -> None:
-        _raise_on_errors(parts)
+    def _set_parts(self, parts: list[_Part], new: list[_Part]) -> None:
+        _vet(parts, new, self._allow)
         self._parts = tuple(parts)
         self.deid = merge_deid([p.deid for p in parts])
         self._snapshot = _signature(self.deid)
@@ -236,7 +276,10 @@ class DeidRecipe:
         current = _signature(self.deid)
         if self._compiled is not None and self._compiled[0] == current:
             return self._compiled[1]
-        program = compile_recipe_text(self.text, path=self.name)
+        if self._edited():  # the caller changed .deid: check what will run now
+            edited = _part_from_text(self.name, self.text)
+            _vet([edited], [edited], self._allow)
+        program = compile_recipe_text(self.text, path=self.name, allow=True)  # vetted above or when built
         self._compiled = (current, program)
         return program
 
@@ -247,7 +290,8 @@ class DeidRecipe:
         """
         parts = list(self._parts) if not self._edited() else [_part_from_text("<DeidRecipe.deid>", render_deid(self.deid))]
         self._files.append(deid)
-        self._set_parts(parts + _parts_for(deid))
+        new = _parts_for(deid)
+        self._set_parts(parts + new, new)
 
     # -- deid's accessors
 
@@ -311,11 +355,11 @@ class DeidRecipe:
         return self.listof("fields")
 
 
-def as_recipe(deid: Any) -> DeidRecipe:
+def as_recipe(deid: Any, *, allow: Any = ()) -> DeidRecipe:
     """What ``replace_identifiers(deid=...)`` accepts, as a DeidRecipe."""
     if isinstance(deid, DeidRecipe):
         return deid
-    return DeidRecipe(deid)
+    return DeidRecipe(deid, allow=allow)
 
 
 # --------------------------------------------------------------------------- AST -> deid's dict
