@@ -348,3 +348,16 @@ def test_a_type_1_label_scrubbed_to_nothing_keeps_a_value(tmp_path):
     label = pydicom.dcmread(output, force=True).StructureSetLabel
     assert label and original.StudyID not in label
     assert _matching(dciodvfy_errors(output), r"StructureSetLabel") == []
+
+
+def test_compat_saves_file_meta_that_agrees(tmp_path):
+    from deidlang import compat
+
+    source = _pydicom("rtplan.dcm")
+    recipe = tmp_path / "blank.dicom"
+    recipe.write_text("FORMAT dicom\n\n%header\n\nBLANK PatientName\n", encoding="utf-8")
+    (written,) = compat.replace_identifiers([source], deid=str(recipe), save=True, output_folder=str(tmp_path / "out"))
+    ds = pydicom.dcmread(written)
+    assert ds.file_meta.MediaStorageSOPInstanceUID == ds.SOPInstanceUID == pydicom.dcmread(source).SOPInstanceUID
+    (returned,) = compat.replace_identifiers([source], deid=str(recipe))  # not saved: left as the recipe made it
+    assert returned.file_meta.MediaStorageSOPInstanceUID != returned.SOPInstanceUID
