@@ -102,7 +102,7 @@ _PIXEL_LENGTH = "PixelData has incorrect value length"
 def _pixels_unchanged(original: str, output: str) -> bool:
     def described(path: str) -> tuple:
         ds = pydicom.dcmread(path, force=True)
-        return tuple(ds.get(k) and ds[k].value for k in _PIXEL_DESCRIPTION)
+        return tuple(ds.get(k) for k in _PIXEL_DESCRIPTION)
 
     return described(original) == described(output)
 
