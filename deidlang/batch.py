@@ -81,7 +81,7 @@ from .atomic import (
     write_all,
 )
 from .diagnostics import ApplyError, DeidlangError, Diagnostic
-from .encode import to_bytes
+from .encode import conform_file_meta, to_bytes
 from .runtime.sequences import nested_deeper
 
 __all__ = [
@@ -1343,6 +1343,7 @@ def write_output(
     """
     from pydicom import config
 
+    conform_file_meta(ds)  # the file meta says what the data set is (its SOP UIDs, its transfer syntax)
     directory = os.path.dirname(target)
     if base:
         make_folders(base, directory)

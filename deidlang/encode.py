@@ -29,7 +29,7 @@ from pydicom.filewriter import write_data_element
 from pydicom.tag import ItemTag, SequenceDelimiterTag
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-__all__ = ["encode", "to_bytes"]
+__all__ = ["encode", "to_bytes", "conform_file_meta"]
 
 _ITEM_DELIMITER = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
 _SEQ_DELIMITER = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
@@ -81,6 +81,41 @@ def encode(ds: Dataset) -> bytes | None:
         return _encode(ds)
     except _Unsupported:
         return None
+
+
+#: file meta element -> the data set element it must repeat (PS3.10 7.1)
+_META_COPIES = (("MediaStorageSOPClassUID", "SOPClassUID"), ("MediaStorageSOPInstanceUID", "SOPInstanceUID"))
+
+
+def conform_file_meta(ds: Dataset) -> None:
+    """Make the file meta information of ``ds`` describe the data set it is written
+    with (in place; before writing). MediaStorageSOPClassUID and
+    MediaStorageSOPInstanceUID become the data set's SOPClassUID and
+    SOPInstanceUID (an original whose meta and data set disagree, or whose
+    meta lacks one, is repaired; the data set's values are the ones a recipe
+    replaced); a missing TransferSyntaxUID becomes the one the data set is
+    encoded with. A data set without file meta (read with --force) stays so."""
+    from pydicom.filewriter import _determine_encoding
+    from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+    meta = ds.__dict__.get("file_meta")
+    if not meta:
+        return
+    for meta_keyword, keyword in _META_COPIES:
+        try:
+            value = ds.get(keyword)  # one UID (not several, not empty)
+        except Exception:  # noqa: BLE001 - a damaged element: the file keeps the meta it had
+            continue
+        if isinstance(value, str) and value.strip() and meta.get(meta_keyword) != value:
+            setattr(meta, meta_keyword, value)
+    if "TransferSyntaxUID" not in meta:
+        try:
+            implicit, little = _determine_encoding(ds, None, None, None, False)
+        except Exception:  # noqa: BLE001 - nothing says how it is encoded: the writer decides (or refuses)
+            return
+        syntax = {(True, True): ImplicitVRLittleEndian, (False, True): ExplicitVRLittleEndian, (False, False): ExplicitVRBigEndian}.get((implicit, little))
+        if syntax is not None:
+            meta.TransferSyntaxUID = syntax
 
 
 def to_bytes(ds: Dataset) -> bytes:

@@ -864,7 +864,15 @@ _OVERRIDES = {
     "WaveformAnnotationSequence": "X",
     # X/Z/D: Type 2 in some IODs
     "OperatorsName": "Z",
+    # X/Z: a Type 3 sequence of 1-n items (General Study): empty, it makes the object invalid
+    "ReferencedStudySequence": "X",
+    # X: Type 2C in the Patient module (required, possibly empty, for an animal): emptied
+    "ResponsiblePerson": "Z",
+    "ResponsibleOrganization": "Z",
 }
+#: X rows whose attribute is Type 2C: an empty element (Z) is what keeps an object
+#: that needs it valid, and holds no more information than a removed one.
+EMPTY_FOR_X = frozenset(("ResponsiblePerson", "ResponsibleOrganization"))
 
 
 def resolution(row: Row) -> str:
@@ -1060,6 +1068,8 @@ def _status(required: str, effect: str, row: Row) -> tuple[str, str]:
     allowed = ALLOWED.get(required, frozenset())
     if effect in allowed:
         return "ok", ""
+    if required == "X" and effect == "Z" and row.keyword in EMPTY_FOR_X:
+        return "ok", "emptied: Type 2C (present, possibly empty, for an animal); nothing of the original stays"
     if required == "U" or (required.endswith("U*") and effect in ("L", "R")):
         if effect in ("K", "C"):
             return "contradicts", "keeps the original UID"

@@ -37,8 +37,10 @@ SAFE_PRIVATE = (
 )
 _PATTERNS = {
     "50xx,xxxx": "contains:^50[0-9A-F][02468ACE][0-9A-F]{4}$",
-    "60xx,3000": "contains:^60[0-9A-F][02468ACE]3000$",
-    "60xx,4000": "contains:^60[0-9A-F][02468ACE]4000$",
+    # An overlay plane without its OverlayData is invalid (Type 1 in the Overlay Plane
+    # module): the rows of OverlayData and OverlayComments remove the whole group.
+    "60xx,3000": "contains:^60[0-9A-F][02468ACE][0-9A-F]{4}$",
+    "60xx,4000": "contains:^60[0-9A-F][02468ACE][0-9A-F]{4}$",
     "private": "select:private",
 }
 _TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "CS", "AE", "PN", "SQ"}
@@ -109,7 +111,7 @@ def basic_header() -> str:
     for key, title, template in sections:
         rows = sorted(groups.get(key, ()), key=lambda r: (r.tag is None, _key(r)))
         out += ["", f"# --- {title}"]
-        out += [template.format(field(r)) for r in rows if r.pattern != "private"]
+        out += dict.fromkeys(template.format(field(r)) for r in rows if r.pattern != "private")  # one line per field
     kept = sorted(groups.get("-", ()), key=_key)
     out += ["", "# --- X/Z/U*: kept; the UIDs inside are replaced by the U lines above"]
     out += [f"#     {r.keyword}" for r in kept]

@@ -15,7 +15,7 @@ from pydicom.dataset import Dataset
 from ..atomic import atomic_target
 from ..batch import ZIP_ARCHIVE, is_zip_archive
 from ..diagnostics import DeidlangError
-from ..encode import to_bytes
+from ..encode import conform_file_meta, to_bytes
 from ..fastread import read_path
 
 __all__ = ["get_files", "load_dataset", "dataset_path", "Saver"]
@@ -166,6 +166,7 @@ class Saver:
 def write_atomic(ds: Dataset, target: str) -> None:
     """Write ``ds`` to ``target`` through a temporary file in the same folder."""
     try:
+        conform_file_meta(ds)  # meta and data set agree (deid leaves an original's mismatch)
         data = to_bytes(ds)  # the bytes ds.save_as(handle) writes (deidlang/encode.py), faster
         with atomic_target(target, durable=False) as tmp, open(tmp, "xb") as handle:  # as deidc run without --fsync
             handle.write(data)

@@ -406,11 +406,17 @@ def _scrub_terms(ds: Dataset) -> list[str]:
     return sorted(terms, key=lambda t: (-len(t), t))
 
 
-def _scrub_text(text: str, rx: Any) -> str:
+def _scrub_text(text: str, rx: Any, vr: str) -> str:
+    """``text`` without the identifying values ``rx`` finds. A value that was nothing
+    else becomes the VR's dummy value, not an empty one: the attribute can be Type 1
+    (StructureSetLabel, RequestedProcedureID in a request item)."""
     if rx is None or not text:
         return text
     out = rx.sub("", text)
-    return re.sub(r"[ \t]{2,}", " ", out).strip() if out != text else text
+    if out == text:
+        return text
+    out = re.sub(r"[ \t]{2,}", " ", out).strip()
+    return out if re.search(r"\w", out) else dummy_value(vr)
 
 
 def _scrub_regex(run: Any) -> Any:
@@ -428,14 +434,14 @@ def _scrub(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     if element.VR == "SQ":
         def change(ds, tag, elem):
             if elem.VR in _SCRUB_VRS and isinstance(elem.value, (str, MultiValue, list)):
-                new = [_scrub_text(v, rx) for v in _text_items(elem.value)]
+                new = [_scrub_text(v, rx, elem.VR) for v in _text_items(elem.value)]
                 elem.value = _one(new) if new else elem.value
 
         _deep(run, element.value, change)
         return element.value
     if element.VR not in TEXT_VRS and element.VR not in ("CS",):
         return element.value
-    out = [_scrub_text(v, rx) for v in _text_items(element.value)]
+    out = [_scrub_text(v, rx, element.VR) for v in _text_items(element.value)]
     return _one(out) if out else element.value
 
 
