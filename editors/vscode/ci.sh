@@ -22,7 +22,7 @@ finish() {
 }
 trap finish EXIT
 
-step() { echo "== vscode: $*"; }
+step() { echo "== vscode [$(( $(date +%s) - START )) s]: $*"; }
 
 step "node $(node --version), npm $(npm --version)"
 node -e 'const [major] = process.versions.node.split(".").map(Number); if (major < 20) { console.error("node 20 or later is needed"); process.exit(1); }'
