@@ -18,7 +18,7 @@ two steps (docs/explain-verify.md says the same for users):
      their own row is ``U``;
    * its VR carries specific values: person names (PN), text (AE, LO, SH,
      UC, UR, LT, ST, UT), dates (DA, DT) and UIDs (UI). Coded values are
-     left out: CS elements and the code items' CodeValue,
+     left out: CS elements and the code items' CodeValue, CodeMeaning,
      CodingSchemeDesignator and the like; so are numbers, ages and times;
    * it is long and specific enough: names and name parts of 3 characters
      or more (not titles or particles: Dr, PhD, van...), identifiers of 4
@@ -126,10 +126,13 @@ _PLACEHOLDERS = frozenset(
     "deidentified de-identified redacted n/a na".split()
 )
 
-#: Elements of a code item: coded values, never searched for (PS3.3 Table 8.8-1).
+#: Elements of a code item: coded values, never searched for (PS3.3 Table 8.8-1). The
+#: meaning too: it is the coding scheme's phrase for the code ("Onset", "Finding"); a
+#: person or institution named in a code item is also named in its own element.
 _CODED = frozenset(
     {
         "CodeValue",
+        "CodeMeaning",
         "CodingSchemeDesignator",
         "CodingSchemeVersion",
         "LongCodeValue",
@@ -615,12 +618,11 @@ def harvest(ds: Dataset, *, recipes: Iterable[Any] = (), options: Iterable[str] 
         kind = _keyword_kind(tag)
         if vr == "PN":
             for v in values:
-                whole = v.strip().rstrip("^=")
-                if len(re.sub(r"[\^=\s]", "", whole)) >= 3:
-                    add(kind, whole, uid)
-                for part in _NAME_SPLIT.split(v):
-                    if len(part) >= 3 and part.lower() not in _NOT_NAMES:
-                        add(f"{kind} part", part, uid)
+                parts = [p for p in _NAME_SPLIT.split(v) if len(p) >= 3 and p.lower() not in _NOT_NAMES and p.lower() not in _PLACEHOLDERS]
+                if parts:  # the whole name, when some part of it is a name
+                    add(kind, v.strip().rstrip("^="), uid)
+                for part in parts:
+                    add(f"{kind} part", part, uid)
         elif vr == "UI":
             if tag in _rows():  # UIDs identify by their own row only (U), never by their sequence
                 for v in values:
@@ -676,79 +678,114 @@ def _dedupe(items: list[Identifier]) -> list[Identifier]:
 # =========================================================================== matching
 
 
-def _trie_pattern(words: Iterable[str]) -> str:
-    """A regex alternation of literal ``words`` factored by common prefixes (fast on long texts)."""
-    trie: dict = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = True
+#: Runs of letters and digits (a word of the text, matched against identifiers by its
+#: longest word), UID-shaped runs, and the shapes a date is written in; compiled once:
+#: matching an original's identifiers compiles nothing per file.
+_TOKEN = re.compile(r"[^\W_]+")
+_UID_RUN = re.compile(r"[0-9]+(?:\.[0-9]+)+")
+_DATE_SHAPES = (
+    # eight digits, alone or followed by a time of day (a DT: HH, HHMM or HHMMSS), not by
+    # more digits: a random 39-digit UID component may start with a date's digits
+    re.compile(r"(?<![0-9])[0-9]{8}(?=(?:[0-9]{2}){0,3}(?![0-9]))"),
+    re.compile(r"(?<![0-9])(?=([0-9]{1,4}[-/.][0-9]{1,2}[-/.][0-9]{1,4}(?![0-9])))"),
+    re.compile(r"(?<![^\W_])(?=([0-9]{1,2}[ -][^\W\d_]{3,9}[ -][0-9]{4}(?![0-9])|[^\W\d_]{3,9} [0-9]{1,2},? [0-9]{4}(?![0-9])))"),
+)
 
-    def build(node: dict) -> str:
-        end = "" in node
-        branches = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch != ""]
-        if not branches:
-            return ""
-        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-        return f"(?:{body})?" if end else body
 
-    return build(trie)
+def _anchor(key: str) -> tuple[int, str] | None:
+    """``(offset, word)``: the longest word of an identifier's text, by which it is looked up."""
+    best = None
+    for m in _TOKEN.finditer(key):
+        if best is None or len(m.group(0)) > len(best[1]):
+            best = (m.start(), m.group(0))
+    return best
+
+
+def _trim(text: str) -> str:
+    """An identifier's text without what cannot start or end a whole-word match."""
+    start, end = 0, len(text)
+    while start < end and not text[start].isalnum():
+        start += 1
+    while end > start and not text[end - 1].isalnum():
+        end -= 1
+    return text[start:end]
 
 
 @attrs.frozen
 class _Matcher:
-    """Compiled search for one original's identifiers."""
+    """One original's identifiers, indexed for search: words by their longest word, UIDs,
+    dates and phone numbers by their text (lower-cased)."""
 
     by_text: Mapping[str, tuple[Identifier, ...]]  # lower-cased text -> identifiers
-    words: re.Pattern | None
-    uids: re.Pattern | None
-    dates: re.Pattern | None
+    words: Mapping[str, tuple[tuple[int, str], ...]]  # longest word -> (its offset, text) of each identifier
+    uids: frozenset[str]
+    dates: frozenset[str]
     phones: Mapping[str, tuple[Identifier, ...]]  # digits -> identifiers
+    shortest: int  # the shortest longest-word: shorter words of a text are not looked up
 
     @classmethod
     def of(cls, identifiers: Iterable[Identifier]) -> "_Matcher":
         by_text: dict[str, list[Identifier]] = {}
-        families: dict[str, set[str]] = {"word": set(), "uid": set(), "date": set()}
+        words: dict[str, list[tuple[int, str]]] = {}
+        uids: set[str] = set()
+        dates: set[str] = set()
         phones: dict[str, list[Identifier]] = {}
         for it in identifiers:
             if it.family == "phone":
                 phones.setdefault(it.text, []).append(it)
                 continue
-            key = it.text.lower()
+            key = (_trim(it.text) if it.family == "word" else it.text).lower()
+            if not key:
+                continue
+            if it.family == "uid":
+                uids.add(key)
+            elif it.family == "date":
+                dates.add(key)
+            else:
+                anchor = _anchor(key)
+                if anchor is None:
+                    continue
+                if (anchor[0], key) not in words.get(anchor[1], ()):
+                    words.setdefault(anchor[1], []).append((anchor[0], key))
             by_text.setdefault(key, []).append(it)
-            families[it.family].add(key)
-
-        def compile_(words: set[str], before: str, after: str) -> re.Pattern | None:
-            if not words:
-                return None
-            return re.compile(before + "(?:" + _trie_pattern(sorted(words)) + ")" + after, re.IGNORECASE)
-
         return cls(
             {k: tuple(v) for k, v in by_text.items()},
-            compile_(families["word"], r"(?<![^\W_])", r"(?![^\W_])"),
-            compile_(families["uid"], r"(?<![0-9])", r"(?![0-9]|\.[0-9])"),
-            # a date stands alone or is followed by a time of day (a DT: HH, HHMM or HHMMSS),
-            # not by more digits: a random 39-digit UID component may start with a date's digits
-            compile_(families["date"], r"(?<![0-9])", r"(?=(?:[0-9]{2}){0,3}(?![0-9]))"),
+            {k: tuple(v) for k, v in words.items()},
+            frozenset(uids),
+            frozenset(dates),
             {k: tuple(v) for k, v in phones.items()},
+            min((len(w) for w in words), default=1),
         )
 
     def find(self, text: str) -> Iterator[tuple[int, str, Identifier]]:
-        """``(offset, matched text, identifier)`` for every identifier found in ``text``
-        (also those inside a longer one found there: a name's parts in the whole name)."""
-        for rx in (self.words, self.uids, self.dates):
-            if rx is None:
-                continue
-            for m in rx.finditer(text):
-                matched = m.group(0)
-                for it in self.by_text.get(matched.lower(), ()):
-                    yield m.start(), matched, it
-                if rx is self.words:
-                    for part in dict.fromkeys(_NAME_SPLIT.split(matched) + _WORD.findall(matched)):
-                        if part != matched:
-                            for it in self.by_text.get(part.lower(), ()):
-                                yield m.start() + matched.find(part), part, it
+        """``(offset, matched text, identifier)`` for every identifier found in ``text``:
+        words case-insensitively and whole (not inside a longer word; a name's parts are
+        found inside the whole name too), UIDs whole or as the tail of a longer UID,
+        dates not inside a longer number, phone numbers inside any run of digits."""
+        for start, found in self._words(text):
+            for it in self.by_text[found.lower()]:
+                if it.family == "word":
+                    yield start, found, it
+        if self.uids:
+            for m in _UID_RUN.finditer(text):
+                run = m.group(0)
+                at = 0
+                while at >= 0:
+                    tail = run[at:]
+                    if tail in self.uids:
+                        for it in self.by_text[tail]:
+                            if it.family == "uid":
+                                yield m.start() + at, tail, it
+                    at = run.find(".", at)
+                    at = at + 1 if at >= 0 else -1
+        if self.dates:
+            for rx in _DATE_SHAPES:
+                for m in rx.finditer(text):
+                    found = m.group(1) if rx.groups else m.group(0)
+                    if found.lower() in self.dates:
+                        for it in self.by_text[found.lower()]:
+                            if it.family == "date":
+                                yield m.start(), found, it
         if self.phones:
             for m in _PHONE_RUN.finditer(text):
                 digits = _DIGITS.sub("", m.group(0))
@@ -756,6 +793,32 @@ class _Matcher:
                     if phone in digits:
                         for it in its:
                             yield m.start(), m.group(0), it
+
+    def _words(self, text: str) -> Iterator[tuple[int, str]]:
+        if not self.words:
+            return
+        lowered = text.lower()
+        if len(lowered) != len(text):  # a character whose lower case is longer: compare piece by piece
+            lowered = None
+        n = len(text)
+        for m in _TOKEN.finditer(text):
+            token = m.group(0)
+            if len(token) < self.shortest:
+                continue
+            candidates = self.words.get(token.lower())
+            if not candidates:
+                continue
+            for offset, key in candidates:
+                start = m.start() - offset
+                end = start + len(key)
+                if start < 0 or end > n:
+                    continue
+                piece = lowered[start:end] if lowered is not None else text[start:end].lower()
+                if piece != key:
+                    continue
+                if (start and text[start - 1].isalnum()) or (end < n and text[end].isalnum()):
+                    continue
+                yield start, text[start:end]
 
 
 def _is_sample(tag: int) -> bool:

@@ -52,7 +52,20 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-__all__ = ["Marker", "Planted", "Corpus", "build_corpus", "recipe_keywords", "ALL_VRS", "element_texts", "element_values", "walk", "find_markers"]
+__all__ = [
+    "Marker",
+    "Planted",
+    "Corpus",
+    "build_corpus",
+    "recipe_keywords",
+    "ALL_VRS",
+    "element_texts",
+    "element_values",
+    "walk",
+    "find_markers",
+    "identifying",
+    "expected_leaks",
+]
 
 ALL_VRS = (
     "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
@@ -507,4 +520,56 @@ def element_values(elem) -> list[object]:
             out.append(_norm(v))
         else:
             out.append(str(v).strip())
+    return out
+
+
+# --------------------------------------------------------------------------- what verify must find
+
+#: VRs whose values are specific enough to search for (docs/explain-verify.md); the code
+#: items' coded values and meanings are not.
+SEARCHED_VRS = frozenset("PN LO SH LT ST UT UC UR AE DA DT UI".split())
+_CODE_ITEM = frozenset({"CodeValue", "CodingSchemeDesignator", "CodeMeaning"})
+_WHOLE = frozenset({"X", "Z", "D", "C", "X/Z", "X/D", "Z/D", "X/Z/D"})
+_TAG = re.compile(r"\(([0-9A-F]{4}),([0-9A-F]{4})\)")
+
+
+def identifying(marker: Marker) -> bool:
+    """Whether a marker sits where DICOM PS3.15 Table E.1-1 says an element identifies:
+    its own row asks for anything but K; or, for an element with no row and a searchable
+    VR that is not a UID or a code item's, the nearest enclosing sequence with a row is
+    removed, emptied or replaced whole. Private elements and creators do not."""
+    from deidlang import profile
+
+    codes = {r.tag: r.code for r in profile.rows() if r.tag is not None}
+    tags = [int(g + e, 16) for g, e in _TAG.findall(marker.element)]
+    tag = tags[-1]
+    if not marker.strong or marker.vr not in SEARCHED_VRS or (tag >> 16) & 1:
+        return False
+    if tag in codes:
+        return codes[tag] != "K"
+    if marker.vr == "UI" or keyword_for_tag(tag) in _CODE_ITEM:
+        return False
+    for outer in reversed(tags[:-1]):
+        if outer in codes:
+            return codes[outer] in _WHOLE
+    return False
+
+
+def expected_leaks(corpus: Corpus, output: Path) -> set[tuple[str, str, str]]:
+    """``(file, output element, original element)`` of every identifying value that
+    ``deidc verify`` must report in the outputs under ``output``: each identifying marker
+    still in its element, and each planted copy still where it was put."""
+    import pydicom
+
+    texts: dict[str, dict[str, str]] = {}
+    for name in corpus.files:
+        ds = pydicom.dcmread(output / name)
+        texts[name] = {uid: " ".join(element_texts(elem)).lower() for uid, elem in walk(ds)}
+    out = set()
+    for m in corpus.markers:
+        if identifying(m) and m.text.lower() in texts[m.file].get(m.element, ""):
+            out.add((m.file, m.element, m.element))
+    for p in corpus.planted:
+        if p.text.lower() in texts[p.file].get(p.element, ""):
+            out.add((p.file, p.element, p.source))
     return out
