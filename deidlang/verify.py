@@ -15,7 +15,8 @@ two steps (docs/explain-verify.md says the same for users):
      under the profile options in effect; or, for an element the table does
      not list, one inside a sequence whose row removes, empties or replaces
      it whole (the text of an SR ContentSequence). UIDs count only where
-     their own row is ``U``;
+     their own row is ``U``. Text that an option cleans (C: Clean
+     Descriptors...) and keeps does not count itself, but is searched;
    * its VR carries specific values: person names (PN), text (AE, LO, SH,
      UC, UR, LT, ST, UT), dates (DA, DT) and UIDs (UI). Coded values are
      left out: CS elements and the code items' CodeValue, CodeMeaning,
@@ -275,24 +276,32 @@ def _code(tag: int, options: tuple[str, ...]) -> str | None:
 
 
 @functools.lru_cache(maxsize=4096)
+def _effective(tag: int, options: tuple[str, ...], within: tuple[int, ...]) -> str | None:
+    """The code that decides a public element: its own row's, or that of the nearest
+    enclosing sequence the table lists when it handles its contents as a whole; None
+    when neither does (private elements included)."""
+    if (tag >> 16) & 1:
+        return None
+    code = _code(tag, options)
+    if code is not None:
+        return code
+    for outer in reversed(within):
+        if (outer >> 16) & 1:
+            return None
+        outer_code = _code(outer, options)
+        if outer_code is not None:
+            return outer_code if outer_code in _WHOLE_SEQUENCE_CODES else None
+    return None
+
+
 def identifies(tag: int, options: tuple[str, ...] = (), within: tuple[int, ...] = ()) -> bool:
     """Whether a public element identifies, by PS3.15 Table E.1-1 under the profile
     ``options`` in effect: its own row asks for anything but keeping it; or the table
     does not list it and the nearest enclosing sequence that it lists (``within``: the
-    tags of the enclosing sequences, outermost first) is removed, emptied or replaced as
-    a whole. Private elements do not (they are searched, not harvested)."""
-    if (tag >> 16) & 1:
-        return False
-    code = _code(tag, options)
-    if code is not None:
-        return code != "K"
-    for outer in reversed(within):
-        if (outer >> 16) & 1:
-            return False
-        outer_code = _code(outer, options)
-        if outer_code is not None:
-            return outer_code in _WHOLE_SEQUENCE_CODES
-    return False
+    tags of the enclosing sequences, outermost first) is removed, emptied, replaced or
+    cleaned as a whole. Private elements do not (they are searched, not harvested)."""
+    code = _effective(tag, tuple(options), tuple(within))
+    return code is not None and code != "K"
 
 
 def is_well_known_uid(value: str) -> bool:
@@ -602,7 +611,10 @@ def harvest(ds: Dataset, *, recipes: Iterable[Any] = (), options: Iterable[str] 
         kw = keyword_of(tag)
         if (tag >> 16) & 1:
             continue  # private: searched, not harvested (what it holds is unknown)
-        if not identifies(tag, opts, within) or kw in _CODED or vr not in _SPECIFIC_VRS:
+        code = _effective(tag, opts, within)
+        if code == "C" and vr not in _DATE_VRS:
+            continue  # text an option cleans and keeps: its own words are no evidence, other values in it are
+        if code in (None, "K") or kw in _CODED or vr not in _SPECIFIC_VRS:
             # an element that does not identify, or a coded value, a number, an age,
             # a time, binary data: what it holds is no evidence, in the output either
             plain[uid] = _plain_value(elem)
