@@ -71,7 +71,7 @@ import hashlib
 import json
 import os
 import re
-from typing import Any, Iterable, Iterator, Mapping, Sequence as Seq
+from typing import Any, Iterable, Iterator, Mapping
 
 import attrs
 from pydicom.dataset import Dataset
