@@ -1597,7 +1597,7 @@ class Worker:
             from . import verify as verifying
 
             try:
-                identifiers = verifying.harvest(ds)
+                identifiers = verifying.harvest(ds, recipes=self.programs)
             except Exception as err:  # noqa: BLE001
                 return failed(f"verify: cannot read the original's values ({type(err).__name__})", **hashes)
 

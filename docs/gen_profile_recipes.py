@@ -161,6 +161,10 @@ def option_text(o: profile.Option) -> str:
                 lines.append(f"KEEP {f} deid_func:scrub")
             else:
                 skipped.append(f"{r.keyword} ({vr}: a binary timestamp cannot be shifted; the profile removes it)")
+        elif vr == "SQ" and not r.keyword.endswith("CodeSequence"):
+            # KEEP protects everything inside: the UIDs, IDs and dates the profile replaces
+            # there would be kept as they are (deidc verify found them)
+            skipped.append(f"{r.keyword} (SQ: keeping it would keep the UIDs, IDs and dates inside it; the profile handles it)")
         elif vr in _TEXT_VRS:
             lines.append(f"KEEP {f} deid_func:scrub")
         else:

@@ -23,11 +23,19 @@ real (the file must stay a readable CT image object). Odd-numbered files
 are Explicit VR Little Endian; even-numbered ones Implicit VR Little Endian
 with ISO_IR 192.
 
+With ``plant=True``, each file also carries copies of its own identifying
+values in the places a leak hides (:func:`plant_leaks`): at top level, three
+sequences deep, in private elements, as one value of a multi-valued element,
+with a name's components swapped or split, and dates inside DT values and in
+free text. ``corpus.planted`` lists them (what was copied from where to where),
+so a test can ask that ``deidc verify`` finds every one.
+
 Public API::
 
-    corpus = build_corpus(directory, keywords=recipe_keywords(text), files=2)
+    corpus = build_corpus(directory, keywords=recipe_keywords(text), files=2, plant=False)
     corpus.markers        # every Marker: value, home file, element (deid uid path), VR, strength
     corpus.strong_texts   # markers searchable as text in file bytes
+    corpus.planted        # every Planted copy (with plant=True)
 """
 
 from __future__ import annotations
@@ -44,7 +52,20 @@ from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
 
-__all__ = ["Marker", "Corpus", "build_corpus", "recipe_keywords", "ALL_VRS", "element_texts", "element_values", "walk", "find_markers"]
+__all__ = [
+    "Marker",
+    "Planted",
+    "Corpus",
+    "build_corpus",
+    "recipe_keywords",
+    "ALL_VRS",
+    "element_texts",
+    "element_values",
+    "walk",
+    "find_markers",
+    "identifying",
+    "expected_leaks",
+]
 
 ALL_VRS = (
     "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
@@ -84,11 +105,23 @@ class Marker:
     value: object = None
 
 
+@attrs.frozen
+class Planted:
+    """A copy of an identifying value of a file, put somewhere else in the same file."""
+
+    file: str
+    element: str  # deid uid path where the copy is
+    source: str  # deid uid path of the element the value was copied from
+    text: str  # the copied value as written there
+    how: str  # where a leak hides: "top level", "nested three deep", "private", ...
+
+
 @attrs.define
 class Corpus:
     directory: Path
     files: list[str] = attrs.Factory(list)
     markers: list[Marker] = attrs.Factory(list)
+    planted: list[Planted] = attrs.Factory(list)
 
     @property
     def strong_texts(self) -> dict[str, list[Marker]]:
@@ -321,9 +354,10 @@ def _dataset(builder: _Builder, keywords: Iterable[str], *, charset: str | None)
     return ds
 
 
-def build_corpus(directory: str | os.PathLike, *, keywords: Iterable[str] = (), files: int = 2) -> Corpus:
+def build_corpus(directory: str | os.PathLike, *, keywords: Iterable[str] = (), files: int = 2, plant: bool = False) -> Corpus:
     """Write ``files`` canary files into ``directory`` (the second one Implicit VR Little
-    Endian with ISO_IR 192): every marker unique across the corpus."""
+    Endian with ISO_IR 192): every marker unique across the corpus. ``plant``: also
+    copy each file's identifying values elsewhere in it (:func:`plant_leaks`)."""
     root = Path(directory)
     root.mkdir(parents=True, exist_ok=True)
     corpus = Corpus(root)
@@ -335,9 +369,88 @@ def build_corpus(directory: str | os.PathLike, *, keywords: Iterable[str] = (), 
         ds = _dataset(builder, keywords, charset="ISO_IR 192" if i % 2 else None)
         if i % 2:
             ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
+        if plant:
+            corpus.planted += plant_leaks(ds, name)
         ds.save_as(root / name, enforce_file_format=True)
         corpus.files.append(name)
     return corpus
+
+
+# --------------------------------------------------------------------------- planted leaks
+
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November", "December")
+PLANTED_PRIVATE = 0x0013  # the group of the private block that holds planted copies
+PLANTED_CREATOR = "PLANTED"
+
+
+def plant_leaks(ds: Dataset, file: str) -> list[Planted]:
+    """Copy the identifying values of ``ds`` (its patient's name, ID and study date:
+    markers) to the places a leak hides; return what was put where.
+
+    * top level: the patient ID at the end of ImageComments;
+    * nested three deep: the patient's name (PersonName), family name (TextValue) and
+      study date (DateTime) in RequestAttributesSequence > ScheduledProtocolCodeSequence >
+      ProtocolContextSequence, with a private element there too;
+    * private: a private block (group 0013) whose elements hold the name parts in
+      free text, the patient ID, and the study date;
+    * multi-valued: the patient ID as the second value of OtherPatientIDs and of a
+      private LO;
+    * name components: OtherPatientNames gets the name with its components swapped,
+      PatientComments the given name alone;
+    * dates: the study date inside DT values (a private DT, the nested DateTime) and in
+      free text written DD.MM.YYYY, YYYY-MM-DD and "Month D, YYYY".
+    """
+    family, given = str(ds.PatientName).split("^")[:2]
+    pid = str(ds.PatientID)
+    day = str(ds.StudyDate)
+    when = dt.date(int(day[:4]), int(day[4:6]), int(day[6:8]))
+    dotted, iso, worded = f"{day[6:8]}.{day[4:6]}.{day[:4]}", when.isoformat(), f"{_MONTHS[when.month - 1]} {when.day}, {when.year}"
+    name_at, id_at, date_at = "(0010,0010)", "(0010,0020)", "(0008,0020)"
+    planted: list[Planted] = []
+
+    def note(element: str, source: str, text: str, how: str) -> None:
+        planted.append(Planted(file, element, source, text, how))
+
+    # top level, and a date in free text
+    ds.ImageComments = f"{ds.ImageComments} id {pid} scanned {dotted}"
+    note("(0020,4000)", id_at, pid, "top level")
+    note("(0020,4000)", date_at, dotted, "date in free text")
+    # nested three deep
+    chain = "(0040,0275)__0__(0040,0008)__0__(0040,0440)__0__"
+    deep = Dataset()
+    deep.PersonName = str(ds.PatientName)
+    deep.TextValue = f"reviewed with {family}"
+    deep.DateTime = f"{day}101010"
+    deep.private_block(PLANTED_PRIVATE, PLANTED_CREATOR, create=True).add_new(0x01, "LO", pid)
+    middle = Dataset()
+    middle.ProtocolContextSequence = Sequence([deep])
+    ds.RequestAttributesSequence[0].ScheduledProtocolCodeSequence = Sequence([middle])
+    note(chain + "(0040,A123)", name_at, family, "nested three deep")
+    note(chain + "(0040,A160)", name_at, family, "nested three deep")
+    note(chain + "(0040,A120)", date_at, day, "date in DT")
+    note(chain + f"({PLANTED_PRIVATE:04X},1001)", id_at, pid, "nested three deep, private")
+    # private, multi-valued, dates
+    block = ds.private_block(PLANTED_PRIVATE, PLANTED_CREATOR, create=True)
+    block.add_new(0x01, "LT", f"Seen by {given} {family} today")
+    block.add_new(0x02, "LO", ["first", pid, "third"])
+    block.add_new(0x03, "DT", f"{day}0930")
+    block.add_new(0x04, "UT", f"study of {iso}")
+    private = f"({PLANTED_PRIVATE:04X},10"
+    note(private + "01)", name_at, given, "private")
+    note(private + "01)", name_at, family, "private")
+    note(private + "02)", id_at, pid, "private, multi-valued")
+    note(private + "03)", date_at, day, "date in DT, private")
+    note(private + "04)", date_at, iso, "date in free text, private")
+    ds.OtherPatientIDs = [str(ds.OtherPatientIDs), pid]
+    note("(0010,1000)", id_at, pid, "multi-valued")
+    # a name's components swapped, or apart
+    ds.OtherPatientNames = [str(ds.OtherPatientNames), f"{given}^{family}"]
+    note("(0010,1001)", name_at, family, "name components swapped")
+    note("(0010,1001)", name_at, given, "name components swapped")
+    ds.PatientComments = f"{ds.PatientComments} {given} came on {worded}"
+    note("(0010,4000)", name_at, given, "name component alone")
+    note("(0010,4000)", date_at, worded, "date in free text")
+    return planted
 
 
 # --------------------------------------------------------------------------- searching outputs
@@ -407,4 +520,56 @@ def element_values(elem) -> list[object]:
             out.append(_norm(v))
         else:
             out.append(str(v).strip())
+    return out
+
+
+# --------------------------------------------------------------------------- what verify must find
+
+#: VRs whose values are specific enough to search for (docs/explain-verify.md); the code
+#: items' coded values and meanings are not.
+SEARCHED_VRS = frozenset("PN LO SH LT ST UT UC UR AE DA DT UI".split())
+_CODE_ITEM = frozenset({"CodeValue", "CodingSchemeDesignator", "CodeMeaning"})
+_WHOLE = frozenset({"X", "Z", "D", "C", "X/Z", "X/D", "Z/D", "X/Z/D"})
+_TAG = re.compile(r"\(([0-9A-F]{4}),([0-9A-F]{4})\)")
+
+
+def identifying(marker: Marker) -> bool:
+    """Whether a marker sits where DICOM PS3.15 Table E.1-1 says an element identifies:
+    its own row asks for anything but K; or, for an element with no row and a searchable
+    VR that is not a UID or a code item's, the nearest enclosing sequence with a row is
+    removed, emptied or replaced whole. Private elements and creators do not."""
+    from deidlang import profile
+
+    codes = {r.tag: r.code for r in profile.rows() if r.tag is not None}
+    tags = [int(g + e, 16) for g, e in _TAG.findall(marker.element)]
+    tag = tags[-1]
+    if not marker.strong or marker.vr not in SEARCHED_VRS or (tag >> 16) & 1:
+        return False
+    if tag in codes:
+        return codes[tag] != "K"
+    if marker.vr == "UI" or keyword_for_tag(tag) in _CODE_ITEM:
+        return False
+    for outer in reversed(tags[:-1]):
+        if outer in codes:
+            return codes[outer] in _WHOLE
+    return False
+
+
+def expected_leaks(corpus: Corpus, output: Path) -> set[tuple[str, str, str]]:
+    """``(file, output element, original element)`` of every identifying value that
+    ``deidc verify`` must report in the outputs under ``output``: each identifying marker
+    still in its element, and each planted copy still where it was put."""
+    import pydicom
+
+    texts: dict[str, dict[str, str]] = {}
+    for name in corpus.files:
+        ds = pydicom.dcmread(output / name)
+        texts[name] = {uid: " ".join(element_texts(elem)).lower() for uid, elem in walk(ds)}
+    out = set()
+    for m in corpus.markers:
+        if identifying(m) and m.text.lower() in texts[m.file].get(m.element, ""):
+            out.add((m.file, m.element, m.element))
+    for p in corpus.planted:
+        if p.text.lower() in texts[p.file].get(p.element, ""):
+            out.add((p.file, p.element, p.source))
     return out

@@ -31,7 +31,7 @@ from deidlang import cli
 from deidlang.explain import explain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from canary import ALL_VRS, Corpus, build_corpus, element_texts, element_values, find_markers, recipe_keywords, walk  # noqa: E402
+from canary import ALL_VRS, Corpus, build_corpus, element_texts, element_values, expected_leaks, find_markers, recipe_keywords, walk  # noqa: E402
 
 #: Attributes the basic profile never keeps (PS3.15 Table E.1-1: X, Z, D or U).
 NEVER_KEPT = (
@@ -170,20 +170,15 @@ def test_no_marker_survives_except_in_kept_elements(outcome):
     assert not problems, "\n".join(problems[:40])
 
 
-def test_deidc_verify_finds_nothing_but_kept_values_in_place(outcome, capsys):
+def test_deidc_verify_reports_nothing_on_the_bundled_recipes_output(outcome, capsys):
+    """Precision: the bundled recipe keeps no identifying value, so verify must say nothing
+    (before issue 11 it reported the values the recipe keeps where it keeps them)."""
     code = cli.main(["verify", "--original", str(outcome.corpus.directory), "--deidentified", str(outcome.output), "--format", "json"])
     out, _err = capsys.readouterr()
     report = json.loads(out)
     assert report["files"] == len(outcome.corpus.files)
     assert not report["unpaired"] and not report["errors"]
-    bad = []
-    for leak in report["leaks"]:
-        name = Path(leak["file"]).name
-        in_place = leak["element"] in leak["sources"]
-        if leak["element"] == "<file bytes>" or not in_place or leak["element"] not in outcome.kept[name]:
-            bad.append(leak)
-    assert not bad, json.dumps(bad[:20], indent=1)
-    assert code == (1 if report["leaks"] else 0)
+    assert report["leaks"] == [] and code == 0
 
 
 def test_no_marker_in_what_deidc_prints(outcome, capsys, tmp_path):
@@ -234,3 +229,96 @@ def test_a_copied_marker_is_caught(outcome):
     ds.ImageComments = str(source.PatientName.family_name)
     problems = violations(outcome.corpus, name, ds, b"", outcome.kept[name])
     assert problems == [f"{name}: (0020,4000) holds the marker of {name} (0010,0010) (PN)"]
+
+
+# --------------------------------------------------------------------------- recall: leaks verify must find
+
+#: A recipe that de-identifies nothing: every identifying value of the corpus stays.
+KEEP_EVERYTHING = "FORMAT dicom\n\n%header\n\nADD PatientIdentityRemoved NO\n"
+#: Applied before the bundled recipe: keeps (as an option recipe would) elements that
+#: hold the planted copies and the patient's name and study date where they are.
+KEEP_SOME = "FORMAT dicom\n\n%header\n\n" + "".join(
+    f"KEEP {field}\n"
+    for field in (
+        "PatientName",
+        "StudyDate",
+        "OtherPatientIDs",
+        "OtherPatientNames",
+        "ImageComments",
+        "PatientComments",
+        "RequestAttributesSequence",
+        *(f'(0013,"PLANTED",0{i})' for i in range(1, 5)),
+    )
+)
+#: Every kind of hiding place tests/canary.py plants a copy in.
+HIDING_PLACES = {
+    "top level",
+    "nested three deep",
+    "nested three deep, private",
+    "private",
+    "private, multi-valued",
+    "multi-valued",
+    "name components swapped",
+    "name component alone",
+    "date in DT",
+    "date in DT, private",
+    "date in free text",
+    "date in free text, private",
+}
+
+
+@attrs.frozen
+class Recall:
+    corpus: Corpus
+    expected: set  # (file, output element, original element)
+    found: set  # the same, as verify reports it
+    outside: set  # (file, output element) verify reports where nothing was expected
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory) -> Corpus:
+    root = tmp_path_factory.mktemp("planted")
+    return build_corpus(root / "in", keywords=recipe_keywords(cli.DEFAULT_RECIPE.read_text(encoding="utf-8")), files=2, plant=True)
+
+
+def _recall(corpus: Corpus, recipes: list[str], out: Path) -> Recall:
+    from deidlang import verify
+
+    argv = ["run", "--input", str(corpus.directory), "--output", str(out), "--keep-private", "--jobs", "1"]
+    for text in recipes:
+        path = out.parent / f"recipe-{len(list(out.parent.glob('recipe-*')))}.dicom"
+        path.write_text(text, encoding="utf-8")
+        argv += ["--recipe", str(path)]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()) as err:
+        assert cli.main(argv) == 0, err.getvalue()
+    expected = expected_leaks(corpus, out)
+    report = verify.verify_tree(str(corpus.directory), str(out))
+    found = {(Path(leak.file).name, leak.element, source) for leak in report.leaks for source in leak.sources}
+    outside = {(f, e) for f, e, _ in found} - {(f, e) for f, e, _ in expected}
+    return Recall(corpus, expected, found & expected, outside)
+
+
+def test_every_hiding_place_is_planted(planted):
+    assert {p.how for p in planted.planted} == HIDING_PLACES
+    assert all(p.file in planted.files for p in planted.planted)
+
+
+def test_verify_finds_every_identifying_value_a_recipe_keeps(planted, tmp_path):
+    """Recall over every element of the corpus: with a recipe that changes nothing, each
+    identifying marker (by Table E.1-1) and each planted copy is reported where it is,
+    with the element it came from; and nothing else is."""
+    recall = _recall(planted, [KEEP_EVERYTHING], tmp_path / "out")
+    assert len(recall.expected) > 1000
+    assert recall.expected - recall.found == set()
+    assert recall.outside == set()
+
+
+def test_verify_finds_every_planted_leak_of_a_recipe_that_keeps_some(planted, tmp_path):
+    """The bundled recipe after a recipe that KEEPs the planted copies' elements: verify
+    reports exactly the kept identifying values and the copies, each hiding place."""
+    recall = _recall(planted, [KEEP_SOME, cli.DEFAULT_RECIPE.read_text(encoding="utf-8")], tmp_path / "out")
+    planted_places = {(p.file, p.element, p.source) for p in planted.planted}
+    assert planted_places <= recall.expected  # the recipe kept every copy
+    assert recall.expected - recall.found == set()
+    assert recall.outside == set()
+    assert {p.how for p in planted.planted if (p.file, p.element, p.source) in recall.found} == HIDING_PLACES

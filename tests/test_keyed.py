@@ -315,6 +315,14 @@ def test_scrub_removes_this_files_identifying_values():
     assert "John" not in ds.StudyDescription and "1962" not in ds.StudyDescription
 
 
+def test_scrub_removes_the_words_of_an_address():
+    """Issue 11: with --option clean-descriptors, the town of the patient's address stayed in
+    AdditionalPatientHistory ("...seen at Elmsworth Clinic"), found by deidc verify."""
+    ds = image(AdditionalPatientHistory="Seen at Elmsworth Clinic, Quarry Road", PatientAddress="17 Quarry Hill Road, Elmsworth, ZZ 09921")
+    program("REPLACE AdditionalPatientHistory deid_func:scrub").apply(ds)
+    assert ds.AdditionalPatientHistory == "Seen at Clinic, Road"
+
+
 def test_code_and_append_build_the_method_attributes():
     lines = [
         "ADD DeidentificationMethod deid_func:append value=\"Retain UIDs Option\"",

@@ -325,17 +325,20 @@ def test_file_meta_gets_the_sop_class_it_lacks(tmp_path):
 
 
 def test_a_scrubbed_value_that_was_all_identifying_becomes_a_dummy(tmp_path):
-    """clean-descriptors scrubs RequestAttributesSequence: a RequestedProcedureID that
-    is the accession number was left empty where it is Type 1C."""
+    """clean-descriptors once kept RequestAttributesSequence and scrubbed it: a
+    RequestedProcedureID that is the accession number was left empty where it is Type
+    1C. The option now leaves that sequence to the basic profile (it held IDs, UIDs and
+    dates that scrubbing missed), so no item is left to hold an emptied ID."""
     need_dciodvfy()
     source = _deid_data("humans", "ctbrain1.dcm")
     original = pydicom.dcmread(source, stop_before_pixels=True)
     item = original.RequestAttributesSequence[0]
     assert item.RequestedProcedureID == original.AccessionNumber
     output = _one("clean-descriptors", source, tmp_path)
-    out = pydicom.dcmread(output, stop_before_pixels=True).RequestAttributesSequence[0]
-    assert out.RequestedProcedureID and out.ScheduledProcedureStepID
-    assert original.AccessionNumber not in (out.RequestedProcedureID, out.ScheduledProcedureStepID)
+    written = pydicom.dcmread(output, stop_before_pixels=True)
+    for out in written.get("RequestAttributesSequence") or []:
+        assert out.RequestedProcedureID and out.ScheduledProcedureStepID
+        assert original.AccessionNumber not in (out.RequestedProcedureID, out.ScheduledProcedureStepID)
     assert _matching(dciodvfy_errors(output), r"RequestedProcedureID|ScheduledProcedureStepID") == []
 
 

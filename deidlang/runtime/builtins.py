@@ -385,6 +385,13 @@ _SCRUB_SOURCES = (
 )
 
 
+#: Words of an address that name no place (scrub leaves them in the text).
+_ADDRESS_WORDS = frozenset(
+    "road street avenue lane drive boulevard court place square suite floor building house apartment "
+    "north south east west main unit block flat".split()
+)
+
+
 def _scrub_terms(ds: Dataset) -> list[str]:
     terms: set[str] = set()
     for keyword in _SCRUB_SOURCES:
@@ -400,6 +407,8 @@ def _scrub_terms(ds: Dataset) -> list[str]:
                 for part in re.split(r"[\^=\s,]+", value):
                     if len(part) >= 2:
                         terms.add(part)
+            if "Address" in keyword:  # the town or street alone identifies too
+                terms.update(w for w in re.findall(r"[^\W_]{4,}", value) if w.lower() not in _ADDRESS_WORDS)
             if elem.VR == "DA" and re.fullmatch(r"\d{8}", value):
                 y, m, d = value[:4], value[4:6], value[6:]
                 terms.update({f"{y}-{m}-{d}", f"{d}.{m}.{y}", f"{m}/{d}/{y}", f"{d}/{m}/{y}"})
