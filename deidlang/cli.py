@@ -193,7 +193,8 @@ def _build_parser() -> argparse.ArgumentParser:
             "without --recipe, applies deidlang's default recipe (the DICOM PS3.15 Basic Application Level "
             "Confidentiality Profile; --option adds its options). Several --recipe "
             "options are applied one after the other, in the order given. Output mirrors the input "
-            "tree under --output; inputs are never modified."
+            "tree under --output, except that a folder or file name holding an identifying value of a file "
+            "in it is replaced by a keyed pseudonym (--layout chooses another naming); inputs are never modified."
         ),
     )
     run.add_argument("--recipe", action="append", metavar="RECIPE", help="recipe to apply (repeatable; applied in order)")
@@ -236,6 +237,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "other sources are written uncompressed (default: always uncompressed)",
     )
     run.set_defaults(handler=_cmd_run)
+    _add_layout_option(run)
     _add_key_options(run)
     _add_run_proof_options(run)
 
@@ -261,7 +263,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="blank burned-in text in DICOM pixels, with before/after previews",
         description=(
             "Blank the regions that the recipe's %filter labels give for each file (every frame and sample) "
-            "and write the result under --output, mirroring the input tree. By default the recipe's header "
+            "and write the result under --output, mirroring the input tree (names holding identifying values "
+            "replaced by keyed pseudonyms; --layout). By default the recipe's header "
             "actions are applied too, so the output is de-identified in one pass (as `deidc run "
             "--clean-pixels`); --pixels-only leaves the header as it is, as deid's DicomCleaner does (only "
             "the elements that describe the pixels change: transfer syntax, photometric interpretation, "
@@ -294,6 +297,7 @@ def _build_parser() -> argparse.ArgumentParser:
     clean_private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
     clean.add_argument("--strict", action="store_true", help="do not run when the recipe has warnings")
     clean.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
+    _add_layout_option(clean)
     clean.set_defaults(handler=_cmd_clean, clean_pixels=True, quarantine=None)
 
     ids = sub.add_parser(
@@ -428,6 +432,18 @@ def _add_profile_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--all", action="store_true", help="with --profile: list every row, not only gaps and contradictions")
 
 
+def _add_layout_option(parser: argparse.ArgumentParser) -> None:
+    from .naming import DEFAULT_LAYOUT, LAYOUTS
+
+    parser.add_argument(
+        "--layout", choices=LAYOUTS, default=DEFAULT_LAYOUT,
+        help="how outputs are named: mirror (default) = the input tree, every folder or file name that holds "
+        "an identifying value of a file in it (name, ID, accession number, date, UID) replaced by a keyed "
+        "pseudonym; pseudonym = every name a keyed pseudonym; dicom = PatientID/StudyInstanceUID/"
+        "SeriesInstanceUID/SOPInstanceUID.dcm from the de-identified header",
+    )
+
+
 def _add_key_options(parser: argparse.ArgumentParser) -> None:
     from . import profile
 
@@ -449,7 +465,7 @@ def _option_recipes(args: argparse.Namespace) -> list[str]:
     return [str(profile.option_recipe(name)) for name in dict.fromkeys(getattr(args, "option", None) or ())]
 
 
-def _compose_programs(programs: list, args: argparse.Namespace) -> list:
+def _compose_programs(programs: list, args: argparse.Namespace, key=None) -> list:
     """The Programs as they run: each honours the KEEP lines of the ones before it, and
     keyed built-ins get the key (read once here, so every worker uses the same one)."""
     from .runtime import extras, keyed
@@ -457,6 +473,14 @@ def _compose_programs(programs: list, args: argparse.Namespace) -> list:
     programs = extras.chain(programs)
     if not keyed.needs_key(programs):
         return programs
+    return [keyed.bind(p, key or _resolve_key(args)) for p in programs]
+
+
+def _resolve_key(args: argparse.Namespace):
+    """The secret key of a command (--key-file, else the default key), with a note on
+    where it comes from."""
+    from .runtime import keyed
+
     try:
         if getattr(args, "key_file", None):
             key, created = keyed.key_from_file(args.key_file), False
@@ -468,7 +492,7 @@ def _compose_programs(programs: list, args: argparse.Namespace) -> list:
         _err(f"note: created a new secret key in '{keyed.user_key_path()}' (keep it secret; the same key gives the same pseudonyms)")
     elif not getattr(args, "key_file", None) and not os.environ.get("DEIDLANG_KEY") and not os.environ.get("DEIDLANG_KEY_FILE"):
         _err(f"note: keyed pseudonyms use the key in '{keyed.user_key_path()}' (fingerprint {key.fingerprint})")
-    return [keyed.bind(p, key) for p in programs]
+    return key
 
 
 def _cmd_check_profile(args: argparse.Namespace) -> int:
@@ -659,7 +683,8 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
     if loaded is None:
         return 1
     texts, programs = loaded  # in the order given, applied one after the other
-    programs = _compose_programs(programs, args)  # earlier KEEPs protect; keys bound
+    key = _resolve_key(args)  # keyed built-ins, output names and the manifest's input keys
+    programs = _compose_programs(programs, args, key)  # earlier KEEPs protect; keys bound
     if (clean_pixels or quarantine) and not _has_filters(programs):
         _err("note: the recipe has no %filter section: no file is flagged" + (", no pixels are cleaned" if clean_pixels else ""))
     elif quarantine:
@@ -680,6 +705,8 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         verify=bool(getattr(args, "verify", False)),
         show_values=bool(getattr(args, "show_values", False)),
         durable=bool(getattr(args, "fsync", False)),
+        layout=args.layout,
+        key=key,
     )
     job = batch.Job(
         programs=tuple(programs),
@@ -823,6 +850,8 @@ def _print_run_summary(args, recipe_paths, summary: batch.Summary, *, options: b
             + ("; private elements removed" if args.remove_private else "; private elements kept"),
             file=out,
         )
+    if summary.written or summary.quarantined:
+        print(summary.names_text(), file=out)
     if summary.resumed:
         print(f"{_count(summary.resumed, 'file')} already complete from an earlier run of the same job (resumed)", file=out)
     kept = summary.skipped - summary.resumed
@@ -1274,11 +1303,12 @@ def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappi
             reason = str(err)
         except Exception as err:  # noqa: BLE001 - keep going; the message must not quote data
             reason = f"internal error while explaining ({type(err).__name__}); this is a bug in deidlang"
-        rel = os.path.relpath(task.target, output)
+        rel = os.path.relpath(task.target, output) if task.target else ""  # the planned output name: no input path
+        shown_file = task.display if show else rel
         if explanation is None:
             failed += 1
             _err(f"failed: {task.display}: {reason}")
-            entries.append({"file": task.display, "output": rel, "error": reason})
+            entries.append({"file": shown_file, "output": rel, "error": reason})
             continue
         counts = explanation.counts()
         for k, n in counts.items():
@@ -1286,9 +1316,9 @@ def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappi
         for k, n in explanation.actions().items():
             actions[k] = actions.get(k, 0) + n
         summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n and k != "kept") or "no change"
-        print(f"{task.display}: would {_would(counts)}" if summary != "no change" else f"{task.display}: no change")
+        print(f"{rel}: would {_would(counts)}" if summary != "no change" else f"{rel}: no change")
         entry = explaining.to_dict(explanation, show_values=show)
-        entry["output"] = rel
+        entry["file"], entry["output"] = shown_file, rel
         entries.append(entry)
     if report_path:
         data = {

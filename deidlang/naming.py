@@ -1,0 +1,406 @@
+"""Output names without identifying data: what each output folder and file is called.
+
+PACS exports name folders and files after patients (``SMITH^JOHN_12345/
+20131210_CT/IM0001.dcm``); copying those names to the output would undo the
+de-identification of the files inside. ``deidc run --layout`` chooses how
+outputs are named:
+
+``mirror`` (the default)
+    The input tree, with every folder and file name checked against the
+    identifying values of the files it holds (:func:`path_identifiers`:
+    names and their parts, IDs and accession numbers, dates in common
+    formats, UIDs -- verify's harvest over the header's top-level person
+    name, date, UID and identifier elements). A name that contains one is
+    replaced as a whole by a keyed pseudonym (:func:`pseudonym`); a folder
+    is replaced when it contains a value of *any* file below it (the batch
+    reads every header once before the run to know), so that the files of
+    one folder stay together.
+``pseudonym``
+    The input tree's shape, every folder and file name a keyed pseudonym
+    (nothing is read to name a file).
+``dicom``
+    ``<PatientID>/<StudyInstanceUID>/<SeriesInstanceUID>/<SOPInstanceUID>.dcm``
+    from the *de-identified* header (:func:`dicom_parts`); a missing value
+    falls back to a keyed pseudonym of the original's value, and each part
+    is checked against the original's identifying values like a mirrored
+    name (a recipe that keeps UIDs would otherwise name folders after them).
+
+Pseudonyms are HMAC-SHA256 (:mod:`deidlang.runtime.keyed`) of the name
+under the run's key, with a domain string of their own: the same name gives
+the same pseudonym on every file, run, worker and machine that uses the key,
+and nobody without the key can tell which name it stands for.
+
+The run manifest records output names only; what identifies an input
+there (to resume and to pair outputs with originals in ``deidc verify``) is
+:func:`input_key`, a keyed digest of its path relative to its input root.
+
+Library code: never prints, never exits.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import os
+import re
+from typing import Any, Iterable, Sequence
+
+from .runtime.keyed import Key
+
+__all__ = [
+    "LAYOUTS",
+    "DEFAULT_LAYOUT",
+    "SAFE_EXTENSIONS",
+    "pseudonym",
+    "pseudonym_name",
+    "input_key",
+    "path_identifiers",
+    "NameCheck",
+    "read_header",
+    "scan_flags",
+    "flags",
+    "safe_component",
+    "dicom_parts",
+    "mask",
+]
+
+LAYOUTS = ("mirror", "pseudonym", "dicom")
+DEFAULT_LAYOUT = "mirror"
+
+#: File name extensions kept when a file name is replaced (anything else could carry data).
+SAFE_EXTENSIONS = frozenset({".dcm", ".dicom", ".dic", ".ima"})
+
+#: Hex digits of a pseudonym (64 bits: a clash between two names of a run is out of reach).
+PSEUDONYM_DIGITS = 16
+#: Hex digits of an input key in the manifest.
+INPUT_KEY_DIGITS = 32
+#: Longest name the dicom layout builds from one header value (a UID has at most 64 characters).
+MAX_PART = 64
+
+_PATH_DOMAIN = "deidlang:path"
+_INPUT_DOMAIN = "deidlang:input"
+
+
+# =========================================================================== pseudonyms
+
+
+def pseudonym(key: Key, name: str) -> str:
+    """A folder name's keyed pseudonym: 16 lower-case hex digits (no case to clash on a
+    case-insensitive file system)."""
+    return key.digest(_PATH_DOMAIN, name).hex()[:PSEUDONYM_DIGITS]
+
+
+def pseudonym_name(key: Key, name: str) -> str:
+    """A file name's keyed pseudonym: the pseudonym of the whole name, with its extension
+    when that is a DICOM one (:data:`SAFE_EXTENSIONS`)."""
+    ext = os.path.splitext(name)[1]
+    return pseudonym(key, name) + (ext if ext.lower() in SAFE_EXTENSIONS else "")
+
+
+def input_key(key: Key, relative: str) -> str:
+    """What the manifest records for an input: a keyed digest of its path relative to its
+    input root ('/' between names), never the path itself."""
+    return key.digest(_INPUT_DOMAIN, relative.replace(os.sep, "/")).hex()[:INPUT_KEY_DIGITS]
+
+
+# =========================================================================== identifying values
+
+
+@functools.lru_cache(maxsize=1)
+def _path_tags() -> frozenset[int]:
+    """Public top-level elements whose values can name a file or folder: person names,
+    dates, UIDs and identifiers (as verify's harvest tells identifiers: PatientID,
+    OtherPatientIDs, AccessionNumber, StudyID...). Descriptions and other free text are
+    left out: series folders are often named after them, and their words are not
+    identifying on their own."""
+    from pydicom._dicom_dict import DicomDictionary
+
+    from .verify import _ID_VRS, _is_id_keyword
+
+    found = set()
+    for tag, entry in DicomDictionary.items():
+        vr, keyword = entry[0], entry[4]
+        if tag >> 16 in (0x0002, 0xFFFE):
+            continue
+        if vr in ("PN", "DA", "DT", "UI") or (vr in _ID_VRS and _is_id_keyword(keyword)):
+            found.add(tag)
+    return frozenset(found)
+
+
+def path_identifiers(ds, only: Iterable[int] | None = None) -> list:
+    """The identifying values of ``ds`` that an output name is checked against:
+    :func:`deidlang.verify.harvest` over the top-level elements of :func:`_path_tags`
+    (``only``: over those of these tags), each converted on its own copy (``ds`` is not
+    changed: its raw elements stay raw)."""
+    from pydicom.dataelem import RawDataElement, convert_raw_data_element
+    from pydicom.dataset import Dataset
+
+    from .verify import harvest
+
+    tags = _path_tags() if only is None else frozenset(only)
+    elements = ds._dict
+    chosen = [elem for tag, elem in elements.items() if tag in tags and elem.value is not None]
+    if not chosen:
+        return []
+    encoding = _encoding(elements.get(0x00080005))
+    subset = Dataset()
+    for elem in chosen:
+        if type(elem) is RawDataElement:
+            try:
+                elem = convert_raw_data_element(elem, encoding=encoding)
+            except Exception:  # noqa: BLE001 - a value its VR cannot hold names nothing
+                continue
+        subset._dict[elem.tag] = elem
+    return harvest(subset)
+
+
+def _encoding(charset) -> list[str]:
+    """The Python encodings of a SpecificCharacterSet element (pydicom's default without one)."""
+    from pydicom.charset import convert_encodings
+    from pydicom.dataelem import RawDataElement, convert_raw_data_element
+
+    if charset is None:
+        return ["iso8859"]
+    try:
+        if type(charset) is RawDataElement:
+            charset = convert_raw_data_element(charset, encoding=None)
+        value = charset.value
+        values = list(value) if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue" else [value or ""]
+        return convert_encodings(values)
+    except Exception:  # noqa: BLE001 - an unknown character set: read as pydicom's default
+        return ["iso8859"]
+
+
+_TOKEN_SPLIT = re.compile(r"[\\^=\s,.;]+")
+_DATE_VRS = frozenset({"DA", "DT"})
+
+
+def _vr(tag: int, elem) -> str:
+    vr = elem.VR
+    if vr is None:  # implicit VR, still raw
+        from pydicom.datadict import dictionary_VR
+
+        vr = dictionary_VR(tag)
+    return vr
+
+
+def _could_hold(elem, vr: str, names: str, digits: str) -> bool:
+    """Whether a value of this element could be in one of the ``names`` (lower-cased,
+    joined by NUL; ``digits``: the same with the separators between digits left out): a
+    superset of what :class:`NameCheck` finds with :func:`path_identifiers`, made from the
+    raw bytes without converting the element. Values that are not ASCII are always
+    candidates (their decoding is the character set's business)."""
+    value = elem.value
+    if isinstance(value, bytes):
+        if not value.isascii():
+            return True
+        text = value.decode("ascii").lower()
+    else:
+        text = str(value).lower()
+    if vr in _DATE_VRS:
+        for date in text.split("\\"):
+            d = date.strip(" \x00")[:8]
+            if len(d) == 8 and d.isdigit():
+                y, m, day = d[:4], d[4:6], d[6:]
+                if d in digits or day + m + y in digits or m + day + y in digits:
+                    return True
+        return False
+    found_token = False
+    for token in _TOKEN_SPLIT.split(text):
+        if len(token) >= 3:
+            found_token = True
+            if token in names:
+                return True
+    if not found_token:  # no token long enough (a UID like 1.2.3.44): the whole value
+        for whole in text.split("\\"):
+            whole = whole.strip(" \x00")
+            if len(whole) >= 3 and whole in names:
+                return True
+    return False
+
+
+def flags(ds, names: Sequence[str]) -> tuple[int, ...]:
+    """Indices of the ``names`` (an output path's folders and file name) that contain an
+    identifying value of ``ds`` (:class:`NameCheck` over :func:`path_identifiers`).
+
+    Fast for names that hold nothing: the elements are first looked at in their raw
+    bytes (:func:`_could_hold`), and only those that could be in a name are converted
+    and harvested."""
+    if not names:
+        return ()
+    low = "\0".join(name.lower() for name in names)
+    digits = _SEPARATED_DIGITS.sub("", low)
+    tags = _path_tags()
+    hits = []
+    for tag, elem in ds._dict.items():
+        if tag in tags and elem.value is not None:
+            try:
+                vr = _vr(tag, elem)
+            except KeyError:
+                continue
+            if _could_hold(elem, vr, low, digits):
+                hits.append(tag)
+    if not hits:
+        return ()
+    return NameCheck(path_identifiers(ds, hits)).flags(names)
+
+
+_SEPARATED_DIGITS = re.compile(r"(?<=\d)[\s._\\-]+(?=\d)")
+_DIGITS = re.compile(r"\D+")
+
+
+class NameCheck:
+    """Which names contain an identifying value (a list of
+    :class:`~deidlang.verify.Identifier`).
+
+    Matching is made for names, not text: case-insensitive and *within* words, since
+    names run words together (``SMITHJOHN``, ``IM12345``); a value of three characters
+    or fewer must stand apart from letters and digits. Dates are compared by their
+    digits, with the separators between digits of the name left out, so ``2013-12-10``,
+    ``2013_12_10``, ``10.12.2013`` and ``12102013`` (the day first and the month first
+    forms of verify's harvest) are all found.
+    """
+
+    def __init__(self, identifiers: Iterable[Any]):
+        self.within: list[tuple[str, Any]] = []
+        self.apart: list[tuple[re.Pattern, Any]] = []
+        self.dates: list[tuple[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        for it in identifiers:
+            if it.family == "phone":
+                continue
+            if it.family == "date":
+                digits = _DIGITS.sub("", it.text)
+                if len(digits) == 8 and ("date", digits) not in seen:
+                    seen.add(("date", digits))
+                    self.dates.append((digits, it))
+                continue
+            text = it.text.strip().lower()
+            if len(text) < 3 or (it.family, text) in seen:  # two letters ('CT', 'MR') name nothing
+                continue
+            seen.add((it.family, text))
+            if len(text) > 3:
+                self.within.append((text, it))
+            else:
+                self.apart.append((re.compile(r"(?<![^\W_])" + re.escape(text) + r"(?![^\W_])"), it))
+
+    def __bool__(self) -> bool:
+        return bool(self.within or self.apart or self.dates)
+
+    def hits(self, name: str) -> list[Any]:
+        """The identifiers found in ``name``."""
+        low = name.lower()
+        found = [it for text, it in self.within if text in low]
+        found += [it for rx, it in self.apart if rx.search(low)]
+        if self.dates:
+            digits = _SEPARATED_DIGITS.sub("", low)
+            found += [it for d, it in self.dates if d in digits]
+        return found
+
+    def flags(self, names: Sequence[str]) -> tuple[int, ...]:
+        """Indices of the ``names`` that contain an identifying value."""
+        return tuple(i for i, name in enumerate(names) if self.hits(name))
+
+
+def mask(names: Sequence[str], flagged: Iterable[int], label: str = "<identifying>") -> list[str]:
+    """``names`` with the flagged ones replaced by ``label`` (to name a path in a report)."""
+    flagged = set(flagged)
+    return [label if i in flagged else name for i, name in enumerate(names)]
+
+
+# =========================================================================== reading a header
+
+
+def read_header(source: str, *, force: bool = False):
+    """The header of one input, read as the batch reads it (regular files only; small
+    files in one go, large ones with their big values left unread). Raises what
+    :func:`deidlang.batch.read_input` raises for a file that cannot be read."""
+    from . import batch
+
+    if batch.is_url(source):
+        return batch.read_input(source, force=force)[0]
+    with batch._open_regular(source) as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            raise batch.InputError(batch.EMPTY)
+        if size <= batch.SMALL_FILE:
+            data = batch._read_all(fh)
+            return batch._parse(io.BytesIO(data), len(data), force=force, data=data)
+    return batch._parse(source, size, force=force, stop_before_pixels=True, defer_size=batch.DEFER_SIZE)
+
+
+def scan_flags(source: str, names: Sequence[str], *, force: bool = False) -> tuple[int, ...] | None:
+    """Indices of the ``names`` (the output path's folders and file name) holding an
+    identifying value of the file at ``source``; None when it cannot be read."""
+    try:
+        ds = read_header(source, force=force)
+        return flags(ds, names)
+    except Exception:  # noqa: BLE001 - the run reports the file; here it only cannot name anything
+        return None
+
+
+# =========================================================================== the dicom layout
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"com{i}" for i in range(1, 10)] + [f"lpt{i}" for i in range(1, 10)]
+)
+
+#: The dicom layout's levels: the element each is named after, and the name when it has none.
+DICOM_LEVELS = (
+    ("PatientID", "no-patient-id"),
+    ("StudyInstanceUID", "no-study-uid"),
+    ("SeriesInstanceUID", "no-series-uid"),
+    ("SOPInstanceUID", ""),
+)
+
+
+def safe_component(text: str) -> str:
+    """``text`` as one portable name: letters, digits, '.', '_' and '-' only (anything
+    else becomes '_'), no leading dot or dash, at most :data:`MAX_PART` characters, never
+    a name Windows reserves; '' when nothing is left."""
+    name = _UNSAFE.sub("_", text.strip(" \x00")).lstrip(".-")[:MAX_PART].rstrip(". ")
+    if name.split(".")[0].lower() in _RESERVED:
+        name = "_" + name
+    return name if name.strip("_") else ""
+
+
+def _text(ds, keyword: str) -> str:
+    try:
+        value = ds.get(keyword)
+    except Exception:  # noqa: BLE001 - a value pydicom cannot read names nothing
+        return ""
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        value = value[0] if len(value) else ""
+    return str(value)
+
+
+def originals(ds) -> dict[str, str]:
+    """The original's values of the dicom layout's elements (read before the recipe runs,
+    for the fall-backs)."""
+    return {keyword: _text(ds, keyword) for keyword, _ in DICOM_LEVELS}
+
+
+def dicom_parts(after, before: dict[str, str], key: Key, check: NameCheck, fallback: str) -> tuple[list[str], tuple[int, ...]]:
+    """``([patient, study, series, instance.dcm], replaced)`` for a de-identified dataset.
+
+    ``before``: :func:`originals` of its original; ``fallback``: what names the file
+    when neither header has a SOPInstanceUID (the input's relative path: a keyed
+    pseudonym of it). A part that contains an identifying value of the original
+    (``check``) is replaced by its keyed pseudonym; ``replaced`` lists those parts.
+    """
+    parts: list[str] = []
+    replaced: list[int] = []
+    for i, (keyword, missing) in enumerate(DICOM_LEVELS):
+        name = safe_component(_text(after, keyword))
+        if not name:  # the recipe removed or emptied it: the original's value, keyed
+            original = before.get(keyword, "").strip(" \x00")
+            name = pseudonym(key, f"{keyword}={original}") if original else (missing or pseudonym(key, f"path={fallback}"))
+        elif check.hits(name):
+            name = pseudonym(key, name)
+            replaced.append(i)
+        parts.append(name)
+    parts[-1] += ".dcm"
+    return parts, tuple(replaced)
