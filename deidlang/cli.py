@@ -1194,8 +1194,9 @@ def _add_proof_commands(sub: Any) -> None:
             "Harvest identifying values from the originals (names and their parts, IDs, dates in common "
             "formats, UIDs, addresses, phone numbers, institution and station names, free-text words) and "
             "search every element of each de-identified file (sequences, private blocks, file meta) and its "
-            "raw bytes for them. Outputs pair with originals through the run manifest when there is one, "
-            "else by relative path. Each leak is printed with file, element and the kind of value; values "
+            "raw bytes for them, and the names of its path (a folder or file name that holds one is a leak; "
+            "such names are masked in the report). Outputs pair with originals through the run manifest "
+            "when there is one (with the run's key), else by relative path. Each leak is printed with file, element and the kind of value; values "
             "only with --show-values. Exit status: 0 no leak, 1 leaks (or files that could not be verified), "
             "2 usage error."
         ),
@@ -1204,6 +1205,11 @@ def _add_proof_commands(sub: Any) -> None:
     verify.add_argument("--deidentified", required=True, metavar="OUT", help="the de-identified file or directory (a `deidc run` output)")
     verify.add_argument("--format", choices=EXPLAIN_FORMATS, default="text", help="output format (default: text)")
     verify.add_argument("--show-values", action="store_true", help="also print the leaked values (identifying data)")
+    verify.add_argument(
+        "--key-file", metavar="PATH",
+        help="the run's secret key: its manifest names inputs by keyed digests (default: $DEIDLANG_KEY, "
+        "$DEIDLANG_KEY_FILE, else the user key file)",
+    )
     verify.set_defaults(handler=_cmd_verify)
 
 
@@ -1371,7 +1377,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         if not os.path.exists(given):
             raise CliError(f"{what} '{given}' does not exist")
     try:
-        report = verifying.verify_tree(args.original, args.deidentified)
+        key = None
+        if args.key_file:
+            from .runtime import keyed
+
+            key = keyed.key_from_file(args.key_file)
+        report = verifying.verify_tree(args.original, args.deidentified, key=key, show_values=args.show_values)
     except DeidlangError as err:
         raise CliError(str(err)) from None
     if not report.files and not report.unpaired:

@@ -74,6 +74,8 @@ SAFE_EXTENSIONS = frozenset({".dcm", ".dicom", ".dic", ".ima"})
 PSEUDONYM_DIGITS = 16
 #: Hex digits of an input key in the manifest.
 INPUT_KEY_DIGITS = 32
+#: Values of letters only this long or longer are found inside longer words of a name.
+WITHIN = 5
 #: Longest name the dicom layout builds from one header value (a UID has at most 64 characters).
 MAX_PART = 64
 
@@ -84,10 +86,20 @@ _INPUT_DOMAIN = "deidlang:input"
 # =========================================================================== pseudonyms
 
 
+def _text(name: str) -> str:
+    """A name as text that UTF-8 can hold: bytes of a file name that are not UTF-8 (held
+    as lone surrogates) are written as ``\\xNN``."""
+    try:
+        name.encode("utf-8")
+        return name
+    except UnicodeEncodeError:
+        return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def pseudonym(key: Key, name: str) -> str:
     """A folder name's keyed pseudonym: 16 lower-case hex digits (no case to clash on a
     case-insensitive file system)."""
-    return key.digest(_PATH_DOMAIN, name).hex()[:PSEUDONYM_DIGITS]
+    return key.digest(_PATH_DOMAIN, _text(name)).hex()[:PSEUDONYM_DIGITS]
 
 
 def pseudonym_name(key: Key, name: str) -> str:
@@ -100,7 +112,7 @@ def pseudonym_name(key: Key, name: str) -> str:
 def input_key(key: Key, relative: str) -> str:
     """What the manifest records for an input: a keyed digest of its path relative to its
     input root ('/' between names), never the path itself."""
-    return key.digest(_INPUT_DOMAIN, relative.replace(os.sep, "/")).hex()[:INPUT_KEY_DIGITS]
+    return key.digest(_INPUT_DOMAIN, _text(relative.replace(os.sep, "/"))).hex()[:INPUT_KEY_DIGITS]
 
 
 # =========================================================================== identifying values
@@ -254,8 +266,10 @@ class NameCheck:
     :class:`~deidlang.verify.Identifier`).
 
     Matching is made for names, not text: case-insensitive and *within* words, since
-    names run words together (``SMITHJOHN``, ``IM12345``); a value of three characters
-    or fewer must stand apart from letters and digits. Dates are compared by their
+    names run words together (``SMITHJOHN``, ``IM12345``); a value of letters only
+    shorter than :data:`WITHIN` must not touch other letters (``LEE`` is found in
+    ``LEE_J`` and ``LEE2``, not in ``SLEEP``); values of fewer than three characters
+    are not looked for (``CT``, ``MR``). Dates are compared by their
     digits, with the separators between digits of the name left out, so ``2013-12-10``,
     ``2013_12_10``, ``10.12.2013`` and ``12102013`` (the day first and the month first
     forms of verify's harvest) are all found.
@@ -279,10 +293,10 @@ class NameCheck:
             if len(text) < 3 or (it.family, text) in seen:  # two letters ('CT', 'MR') name nothing
                 continue
             seen.add((it.family, text))
-            if len(text) > 3:
+            if len(text) >= WITHIN or not text.isalpha():
                 self.within.append((text, it))
-            else:
-                self.apart.append((re.compile(r"(?<![^\W_])" + re.escape(text) + r"(?![^\W_])"), it))
+            else:  # a short word ('lee', 'name'): not inside a longer word ('sleep', 'names')
+                self.apart.append((re.compile(r"(?<![^\W\d_])" + re.escape(text) + r"(?![^\W\d_])"), it))
 
     def __bool__(self) -> bool:
         return bool(self.within or self.apart or self.dates)
@@ -365,7 +379,7 @@ def safe_component(text: str) -> str:
     return name if name.strip("_") else ""
 
 
-def _text(ds, keyword: str) -> str:
+def _value_text(ds, keyword: str) -> str:
     try:
         value = ds.get(keyword)
     except Exception:  # noqa: BLE001 - a value pydicom cannot read names nothing
@@ -380,7 +394,7 @@ def _text(ds, keyword: str) -> str:
 def originals(ds) -> dict[str, str]:
     """The original's values of the dicom layout's elements (read before the recipe runs,
     for the fall-backs)."""
-    return {keyword: _text(ds, keyword) for keyword, _ in DICOM_LEVELS}
+    return {keyword: _value_text(ds, keyword) for keyword, _ in DICOM_LEVELS}
 
 
 def dicom_parts(after, before: dict[str, str], key: Key, check: NameCheck, fallback: str) -> tuple[list[str], tuple[int, ...]]:
@@ -394,7 +408,7 @@ def dicom_parts(after, before: dict[str, str], key: Key, check: NameCheck, fallb
     parts: list[str] = []
     replaced: list[int] = []
     for i, (keyword, missing) in enumerate(DICOM_LEVELS):
-        name = safe_component(_text(after, keyword))
+        name = safe_component(_value_text(after, keyword))
         if not name:  # the recipe removed or emptied it: the original's value, keyed
             original = before.get(keyword, "").strip(" \x00")
             name = pseudonym(key, f"{keyword}={original}") if original else (missing or pseudonym(key, f"path={fallback}"))

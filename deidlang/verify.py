@@ -639,8 +639,21 @@ def _read(path: str):
     return read_input(path, force=True)[0]
 
 
-def verify_files(original: str, output: str, *, shown_output: str | None = None, shown_original: str | None = None) -> FileCheck:
-    """Verify one output file against its original."""
+def verify_files(
+    original: str,
+    output: str,
+    *,
+    shown_output: str | None = None,
+    shown_original: str | None = None,
+    output_names: tuple[str, ...] | list[str] = (),
+    original_names: tuple[str, ...] | list[str] = (),
+    show_values: bool = False,
+) -> FileCheck:
+    """Verify one output file against its original. ``output_names``: the names of the
+    output's path that a run gave it (folders below the de-identified root, then the
+    file), checked too (:func:`path_leaks`); ``original_names``: the same for the
+    original. A name holding an identifying value is masked where the report shows a
+    path, unless ``show_values``."""
     out_name = shown_output or output
     orig_name = shown_original or original
     try:
@@ -654,18 +667,67 @@ def verify_files(original: str, output: str, *, shown_output: str | None = None,
     except Exception as err:  # noqa: BLE001
         return FileCheck(out_name, orig_name, error=f"cannot read the output ({type(err).__name__})")
     try:
+        named = _named_leaks(orig_ds, output_names, original_names, out_name, orig_name, show_values)
         identifiers = harvest(orig_ds)
     except Exception as err:  # noqa: BLE001
         return FileCheck(out_name, orig_name, error=f"cannot read the original's values ({type(err).__name__})")
+    out_name, orig_name, in_path = named
     leaks = search(identifiers, out_ds, data, file=out_name, original=orig_name)
-    return FileCheck(out_name, orig_name, tuple(leaks))
+    return FileCheck(out_name, orig_name, tuple(in_path) + tuple(leaks))
 
 
-def pairs(original: str, deidentified: str) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+#: Where a leak in an output's path is reported, and what a masked name reads.
+PATH_ELEMENT = "<output path>"
+MASK = "<identifying>"
+
+
+def path_leaks(original_ds: Dataset, names: tuple[str, ...] | list[str], *, file: str = "", original: str = "") -> list[Leak]:
+    """Identifying values of an original in the names of its output's path (``names``:
+    the folders, then the file name), as a run checks them (:mod:`deidlang.naming`: the
+    original's names and their parts, IDs, dates and UIDs, found within a name). One
+    leak per name, at :data:`PATH_ELEMENT`, its place as ``folder N`` or ``file name``."""
+    from .naming import NameCheck, path_identifiers
+
+    check = NameCheck(path_identifiers(original_ds))
+    leaks = []
+    for i, name in enumerate(names):
+        hits = check.hits(name)
+        if hits:
+            both = tuple(dict.fromkeys((h.kind, h.source) for h in hits))
+            where = "file name" if i == len(names) - 1 else f"folder {i + 1}"
+            leaks.append(Leak(file, PATH_ELEMENT, where, tuple(k for k, _ in both), tuple(src for _, src in both), name, original))
+    return leaks
+
+
+def _named_leaks(orig_ds, output_names, original_names, out_name: str, orig_name: str, show_values: bool):
+    """``(output as shown, original as shown, leaks in the output's path)``: the shown
+    paths with the names that hold identifying values masked (unless ``show_values``)."""
+    from .naming import NameCheck, mask, path_identifiers
+
+    if not output_names and not original_names:
+        return out_name, orig_name, []
+    check = NameCheck(path_identifiers(orig_ds))
+    if not show_values:
+        out_name = _masked(out_name, output_names, check.flags(output_names), mask)
+        orig_name = _masked(orig_name, original_names, check.flags(original_names), mask)
+    return out_name, orig_name, path_leaks(orig_ds, output_names, file=out_name, original=orig_name)
+
+
+def _masked(shown: str, names: tuple[str, ...] | list[str], flagged: tuple[int, ...], mask) -> str:
+    """``shown`` (a path ending with ``names``) with the flagged names replaced by :data:`MASK`."""
+    if not flagged:
+        return shown
+    parts = shown.split(os.sep)
+    head = parts[: len(parts) - len(names)]
+    return os.sep.join([*head, *mask(names, flagged, MASK)])
+
+
+def pairs(original: str, deidentified: str, key: Any = None) -> tuple[list[tuple[str, str]], list[str], list[str]]:
     """``(pairs of (original, output) absolute paths, unpaired outputs, skipped files)``.
 
     The run manifest in the output folder, when present, pairs the files it
-    lists; any other output pairs with the original at the same relative
+    lists (it names inputs by keyed digests: ``key`` is the run's key, by default
+    the default key); any other output pairs with the original at the same relative
     path (outputs under ``quarantine/`` with the path below it). Two files
     pair with each other.
     """
@@ -676,7 +738,7 @@ def pairs(original: str, deidentified: str) -> tuple[list[tuple[str, str]], list
         return [(original, deidentified)], [], []
     if not os.path.isdir(deidentified):
         raise DeidlangError(f"'{deidentified}' does not exist")
-    found: list[tuple[str, str]] = list(_manifest_pairs(deidentified, original) or ())
+    found: list[tuple[str, str]] = list(_manifest_pairs(deidentified, original, key) or ())
     paired = {out for _, out in found}
     unpaired: list[str] = []
     skipped: list[str] = []
@@ -709,14 +771,16 @@ def _files(root: str) -> Iterator[str]:
                 yield os.path.join(directory, name)
 
 
-def _manifest_pairs(root: str, original: str) -> list[tuple[str, str]] | None:
+def _manifest_pairs(root: str, original: str, key: Any = None) -> list[tuple[str, str]] | None:
     """Pairs from the run manifest (None when there is no usable one).
 
     ``deidlang-manifest.jsonl`` holds one record per output (the last one
-    wins): ``input`` relative to input root number ``root``, ``output``
-    relative to the output folder; ``deidlang-manifest.json`` lists the
-    roots as they were given. An input is looked for under ``original``
-    first, then under its root as the run named it.
+    wins): ``input_key``, the keyed digest of the input's path relative to
+    input root number ``root`` (:func:`_keyed_inputs` finds it under
+    ``original``), and ``output`` relative to the output folder. Manifests of
+    earlier versions name the input (``input``) and list the roots as they were
+    given: an input is looked for under ``original`` first, then under its root
+    as the run named it.
     """
     header: Mapping[str, Any] = {}
     try:
@@ -734,11 +798,14 @@ def _manifest_pairs(root: str, original: str) -> list[tuple[str, str]] | None:
                     rec = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(rec, Mapping) and isinstance(rec.get("output"), str) and isinstance(rec.get("input"), str):
+                if isinstance(rec, Mapping) and isinstance(rec.get("output"), str) and (
+                    isinstance(rec.get("input"), str) or isinstance(rec.get("input_key"), str)
+                ):
                     records[rec["output"]] = rec
     except OSError:
         return None
     inputs = header.get("inputs") if isinstance(header.get("inputs"), list) else []
+    keyed_inputs = None
     found: list[tuple[str, str]] = []
     for out_rel, rec in records.items():
         if rec.get("status") not in (None, "written", "quarantined"):
@@ -746,10 +813,67 @@ def _manifest_pairs(root: str, original: str) -> list[tuple[str, str]] | None:
         dst = out_rel if os.path.isabs(out_rel) else os.path.join(root, *out_rel.split("/"))
         if not os.path.isfile(dst):
             continue
-        src = _manifest_input(rec, inputs, original)
+        if isinstance(rec.get("input_key"), str):
+            if keyed_inputs is None:
+                keyed_inputs = _keyed_inputs(original, key, header)
+            src = keyed_inputs(rec)
+        else:
+            src = _manifest_input(rec, inputs, original)
         if src is not None:
             found.append((os.path.abspath(src), os.path.abspath(dst)))
     return found or None
+
+
+def _run_key(key: Any, header: Mapping[str, Any]):
+    """The key that made a run's input keys: ``key``, else the default key (never created
+    here). Raises :class:`DeidlangError` when there is none or it is not the run's."""
+    from .runtime import keyed
+
+    if key is None:
+        try:
+            key = keyed.default_key(create=False)[0]
+        except keyed.MissingKey:
+            key = None
+    used = header.get("keys") if isinstance(header.get("keys"), list) else []
+    if key is None or (used and key.fingerprint not in used):
+        have = "no key was found" if key is None else f"the key given has fingerprint {key.fingerprint}"
+        raise DeidlangError(
+            "the run manifest names inputs by keyed digests, so outputs pair with their originals only with the "
+            f"run's key (fingerprint {', '.join(used) or 'unknown'}); {have}: pass it with --key-file"
+        )
+    return key
+
+
+def _keyed_inputs(original: str, key: Any, header: Mapping[str, Any]):
+    """A function from a manifest record (``root``, ``input_key``) to its original under
+    ``original`` (None when it is not there). ``original`` is an input root of the run, a
+    file, or the folder that holds several input roots (their names are matched by the
+    header's ``inputs[].name_key``)."""
+    from .naming import input_key
+
+    key = _run_key(key, header)
+    roots = [r.get("name_key") if isinstance(r, Mapping) else None for r in header.get("inputs") or ()]
+    own = input_key(key, os.path.basename(os.path.abspath(original)))
+    direct: dict[str, str] = {}
+    below: dict[tuple[str, str], str] = {}
+    if os.path.isdir(original):
+        for path in _files(original):
+            rel = os.path.relpath(path, original).replace(os.sep, "/")
+            direct.setdefault(input_key(key, rel), path)
+            first, sep, rest = rel.partition("/")
+            if sep:
+                below.setdefault((input_key(key, first), input_key(key, rest)), path)
+    elif os.path.isfile(original):
+        direct[input_key(key, os.path.basename(original))] = original
+
+    def find(rec: Mapping[str, Any]) -> str | None:
+        ikey, index = rec["input_key"], rec.get("root")
+        name = roots[index] if isinstance(index, int) and 0 <= index < len(roots) else None
+        if len(roots) > 1 and name and name != own:
+            return below.get((name, ikey))
+        return direct.get(ikey) or (below.get((name, ikey)) if name else None)
+
+    return find
 
 
 def _manifest_input(rec: Mapping[str, Any], inputs: list, original: str) -> str | None:
@@ -775,16 +899,23 @@ def _manifest_input(rec: Mapping[str, Any], inputs: list, original: str) -> str 
     return None
 
 
-def verify_tree(original: str, deidentified: str) -> VerifyReport:
-    """Verify every output under ``deidentified`` against its original under ``original``."""
-    found, unpaired, skipped = pairs(original, deidentified)
+def verify_tree(original: str, deidentified: str, *, key: Any = None, show_values: bool = False) -> VerifyReport:
+    """Verify every output under ``deidentified`` against its original under ``original``:
+    its elements and bytes, and the names of its path under ``deidentified`` (a name that
+    holds an identifying value of the original is a leak, and is masked where a path is
+    shown unless ``show_values``; so are the original's). ``key``: the run's key, to pair
+    through its manifest (:func:`pairs`)."""
+    found, unpaired, skipped = pairs(original, deidentified, key)
     base_out = deidentified if os.path.isdir(deidentified) else os.path.dirname(deidentified)
     base_in = original if os.path.isdir(original) else os.path.dirname(original)
     checks = []
     not_dicom: list[str] = []
     for src, dst in found:
         shown_out = _shown(dst, base_out, deidentified)
-        check = verify_files(src, dst, shown_output=shown_out, shown_original=_shown(src, base_in, original))
+        check = verify_files(
+            src, dst, shown_output=shown_out, shown_original=_shown(src, base_in, original),
+            output_names=_names_below(dst, base_out), original_names=_names_below(src, base_in), show_values=show_values,
+        )
         if check.error.startswith("cannot read the output") and not _looks_dicom(dst):
             not_dicom.append(shown_out)
             continue
@@ -794,6 +925,11 @@ def verify_tree(original: str, deidentified: str) -> VerifyReport:
         tuple(_shown(p, base_out, deidentified) for p in unpaired),
         tuple(_shown(p, base_out, deidentified) for p in skipped) + tuple(not_dicom),
     )
+
+
+def _names_below(path: str, base: str) -> list[str]:
+    """The names of ``path`` below ``base`` (its folders, then its own name)."""
+    return os.path.relpath(path, base).split(os.sep)
 
 
 def _shown(path: str, base: str, given: str) -> str:
