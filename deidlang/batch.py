@@ -1323,6 +1323,7 @@ def write_output(
     keep_data: bool = False,
     base: str | None = None,
     durable: bool = False,
+    staging: str | None = None,
 ) -> _Output:
     """Write ``ds`` to a new temporary file next to ``target`` (not renamed yet).
 
@@ -1335,15 +1336,21 @@ def write_output(
     so that nothing is written outside the output folder. The temporary file
     is created new (never through an existing name), and the rename that puts
     it in place replaces a symbolic link at ``target`` rather than following it.
+    ``staging``: write the temporary file in this folder instead, making no folder
+    (the dicom layout: the main process settles the name and makes its folders).
     """
     from pydicom import config
 
     directory = os.path.dirname(target)
-    if base:
-        make_folders(base, directory)
+    if staging:
+        make_folders(base or staging, staging)
+        tmp = _tmp_name(os.path.join(staging, os.path.basename(target)))
     else:
-        os.makedirs(directory, exist_ok=True)
-    tmp = _tmp_name(target)
+        if base:
+            make_folders(base, directory)
+        else:
+            os.makedirs(directory, exist_ok=True)
+        tmp = _tmp_name(target)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     opened: list = []
     try:
@@ -1689,6 +1696,7 @@ class Worker:
                 keep_data=identifiers is not None,
                 base=task.base or None,
                 durable=self.options.durable,
+                staging=task.base if named_here else None,
             )
         except OutputError as err:
             return failed(str(err), **hashes)
@@ -2687,10 +2695,12 @@ class _Claims:
             n += 1
         self.taken.add(key)
         final = os.path.join(self.output, candidate)
-        if os.path.dirname(final) != os.path.dirname(path):
+        if self.disk:  # the worker wrote to the output folder itself (write_output's staging)
             try:
                 make_folders(self.output, os.path.dirname(final))
             except OSError as err:
+                if errno_of(err) in FATAL_ERRNOS:  # disk full, read-only: every later file would fail too
+                    raise WriteError.of(err, os.path.dirname(final)) from None
                 raise OutputError(f"cannot make the folder of '{candidate}': {describe(err)}") from None
         return final
 

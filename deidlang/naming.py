@@ -61,7 +61,6 @@ __all__ = [
     "flags",
     "safe_component",
     "dicom_parts",
-    "mask",
 ]
 
 LAYOUTS = ("mirror", "pseudonym", "dicom")
@@ -314,12 +313,6 @@ class NameCheck:
     def flags(self, names: Sequence[str]) -> tuple[int, ...]:
         """Indices of the ``names`` that contain an identifying value."""
         return tuple(i for i, name in enumerate(names) if self.hits(name))
-
-
-def mask(names: Sequence[str], flagged: Iterable[int], label: str = "<identifying>") -> list[str]:
-    """``names`` with the flagged ones replaced by ``label`` (to name a path in a report)."""
-    flagged = set(flagged)
-    return [label if i in flagged else name for i, name in enumerate(names)]
 
 
 # =========================================================================== reading a header

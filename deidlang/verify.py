@@ -646,14 +646,10 @@ def verify_files(
     shown_output: str | None = None,
     shown_original: str | None = None,
     output_names: tuple[str, ...] | list[str] = (),
-    original_names: tuple[str, ...] | list[str] = (),
-    show_values: bool = False,
 ) -> FileCheck:
     """Verify one output file against its original. ``output_names``: the names of the
     output's path that a run gave it (folders below the de-identified root, then the
-    file), checked too (:func:`path_leaks`); ``original_names``: the same for the
-    original. A name holding an identifying value is masked where the report shows a
-    path, unless ``show_values``."""
+    file), checked too (:func:`path_leaks`)."""
     out_name = shown_output or output
     orig_name = shown_original or original
     try:
@@ -667,11 +663,10 @@ def verify_files(
     except Exception as err:  # noqa: BLE001
         return FileCheck(out_name, orig_name, error=f"cannot read the output ({type(err).__name__})")
     try:
-        named = _named_leaks(orig_ds, output_names, original_names, out_name, orig_name, show_values)
+        in_path = path_leaks(orig_ds, output_names, file=out_name, original=orig_name) if output_names else []
         identifiers = harvest(orig_ds)
     except Exception as err:  # noqa: BLE001
         return FileCheck(out_name, orig_name, error=f"cannot read the original's values ({type(err).__name__})")
-    out_name, orig_name, in_path = named
     leaks = search(identifiers, out_ds, data, file=out_name, original=orig_name)
     return FileCheck(out_name, orig_name, tuple(in_path) + tuple(leaks))
 
@@ -699,27 +694,33 @@ def path_leaks(original_ds: Dataset, names: tuple[str, ...] | list[str], *, file
     return leaks
 
 
-def _named_leaks(orig_ds, output_names, original_names, out_name: str, orig_name: str, show_values: bool):
-    """``(output as shown, original as shown, leaks in the output's path)``: the shown
-    paths with the names that hold identifying values masked (unless ``show_values``)."""
-    from .naming import NameCheck, mask, path_identifiers
+class _Masks:
+    """Which names of the paths ``deidc verify`` shows hold an identifying value: a name
+    holding one of *any* original below it (a folder holds several files) is masked for
+    every file, as a run renames it for every file (:mod:`deidlang.naming`). A first
+    pass over the originals' headers."""
 
-    if not output_names and not original_names:
-        return out_name, orig_name, []
-    check = NameCheck(path_identifiers(orig_ds))
-    if not show_values:
-        out_name = _masked(out_name, output_names, check.flags(output_names), mask)
-        orig_name = _masked(orig_name, original_names, check.flags(original_names), mask)
-    return out_name, orig_name, path_leaks(orig_ds, output_names, file=out_name, original=orig_name)
+    def __init__(self, found: list[tuple[str, str]], base_in: str, base_out: str):
+        from .naming import flags, read_header
 
+        self.flagged: set[tuple[str, ...]] = set()
+        for src, dst in found:
+            sides = (("in", _names_below(src, base_in)), ("out", _names_below(dst, base_out)))
+            try:
+                ds = read_header(src, force=True)
+                hits = [flags(ds, names) for _, names in sides]
+            except Exception:  # noqa: BLE001 - an original that cannot be read: its own names are masked
+                hits = [(len(names) - 1,) for _, names in sides]
+            for (side, names), which in zip(sides, hits):
+                self.flagged.update((side, *names[: i + 1]) for i in which)
 
-def _masked(shown: str, names: tuple[str, ...] | list[str], flagged: tuple[int, ...], mask) -> str:
-    """``shown`` (a path ending with ``names``) with the flagged names replaced by :data:`MASK`."""
-    if not flagged:
-        return shown
-    parts = shown.split(os.sep)
-    head = parts[: len(parts) - len(names)]
-    return os.sep.join([*head, *mask(names, flagged, MASK)])
+    def shown(self, shown: str, names: list[str], side: str) -> str:
+        """``shown`` (a path ending with ``names``) with the flagged names replaced by :data:`MASK`."""
+        masked = [MASK if (side, *names[: i + 1]) in self.flagged else name for i, name in enumerate(names)]
+        if masked == names:
+            return shown
+        parts = shown.split(os.sep)
+        return os.sep.join([*parts[: len(parts) - len(names)], *masked])
 
 
 def pairs(original: str, deidentified: str, key: Any = None) -> tuple[list[tuple[str, str]], list[str], list[str]]:
@@ -908,14 +909,15 @@ def verify_tree(original: str, deidentified: str, *, key: Any = None, show_value
     found, unpaired, skipped = pairs(original, deidentified, key)
     base_out = deidentified if os.path.isdir(deidentified) else os.path.dirname(deidentified)
     base_in = original if os.path.isdir(original) else os.path.dirname(original)
+    masks = None if show_values else _Masks(found, base_in, base_out)
     checks = []
     not_dicom: list[str] = []
     for src, dst in found:
-        shown_out = _shown(dst, base_out, deidentified)
-        check = verify_files(
-            src, dst, shown_output=shown_out, shown_original=_shown(src, base_in, original),
-            output_names=_names_below(dst, base_out), original_names=_names_below(src, base_in), show_values=show_values,
-        )
+        out_names, in_names = _names_below(dst, base_out), _names_below(src, base_in)
+        shown_out, shown_in = _shown(dst, base_out, deidentified), _shown(src, base_in, original)
+        if masks is not None:
+            shown_out, shown_in = masks.shown(shown_out, out_names, "out"), masks.shown(shown_in, in_names, "in")
+        check = verify_files(src, dst, shown_output=shown_out, shown_original=shown_in, output_names=out_names)
         if check.error.startswith("cannot read the output") and not _looks_dicom(dst):
             not_dicom.append(shown_out)
             continue
