@@ -199,13 +199,16 @@ def _could_hold(elem, vr: str, names: str, digits: str) -> bool:
     """Whether a value of this element could be in one of the ``names`` (lower-cased,
     joined by NUL; ``digits``: the same with the separators between digits left out): a
     superset of what :class:`NameCheck` finds with :func:`path_identifiers`, made from the
-    raw bytes without converting the element. Values that are not ASCII are always
-    candidates (their decoding is the character set's business)."""
+    raw bytes without converting the element. Bytes that are not ASCII are read as
+    latin-1: whatever the character set, ASCII letters and digits stay themselves and the
+    rest is not ASCII, so for names in ASCII the ASCII words are the ones that matter;
+    for other names, and for ISO 2022 values (escape sequences switch ASCII bytes to
+    other characters), such a value is always a candidate."""
     value = elem.value
     if isinstance(value, bytes):
-        if not value.isascii():
+        if not value.isascii() and not names.isascii() or b"\x1b" in value:
             return True
-        text = value.decode("ascii").lower()
+        text = value.decode("latin-1").lower()
     else:
         text = str(value).lower()
     if vr in _DATE_VRS:
@@ -319,8 +322,10 @@ class NameCheck:
 
 
 def read_header(source: str, *, force: bool = False):
-    """The header of one input, read as the batch reads it (regular files only; small
-    files in one go, large ones with their big values left unread). Raises what
+    """The header of one input as far as names need it: the top-level elements before the
+    pixel data (:func:`top_elements`, from the file's first bytes), or, for a file that
+    is not little endian Part 10 or does not parse so, the file as the batch reads it
+    (regular files only; large values left unread). Raises what
     :func:`deidlang.batch.read_input` raises for a file that cannot be read."""
     from . import batch
 
@@ -330,10 +335,133 @@ def read_header(source: str, *, force: bool = False):
         size = os.fstat(fh.fileno()).st_size
         if size == 0:
             raise batch.InputError(batch.EMPTY)
-        if size <= batch.SMALL_FILE:
-            data = batch._read_all(fh)
-            return batch._parse(io.BytesIO(data), len(data), force=force, data=data)
+        data = batch._read_all(fh) if size <= batch.SMALL_FILE else fh.read(HEADER_BYTES)
+    found = top_elements(data)
+    if found is not None:
+        return found
+    if size <= batch.SMALL_FILE:
+        return batch._parse(io.BytesIO(data), len(data), force=force, data=data)
     return batch._parse(source, size, force=force, stop_before_pixels=True, defer_size=batch.DEFER_SIZE)
+
+
+#: How much of a large file :func:`read_header` reads (a header larger than this is read by pydicom).
+HEADER_BYTES = 256 << 10
+_PIXEL_DATA = 0x7FE00010
+
+
+def top_elements(data: bytes):
+    """A Dataset of the top-level elements of :func:`_path_tags` (and the character set)
+    of a Part 10 file in explicit or implicit VR little endian, as raw elements, read
+    from ``data`` up to the pixel data (or its end) without reading anything else:
+    sequences are stepped over item by item. None for anything else (no preamble, big
+    endian, deflated, an element that runs past ``data``...)."""
+    from pydicom.dataelem import RawDataElement
+    from pydicom.dataset import Dataset
+    from pydicom.tag import BaseTag
+    from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
+
+    from .runtime.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
+
+    size = len(data)
+    if size < 140 or data[128:132] != b"DICM":
+        return None
+    pos, syntax = 132, None
+    while pos + 8 <= size:  # the file meta: explicit VR little endian
+        group, elem, vr_bytes, length = _HEADER(data, pos)
+        if group != 2:
+            break
+        vr = VRS.get(vr_bytes)
+        if vr is None:
+            return None
+        value = pos + 8
+        if vr in LONG_VRS:
+            length, value = _LONG(data, value)[0], value + 4
+        if length == _UNDEFINED or value + length > size:
+            return None
+        if elem == 0x0010:
+            syntax = data[value : value + length].rstrip(b"\x00 ").decode("ascii", "replace")
+        pos = value + length
+    if syntax is None or syntax in (ExplicitVRBigEndian, DeflatedExplicitVRLittleEndian) or pos + 8 > size:
+        return None
+    implicit = syntax == ImplicitVRLittleEndian
+    if (0x40 < data[pos + 4] < 0x5B and 0x40 < data[pos + 5] < 0x5B) == implicit:
+        return None  # the data set is not in the encoding its transfer syntax says
+    wanted = _path_tags()
+    ds = Dataset()
+    while pos + 8 <= size:
+        if implicit:
+            group, elem, length = _ITEM(data, pos)
+            vr, value = None, pos + 8
+        else:
+            group, elem, vr_bytes, length = _HEADER(data, pos)
+            vr, value = VRS.get(vr_bytes), pos + 8
+            if vr is None:
+                return None
+            if vr in LONG_VRS:
+                if value + 4 > size:
+                    return None
+                length, value = _LONG(data, value)[0], value + 4
+        tag = group << 16 | elem
+        if tag >= _PIXEL_DATA or group == 0xFFFE:
+            break
+        if length == _UNDEFINED:
+            pos = _step_over_items(data, value, implicit or vr == "UN")
+            if pos is None:
+                return None
+            continue
+        pos = value + length
+        if pos > size:
+            return None
+        if tag in wanted or tag == 0x00080005:
+            ds._dict[BaseTag(tag)] = RawDataElement(BaseTag(tag), vr, length, data[value:pos], value, implicit, True)
+    return ds
+
+
+_UNDEFINED = 0xFFFFFFFF
+
+
+def _step_over_items(data: bytes, pos: int, implicit: bool, depth: int = 0) -> int | None:
+    """The position after the sequence delimiter of an undefined-length value whose items
+    start at ``pos``; None when they do not parse (or nest deeper than 32)."""
+    from .runtime.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
+
+    size = len(data)
+    if depth > 32:
+        return None
+    while pos + 8 <= size:
+        group, elem, length = _ITEM(data, pos)
+        tag = group << 16 | elem
+        if tag == 0xFFFEE0DD:
+            return pos + 8
+        if tag != 0xFFFEE000:
+            return None
+        pos += 8
+        if length != _UNDEFINED:
+            pos += length
+            continue
+        while True:  # the elements of an undefined-length item, to its delimiter
+            if pos + 8 > size:
+                return None
+            group, elem, length = _ITEM(data, pos)
+            if group << 16 | elem == 0xFFFEE00D:
+                pos += 8
+                break
+            value, inner = pos + 8, implicit
+            if not implicit:
+                group, elem, vr_bytes, length = _HEADER(data, pos)
+                vr = VRS.get(vr_bytes)
+                if vr is None:
+                    return None
+                if vr in LONG_VRS:
+                    length, value = _LONG(data, value)[0], value + 4
+                inner = vr == "UN"
+            if length == _UNDEFINED:
+                pos = _step_over_items(data, value, inner, depth + 1)
+                if pos is None:
+                    return None
+            else:
+                pos = value + length
+    return None
 
 
 def scan_flags(source: str, names: Sequence[str], *, force: bool = False) -> tuple[int, ...] | None:

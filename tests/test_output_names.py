@@ -268,11 +268,15 @@ def test_verify_flags_identifying_names_and_masks_them(pacs, values, tmp_path):
     assert "WATERFALL^NAMELESS_cookie-47" in shown  # asked for: the values and the real paths
 
 
-def test_a_resumed_run_gives_the_uninterrupted_names(default_run, pacs, values, tmp_path):
-    out, _, _ = default_run
+@pytest.mark.parametrize("layout", ["mirror", "dicom"])
+def test_a_resumed_run_gives_the_uninterrupted_names(pacs, values, tmp_path, layout):
+    """A run killed (SIGKILL) after three files, run again: the names and bytes of an
+    uninterrupted run, the finished files skipped (the dicom layout finds them by input key)."""
+    reference = tmp_path / "reference"
+    assert run("run", "--input", pacs, "--output", reference, "--jobs", "1", "--layout", layout)[0] == 0
     again = tmp_path / "again"
     env = {k: v for k, v in os.environ.items() if not k.startswith("DEIDLANG_TEST_")}
-    args = [sys.executable, "-m", "deidlang", "run", "--input", str(pacs), "--output", str(again), "--jobs", "1", "--quarantine", "none"]
+    args = [sys.executable, "-m", "deidlang", "run", "--input", str(pacs), "--output", str(again), "--jobs", "1", "--layout", layout]
     killed = subprocess.run(args, env={**env, "DEIDLANG_TEST_KILL_AFTER": "3"}, cwd=ROOT, capture_output=True, timeout=120, check=False)
     assert killed.returncode == -signal.SIGKILL
     done = len((again / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines())
@@ -281,7 +285,8 @@ def test_a_resumed_run_gives_the_uninterrupted_names(default_run, pacs, values, 
     finished = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert finished.returncode == 0, finished.stderr
     assert f"{done} files already complete" in finished.stdout
-    assert files(again) == files(out)
+    assert files(again) == files(reference)
+    assert tree(again) == tree(reference)  # no folder left over
 
 
 # =========================================================================== the other layouts
@@ -415,13 +420,19 @@ def test_which_names_hold_an_identifying_value(sample, name, found):
     assert bool(check.hits(name)) is found  # the quick look at raw bytes decides as the full check
 
 
-def test_the_quick_look_agrees_with_the_full_check_on_every_demo_file(pacs):
+def test_the_quick_look_agrees_with_the_full_check(pacs):
+    """Over the demo data, the tree above and pydicom's character set files (names in
+    other scripts, ISO 2022 escapes), the look at raw bytes flags what the full check flags."""
+    from pydicom.data import get_charset_files
+
     names = ["ORCHARD^MAREN_FMH-204418", "2024-06-11", "Brøndum Astrid", "ACC24061101", "patient-001", "ct-chest",
              "1.2.826.0.1.3680043.8.498.90048517076750444901709269782683684010.dcm", "QUILLFEATHER", "mr-knee"]
-    for path in [*sorted(cli.DEMO_DIR.rglob("*.dcm")), *sorted(pacs.rglob("*.dcm"))]:
+    for path in [*sorted(cli.DEMO_DIR.rglob("*.dcm")), *sorted(pacs.rglob("*.dcm")), *sorted(get_charset_files("*.dcm"))]:
         ds = naming.read_header(str(path))
-        assert naming.flags(ds, names) == naming.NameCheck(naming.path_identifiers(ds)).flags(names), path
-        assert all(type(e).__name__ == "RawDataElement" for t, e in ds._dict.items() if t != 0x00080005)  # nothing converted
+        person = str(pydicom.dcmread(path, stop_before_pixels=True).get("PatientName") or "")
+        more = [person, person.replace("^", "_"), "x_" + person.split("=")[-1].replace("^", "") + ".dcm", "Yamada", "Jérôme"]
+        assert naming.flags(ds, names + more) == naming.NameCheck(naming.path_identifiers(ds)).flags(names + more), path
+        assert not [e for t, e in ds._dict.items() if t != 0x00080005 and type(e).__name__ != "RawDataElement"]  # nothing converted
 
 
 def test_long_names_become_short_pseudonyms(tmp_path):
@@ -453,3 +464,30 @@ def test_pseudonyms_and_input_keys_are_keyed():
 )
 def test_safe_components(text, safe):
     assert naming.safe_component(text) == safe
+
+
+def test_the_header_scan_reads_the_elements_pydicom_reads():
+    """:func:`naming.top_elements` (the first pass's reader: top-level elements only,
+    sequences stepped over) gives the very bytes pydicom reads, on every local test file
+    it takes; the others are left to the batch's reader."""
+    import glob
+
+    from pydicom.data import get_testdata_file
+
+    folder = os.path.dirname(get_testdata_file("CT_small.dcm"))
+    taken = 0
+    for path in [*sorted(glob.glob(os.path.join(folder, "*.dcm"))), *sorted(cli.DEMO_DIR.rglob("*.dcm"))]:
+        data = Path(path).read_bytes()
+        top = naming.top_elements(data)
+        if top is None:
+            continue
+        try:
+            full = pydicom.dcmread(io.BytesIO(data))
+        except Exception:  # noqa: BLE001 - a file pydicom refuses: nothing to compare
+            continue
+        taken += 1
+        tags = naming._path_tags()
+        want = {t: bytes(e.value) for t, e in full._dict.items() if t in tags and type(e).__name__ == "RawDataElement" and e.value}
+        got = {t: bytes(e.value) for t, e in top._dict.items() if e.value and t != 0x00080005}
+        assert got == want, path
+    assert taken > 50
