@@ -1632,10 +1632,7 @@ class Worker:
         if named_here:  # what the names are checked against, and fall back on, before the recipe changes it
             from . import naming
 
-            try:
-                naming_state = (naming.NameCheck(naming.path_identifiers(ds)), naming.originals(ds))
-            except Exception as err:  # noqa: BLE001
-                return failed(f"cannot read the values that name the output ({type(err).__name__})", **hashes)
+            naming_state = naming.snapshot(ds)
 
         removed = added = changed = 0
         if not options.pixels_only:
@@ -1654,7 +1651,10 @@ class Worker:
             del before
         renamed: tuple[int, ...] = ()
         if naming_state is not None:
-            parts, renamed = naming.dicom_parts(ds, naming_state[1], options.key, naming_state[0], f"{task.root}/{task.relative}")
+            try:
+                parts, renamed = naming.dicom_parts(ds, naming_state, options.key, f"{task.root}/{task.relative}")
+            except Exception as err:  # noqa: BLE001 - a value that names nothing readable
+                return failed(f"cannot read the values that name the output ({type(err).__name__})", **hashes)
             if status == "quarantined":
                 target = os.path.join(target, *parts)
             else:

@@ -61,6 +61,7 @@ __all__ = [
     "flags",
     "safe_component",
     "dicom_parts",
+    "snapshot",
 ]
 
 LAYOUTS = ("mirror", "pseudonym", "dicom")
@@ -209,6 +210,8 @@ def _could_hold(elem, vr: str, names: str, digits: str) -> bool:
         if not value.isascii() and not names.isascii() or b"\x1b" in value:
             return True
         text = value.decode("latin-1").lower()
+    elif isinstance(value, (list, tuple)) or type(value).__name__ == "MultiValue":
+        text = "\\".join(str(v) for v in value).lower()
     else:
         text = str(value).lower()
     if vr in _DATE_VRS:
@@ -512,28 +515,39 @@ def _value_text(ds, keyword: str) -> str:
     return str(value)
 
 
-def originals(ds) -> dict[str, str]:
-    """The original's values of the dicom layout's elements (read before the recipe runs,
-    for the fall-backs)."""
-    return {keyword: _value_text(ds, keyword) for keyword, _ in DICOM_LEVELS}
+def snapshot(ds):
+    """The elements of ``ds`` that names are checked against (:func:`_path_tags`, and the
+    character set), in a Dataset of their own, taken before the recipe runs: raw
+    elements are shared (they cannot change), converted ones copied."""
+    import copy
+
+    from pydicom.dataelem import RawDataElement
+    from pydicom.dataset import Dataset
+
+    tags = _path_tags()
+    kept = Dataset()
+    for tag, elem in ds._dict.items():
+        if tag in tags or tag == 0x00080005:
+            kept._dict[tag] = elem if type(elem) is RawDataElement else copy.deepcopy(elem)
+    return kept
 
 
-def dicom_parts(after, before: dict[str, str], key: Key, check: NameCheck, fallback: str) -> tuple[list[str], tuple[int, ...]]:
+def dicom_parts(after, before, key: Key, fallback: str) -> tuple[list[str], tuple[int, ...]]:
     """``([patient, study, series, instance.dcm], replaced)`` for a de-identified dataset.
 
-    ``before``: :func:`originals` of its original; ``fallback``: what names the file
+    ``before``: the :func:`snapshot` of its original; ``fallback``: what names the file
     when neither header has a SOPInstanceUID (the input's relative path: a keyed
     pseudonym of it). A part that contains an identifying value of the original
-    (``check``) is replaced by its keyed pseudonym; ``replaced`` lists those parts.
+    (:func:`flags`) is replaced by its keyed pseudonym; ``replaced`` lists those parts.
     """
     parts: list[str] = []
     replaced: list[int] = []
     for i, (keyword, missing) in enumerate(DICOM_LEVELS):
         name = safe_component(_value_text(after, keyword))
         if not name:  # the recipe removed or emptied it: the original's value, keyed
-            original = before.get(keyword, "").strip(" \x00")
+            original = _value_text(before, keyword).strip(" \x00")
             name = pseudonym(key, f"{keyword}={original}") if original else (missing or pseudonym(key, f"path={fallback}"))
-        elif check.hits(name):
+        elif flags(before, [name]):
             name = pseudonym(key, name)
             replaced.append(i)
         parts.append(name)

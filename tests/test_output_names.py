@@ -387,7 +387,7 @@ def test_dicom_layout_folders_that_differ_only_in_case(tmp_path):
 @pytest.fixture(scope="module")
 def sample():
     return damaged.base_dataset(1, PatientName="SMITH^JOHN^Q^^MR", PatientID="MRN-20931", AccessionNumber="A77120",
-                                StudyDate="20131210", PatientBirthDate="19700412")
+                                StudyDate="20131210", PatientBirthDate="19700412", OtherPatientIDs=["OLD-55123", "MRN-77881"])
 
 
 @pytest.mark.parametrize(
@@ -409,6 +409,7 @@ def sample():
         ("2013", False),
         ("series_001", False),
         ("A77120", True),
+        ("x_MRN-77881", True),  # the second of several values
         (damaged.UID_ROOT + "1001.dcm", True),  # the SOPInstanceUID
         ("IM0001.dcm", False),
     ],
@@ -418,6 +419,10 @@ def test_which_names_hold_an_identifying_value(sample, name, found):
     assert bool(naming.flags(raw, [name])) is found
     check = naming.NameCheck(naming.path_identifiers(raw))
     assert bool(check.hits(name)) is found  # the quick look at raw bytes decides as the full check
+    converted = pydicom.dcmread(io.BytesIO(damaged.dicom_bytes(sample)))
+    for tag in list(converted.keys()):
+        converted[tag]  # noqa: B018 - converts the element
+    assert bool(naming.flags(naming.snapshot(converted), [name])) is found  # and so on converted elements
 
 
 def test_the_quick_look_agrees_with_the_full_check(pacs):
