@@ -54,7 +54,8 @@ TREE = [
     ("WATERFALL^NAMELESS_cookie-47/20131210_CT", "AAA_PR0001.dcm", {"PatientName": "", "PatientID": "PS-0001", "StudyDate": "20000102", "StudyInstanceUID": UID + "9"}),
     ("WATERFALL^NAMELESS_cookie-47/2014-02-03 MR/ACC55121", "IM1.dcm", {**PATIENT_A, **STUDY_A2}),
     ("Brook, Alda (Z-99120)/10.01.2015", "{sop}.dcm", {**PATIENT_B, **STUDY_B1}),
-    ("Brook, Alda (Z-99120)/10.01.2015", "{sop}.dcm", {**PATIENT_B, **STUDY_B1}),
+    # an ultrasound image the default recipe holds back with --quarantine blacklist
+    ("Brook, Alda (Z-99120)/10.01.2015", "{sop}.dcm", {**PATIENT_B, **STUDY_B1, "Modality": "US"}),
     ("quillfeatherbastian_19620314/CR_2016_02_29", "image.dcm", {**PATIENT_C, **STUDY_C1}),
     ("misc/series_001", "image.dcm", {**PATIENT_D, **STUDY_D1}),
 ]
@@ -144,8 +145,9 @@ def values(pacs) -> set[str]:
 @pytest.fixture(scope="module")
 def default_run(pacs, tmp_path_factory):
     out = tmp_path_factory.mktemp("default") / "out"
-    code, stdout, err = run("run", "--input", pacs, "--output", out, "--jobs", "1", "--quarantine", "none")
+    code, stdout, err = run("run", "--input", pacs, "--output", out, "--jobs", "1", "--quarantine", "blacklist")
     assert code == 0, err
+    assert "7 written, 1 quarantined" in stdout
     return out, stdout, err
 
 
@@ -161,6 +163,8 @@ def test_no_output_name_manifest_line_or_summary_holds_an_identifying_value(defa
     out, stdout, err = default_run
     names = tree(out)
     assert len([n for n in names if n.endswith(".dcm")]) == len(TREE)
+    report = out / batch.QUARANTINE_DIR / batch.QUARANTINE_REPORT
+    assert len(json.loads(report.read_text(encoding="utf-8"))["files"]) == 1  # a report with an entry (checked below)
     assert holding("\n".join(names), values) == []
     assert holding(texts(out), values) == []
     assert holding(stdout, values) == [] and holding(err, values) == []
@@ -175,7 +179,7 @@ def test_names_that_hold_nothing_are_kept_and_the_rest_are_pseudonyms(default_ru
     assert (out / "misc" / "series_001" / "image.dcm").is_file()
     for name in tree(out):
         for part in name.split("/"):
-            assert part in PLAIN or HEX.match(part.removesuffix(".dcm")), name
+            assert part in (*PLAIN, batch.QUARANTINE_DIR, batch.QUARANTINE_REPORT) or HEX.match(part.removesuffix(".dcm")), name
     # 3 patient folders, 4 study folders, 1 accession folder; 2 IDs and 2 UIDs in file names
     assert "output names: 8 folder names and 4 file names held identifying values of their files: replaced by keyed pseudonyms" in stdout
 
@@ -193,7 +197,7 @@ def test_the_files_of_one_folder_stay_together(default_run, pacs):
 
 def test_the_same_names_on_every_run_with_any_number_of_workers(default_run, pacs, tmp_path):
     out, _, _ = default_run
-    assert run("run", "--input", pacs, "--output", tmp_path / "two", "--jobs", "2")[0] == 0
+    assert run("run", "--input", pacs, "--output", tmp_path / "two", "--jobs", "2", "--quarantine", "blacklist")[0] == 0
     assert tree(tmp_path / "two") == tree(out)
     assert files(tmp_path / "two") == files(out)
 
@@ -201,7 +205,7 @@ def test_the_same_names_on_every_run_with_any_number_of_workers(default_run, pac
 def test_a_dask_cluster_gives_the_same_names(default_run, pacs, tmp_path):
     pytest.importorskip("distributed")
     out, _, _ = default_run
-    code, _, err = run("run", "--input", pacs, "--output", tmp_path / "dask", "--scheduler", "local:2")
+    code, _, err = run("run", "--input", pacs, "--output", tmp_path / "dask", "--scheduler", "local:2", "--quarantine", "blacklist")
     assert code == 0, err
     assert tree(tmp_path / "dask") == tree(out)
 
@@ -222,7 +226,7 @@ def test_dry_run_shows_the_planned_names_without_identifying_values(default_run,
     code, stdout, err = run("run", "--input", pacs, "--output", tmp_path / "dry", "--dry-run", "--report", report)
     assert code == 0, err
     planned = [line.split(": would ")[0] for line in stdout.splitlines() if ": would " in line]
-    assert sorted(planned) == sorted(n for n in tree(out) if n.endswith(".dcm"))
+    assert sorted(planned) == sorted(n.removeprefix("quarantine/") for n in tree(out) if n.endswith(".dcm"))
     assert holding(stdout + err + report.read_text(encoding="utf-8"), values) == []
     assert not (tmp_path / "dry").exists()
 
