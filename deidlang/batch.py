@@ -221,6 +221,8 @@ class Options:
     verify: bool = False  # search each output for identifying values of its original before it is kept
     show_values: bool = False  # keep the leaked values on failed results (for the terminal; never the manifest)
     durable: bool = False  # fsync outputs, manifest records and folders (deidc run --fsync)
+    layout: str = "mirror"  # how outputs are named: mirror | pseudonym | dicom (deidlang.naming)
+    key: Any = attrs.field(default=None, eq=False, repr=False)  # the Key of output-name pseudonyms and input keys
 
     @property
     def inspects(self) -> bool:
@@ -236,6 +238,7 @@ class Options:
             "preserve_compression": self.preserve_compression,
             "pixels_only": self.pixels_only,
             "verify": self.verify,
+            "layout": self.layout,
         }
 
 
@@ -320,6 +323,8 @@ class Task:
     replace_quarantine: bool = False
     base: str = ""  # the output folder (absolute): outputs are confined to it
     refused: str = ""  # why the file is not processed at all (its output path would leave the output folder)
+    scan: bool = False  # only say which of ``names`` hold identifying values (the mirror layout's first pass)
+    names: tuple[str, ...] = ()  # with ``scan``: the output path's names (folders, then the file)
 
 
 def is_url(text: str) -> bool:
@@ -625,21 +630,10 @@ def check_output(output: str, root_list: Sequence[Root]) -> None:
             raise BatchError(f"the output directory '{output}' is the input '{root.given}': choose another --output")
 
 
-def plan(
-    root_list: Sequence[Root], output: str, index: Mapping[str, Any] | None, *, quarantine: bool = False
-) -> Iterator[Task]:
-    """Every input file with its output path (mirroring the input tree), lazily.
-
-    ``index``: the ids, keyed by normalised path; each task gets its key
-    (``ids_key``; ``""`` when the file has no entry). With ``quarantine``,
-    each file also gets its place under ``<output>/quarantine`` (an input
-    directory of that name is written as ``quarantine-input``). The
-    manifest's names are reserved at the top of the output. What is kept per
-    file is a 64-bit digest of its path (to spot duplicates and name clashes).
-    """
-    out_dir = os.path.abspath(output)
+def _files(root_list: Sequence[Root], output: str) -> Iterator[tuple[int, Root, str, str]]:
+    """``(root index, root, path or URL, path relative to its root)`` of every input file,
+    each once (a file reached twice, through a link or two roots, is listed the first time)."""
     out_real = os.path.realpath(output)
-    taken = DigestSet((_digest(MANIFEST.lower()), _digest(MANIFEST_RECORDS.lower())))
     seen = DigestSet()
     for n, root in enumerate(root_list):
         for source, real in _walk_real(root, out_real):
@@ -647,23 +641,110 @@ def plan(
             if key in seen:
                 continue
             seen.add(key)
-            rel = _relative(root, source)
-            target_rel = os.path.join(root.prefix, rel) if root.prefix else rel
-            if quarantine:
-                head, sep, tail = target_rel.partition(os.sep)
-                if head.lower() == QUARANTINE_DIR and sep:
-                    target_rel = os.path.join(f"{head}-input", tail)
-            shown = display(root, source)
-            if not confined(target_rel):  # from a URL (object names may hold '..'), or an input folder that cannot be listed
-                refused = UNLISTABLE if rel == os.curdir and not root.url else OUTSIDE
-                yield Task(source, "", printable(shown), root=n, relative=rel, base=out_dir, refused=refused)
-                continue
-            target_rel = _unique(target_rel, taken)
-            ids_key = None
-            if index is not None:
-                ids_key = _lookup_ids(index, (source if root.url else os.path.abspath(source), shown, rel)) or ""
-            hold = os.path.join(out_dir, QUARANTINE_DIR, target_rel) if quarantine else None
-            yield Task(source, os.path.join(out_dir, target_rel), printable(shown), None, hold, ids_key, n, rel, base=out_dir)
+            yield n, root, source, _relative(root, source)
+
+
+def mirror_names(root: Root, relative: str) -> list[str]:
+    """The names on a file's output path as the input tree gives them: its input's folder
+    (when there are several inputs), the folders below it, the file name."""
+    parts = relative.split(os.sep)
+    return [root.prefix, *parts] if root.prefix else parts
+
+
+class NameFlags:
+    """What the mirror layout's first pass found (:meth:`Batch.scan_names`): which folders
+    and files of the input tree have a name that holds an identifying value of a file they
+    hold, as 64-bit digests of (input root, path), never the names. ``folders``/``files``:
+    how many distinct ones were renamed in the plan (for the summary)."""
+
+    def __init__(self) -> None:
+        self._folders = DigestSet()
+        self._files = DigestSet()
+        self._counted = DigestSet()
+        self.folders = 0
+        self.files = 0
+
+    @staticmethod
+    def _key(root: int, names: Sequence[str]) -> int:
+        return _digest(f"{root}\0" + "\0".join(names))
+
+    def add(self, root: int, names: Sequence[str], flagged: Iterable[int]) -> None:
+        last = len(names) - 1
+        for i in flagged:
+            (self._files if i == last else self._folders).add(self._key(root, names[: i + 1]))
+
+    def rename(self, key: Any, root: int, names: Sequence[str]) -> list[str]:
+        """``names`` with the flagged ones replaced by their keyed pseudonyms."""
+        from .naming import pseudonym, pseudonym_name
+
+        out = list(names)
+        for i in range(len(names)):
+            flagged = self._key(root, names[: i + 1])
+            last = i == len(names) - 1
+            if flagged in (self._files if last else self._folders):
+                out[i] = pseudonym_name(key, names[i]) if last else pseudonym(key, names[i])
+                if last:
+                    self.files += 1
+                elif flagged not in self._counted:
+                    self._counted.add(flagged)
+                    self.folders += 1
+        return out
+
+
+def plan(
+    root_list: Sequence[Root],
+    output: str,
+    index: Mapping[str, Any] | None,
+    *,
+    quarantine: bool = False,
+    layout: str = "mirror",
+    key: Any = None,
+    flags: NameFlags | None = None,
+) -> Iterator[Task]:
+    """Every input file with its output path, lazily.
+
+    ``layout`` (:mod:`deidlang.naming`): ``mirror`` mirrors the input tree, with the
+    names ``flags`` marks replaced by keyed pseudonyms (under ``key``); ``pseudonym``
+    replaces every name; ``dicom`` leaves the target to the worker (named after the
+    de-identified header: ``Task.target`` is empty, ``Task.quarantine`` the quarantine
+    folder). ``index``: the ids, keyed by normalised path; each task gets its key
+    (``ids_key``; ``""`` when the file has no entry). With ``quarantine``, each file
+    also gets its place under ``<output>/quarantine`` (an input directory of that name
+    is written as ``quarantine-input``). The manifest's names are reserved at the top
+    of the output. What is kept per file is a 64-bit digest of its path (to spot
+    duplicates and name clashes).
+    """
+    from .naming import pseudonym, pseudonym_name
+
+    out_dir = os.path.abspath(output)
+    taken = DigestSet((_digest(MANIFEST.lower()), _digest(MANIFEST_RECORDS.lower())))
+    for n, root, source, rel in _files(root_list, output):
+        target_rel = os.path.join(root.prefix, rel) if root.prefix else rel
+        shown = display(root, source)
+        if not confined(target_rel):  # from a URL (object names may hold '..'), or an input folder that cannot be listed
+            refused = UNLISTABLE if rel == os.curdir and not root.url else OUTSIDE
+            yield Task(source, "", printable(shown), root=n, relative=rel, base=out_dir, refused=refused)
+            continue
+        ids_key = None
+        if index is not None:
+            ids_key = _lookup_ids(index, (source if root.url else os.path.abspath(source), shown, rel)) or ""
+        if layout == "dicom":
+            hold = os.path.join(out_dir, QUARANTINE_DIR) if quarantine else None
+            yield Task(source, "", printable(shown), None, hold, ids_key, n, rel, base=out_dir)
+            continue
+        names = mirror_names(root, rel)
+        if layout == "pseudonym":
+            names = [pseudonym(key, name) for name in names[:-1]] + [pseudonym_name(key, names[-1])]
+        elif flags is not None:
+            names = flags.rename(key, n, names)
+        target_rel = os.path.join(*names)
+        if quarantine:
+            head, sep, tail = target_rel.partition(os.sep)
+            if head.lower() == QUARANTINE_DIR and sep:
+                target_rel = os.path.join(f"{head}-input", tail)
+        target_rel = _unique(target_rel, taken)
+        hold = os.path.join(out_dir, QUARANTINE_DIR, target_rel) if quarantine else None
+        yield Task(source, os.path.join(out_dir, target_rel), printable(shown), None, hold, ids_key, n, rel, base=out_dir)
 
 
 def confined(relative: str) -> bool:
@@ -713,6 +794,10 @@ class FileResult:
     relative: str = ""
     leaks: tuple = attrs.field(default=(), eq=False, repr=False)  # verify: what was found (holds values; never recorded)
     detail: str = attrs.field(default="", eq=False, repr=False)  # with --show-values: the message a user's function raised (never recorded)
+    # output names (deidlang.naming):
+    flags: tuple[int, ...] = ()  # a name scan: which names of the output path hold identifying values
+    renamed: tuple[int, ...] = ()  # the dicom layout: which names of the output path were replaced by pseudonyms
+    input_key: str = ""  # the keyed digest that stands for the input in the manifest and reports
 
 
 @attrs.define
@@ -735,6 +820,9 @@ class Summary:
     uncompressed: int = 0
     previews: int = 0
     flagged_unclean: int = 0  # written, flagged by a group not held back, pixels not asked about
+    layout: str = "mirror"
+    renamed_folders: int = 0  # distinct output folders whose input name held an identifying value (replaced)
+    renamed_files: int = 0  # file names that held an identifying value (replaced)
     held: list = attrs.field(factory=list)
     clean_pixels: bool = False
 
@@ -755,6 +843,19 @@ class Summary:
             self.held.append(result)
         elif result.status == "written" and result.verdict is not None and not self.clean_pixels:
             self.flagged_unclean += 1
+
+    def names_text(self) -> str:
+        """What happened to the output names, in one sentence (for the run's summary)."""
+        if self.layout == "pseudonym":
+            return "output names: every folder and file name is a keyed pseudonym (--layout pseudonym)"
+        folders, files = self.renamed_folders, self.renamed_files
+        changed = f"{folders} folder name{'' if folders == 1 else 's'} and {files} file name{'' if files == 1 else 's'}"
+        if self.layout == "dicom":
+            text = "output names: patient/study/series/instance from the de-identified headers (--layout dicom)"
+            return text + (f"; {changed} held identifying values: replaced by keyed pseudonyms" if folders or files else "")
+        if folders or files:
+            return f"output names: {changed} held identifying values of their files: replaced by keyed pseudonyms"
+        return "output names: as in the input (no folder or file name holds an identifying value of its files)"
 
     def counts(self) -> dict[str, int]:
         return {
@@ -1328,6 +1429,7 @@ def write_output(
     keep_data: bool = False,
     base: str | None = None,
     durable: bool = False,
+    staging: str | None = None,
 ) -> _Output:
     """Write ``ds`` to a new temporary file next to ``target`` (not renamed yet).
 
@@ -1340,16 +1442,22 @@ def write_output(
     so that nothing is written outside the output folder. The temporary file
     is created new (never through an existing name), and the rename that puts
     it in place replaces a symbolic link at ``target`` rather than following it.
+    ``staging``: write the temporary file in this folder instead, making no folder
+    (the dicom layout: the main process settles the name and makes its folders).
     """
     from pydicom import config
 
     conform_file_meta(ds)  # the file meta says what the data set is (its SOP UIDs, its transfer syntax)
     directory = os.path.dirname(target)
-    if base:
-        make_folders(base, directory)
+    if staging:
+        make_folders(base or staging, staging)
+        tmp = _tmp_name(os.path.join(staging, os.path.basename(target)))
     else:
-        os.makedirs(directory, exist_ok=True)
-    tmp = _tmp_name(target)
+        if base:
+            make_folders(base, directory)
+        else:
+            os.makedirs(directory, exist_ok=True)
+        tmp = _tmp_name(target)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)
     opened: list = []
     try:
@@ -1552,7 +1660,18 @@ class Worker:
         self.ids_index = ids_index
 
     def batch(self, tasks: Iterable[Task]) -> list[FileResult]:
-        return [self(task) for task in tasks]
+        return [self.scan(task) if task.scan else self(task) for task in tasks]
+
+    def scan(self, task: Task) -> FileResult:
+        """The mirror layout's first pass: which of ``task.names`` hold an identifying value
+        of the file (status ``"scanned"``), or ``"failed"`` when it cannot be read."""
+        from .naming import scan_flags
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pydicom warnings can quote values; the run reports the file
+            found = scan_flags(task.source, task.names, force=self.options.force)
+        status = "failed" if found is None else "scanned"
+        return FileResult(task.display, status, flags=found or (), root=task.root, relative=task.relative)
 
     def __call__(self, task: Task) -> FileResult:
         with warnings.catch_warnings(record=True) as caught:
@@ -1564,13 +1683,24 @@ class Worker:
         result = attrs.evolve(result, root=task.root, relative=task.relative)
         return attrs.evolve(result, warnings=len(caught)) if caught else result
 
+    def name(self, task: Task) -> str:
+        """Where ``task``'s output would go (the dicom layout names it from the de-identified
+        header: the file is read and de-identified in memory); '' when the file fails."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                result = self._process(task, write=False)
+            except RecursionError:
+                return ""
+        return result.output if result.status != "failed" else ""
+
     def _ids(self, task: Task) -> dict | None:
         if task.ids is not None or task.ids_key is None:
             return task.ids
         found = self.ids_index.get(task.ids_key) if (self.ids_index is not None and task.ids_key) else None
         return found if found is not None else {}
 
-    def _process(self, task: Task) -> FileResult:
+    def _process(self, task: Task, write: bool = True) -> FileResult:
         options = self.options
 
         def failed(reason: str, **more) -> FileResult:
@@ -1579,7 +1709,8 @@ class Worker:
         if task.refused:
             return failed(task.refused)
 
-        if not options.quarantine:  # the target is known before reading: skip existing outputs cheaply
+        named_here = options.layout == "dicom"  # the target comes from the de-identified header
+        if not options.quarantine and not named_here:  # the target is known before reading: skip existing outputs cheaply
             early = self._existing(task, task.target, task.replace_target)
             if early is not None:
                 return early
@@ -1612,10 +1743,15 @@ class Worker:
         target, status, replace = task.target, "written", task.replace_target
         if inspection is not None and task.quarantine and inspection.group in options.quarantine:
             target, status, replace = task.quarantine, "quarantined", task.replace_quarantine
-        if options.quarantine:
+        if options.quarantine and not named_here:
             early = self._existing(task, target, replace)
             if early is not None:
                 return attrs.evolve(early, **hashes)
+        naming_state = None
+        if named_here:  # what the names are checked against, and fall back on, before the recipe changes it
+            from . import naming
+
+            naming_state = naming.snapshot(ds)
 
         removed = added = changed = 0
         if not options.pixels_only:
@@ -1633,6 +1769,20 @@ class Worker:
                 return failed(f"internal error while applying the recipe ({type(err).__name__}); this is a bug in deidlang", **hashes)
             removed, added, changed = changes(before, ds, encoding)
             del before
+        renamed: tuple[int, ...] = ()
+        if naming_state is not None:
+            try:
+                parts, renamed = naming.dicom_parts(ds, naming_state, options.key, f"{task.root}/{task.relative}")
+            except Exception as err:  # noqa: BLE001 - a value that names nothing readable
+                return failed(f"cannot read the values that name the output ({type(err).__name__})", **hashes)
+            if status == "quarantined":
+                target = os.path.join(target, *parts)
+            else:
+                if parts[0].lower() == QUARANTINE_DIR:
+                    parts[0] += "-input"
+                target = os.path.join(task.base, *parts)
+        if not write:
+            return FileResult(task.display, status, output=target, renamed=renamed)
 
         # The 128-byte preamble is free-form bytes that can carry identifying text
         # (deid passes it through). An output of ours holds zeros there, the
@@ -1666,6 +1816,7 @@ class Worker:
                 keep_data=identifiers is not None,
                 base=task.base or None,
                 durable=self.options.durable,
+                staging=task.base if named_here else None,
             )
         except OutputError as err:
             return failed(str(err), **hashes)
@@ -1693,7 +1844,7 @@ class Worker:
             raise
         return FileResult(
             task.display, status, removed=removed, added=added, changed=changed,
-            pixels=pixel_state, note=note, output=target, previews=previews,
+            pixels=pixel_state, note=note, output=target, previews=previews, renamed=renamed,
             verdict=inspection.group if inspection is not None else None,
             matches=_match_summary(inspection),
             tmp=written.tmp, output_sha256=written.sha256, output_size=written.size, output_mtime_ns=written.mtime_ns,
@@ -1804,8 +1955,13 @@ if hasattr(os, "register_at_fork"):
 
 def _pool_batch(tasks: list[Task]) -> list[FileResult]:
     assert _POOL_WORKER is not None, "pool worker was not initialised"
-    _test_hook(len(tasks))
+    _test_hook(_files_to_write(tasks))
     return _POOL_WORKER.batch(tasks)
+
+
+def _files_to_write(tasks: Sequence[Task]) -> int:
+    """The tasks of a batch that process a file (not a name scan's)."""
+    return sum(not t.scan for t in tasks)
 
 
 def _test_hook(n: int) -> None:
@@ -1853,7 +2009,7 @@ class _InProcess(_Executor):
 
     def submit(self, tasks: list[Task]) -> Future:
         future: Future = Future()
-        _test_hook(len(tasks))
+        _test_hook(_files_to_write(tasks))
         future.set_result(self.worker.batch(tasks))
         return future
 
@@ -1971,6 +2127,7 @@ class _Previous:
     input_mtime_ns: int | None
     output_size: int
     output_mtime_ns: int | None
+    source: int = 0  # the input it was written for (:func:`_source_digest`; 0: not recorded)
 
 
 def _rel(path: str, output: str) -> str:
@@ -1986,9 +2143,14 @@ class Manifest:
     (output path digest -> run key, status, sizes, mtimes) to decide what is
     complete; at the end of a run whose file held older records, the file is
     rewritten with the last record per output only.
+
+    Inputs are recorded by their input key (:func:`deidlang.naming.input_key`), never
+    by name. ``by_input``: also index the earlier outputs by input (the dicom layout,
+    whose names are known only once a file is read, resumes by input).
     """
 
-    def __init__(self, output: str, header: dict[str, Any], *, durable: bool = False):
+    def __init__(self, output: str, header: dict[str, Any], *, durable: bool = False, by_input: bool = False):
+        self.by_input: dict[int, str] | None = {} if by_input else None
         self.durable = durable
         self.output = output
         self.header = header
@@ -2062,14 +2224,20 @@ class Manifest:
                     continue
                 if not out:
                     continue
+                root, ikey = rec.get("root"), rec.get("input_key")
+                source = _source_digest(root, ikey) if isinstance(root, int) and isinstance(ikey, str) else 0
+                status = str(rec.get("status", ""))
                 self.previous[_digest(out)] = _Previous(
                     str(rec.get("run", "")),
-                    str(rec.get("status", "")),
+                    status,
                     int(rec.get("input_size", -1) if rec.get("input_size") is not None else -1),
                     rec.get("input_mtime_ns"),
                     int(rec.get("output_size", -1) if rec.get("output_size") is not None else -1),
                     rec.get("output_mtime_ns"),
+                    source,
                 )
+                if self.by_input is not None and source and status in ("written", "quarantined"):
+                    self.by_input[source] = out
 
     def resuming(self, overwrite: bool) -> bool:
         """Whether complete outputs of the same job may be skipped: always, unless
@@ -2078,6 +2246,26 @@ class Manifest:
             return True
         prev = self.previous_run or {}
         return prev.get("run_key") == self.key and not prev.get("complete", True)
+
+    def output_of(self, root: int, input_key: str) -> str | None:
+        """The output (relative, '/' between names) the last record of this input names."""
+        if self.by_input is None:
+            return None
+        return self.by_input.get(_source_digest(root, input_key))
+
+    def holder(self, path: str) -> int | None:
+        """The input (:func:`_source_digest`) whose output ``path`` is, when an earlier run
+        of this tool wrote it and it has not changed since; None otherwise."""
+        prev = self.previous.get(_digest(_rel(path, self.output)))
+        if prev is None or prev.status not in ("written", "quarantined"):
+            return None
+        try:
+            st = os.stat(path)
+        except OSError:
+            return None
+        if (st.st_size, st.st_mtime_ns) != (prev.output_size, prev.output_mtime_ns):
+            return None
+        return prev.source
 
     def state(self, path: str, source: str) -> str:
         """``"complete"`` (this job wrote it; intact; same input), ``"stale"`` (this tool
@@ -2124,7 +2312,7 @@ class Manifest:
 
     def _line(self, result: FileResult) -> str:
         rec = {
-            "input": result.relative.replace(os.sep, "/"),
+            "input_key": result.input_key or None,
             "root": result.root,
             "input_sha256": result.input_sha256 or None,
             "input_size": result.input_size if result.input_size >= 0 else None,
@@ -2208,6 +2396,17 @@ def _key_fingerprints(programs: Sequence) -> list[str]:
     return sorted(found)
 
 
+def _root_key(key: Any, root: Root) -> str | None:
+    """The keyed digest of an input root's own name (what ``deidc verify`` matches a folder
+    of several inputs with)."""
+    from .naming import input_key
+
+    if key is None:
+        return None
+    name = root.path.rstrip("/" + os.sep).replace("\\", "/").rsplit("/", 1)[-1]
+    return input_key(key, name)
+
+
 def manifest_header(job: Job, root_list: Sequence[Root], executor: str) -> dict[str, Any]:
     """The manifest's description of a run; ``run_key`` hashes what decides the output bytes."""
     tools = _tool_fingerprint()
@@ -2220,6 +2419,9 @@ def manifest_header(job: Job, root_list: Sequence[Root], executor: str) -> dict[
     functions = {"path": job.functions_path, "sha256": _file_sha256(job.functions_path)} if job.functions_path else None
     options = job.options.fingerprint()
     keys = _key_fingerprints(job.programs)
+    path_key = job.options.key
+    if path_key is not None and path_key.fingerprint not in keys:  # output names and input keys
+        keys = sorted([*keys, path_key.fingerprint])
     keyed = {
         "deidlang": tools["deidlang"],
         "pydicom": tools["pydicom"],
@@ -2242,7 +2444,9 @@ def manifest_header(job: Job, root_list: Sequence[Root], executor: str) -> dict[
         "options": options,
         "keys": keys,
         "allowed": _allowed_record(job),
-        "inputs": [r.given or "<deidlang demo data>" for r in root_list],
+        # the inputs by keyed digests of their folder names (a path given on the command line can name a patient)
+        "inputs": [{"name_key": _root_key(path_key, r)} for r in root_list],
+        "layout": job.options.layout,
         "output": os.path.abspath(job.output),
         "executor": executor,
         "run_key": run_key,
@@ -2272,11 +2476,21 @@ class Batch:
     """
 
     def __init__(self, job: Job):
+        from .naming import LAYOUTS
+
+        options = job.options
+        if options.layout not in LAYOUTS:
+            raise BatchError(f"unknown output layout '{options.layout}': expected one of {', '.join(LAYOUTS)}")
+        if options.key is None:  # output names and the manifest's input keys use the recipe's key
+            job = attrs.evolve(job, options=attrs.evolve(options, key=_run_key(job.programs)))
         self.job = job
+        self.key = job.options.key
+        self.layout = job.options.layout
         self.roots = roots(job.inputs)
         check_output(job.output, self.roots)
         self.output = os.path.abspath(job.output)
         self.index = {os.path.normpath(k): v for k, v in job.ids.items()} if job.ids is not None else None
+        self.names: NameFlags | None = None  # the mirror layout: what the first pass found (scan_names)
         self.total = 0
         self.missing_ids = 0
         #: files matched to their ids entry by SOPInstanceUID (not by path): digest of the source -> key
@@ -2294,11 +2508,45 @@ class Batch:
         else:  # a count is enough (for the progress bar and the batch size)
             out_real = os.path.realpath(job.output)
             self.total = sum(1 for root in self.roots for _ in _walk_real(root, out_real))
-        self.summary = Summary(clean_pixels=job.options.clean_pixels)
+        self.summary = Summary(clean_pixels=job.options.clean_pixels, layout=self.layout)
         self.manifest: Manifest | None = None
+        self._claims: _Claims | None = None  # the dicom layout: output names taken so far
 
     def _planned(self) -> Iterator[Task]:
-        return plan(self.roots, self.job.output, self.index, quarantine=bool(self.job.options.quarantine))
+        return plan(
+            self.roots, self.job.output, self.index, quarantine=bool(self.job.options.quarantine),
+            layout=self.layout, key=self.key, flags=self.names,
+        )
+
+    def scan_names(self, executor: _Executor | None = None, size: int | None = None) -> NameFlags | None:
+        """The mirror layout's first pass: read every input's header and note which names
+        on its output path (its input's folder, the folders below, its own name) hold an
+        identifying value of it (:func:`deidlang.naming.flags`). A folder is renamed when
+        any file below it says so, so the files of one folder stay together whatever the
+        order, the number of workers or an interruption. A file that cannot be read has its
+        own name replaced (it fails later, unless it was a passing fault). Done once;
+        ``None`` for the other layouts."""
+        if self.layout != "mirror" or self.names is not None:
+            return self.names
+        own = executor is None
+        if executor is None:
+            executor = _InProcess(Worker(self.job.programs, self.job.funcs, self.job.options))
+        found = NameFlags()
+        tasks = (
+            Task(source, "", "", root=n, relative=rel, scan=True, names=tuple(mirror_names(root, rel)))
+            for n, root, source, rel in _files(self.roots, self.job.output)
+            if confined(os.path.join(root.prefix, rel) if root.prefix else rel)
+        )
+        try:
+            for chunk in _ordered(executor, tasks, size or batch_size(self.total, 1)):
+                for result in chunk:
+                    names = mirror_names(self.roots[result.root], result.relative)
+                    found.add(result.root, names, result.flags if result.status == "scanned" else (len(names) - 1,))
+        finally:
+            if own:
+                executor.close()
+        self.names = found
+        return found
 
     def _plan(self) -> Iterator[Task]:
         """The planned files with the ids entries found by SOPInstanceUID; with
@@ -2314,11 +2562,19 @@ class Batch:
 
     def tasks(self) -> Iterator[Task]:
         """The planned files with their own ids (``Task.ids``), for callers that process
-        files themselves (``deidc run --dry-run``)."""
+        files themselves (``deidc run --dry-run``). Under the dicom layout the target is
+        the name the file would get (the recipes are applied in memory to know it)."""
+        self.scan_names()
+        worker = Worker(self.job.programs, self.job.funcs, attrs.evolve(self.job.options, verify=False), self.index) if self.layout == "dicom" else None
+        claims = _Claims(self.output, None, overwrite=True, disk=False) if worker is not None else None
         for task in self._plan():
             if task.ids_key is not None:
                 found = self.index.get(task.ids_key) if (self.index is not None and task.ids_key) else None
                 task = attrs.evolve(task, ids=found if found is not None else {})
+            if worker is not None and not task.refused:
+                named = worker.name(task)
+                if named:
+                    task = attrs.evolve(task, target=claims.name(named))
             yield task
 
     def _executor_name(self) -> str:
@@ -2339,6 +2595,20 @@ class Batch:
         if manifest is None or not manifest.previous:
             return task
         resume = manifest.resuming(self.job.options.overwrite)
+        if self.layout == "dicom":  # the target is not known yet: this input's output of the earlier run
+            from .naming import input_key
+
+            ikey = input_key(self.key, task.relative)
+            earlier = manifest.output_of(task.root, ikey)
+            if earlier is not None and resume:
+                path = os.path.join(self.output, *earlier.split("/"))
+                mine = manifest.holder(path) == _source_digest(task.root, ikey)
+                if mine and manifest.state(path, task.source) == "complete":
+                    return FileResult(
+                        task.display, "skipped", "complete in the manifest of an earlier run of the same job",
+                        output=path, resumed=True, root=task.root, relative=task.relative,
+                    )
+            return task
         replace = {}
         for name, path in (("target", task.target), ("quarantine", task.quarantine)):
             if path is None:
@@ -2368,7 +2638,10 @@ class Batch:
     def results(self) -> Iterator[FileResult]:
         job = self.job
         if job.manifest:
-            self.manifest = Manifest(self.output, manifest_header(job, self.roots, self._executor_name()), durable=job.options.durable)
+            self.manifest = Manifest(
+                self.output, manifest_header(job, self.roots, self._executor_name()), durable=job.options.durable,
+                by_input=self.layout == "dicom",
+            )
             try:
                 os.makedirs(self.output, exist_ok=True)
             except OSError as err:
@@ -2376,8 +2649,11 @@ class Batch:
             self.manifest.open()
         executor = self._executor()
         size = batch_size(self.total, job.jobs if not job.scheduler else getattr(executor, "workers", job.jobs))
+        if self.layout == "dicom":
+            self._claims = _Claims(self.output, self.manifest, overwrite=job.options.overwrite)
         complete = False
         try:
+            self.scan_names(executor, size)
             kill_after = int(os.environ.get("DEIDLANG_TEST_KILL_AFTER") or 0)  # tests only: see _test_hook
             for chunk in _ordered(executor, (self._decide(t) for t in self._plan()), size):
                 for result in self._finalize(chunk):
@@ -2388,6 +2664,8 @@ class Batch:
             complete = True
         finally:
             executor.close(cancel=not complete)
+            if self.names is not None:
+                self.summary.renamed_folders, self.summary.renamed_files = self.names.folders, self.names.files
             if not complete:
                 remove_temporaries(self.output)
             if self.manifest is not None:
@@ -2401,7 +2679,13 @@ class Batch:
     def _finalize(self, chunk: list[FileResult]) -> list[FileResult]:
         """Record a batch of files in the manifest (one write), then rename their temporary
         files into place: an interruption in between leaves records whose outputs are
-        missing (redone on resuming), never outputs without records."""
+        missing (redone on resuming), never outputs without records. Under the dicom
+        layout each output's name is settled here first, in input order (:class:`_Claims`)."""
+        from .naming import input_key
+
+        chunk = [attrs.evolve(r, input_key=input_key(self.key, r.relative)) if r.relative else r for r in chunk]
+        if self._claims is not None:
+            chunk = [self._settle(r) for r in chunk]
         if self.manifest is not None:
             self.manifest.record_many([r for r in chunk if not r.resumed])
         out: list[FileResult] = []
@@ -2428,6 +2712,162 @@ class Batch:
                 except OSError:
                     pass
         return out
+
+    def _settle(self, result: FileResult) -> FileResult:
+        """The dicom layout: the name a worker's output settles on (see :class:`_Claims`);
+        counts the names that were replaced by pseudonyms."""
+        claims = self._claims
+        assert claims is not None
+        if result.resumed and result.output:
+            claims.claim(result.output)
+            return result
+        if not result.tmp:
+            return result
+        source = _source_digest(result.root, result.input_key)
+        try:
+            final = claims.name(result.output, source)
+        except OutputError as err:
+            remove_quietly(result.tmp)
+            return attrs.evolve(result, status="failed", reason=str(err), tmp="", output="", output_sha256="", output_size=-1, output_mtime_ns=None)
+        reason = "the output exists" if final is None else ""
+        root = self.roots[result.root]
+        if final is not None and not root.url and os.path.lexists(final):
+            try:
+                if os.path.samefile(_task_source(root, result.relative), final):
+                    reason = "the output would overwrite the input"
+            except OSError:
+                pass
+        if reason:
+            remove_quietly(result.tmp)
+            return attrs.evolve(
+                result, status="skipped" if final is None else "failed", reason=reason, tmp="",
+                output=result.output if final is None else "", output_sha256="", output_size=-1, output_mtime_ns=None, renamed=(),
+            )
+        if result.renamed:
+            from .naming import DICOM_LEVELS
+
+            last = len(DICOM_LEVELS) - 1
+            self.summary.renamed_files += last in result.renamed
+            self.summary.renamed_folders += claims.count_folders(final, [i for i in result.renamed if i != last])
+        return attrs.evolve(result, output=final)
+
+
+def _task_source(root: Root, relative: str) -> str:
+    """The local path of an input from its root and relative path."""
+    return os.path.join(root.path, relative) if root.is_dir else root.path
+
+
+def _source_digest(root: int, input_key: str) -> int:
+    """What identifies an input among the manifest's records: its root and input key."""
+    return _digest(f"{root}:{input_key}") if input_key else 0
+
+
+def _run_key(programs: Sequence):
+    """The key of a run's output names and input keys: the one bound to the recipes' keyed
+    built-ins, else the default key (:func:`deidlang.runtime.keyed.default_key`)."""
+    from .runtime import keyed
+
+    for program in programs:
+        for step in getattr(program, "steps", ()):
+            key = getattr(getattr(step, "value", None), "key", None)
+            if isinstance(key, keyed.Key):
+                return key
+    try:
+        return keyed.default_key()[0]
+    except keyed.MissingKey as err:
+        raise BatchError(f"output names need a key: {err}") from None
+
+
+class _Claims:
+    """The dicom layout's output names, settled by the main process in input order, so
+    that they do not depend on the number of workers.
+
+    A folder keeps the spelling it first had in the run (another spelling that differs
+    only in case gets ``-2``: the same names on file systems that ignore case and on
+    those that do not); a file name taken in this run, or on the disk by an output of
+    another input (the manifest says whose an output is), gets ``-2``, ``-3``...; a file
+    this tool did not write is kept unless ``overwrite`` (the name is then skipped).
+    What is kept per name is a 64-bit digest."""
+
+    def __init__(self, output: str, manifest: "Manifest | None", *, overwrite: bool, disk: bool = True):
+        self.output = output
+        self.manifest = manifest
+        self.overwrite = overwrite
+        self.disk = disk
+        self.taken = DigestSet((_digest(MANIFEST.lower()), _digest(MANIFEST_RECORDS.lower())))
+        self.folders: dict[int, int] = {}  # digest of the lower-cased path -> digest of its first spelling
+        self.counted = DigestSet()
+
+    def folder(self, head: str) -> str:
+        out: list[str] = []
+        for part in head.split(os.sep) if head else ():
+            n = 1
+            while True:
+                candidate = part if n == 1 else f"{part}-{n}"
+                path = os.path.join(*out, candidate)
+                low, exact = _digest(path.lower()), _digest(path)
+                first = self.folders.setdefault(low, exact)
+                if first == exact:
+                    break
+                n += 1
+            out.append(candidate)
+        return os.path.join(*out) if out else ""
+
+    def claim(self, path: str) -> None:
+        """An output already there (resumed): its folder spellings and name are taken."""
+        rel = os.path.relpath(path, self.output)
+        head, name = os.path.split(rel)
+        self.taken.add(_digest(os.path.join(self.folder(head), name).lower()))
+
+    def name(self, path: str, source: int = 0) -> str | None:
+        """Where the output a worker wrote for ``path`` goes (absolute); None when a file
+        that is not this tool's holds the name and ``overwrite`` is off. Raises
+        :class:`OutputError` when its folder cannot be made."""
+        rel = os.path.relpath(path, self.output)
+        head, name = os.path.split(rel)
+        head = self.folder(head)
+        stem, ext = os.path.splitext(name)
+        n = 1
+        while True:
+            candidate = os.path.join(head, name if n == 1 else f"{stem}-{n}{ext}")
+            key = _digest(candidate.lower())
+            if key not in self.taken:
+                full = os.path.join(self.output, candidate)
+                if not self.disk or not os.path.lexists(full):
+                    break
+                holder = self.manifest.holder(full) if self.manifest is not None else None
+                if holder is None:  # not written by this tool (or changed since)
+                    if self.overwrite:
+                        break
+                    return None
+                if holder == source:  # this input's own earlier output
+                    break
+            n += 1
+        self.taken.add(key)
+        final = os.path.join(self.output, candidate)
+        if self.disk:  # the worker wrote to the output folder itself (write_output's staging)
+            try:
+                make_folders(self.output, os.path.dirname(final))
+            except OSError as err:
+                if errno_of(err) in FATAL_ERRNOS:  # disk full, read-only: every later file would fail too
+                    raise WriteError.of(err, os.path.dirname(final)) from None
+                raise OutputError(f"cannot make the folder of '{candidate}': {describe(err)}") from None
+        return final
+
+    def count_folders(self, final: str, levels: Sequence[int]) -> int:
+        """How many of the folders at ``levels`` (of the layout's names, at the end of
+        ``final``'s path) were not counted yet."""
+        from .naming import DICOM_LEVELS
+
+        parts = os.path.relpath(final, self.output).split(os.sep)
+        offset = len(parts) - len(DICOM_LEVELS)
+        new = 0
+        for i in levels:
+            key = _digest(os.sep.join(parts[: offset + i + 1]))
+            if key not in self.counted:
+                self.counted.add(key)
+                new += 1
+        return new
 
 
 def prepare(job: Job) -> Batch:
@@ -2473,9 +2913,9 @@ def write_quarantine_report(output: str, held: Sequence[FileResult]) -> str:
     """Add this run's quarantined files to ``<output>/quarantine/quarantine.json``.
 
     Entries are keyed by the path under the output directory; entries of
-    earlier runs are kept. The report names files, groups, labels and the
-    recipe criteria that held, never element values. Raises OSError when it
-    cannot be written.
+    earlier runs are kept. The report names output files, groups, labels and the
+    recipe criteria that held, never element values, and never an input path
+    (its keyed digest, as in the manifest). Raises OSError when it cannot be written.
     """
     path = os.path.join(output, QUARANTINE_DIR, QUARANTINE_REPORT)
     files: dict[str, Any] = {}
@@ -2496,7 +2936,7 @@ def write_quarantine_report(output: str, held: Sequence[FileResult]) -> str:
         raise OSError(errno.ENOTDIR, str(err)) from None
     for result in held:
         files[os.path.relpath(result.output, output)] = {
-            "input": result.display,
+            "input_key": result.input_key or None,
             "verdict": result.verdict,
             "matches": [{"group": g, "label": label, "criteria": list(c)} for g, label, c in result.matches],
             **({"note": result.note} if result.note else {}),

@@ -210,7 +210,8 @@ def _build_parser() -> argparse.ArgumentParser:
             "without --recipe, applies deidlang's default recipe (the DICOM PS3.15 Basic Application Level "
             "Confidentiality Profile; --option adds its options). Several --recipe "
             "options are applied one after the other, in the order given. Output mirrors the input "
-            "tree under --output; inputs are never modified."
+            "tree under --output, except that a folder or file name holding an identifying value of a file "
+            "in it is replaced by a keyed pseudonym (--layout chooses another naming); inputs are never modified."
         ),
     )
     run.add_argument("--recipe", action="append", metavar="RECIPE", help="recipe to apply (repeatable; applied in order)")
@@ -254,6 +255,7 @@ def _build_parser() -> argparse.ArgumentParser:
         "other sources are written uncompressed (default: always uncompressed)",
     )
     run.set_defaults(handler=_cmd_run)
+    _add_layout_option(run)
     _add_key_options(run)
     _add_run_proof_options(run)
 
@@ -279,7 +281,8 @@ def _build_parser() -> argparse.ArgumentParser:
         help="blank burned-in text in DICOM pixels, with before/after previews",
         description=(
             "Blank the regions that the recipe's %filter labels give for each file (every frame and sample) "
-            "and write the result under --output, mirroring the input tree. By default the recipe's header "
+            "and write the result under --output, mirroring the input tree (names holding identifying values "
+            "replaced by keyed pseudonyms; --layout). By default the recipe's header "
             "actions are applied too, so the output is de-identified in one pass (as `deidc run "
             "--clean-pixels`); --pixels-only leaves the header as it is, as deid's DicomCleaner does (only "
             "the elements that describe the pixels change: transfer syntax, photometric interpretation, "
@@ -313,6 +316,7 @@ def _build_parser() -> argparse.ArgumentParser:
     clean.add_argument("--strict", action="store_true", help="do not run when the recipe has warnings")
     _add_safety_options(clean)
     clean.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
+    _add_layout_option(clean)
     clean.set_defaults(handler=_cmd_clean, clean_pixels=True, quarantine=None)
 
     ids = sub.add_parser(
@@ -465,6 +469,18 @@ def _add_profile_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--all", action="store_true", help="with --profile: list every row, not only gaps and contradictions")
 
 
+def _add_layout_option(parser: argparse.ArgumentParser) -> None:
+    from .naming import DEFAULT_LAYOUT, LAYOUTS
+
+    parser.add_argument(
+        "--layout", choices=LAYOUTS, default=DEFAULT_LAYOUT,
+        help="how outputs are named: mirror (default) = the input tree, every folder or file name that holds "
+        "an identifying value of a file in it (name, ID, accession number, date, UID) replaced by a keyed "
+        "pseudonym; pseudonym = every name a keyed pseudonym; dicom = PatientID/StudyInstanceUID/"
+        "SeriesInstanceUID/SOPInstanceUID.dcm from the de-identified header",
+    )
+
+
 def _add_key_options(parser: argparse.ArgumentParser) -> None:
     from . import profile
 
@@ -486,21 +502,29 @@ def _option_recipes(args: argparse.Namespace) -> list[str]:
     return [str(profile.option_recipe(name)) for name in dict.fromkeys(getattr(args, "option", None) or ())]
 
 
-def _compose_programs(programs: list, args: argparse.Namespace) -> list:
+def _compose_programs(programs: list, args: argparse.Namespace, key=None) -> list:
     """The Programs as they run: each honours the KEEP lines of the ones before it, and
     keyed built-ins get the key (read once here, so every worker uses the same one)."""
     from .runtime import extras
 
-    return _bind_key(extras.chain(programs), args)
+    return _bind_key(extras.chain(programs), args, key)
 
 
-def _bind_key(programs: list, args: argparse.Namespace) -> list:
-    """Give the keyed built-ins the key, saying which key it is: called once the run
-    starts (after its inputs are checked), so the note never precedes an error."""
+def _bind_key(programs: list, args: argparse.Namespace, key=None) -> list:
+    """Give the keyed built-ins the key (``key``, else the command's key, saying which)."""
     from .runtime import keyed
 
     if not keyed.needs_key(programs):
         return programs
+    return [keyed.bind(p, key or _resolve_key(args)) for p in programs]
+
+
+def _resolve_key(args: argparse.Namespace, *, notes: list[str] | None = None):
+    """The secret key of a command (--key-file, else the default key), with a note on
+    where it comes from: printed now, or appended to ``notes`` for the caller to print
+    once its run starts (so that the note never precedes an error about the inputs)."""
+    from .runtime import keyed
+
     try:
         if getattr(args, "key_file", None):
             key, created = keyed.key_from_file(args.key_file), False
@@ -508,11 +532,16 @@ def _bind_key(programs: list, args: argparse.Namespace) -> list:
             key, created = keyed.default_key()
     except keyed.MissingKey as err:
         raise CliError(str(err)) from None
+    note = ""
     if created:
-        _err(f"note: created a new secret key in '{keyed.user_key_path()}' (keep it secret; the same key gives the same pseudonyms)")
+        note = f"note: created a new secret key in '{keyed.user_key_path()}' (keep it secret; the same key gives the same pseudonyms)"
     elif not getattr(args, "key_file", None) and not os.environ.get("DEIDLANG_KEY") and not os.environ.get("DEIDLANG_KEY_FILE"):
-        _err(f"note: keyed pseudonyms use the key in '{keyed.user_key_path()}' (fingerprint {key.fingerprint})")
-    return [keyed.bind(p, key) for p in programs]
+        note = f"note: keyed pseudonyms use the key in '{keyed.user_key_path()}' (fingerprint {key.fingerprint})"
+    if note and notes is not None:
+        notes.append(note)
+    elif note:
+        _err(note)
+    return key
 
 
 def _cmd_check_profile(args: argparse.Namespace) -> int:
@@ -784,6 +813,8 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
     if clean_pixels and not _has_filters(programs):
         _err("note: the recipe has no %filter section: no file is flagged, no pixels are cleaned")
     variables = [] if pixels_only else preflight.needed_variables(texts, funcs)
+    key_notes: list[str] = []  # printed once the run starts, after its inputs are checked
+    key = _resolve_key(args, notes=key_notes)  # keyed built-ins, output names and the manifest's input keys
     programs = extras.chain(programs)  # earlier KEEPs protect; the key is bound once the run starts
 
     options = batch.Options(
@@ -799,6 +830,8 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         verify=bool(getattr(args, "verify", False)),
         show_values=bool(getattr(args, "show_values", False)),
         durable=bool(getattr(args, "fsync", False)),
+        layout=args.layout,
+        key=key,
     )
     job = batch.Job(
         programs=tuple(programs),
@@ -828,7 +861,9 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
     if note:
         _err(f"note: {note}")
     # the run starts: bind the key (saying which), into the job the workers get
-    programs = _bind_key(programs, args)
+    for note in key_notes:
+        _err(note)
+    programs = _bind_key(programs, args, key)
     run.job = attrs.evolve(run.job, programs=tuple(programs))
     if getattr(args, "dry_run", False):
         return _dry_run(args, list(run.tasks()), programs, funcs)
@@ -956,6 +991,8 @@ def _print_run_summary(
             + ("; private elements removed" if args.remove_private else "; private elements kept"),
             file=out,
         )
+    if summary.written or summary.quarantined:
+        print(summary.names_text(), file=out)
     if summary.resumed:
         print(f"{_count(summary.resumed, 'file')} already complete from an earlier run of the same job (resumed)", file=out)
     kept = summary.skipped - summary.resumed
@@ -1296,8 +1333,9 @@ def _add_proof_commands(sub: Any) -> None:
             "Harvest identifying values from the originals (names and their parts, IDs, dates in common "
             "formats, UIDs, addresses, phone numbers, institution and station names, free-text words) and "
             "search every element of each de-identified file (sequences, private blocks, file meta) and its "
-            "raw bytes for them. Outputs pair with originals through the run manifest when there is one, "
-            "else by relative path. Each leak is printed with file, element and the kind of value; values "
+            "raw bytes for them, and the names of its path (a folder or file name that holds one is a leak; "
+            "such names are masked in the report). Outputs pair with originals through the run manifest "
+            "when there is one (with the run's key), else by relative path. Each leak is printed with file, element and the kind of value; values "
             "only with --show-values. Exit status: 0 no leak, 1 leaks (or files that could not be verified), "
             "2 usage error."
         ),
@@ -1306,6 +1344,11 @@ def _add_proof_commands(sub: Any) -> None:
     verify.add_argument("--deidentified", required=True, metavar="OUT", help="the de-identified file or directory (a `deidc run` output)")
     verify.add_argument("--format", choices=EXPLAIN_FORMATS, default="text", help="output format (default: text)")
     verify.add_argument("--show-values", action="store_true", help="also print the leaked values (identifying data)")
+    verify.add_argument(
+        "--key-file", metavar="PATH",
+        help="the run's secret key: its manifest names inputs by keyed digests (default: $DEIDLANG_KEY, "
+        "$DEIDLANG_KEY_FILE, else the user key file)",
+    )
     verify.set_defaults(handler=_cmd_verify)
 
 
@@ -1426,11 +1469,12 @@ def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappi
             reason = _apply_error_text(err, show)
         except Exception as err:  # noqa: BLE001 - keep going; the message must not quote data
             reason = f"internal error while explaining ({type(err).__name__}); this is a bug in deidlang"
-        rel = os.path.relpath(task.target, output) if task.target else None
+        rel = os.path.relpath(task.target, output) if task.target else ""  # the planned output name: no input path
+        shown_file = task.display if show else rel
         if explanation is None:
             failed += 1
             _err(f"failed: {task.display}: {reason}")
-            entries.append({"file": task.display, "output": rel, "error": reason})
+            entries.append({"file": shown_file, "output": rel, "error": reason})
             continue
         counts = explanation.counts()
         for k, n in counts.items():
@@ -1438,9 +1482,9 @@ def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappi
         for k, n in explanation.actions().items():
             actions[k] = actions.get(k, 0) + n
         summary = ", ".join(f"{n} {k}" for k, n in counts.items() if n and k != "kept") or "no change"
-        print(f"{task.display}: would {_would(counts)}" if summary != "no change" else f"{task.display}: no change")
+        print(f"{rel}: would {_would(counts)}" if summary != "no change" else f"{rel}: no change")
         entry = explaining.to_dict(explanation, show_values=show)
-        entry["output"] = rel
+        entry["file"], entry["output"] = shown_file, rel
         entries.append(entry)
     if report_path:
         data = {
@@ -1504,7 +1548,12 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         if not os.path.exists(given):
             raise CliError(f"{what} '{given}' does not exist")
     try:
-        report = verifying.verify_tree(args.original, args.deidentified)
+        key = None
+        if args.key_file:
+            from .runtime import keyed
+
+            key = keyed.key_from_file(args.key_file)
+        report = verifying.verify_tree(args.original, args.deidentified, key=key, show_values=args.show_values)
     except DeidlangError as err:
         raise CliError(str(err)) from None
     if not report.files and not report.unpaired:

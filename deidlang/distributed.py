@@ -125,12 +125,12 @@ class _Plugin(_PluginBase):
 
 def _run_batch(run_id: str, tasks: list[Task]) -> list[FileResult]:
     """The task function: one batch on one worker (the plugin set the worker up)."""
-    from .batch import _test_hook
+    from .batch import _files_to_write, _test_hook
 
     worker = _STATE.get(run_id)
     if worker is None:
         raise RuntimeError("the deidlang worker plugin is not set up on this worker")
-    _test_hook(len(tasks))
+    _test_hook(_files_to_write(tasks))
     poison = os.environ.get("DEIDLANG_TEST_FAIL_BATCH")  # tests only: a batch that always raises
     if poison and any(poison in t.display for t in tasks):
         raise RuntimeError("test batch failure")

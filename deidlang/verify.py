@@ -347,8 +347,21 @@ def recipe_facts(recipes: Iterable[Any]) -> tuple[tuple[str, ...], frozenset[str
     the profile options they are (a bundled option recipe, recognised by its text's
     SHA-256) and the values they write themselves, lower-cased: the literals of ADD,
     REPLACE and KEEP lines and the text arguments of their ``deid_func:`` values."""
+    options, written, _shift = _all_facts(recipes)
+    return options, written
+
+
+def shifts_dates(recipes: Iterable[Any]) -> bool:
+    """Whether compiled recipes shift dates (a JITTER line, ``deid_func:jitter`` or
+    ``deid_func:dateshift``): a date they change is the shifted original, and can equal
+    another date of the original by chance."""
+    return _all_facts(recipes)[2]
+
+
+def _all_facts(recipes: Iterable[Any]) -> tuple[tuple[str, ...], frozenset[str], bool]:
     options: list[str] = []
     written: set[str] = set()
+    shift = False
     for program in recipes:
         key = (str(getattr(program, "name", "")), str(getattr(program, "sha256", "")))
         facts = _FACTS.get(key)
@@ -356,21 +369,30 @@ def recipe_facts(recipes: Iterable[Any]) -> tuple[tuple[str, ...], frozenset[str
             facts = _FACTS[key] = _facts_of(program)
         options.extend(o for o in facts[0] if o not in options)
         written.update(facts[1])
-    return tuple(options), frozenset(written)
+        shift = shift or facts[2]
+    return tuple(options), frozenset(written), shift
 
 
-def _facts_of(program: Any) -> tuple[tuple[str, ...], frozenset[str]]:
-    from .runtime import values
+#: The built-ins whose result is a shifted date.
+_SHIFTING_BUILTINS = frozenset({"jitter", "dateshift"})
+
+
+def _facts_of(program: Any) -> tuple[tuple[str, ...], frozenset[str], bool]:
+    from .runtime import actions, values
 
     written: set[str] = set()
+    shift = False
     for step in getattr(program, "steps", ()):
         value = getattr(step, "value", None)
+        if isinstance(step, actions.Jitter):
+            shift = True
         if isinstance(value, values.Constant):
             written.add(value.text.strip().lower())
         elif isinstance(value, values.Builtin):
             written.update(str(v).strip().lower() for _k, v in value.options if isinstance(v, str))
+            shift = shift or value.name.lower() in _SHIFTING_BUILTINS
     written.discard("")
-    return _option_of(str(getattr(program, "sha256", ""))), frozenset(written)
+    return _option_of(str(getattr(program, "sha256", ""))), frozenset(written), shift
 
 
 @functools.lru_cache(maxsize=1)
@@ -418,15 +440,24 @@ class Harvest(tuple):
 
     plain: Mapping[str, frozenset]
     written: frozenset[str]
+    #: when the recipes shift dates: the original's DA/DT values by place (deid uid path)
+    dated: Mapping[str, frozenset]
 
-    def __new__(cls, identifiers: Iterable[Identifier] = (), plain: Mapping[str, frozenset] | None = None, written: Iterable[str] = ()):
+    def __new__(
+        cls,
+        identifiers: Iterable[Identifier] = (),
+        plain: Mapping[str, frozenset] | None = None,
+        written: Iterable[str] = (),
+        dated: Mapping[str, frozenset] | None = None,
+    ):
         self = super().__new__(cls, identifiers)
         self.plain = dict(plain or {})
         self.written = frozenset(written)
+        self.dated = dict(dated or {})
         return self
 
     def __reduce__(self):
-        return (Harvest, (tuple(self), self.plain, self.written))
+        return (Harvest, (tuple(self), self.plain, self.written, self.dated))
 
 
 @attrs.frozen
@@ -588,8 +619,10 @@ def harvest(ds: Dataset, *, recipes: Iterable[Any] = (), options: Iterable[str] 
     they write are not identifying. ``options``: the profile options in
     effect, when they are not to be read from ``recipes``.
     """
-    found_options, written = recipe_facts(recipes)
+    found_options, written, shift = _all_facts(recipes)
     opts = tuple(options) if options is not None else found_options
+    shift = shift or "retain-modified-dates" in opts
+    dated: dict[str, frozenset] = {}  # with shifted dates: the original's dates by place
     written = written | _dummies()
     common = _common_words()
     found: list[Identifier] = []
@@ -611,6 +644,8 @@ def harvest(ds: Dataset, *, recipes: Iterable[Any] = (), options: Iterable[str] 
         kw = keyword_of(tag)
         if (tag >> 16) & 1:
             continue  # private: searched, not harvested (what it holds is unknown)
+        if shift and vr in _DATE_VRS:
+            dated[uid] = _plain_value(elem)
         code = _effective(tag, opts, within)
         if code == "C" and vr not in _DATE_VRS:
             continue  # text an option cleans and keeps: its own words are no evidence, other values in it are
@@ -667,7 +702,7 @@ def harvest(ds: Dataset, *, recipes: Iterable[Any] = (), options: Iterable[str] 
             if w.lower() not in other_words:
                 add(kind, w, source)
     found = [i for i in found if not (i.family == "uid" and i.text in other_uids)]
-    return Harvest(_dedupe(found), plain, written)
+    return Harvest(_dedupe(found), plain, written, dated)
 
 
 def _add_whole(add, kind: str, value: str, source: str, minimum: int = 4) -> None:
@@ -867,11 +902,20 @@ def _decodings(data: bytes) -> list[str]:
     return out
 
 
-def _coincidence(elem, uid: str, matched: str, plain: Mapping[str, frozenset], written: frozenset[str]) -> bool:
+def _coincidence(
+    elem, uid: str, matched: str, plain: Mapping[str, frozenset], written: frozenset[str], dated: Mapping[str, frozenset] | None = None
+) -> bool:
     """Whether a value found in ``elem`` is no copy: the element does not identify and
-    holds what the original had there, or its value is one the recipe writes."""
+    holds what the original had there, or its value is one the recipe writes, or (when
+    the recipes shift dates) it is a date element whose every value the run changed from
+    what the original had there: a shifted date that falls on another date of the
+    original by chance (a calibration date shifted onto the study date)."""
     held = plain.get(uid)
     value = elem.value
+    if dated and elem.VR in _DATE_VRS and uid in dated:
+        now = [v.strip() for v in _values_of(elem)]
+        if now and not (set(now) & dated[uid]):
+            return True
     if isinstance(value, (bytes, bytearray)):
         return held is not None and _digest(bytes(value)) in held
     values = [v.strip() for v in _values_of(elem)]
@@ -896,6 +940,7 @@ def search(
     """
     plain: Mapping[str, frozenset] = getattr(identifiers, "plain", {})
     written: frozenset[str] = getattr(identifiers, "written", frozenset())
+    dated: Mapping[str, frozenset] = getattr(identifiers, "dated", {})
     matcher = _Matcher.of(identifiers)
     hits: dict[tuple[str, str], tuple[str, str, dict[Identifier, None]]] = {}  # (place, value) -> (path, shown, ids)
     found_anywhere: set[str] = set()
@@ -912,7 +957,7 @@ def search(
                     continue
                 value = it.text.lower()
                 found_anywhere.add(value)
-                if _coincidence(elem, uid, matched, plain, written):
+                if _coincidence(elem, uid, matched, plain, written, dated):
                     continue
                 key = (uid, value)
                 entry = hits.get(key)
@@ -1052,8 +1097,12 @@ def verify_files(
     shown_original: str | None = None,
     recipes: Iterable[Any] = (),
     options: Iterable[str] | None = None,
+    output_names: tuple[str, ...] | list[str] = (),
 ) -> FileCheck:
-    """Verify one output file against its original (``recipes``, ``options``: as for :func:`harvest`)."""
+    """Verify one output file against its original (``recipes``, ``options``: as for
+    :func:`harvest`). ``output_names``: the names of the output's path that a run gave
+    it (folders below the de-identified root, then the file), checked too
+    (:func:`path_leaks`)."""
     out_name = shown_output or output
     orig_name = shown_original or original
     try:
@@ -1067,18 +1116,72 @@ def verify_files(
     except Exception as err:  # noqa: BLE001
         return FileCheck(out_name, orig_name, error=f"cannot read the output ({type(err).__name__})")
     try:
+        in_path = path_leaks(orig_ds, output_names, file=out_name, original=orig_name) if output_names else []
         identifiers = harvest(orig_ds, recipes=recipes, options=options)
     except Exception as err:  # noqa: BLE001
         return FileCheck(out_name, orig_name, error=f"cannot read the original's values ({type(err).__name__})")
     leaks = search(identifiers, out_ds, data, file=out_name, original=orig_name)
-    return FileCheck(out_name, orig_name, tuple(leaks))
+    return FileCheck(out_name, orig_name, tuple(in_path) + tuple(leaks))
 
 
-def pairs(original: str, deidentified: str) -> tuple[list[tuple[str, str]], list[str], list[str]]:
+#: Where a leak in an output's path is reported, and what a masked name reads.
+PATH_ELEMENT = "<output path>"
+MASK = "<identifying>"
+
+
+def path_leaks(original_ds: Dataset, names: tuple[str, ...] | list[str], *, file: str = "", original: str = "") -> list[Leak]:
+    """Identifying values of an original in the names of its output's path (``names``:
+    the folders, then the file name), as a run checks them (:mod:`deidlang.naming`: the
+    original's names and their parts, IDs, dates and UIDs, found within a name). One
+    leak per name, at :data:`PATH_ELEMENT`, its place as ``folder N`` or ``file name``."""
+    from .naming import NameCheck, path_identifiers
+
+    check = NameCheck(path_identifiers(original_ds))
+    leaks = []
+    for i, name in enumerate(names):
+        hits = check.hits(name)
+        if hits:
+            both = tuple(dict.fromkeys((h.kind, h.source) for h in hits))
+            where = "file name" if i == len(names) - 1 else f"folder {i + 1}"
+            leaks.append(Leak(file, PATH_ELEMENT, where, tuple(k for k, _ in both), tuple(src for _, src in both), name, original))
+    return leaks
+
+
+class _Masks:
+    """Which names of the paths ``deidc verify`` shows hold an identifying value: a name
+    holding one of *any* original below it (a folder holds several files) is masked for
+    every file, as a run renames it for every file (:mod:`deidlang.naming`). A first
+    pass over the originals' headers."""
+
+    def __init__(self, found: list[tuple[str, str]], base_in: str, base_out: str):
+        from .naming import flags, read_header
+
+        self.flagged: set[tuple[str, ...]] = set()
+        for src, dst in found:
+            sides = (("in", _names_below(src, base_in)), ("out", _names_below(dst, base_out)))
+            try:
+                ds = read_header(src, force=True)
+                hits = [flags(ds, names) for _, names in sides]
+            except Exception:  # noqa: BLE001 - an original that cannot be read: its own names are masked
+                hits = [(len(names) - 1,) for _, names in sides]
+            for (side, names), which in zip(sides, hits):
+                self.flagged.update((side, *names[: i + 1]) for i in which)
+
+    def shown(self, shown: str, names: list[str], side: str) -> str:
+        """``shown`` (a path ending with ``names``) with the flagged names replaced by :data:`MASK`."""
+        masked = [MASK if (side, *names[: i + 1]) in self.flagged else name for i, name in enumerate(names)]
+        if masked == names:
+            return shown
+        parts = shown.split(os.sep)
+        return os.sep.join([*parts[: len(parts) - len(names)], *masked])
+
+
+def pairs(original: str, deidentified: str, key: Any = None) -> tuple[list[tuple[str, str]], list[str], list[str]]:
     """``(pairs of (original, output) absolute paths, unpaired outputs, skipped files)``.
 
     The run manifest in the output folder, when present, pairs the files it
-    lists; any other output pairs with the original at the same relative
+    lists (it names inputs by keyed digests: ``key`` is the run's key, by default
+    the default key); any other output pairs with the original at the same relative
     path (outputs under ``quarantine/`` with the path below it). Two files
     pair with each other.
     """
@@ -1089,7 +1192,7 @@ def pairs(original: str, deidentified: str) -> tuple[list[tuple[str, str]], list
         return [(original, deidentified)], [], []
     if not os.path.isdir(deidentified):
         raise DeidlangError(f"'{deidentified}' does not exist")
-    found: list[tuple[str, str]] = list(_manifest_pairs(deidentified, original) or ())
+    found: list[tuple[str, str]] = list(_manifest_pairs(deidentified, original, key) or ())
     paired = {out for _, out in found}
     unpaired: list[str] = []
     skipped: list[str] = []
@@ -1122,14 +1225,16 @@ def _files(root: str) -> Iterator[str]:
                 yield os.path.join(directory, name)
 
 
-def _manifest_pairs(root: str, original: str) -> list[tuple[str, str]] | None:
+def _manifest_pairs(root: str, original: str, key: Any = None) -> list[tuple[str, str]] | None:
     """Pairs from the run manifest (None when there is no usable one).
 
     ``deidlang-manifest.jsonl`` holds one record per output (the last one
-    wins): ``input`` relative to input root number ``root``, ``output``
-    relative to the output folder; ``deidlang-manifest.json`` lists the
-    roots as they were given. An input is looked for under ``original``
-    first, then under its root as the run named it.
+    wins): ``input_key``, the keyed digest of the input's path relative to
+    input root number ``root`` (:func:`_keyed_inputs` finds it under
+    ``original``), and ``output`` relative to the output folder. Manifests of
+    earlier versions name the input (``input``) and list the roots as they were
+    given: an input is looked for under ``original`` first, then under its root
+    as the run named it.
     """
     header: Mapping[str, Any] = {}
     try:
@@ -1147,11 +1252,14 @@ def _manifest_pairs(root: str, original: str) -> list[tuple[str, str]] | None:
                     rec = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(rec, Mapping) and isinstance(rec.get("output"), str) and isinstance(rec.get("input"), str):
+                if isinstance(rec, Mapping) and isinstance(rec.get("output"), str) and (
+                    isinstance(rec.get("input"), str) or isinstance(rec.get("input_key"), str)
+                ):
                     records[rec["output"]] = rec
     except OSError:
         return None
     inputs = header.get("inputs") if isinstance(header.get("inputs"), list) else []
+    keyed_inputs = None
     found: list[tuple[str, str]] = []
     for out_rel, rec in records.items():
         if rec.get("status") not in (None, "written", "quarantined"):
@@ -1159,10 +1267,67 @@ def _manifest_pairs(root: str, original: str) -> list[tuple[str, str]] | None:
         dst = out_rel if os.path.isabs(out_rel) else os.path.join(root, *out_rel.split("/"))
         if not os.path.isfile(dst):
             continue
-        src = _manifest_input(rec, inputs, original)
+        if isinstance(rec.get("input_key"), str):
+            if keyed_inputs is None:
+                keyed_inputs = _keyed_inputs(original, key, header)
+            src = keyed_inputs(rec)
+        else:
+            src = _manifest_input(rec, inputs, original)
         if src is not None:
             found.append((os.path.abspath(src), os.path.abspath(dst)))
     return found or None
+
+
+def _run_key(key: Any, header: Mapping[str, Any]):
+    """The key that made a run's input keys: ``key``, else the default key (never created
+    here). Raises :class:`DeidlangError` when there is none or it is not the run's."""
+    from .runtime import keyed
+
+    if key is None:
+        try:
+            key = keyed.default_key(create=False)[0]
+        except keyed.MissingKey:
+            key = None
+    used = header.get("keys") if isinstance(header.get("keys"), list) else []
+    if key is None or (used and key.fingerprint not in used):
+        have = "no key was found" if key is None else f"the key given has fingerprint {key.fingerprint}"
+        raise DeidlangError(
+            "the run manifest names inputs by keyed digests, so outputs pair with their originals only with the "
+            f"run's key (fingerprint {', '.join(used) or 'unknown'}); {have}: pass it with --key-file"
+        )
+    return key
+
+
+def _keyed_inputs(original: str, key: Any, header: Mapping[str, Any]):
+    """A function from a manifest record (``root``, ``input_key``) to its original under
+    ``original`` (None when it is not there). ``original`` is an input root of the run, a
+    file, or the folder that holds several input roots (their names are matched by the
+    header's ``inputs[].name_key``)."""
+    from .naming import input_key
+
+    key = _run_key(key, header)
+    roots = [r.get("name_key") if isinstance(r, Mapping) else None for r in header.get("inputs") or ()]
+    own = input_key(key, os.path.basename(os.path.abspath(original)))
+    direct: dict[str, str] = {}
+    below: dict[tuple[str, str], str] = {}
+    if os.path.isdir(original):
+        for path in _files(original):
+            rel = os.path.relpath(path, original).replace(os.sep, "/")
+            direct.setdefault(input_key(key, rel), path)
+            first, sep, rest = rel.partition("/")
+            if sep:
+                below.setdefault((input_key(key, first), input_key(key, rest)), path)
+    elif os.path.isfile(original):
+        direct[input_key(key, os.path.basename(original))] = original
+
+    def find(rec: Mapping[str, Any]) -> str | None:
+        ikey, index = rec["input_key"], rec.get("root")
+        name = roots[index] if isinstance(index, int) and 0 <= index < len(roots) else None
+        if len(roots) > 1 and name and name != own:
+            return below.get((name, ikey))
+        return direct.get(ikey) or (below.get((name, ikey)) if name else None)
+
+    return find
 
 
 def _manifest_input(rec: Mapping[str, Any], inputs: list, original: str) -> str | None:
@@ -1188,18 +1353,28 @@ def _manifest_input(rec: Mapping[str, Any], inputs: list, original: str) -> str 
     return None
 
 
-def verify_tree(original: str, deidentified: str) -> VerifyReport:
-    """Verify every output under ``deidentified`` against its original under ``original``
-    (with the recipes and profile options its run manifest names, when there is one)."""
-    found, unpaired, skipped = pairs(original, deidentified)
+def verify_tree(original: str, deidentified: str, *, key: Any = None, show_values: bool = False) -> VerifyReport:
+    """Verify every output under ``deidentified`` against its original under ``original``:
+    its elements and bytes (with the recipes and profile options its run manifest
+    names, when there is one), and the names of its path under ``deidentified`` (a name
+    that holds an identifying value of the original is a leak, and is masked where a
+    path is shown unless ``show_values``; so are the original's). ``key``: the run's
+    key, to pair through its manifest (:func:`pairs`)."""
+    found, unpaired, skipped = pairs(original, deidentified, key)
     recipes, options = manifest_recipes(deidentified) if os.path.isdir(deidentified) else ((), None)
     base_out = deidentified if os.path.isdir(deidentified) else os.path.dirname(deidentified)
     base_in = original if os.path.isdir(original) else os.path.dirname(original)
+    masks = None if show_values else _Masks(found, base_in, base_out)
     checks = []
     not_dicom: list[str] = []
     for src, dst in found:
-        shown_out = _shown(dst, base_out, deidentified)
-        check = verify_files(src, dst, shown_output=shown_out, shown_original=_shown(src, base_in, original), recipes=recipes, options=options)
+        out_names, in_names = _names_below(dst, base_out), _names_below(src, base_in)
+        shown_out, shown_in = _shown(dst, base_out, deidentified), _shown(src, base_in, original)
+        if masks is not None:
+            shown_out, shown_in = masks.shown(shown_out, out_names, "out"), masks.shown(shown_in, in_names, "in")
+        check = verify_files(
+            src, dst, shown_output=shown_out, shown_original=shown_in, recipes=recipes, options=options, output_names=out_names
+        )
         if check.error.startswith("cannot read the output") and not _looks_dicom(dst):
             not_dicom.append(shown_out)
             continue
@@ -1234,12 +1409,17 @@ def manifest_recipes(root: str) -> tuple[list[Any], tuple[str, ...] | None]:
         sha = str(entry.get("sha256", ""))
         options.extend(o for o in _option_of(sha) if o not in options)
         try:
-            program = api.load(entry["path"])
+            program = api.load(entry["path"], allow=True)  # what the run let through
         except Exception:  # noqa: BLE001 - a recipe that moved, changed or no longer checks: its literals stay unknown
             continue
         if program.sha256 == sha:
             recipes.append(program)
     return recipes, tuple(options)
+
+
+def _names_below(path: str, base: str) -> list[str]:
+    """The names of ``path`` below ``base`` (its folders, then its own name)."""
+    return os.path.relpath(path, base).split(os.sep)
 
 
 def _shown(path: str, base: str, given: str) -> str:

@@ -21,7 +21,8 @@ from pydicom.data import get_testdata_file
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixtures  # noqa: E402
 
-from deidlang import cli  # noqa: E402
+from deidlang import cli, naming  # noqa: E402
+from deidlang.runtime import keyed  # noqa: E402
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -291,7 +292,8 @@ class TestQuarantine:
         report_path = out_dir / "quarantine" / "quarantine.json"
         report = json.loads(report_path.read_text(encoding="utf-8"))
         entry = report["files"]["quarantine/patient-002/us-obstetric/us-001.dcm"]
-        assert entry["input"].replace("\\", "/") == "patient-002/us-obstetric/us-001.dcm"
+        assert "input" not in entry  # input paths can name patients: a keyed digest, as in the manifest
+        assert entry["input_key"] == naming.input_key(keyed.default_key()[0], "patient-002/us-obstetric/us-001.dcm")
         assert entry["verdict"] == "blacklist"
         assert entry["matches"][0]["label"] == "Ultrasound without calibrated regions"
         text = report_path.read_bytes()

@@ -25,7 +25,8 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import batch, cli
+from deidlang import batch, cli, naming
+from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
@@ -59,6 +60,8 @@ def _cases() -> list[damaged.Case]:
 
 
 CASES = _cases()
+#: Every input the corpus holds, by path (the manifest records keyed digests of them).
+INPUT_NAMES = [c.path for c in CASES] + ["duplicates/CASE.dcm", "duplicates/case.dcm", "duplicates/site-a/scan.dcm", "duplicates/site-b/scan.dcm"]
 BY_KIND = {case.kind: case for case in CASES}
 KINDS = [case.kind for case in CASES]
 assert len(KINDS) == len(BY_KIND), "kinds must be unique"
@@ -71,7 +74,8 @@ class Run:
         self.code, self.out, self.err, self.output, self.recipe = code, out, err, output, recipe
         lines = (output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
         self.records = [json.loads(line) for line in lines if line]
-        self.by_input = {rec["input"]: rec for rec in self.records}
+        known = {naming.input_key(keyed.default_key()[0], name): name for name in INPUT_NAMES}
+        self.by_input = {known.get(rec["input_key"], rec["input_key"]): rec for rec in self.records}  # by input path
         self.header = json.loads((output / batch.MANIFEST).read_text(encoding="utf-8"))
 
 
@@ -225,7 +229,8 @@ def test_a_name_with_a_newline_is_shown_on_one_line(default_run, corpus):
     case = BY_KIND["name-newline-failing"]
     line = f"deidc: failed: {corpus}/names/broken\\nname.dcm: not a DICOM file"
     assert line in default_run.err
-    assert default_run.by_input[case.path]["input"] == "names/broken\nname.dcm"  # the manifest keeps the real name
+    assert "broken" not in (default_run.output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8")  # a keyed digest
+    assert default_run.by_input[case.path]["status"] == "failed"
 
 
 def test_names_that_differ_only_in_case_get_distinct_outputs(default_run):

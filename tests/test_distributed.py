@@ -21,12 +21,13 @@ import pydicom
 import pytest
 
 import deidlang
-from deidlang import batch, cli
+from deidlang import batch, cli, naming
+from deidlang.runtime import keyed
 
 distributed = pytest.importorskip("distributed")
 
 MANIFEST_FILES = {batch.MANIFEST, batch.MANIFEST_RECORDS}
-KEYS = ("input", "input_sha256", "output", "output_sha256", "status", "reason", "counts")
+KEYS = ("input_key", "input_sha256", "output", "output_sha256", "status", "reason", "counts")
 SLOW = "0.03"  # seconds per file in the workers (test-only seam), so that batches are in flight when a worker dies
 
 
@@ -120,8 +121,8 @@ def test_a_batch_that_keeps_failing_is_retried_then_reported_by_path(cluster, tm
     assert all(r.reason == "lost on the Dask cluster after retries (RuntimeError); not written" for r in failed)
     assert {r.status for r in results} == {"written", "failed"} and len(results) == 6
     assert not (tmp_path / "out" / "ct-chest" / "poison.dcm").exists()
-    recorded = {r["input"]: r["status"] for r in records(tmp_path / "out")}
-    assert recorded["ct-chest/poison.dcm"] == "failed"
+    recorded = {r["input_key"]: r["status"] for r in records(tmp_path / "out")}
+    assert recorded[naming.input_key(keyed.default_key()[0], "ct-chest/poison.dcm")] == "failed"
 
 
 def test_ids_and_functions_reach_the_workers(cluster, tmp_path):

@@ -30,7 +30,8 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import batch, cli
+from deidlang import batch, cli, naming
+from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
@@ -51,8 +52,14 @@ def run(*argv) -> tuple[int, str, str]:
 
 
 def records(output: Path) -> dict[str, dict]:
+    """The manifest's records by input key (the manifest holds no input path: :func:`k` names one)."""
     lines = (output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
-    return {rec["input"]: rec for rec in map(json.loads, filter(None, lines))}
+    return {rec["input_key"]: rec for rec in map(json.loads, filter(None, lines))}
+
+
+def k(relative: str) -> str:
+    """The manifest's input key of the input at this path (relative to its root)."""
+    return naming.input_key(keyed.default_key()[0], relative)
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -141,12 +148,12 @@ def test_object_names_with_dot_dot_are_refused(bucket, recipe, tmp_path):
     code, stdout, err = run("run", "--recipe", recipe, "--input", bucket, "--output", out, "--jobs", "1")
     assert code == 1
     recs = records(out)
-    assert recs["ok.dcm"]["status"] == "written"
+    assert recs[k("ok.dcm")]["status"] == "written"
     for name in ("a/../../escaped.dcm", "a/../../../../tmp/deidlang-escaped.dcm", "b/./dot.dcm"):
-        assert recs[name]["status"] == "failed" and recs[name]["reason"] == batch.OUTSIDE
+        assert recs[k(name)]["status"] == "failed" and recs[k(name)]["reason"] == batch.OUTSIDE
         assert f"deidc: failed: {bucket}/{name}: {batch.OUTSIDE}" in err
-    assert recs["rooted.dcm"]["output"] == "rooted.dcm"  # empty parts of a name collapse
-    assert recs["c/d.dcm"]["output"] == "c/d.dcm"
+    assert recs[k("rooted.dcm")]["output"] == "rooted.dcm"  # empty parts of a name collapse
+    assert recs[k("c/d.dcm")]["output"] == "c/d.dcm"
     assert not (tmp_path / "work" / "escaped.dcm").exists() and not (tmp_path / "escaped.dcm").exists()
     assert not Path("/tmp/deidlang-escaped.dcm").exists()
     inside = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.dcm"))
@@ -189,7 +196,7 @@ def test_a_link_to_a_file_outside_is_written_under_its_own_name(recipe, tmp_path
     assert written.is_file() and not written.is_symlink()
     assert str(pydicom.dcmread(written).PatientName) == "ANONYMOUS"
     assert tree(elsewhere) == before  # the target is read, never written
-    assert set(records(out)) == {"link.dcm"}  # the linked folder is not followed
+    assert set(records(out)) == {k("link.dcm")}  # the linked folder is not followed
     assert not (out / "linked-folder").exists()
 
 
@@ -209,8 +216,8 @@ def test_a_linked_folder_in_the_output_is_not_followed(recipe, tmp_path, elsewhe
     assert code == 1
     reason = "the output folder holds a symbolic link at 'sub': not followed, file not written"
     assert f"failed: {src / 'sub' / 'x.dcm'}: {reason}" in err
-    assert records(out)["sub/x.dcm"]["status"] == "failed"
-    assert records(out)["y.dcm"]["status"] == "written"
+    assert records(out)[k("sub/x.dcm")]["status"] == "failed"
+    assert records(out)[k("y.dcm")]["status"] == "written"
     assert tree(elsewhere) == before
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(batch.TMP_SUFFIX)]
 
