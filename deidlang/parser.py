@@ -36,7 +36,7 @@ from .diagnostics import Diagnostic
 from .source import Source, Span
 from .suggest import did_you_mean
 
-__all__ = ["ParseResult", "parse", "grammar_text", "STATEMENT_KEYWORDS", "SECTION_KINDS"]
+__all__ = ["ParseResult", "parse", "parse_line", "grammar_text", "STATEMENT_KEYWORDS", "SECTION_KINDS"]
 
 SECTION_KINDS = ("header", "labels", "filter", "values", "fields")
 NAMED_SECTIONS = ("filter", "values", "fields")
@@ -82,9 +82,14 @@ def _lark() -> lark.Lark:
 
 @attrs.frozen
 class ParseResult:
+    """``items``: the node of every statement line that parsed, in file order
+    (misplaced ones too, which the recipe leaves out): what tools that work
+    line by line need (the formatter, the language server)."""
+
     recipe: nodes.Recipe
     diagnostics: tuple[Diagnostic, ...]
     source: Source
+    items: tuple[nodes.Line, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
 def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
@@ -108,7 +113,21 @@ def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
             items.append(node)
     recipe = _assemble(items, name, diags, len(lines))
     diags.sort(key=Diagnostic.sort_key)
-    return ParseResult(recipe, tuple(diags), source)
+    return ParseResult(recipe, tuple(diags), source, tuple(items))
+
+
+def parse_line(line: str, number: int = 1, *, path: str | None = None) -> tuple[nodes.Line | None, tuple[Diagnostic, ...]]:
+    """One statement line on its own (no section context): its node, or None and
+    the syntax diagnostics. ``number`` is the line number the spans get."""
+    if not line.strip() or line.strip()[0] == "#":
+        return None, ()
+    lines = [""] * (number - 1) + [line]
+    tx = _ToNodes(lines, number - 1)
+    node = _fast().line(line, tx)
+    diags: list[Diagnostic] = []
+    if node is None:
+        node = _parse_line(line, number, lines, path or "<string>", diags)
+    return node, tuple(diags)
 
 
 def _parse_line(line: str, number: int, lines, name: str, diags: list[Diagnostic]):
