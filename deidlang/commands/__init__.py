@@ -15,7 +15,7 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     """Add the toolchain sub-commands to ``deidc``'s sub-parsers."""
-    from . import fmt
+    from . import fmt, lsp
 
-    for module in (fmt,):
+    for module in (fmt, lsp):
         module.register(sub)
