@@ -2,8 +2,9 @@
 
 Documents are synchronised whole (each change sends the full text, split
 into lines as the parser splits them). Diagnostics are published after
-every open and change: changes that come in quick succession are analysed
-once (a short debounce), analyses run on a worker thread so the server keeps
+every open and change, debounced by the work itself: an analysis starts as
+soon as a change arrives, changes that arrive while it runs are folded into
+one next analysis, analyses run on a worker thread so the server keeps
 reading messages, and an analysis of a version that is already stale is
 never published. Every request handler answers from the analysis of the
 current version (computed on demand), and a failure inside a feature is
@@ -29,13 +30,9 @@ from .analysis import Analysis
 from .positions import Positions
 from .publish import to_lsp
 
-__all__ = ["DeidServer", "create_server", "DEBOUNCE"]
+__all__ = ["DeidServer", "create_server", "serve"]
 
 log = logging.getLogger("deidlang.lsp")
-
-#: Seconds to wait after a change for the next one before analysing.
-DEBOUNCE = 0.015
-
 
 def _path_of(uri: str) -> str:
     parsed = urlparse(uri)
@@ -51,6 +48,7 @@ class DeidServer(LanguageServer):
         self.root: str | None = None
         self.analyses: dict[str, Analysis] = {}
         self.pending: dict[str, asyncio.Task] = {}
+        self.dirty: set[str] = set()  # documents changed while their analysis ran
         self.samples = hover.SampleCache()
         self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="deidlang-analysis")
         self.published: dict[str, float] = {}  # uri -> time of the last publication (tests, benchmarks)
@@ -85,30 +83,33 @@ class DeidServer(LanguageServer):
     def positions(self, analysis: Analysis) -> Positions:
         return Positions(analysis.lines, str(self.workspace.position_encoding or "utf-16"))
 
-    def schedule(self, uri: str, delay: float = DEBOUNCE) -> None:
+    def schedule(self, uri: str) -> None:
+        """Analyse the document soon. Changes that arrive while an analysis runs are
+        folded into the next one: the latency of one analysis, never a queue of them."""
         task = self.pending.get(uri)
         if task is not None and not task.done():
-            task.cancel()
-        self.pending[uri] = asyncio.get_running_loop().create_task(self._diagnose(uri, delay))
+            self.dirty.add(uri)
+            return
+        self.pending[uri] = asyncio.get_running_loop().create_task(self._diagnose(uri))
 
-    async def _diagnose(self, uri: str, delay: float) -> None:
+    async def _diagnose(self, uri: str) -> None:
+        loop = asyncio.get_running_loop()
         try:
-            if delay:
-                await asyncio.sleep(delay)
-            current = self.text_of(uri)
-            if current is None:
-                return
-            text, version = current
-            options = self.config.options
-            loop = asyncio.get_running_loop()
-            fresh = await loop.run_in_executor(self.worker, Analysis, text, _path_of(uri), options, version)
-            now = self.text_of(uri)
-            if now is None or now[1] != version or now[0] != text or options != self.config.options:
-                return  # stale: a newer version is on its way
-            self.analyses[uri] = fresh
-            self.publish(uri, fresh)
-        except asyncio.CancelledError:
-            raise
+            while True:
+                await asyncio.sleep(0)  # let changes already received land first
+                self.dirty.discard(uri)
+                current = self.text_of(uri)
+                if current is None:
+                    return
+                text, version = current
+                options = self.config.options
+                fresh = await loop.run_in_executor(self.worker, Analysis, text, _path_of(uri), options, version)
+                now = self.text_of(uri)
+                if now is not None and now[1] == version and now[0] == text and options == self.config.options:
+                    self.analyses[uri] = fresh
+                    self.publish(uri, fresh)
+                if uri not in self.dirty:
+                    return
         except Exception:  # noqa: BLE001 - never let one document stop the server
             log.exception("analysis failed for %s", uri)
 
@@ -185,11 +186,11 @@ def create_server() -> DeidServer:
                 raw = None
         ls.apply_settings(raw)
         for uri in list(ls.workspace.text_documents):
-            ls.schedule(uri, 0)
+            ls.schedule(uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
     def did_open(ls: DeidServer, params: types.DidOpenTextDocumentParams) -> None:
-        ls.schedule(params.text_document.uri, 0)
+        ls.schedule(params.text_document.uri)
 
     @server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
     def did_change(ls: DeidServer, params: types.DidChangeTextDocumentParams) -> None:
