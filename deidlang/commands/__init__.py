@@ -15,7 +15,7 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     """Add the toolchain sub-commands to ``deidc``'s sub-parsers."""
-    from . import fmt, lsp
+    from . import fmt, lsp, test
 
-    for module in (fmt, lsp):
+    for module in (fmt, test, lsp):
         module.register(sub)

@@ -95,8 +95,8 @@ def load(raw: Any, root: str | None = None) -> Settings:
         try:
             import pydicom
 
-            sample = pydicom.dcmread(sample_file, force=True)
-            sample.ensure_file_meta() if hasattr(sample, "ensure_file_meta") else None
+            sample = pydicom.dcmread(sample_file)
+            sample.walk(lambda _ds, _elem: None)  # read it all now: a damaged file is reported here
         except Exception as err:  # noqa: BLE001 - any unreadable file is reported, never fatal
             problems.append(f"deidlang.sampleDicom: cannot read '{sample_file}' as DICOM ({type(err).__name__})")
     options = Options(ids=ids, ids_key=ids_key, functions=tuple(sorted(functions)) if functions is not None else None, deid_compat=bool(data.get("deidCompat", False)))
