@@ -107,9 +107,9 @@ def test_broken_cases_are_errors(tmp_path: Path, case: str, message: str):
 
 def test_a_broken_case_fails_the_run(tmp_path: Path):
     path = write(tmp_path / "c.test.json", '{"recipes": ["r.dicom"], "dataset": {"PatientName": "A"}}')
-    r = deidc("test", str(path))
+    r = deidc("test", path.name, cwd=tmp_path)
     assert r.returncode == 1
-    assert r.stdout.startswith(f"ERROR {path}: cannot read recipe 'r.dicom'")
+    assert r.stdout.startswith("ERROR c.test.json: cannot read recipe 'r.dicom'")
 
 
 def test_json_cases_descriptions_and_no_cases(tmp_path: Path):
