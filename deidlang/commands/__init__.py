@@ -15,7 +15,7 @@ __all__ = ["register"]
 
 def register(sub: Any) -> None:
     """Add the toolchain sub-commands to ``deidc``'s sub-parsers."""
-    from . import fmt, lsp, test
+    from . import doc, fmt, lsp, test
 
-    for module in (fmt, test, lsp):
+    for module in (fmt, test, doc, lsp):
         module.register(sub)

@@ -10,6 +10,6 @@ Modules, by job: :mod:`.analysis` (a document, parsed and checked once per
 version), :mod:`.positions`, :mod:`.publish` (diagnostics),
 :mod:`.completion`, :mod:`.hover`, :mod:`.navigation`, :mod:`.actions`
 (quick fixes, formatting), :mod:`.tokens`, :mod:`.settings`,
-:mod:`.dictionary` (DICOM attributes, PS3.15 actions) and :mod:`.server`
+:mod:`.server`
 (the pygls wiring).
 """

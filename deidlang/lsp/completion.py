@@ -14,7 +14,7 @@ from lsprotocol import types
 
 from .. import parser
 from ..checker import DEID_FUNCS, PREDICATES, SPLIT_OPTIONS
-from . import dictionary
+from ..tools import dictionary
 from .analysis import Analysis
 from .positions import Positions
 from .settings import Settings, variables

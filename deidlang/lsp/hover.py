@@ -16,7 +16,7 @@ from lsprotocol import types
 
 from .. import nodes
 from ..checker import DEID_FUNCS
-from . import dictionary
+from ..tools import dictionary
 from .analysis import Analysis, Token
 from .settings import Settings
 
@@ -142,14 +142,14 @@ def _about_function(settings: Settings, value: Any) -> str:
 # --------------------------------------------------------------------------- a header line
 
 
-def _tags(field: Any) -> frozenset[int] | None:
-    found = dictionary.selected(field)
+def _tags(field: Any, recipe: Any = None) -> frozenset[int] | None:
+    found = dictionary.selected(field, recipe=recipe)
     return None if found is None else frozenset(a.tag for a in found)
 
 
 def _shadows(analysis: Analysis, line: nodes.ActionLine) -> list[str]:
     """Lines that take (some of) this line's attributes from it, judged on the dictionary."""
-    mine = _tags(line.field)
+    mine = _tags(line.field, analysis.recipe)
     if not mine:
         return []
     out = []
@@ -158,7 +158,7 @@ def _shadows(analysis: Analysis, line: nodes.ActionLine) -> list[str]:
         if other is line:
             after = True
             continue
-        theirs = _tags(other.field)
+        theirs = _tags(other.field, analysis.recipe)
         common = mine & theirs if theirs else frozenset()
         if not common:
             continue
@@ -174,7 +174,7 @@ def _shadows(analysis: Analysis, line: nodes.ActionLine) -> list[str]:
 
 
 def line_summary(analysis: Analysis, settings: Settings, samples: "SampleCache", line: nodes.ActionLine) -> str:
-    found = dictionary.selected(line.field)
+    found = dictionary.selected(line.field, recipe=analysis.recipe)
     head = f"**{line.action}** `{line.field.text}`"
     if found is None:
         parts = [f"{head}: what it selects depends on the data"]

@@ -5,7 +5,7 @@ patterns, operators, comments; retired keywords marked deprecated)."""
 from __future__ import annotations
 
 from .. import nodes
-from . import dictionary
+from ..tools import dictionary
 from .analysis import Analysis, comment_start, tokens_of
 from .positions import Positions
 

@@ -115,12 +115,21 @@ def describe(attr: Attribute) -> str:
     return "\n".join(lines)
 
 
-def selected(field: object, limit: int | None = None) -> list[Attribute] | None:
+def selected(field: object, limit: int | None = None, recipe: nodes.Recipe | None = None) -> list[Attribute] | None:
     """The dictionary attributes a field expression selects (None: it depends on the data,
-    e.g. a group reference or a path to one place)."""
+    e.g. a values: group or a path to one place). A ``fields:`` group is the union of its
+    members when ``recipe`` is given."""
     from ..compiler import selector_for
     from ..runtime.selectors import FieldInfo
 
+    if isinstance(field, nodes.GroupRef) and field.kind == "fields" and recipe is not None:
+        found: dict[str, Attribute] = {}
+        for member in recipe.groups("fields").get(field.name, ()):
+            part = selected(member.field)
+            if part is None:
+                return None
+            found.update((a.keyword, a) for a in part)
+        return sorted(found.values(), key=lambda a: a.keyword)[:limit]
     if isinstance(field, (nodes.GroupRef, nodes.UidPath, nodes.NestedName, nodes.PrivateTag)):
         return None
     try:
