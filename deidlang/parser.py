@@ -99,14 +99,18 @@ def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
     diags: list[Diagnostic] = []
     lines = source.lines
     fast = _fast()
+    by_first, generic = fast.by_first.get, fast._generic
     items = []
     tx = _ToNodes(lines, 0)
     for number, line in enumerate(lines, 1):
-        stripped = line.strip()
-        if not stripped or stripped[0] == "#":
+        first = line.lstrip()[:1]
+        if not first or first == "#":
             continue
         tx.offset = number - 1
-        node = fast.line(line, tx)
+        shape = by_first(first)  # the fast path, as _FastLines.line, without its checks
+        node = shape(line, tx) if shape is not None else None
+        if node is None:
+            node = generic(line, tx)
         if node is None:
             node = _parse_line(line, number, lines, name, diags)
         if node is not None:
@@ -478,7 +482,16 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
     def err(span: Span, code: str, msg: str, hint: str = ""):
         diags.append(Diagnostic.at(span, code, msg, hint, file=name))
 
+    Criterion, Coord, Action = nodes.CriterionLine, nodes.CoordLine, nodes.ActionLine
     for item in items:
+        t = type(item)
+        # the commonest cases first: a line of an open LABEL block, an action of a header
+        if label is not None and (t is Criterion or t is Coord):
+            label["criteria" if t is Criterion else "coords"].append(item)
+            continue
+        if t is Action and current is not None and current["kind"] in ("header", "labels"):
+            current["body"].append(item)
+            continue
         if isinstance(item, nodes.FormatLine):
             formats.append(item)
             continue
@@ -569,6 +582,19 @@ class _T:
 
 
 _tok = _T
+_BARE = frozenset(("missing", "present", "empty"))
+_HEX8 = re.compile(r"[0-9A-Fa-f]{8}")
+
+
+def _plain_word(text: str) -> bool:
+    """A word only the NAME terminal can take: ASCII letters and digits, starting with a
+    letter, and not eight hex digits (a TAG)."""
+    return text.isascii() and text.isalnum() and text[0].isalpha() and not (len(text) == 8 and _HEX8.fullmatch(text))
+
+
+def _keyword_node(text: str, span: Span):
+    """The node of a plain word (:func:`_plain_word`), as :func:`_field_node` builds it."""
+    return nodes.AllFields(text, span) if len(text) == 3 and text.lower() == "all" else nodes.Keyword(text, span)
 
 
 class _FastLines:
@@ -611,6 +637,23 @@ class _FastLines:
         )
         self.inline_op = re.compile(r"[ \t]+(?:\+|\|\|)[ \t]*(?i:contains|notcontains|equals|notequals|missing|present|empty)(?:[\s#]|\Z)")
         self.bare = rx["BARE_PREDICATE"]
+        # LABEL lines and coordinate boxes, whole (REST runs to a comment; integers
+        # are SIGNED_INT separated by commas, white space allowed around them)
+        self.simple_label = re.compile(rf"{ws}*(?P<kw>{rx['LABEL'].pattern})(?:{ws}+(?P<rest>{rx['REST'].pattern}))?{end}")
+        num = rx["SIGNED_INT"].pattern
+        self.simple_box = re.compile(
+            rf"{ws}*(?P<kw>{rx['COORD_KEYWORD'].pattern}){ws}+(?P<a>{num}){ws}*,{ws}*(?P<b>{num}){ws}*,{ws}*(?P<c>{num}){ws}*,{ws}*(?P<d>{num}){end}"
+        )
+        # which one-regex shape to try first, by the first character of the line
+        self.by_first = {}
+        for ch in "+|cemnp":
+            self.by_first[ch] = self.by_first[ch.upper()] = self._try_criterion
+        for ch in "abjr":
+            self.by_first[ch] = self.by_first[ch.upper()] = self._try_action
+        self.by_first["l"] = self.by_first["L"] = self._try_label
+        for ch in "k":
+            self.by_first[ch] = self.by_first[ch.upper()] = self._try_k
+        self.by_first["c"] = self.by_first["C"] = self._try_c
 
     # -- small lexer steps
     def _skip(self, line: str, pos: int) -> int:
@@ -650,17 +693,54 @@ class _FastLines:
     def line(self, line: str, tx: "_ToNodes"):
         if "\r" in line or "\n" in line:
             return None
-        m = self.simple_criterion.match(line)
-        if m:
-            node = self._simple_criterion(m, tx)
+        first = line.lstrip(" \t")[:1]
+        shape = self.by_first.get(first)
+        if shape is not None:
+            node = shape(line, tx)
             if node is not None:
                 return node
-        else:
-            m = self.simple_action.match(line)
-            if m:
-                node = self._simple_action(m, tx)
-                if node is not None:
-                    return node
+        return self._generic(line, tx)
+
+    # -- one-regex shapes (None: not this shape, or not sure: the generic path decides)
+    def _try_criterion(self, line, tx):
+        m = self.simple_criterion.match(line)
+        return self._simple_criterion(m, tx) if m else None
+
+    def _try_action(self, line, tx):
+        m = self.simple_action.match(line)
+        return self._simple_action(m, tx) if m else None
+
+    def _try_k(self, line, tx):  # KEEP or keepcoordinates
+        return self._try_action(line, tx) or self._try_box(line, tx)
+
+    def _try_c(self, line, tx):  # contains or coordinates / ctp...
+        return self._try_criterion(line, tx) or self._try_box(line, tx)
+
+    def _try_label(self, line, tx):
+        m = self.simple_label.match(line)
+        if m is None:
+            return None
+        n = tx.offset + 1
+        kw_start, kw_end = m.span("kw")
+        rest = m.group("rest")
+        if rest is None:
+            return nodes.LabelLine("", _SPAN(Span, (n, kw_start + 1, n, kw_end + 1)))
+        name = rest.rstrip()
+        return nodes.LabelLine(name, _SPAN(Span, (n, kw_start + 1, n, m.start("rest") + 1 + len(name))))
+
+    def _try_box(self, line, tx):
+        m = self.simple_box.match(line)
+        if m is None:
+            return None
+        n = tx.offset + 1
+        x0, y0, x1, y1 = int(m.group("a")), int(m.group("b")), int(m.group("c")), int(m.group("d"))
+        keyword = m.group("kw").lower()
+        box_span = _SPAN(Span, (n, m.start("a") + 1, n, m.end("d") + 1))
+        if keyword.startswith("ctp"):
+            x1, y1 = x0 + x1, y0 + y1
+        return nodes.CoordLine(keyword, nodes.Box(x0, y0, x1, y1, box_span), _SPAN(Span, (n, m.start("kw") + 1, n, box_span.end_column)))
+
+    def _generic(self, line: str, tx: "_ToNodes"):
         pos = self._skip(line, 0)
         m = self.start.match(line, pos)
         if not m:
@@ -709,11 +789,29 @@ class _FastLines:
         return None
 
     def _simple_action(self, m, tx):
+        text = m.group("field")
+        value_text = m.group("value")
+        if _plain_word(text) and (value_text is None or ":" not in value_text):
+            # the commonest line: a keyword, and a literal or no value (no quote, no ':',
+            # so no terminal but LITERAL can take the value): build the nodes directly
+            n = tx.offset + 1
+            line = m.string
+            fstart, fend = m.span("field")
+            field = _keyword_node(text, _SPAN(Span, (n, fstart + 1, n, fend + 1)))
+            vstart = m.start("verb")
+            verb_span = _SPAN(Span, (n, vstart + 1, n, m.end("verb") + 1))
+            if value_text is None:
+                value, end = None, fend
+            else:
+                vs, end = m.span("value")
+                value = nodes.Literal(value_text, False, value_text, _SPAN(Span, (n, vs + 1, n, end + 1)))
+            i = line.find("#", end)
+            return nodes.ActionLine(m.group("verb"), field, value, line[i:] if i >= 0 else None, _SPAN(Span, (n, vstart + 1, n, end + 1)), verb_span)
         f = self._field(m.string, m.start("field"))
         if f is None or len(f) != m.end("field") - m.start("field"):
             return None
         head = _T("ACTION", m.group("verb"), m.start("verb"))
-        if m.group("value") is None:
+        if value_text is None:
             return tx.action_line([head, f])
         value, end = self._value(m.string, m.start("value"), tx)
         if value is None or end != m.end("value"):
@@ -725,18 +823,21 @@ class _FastLines:
         result is identical to the transformer's (tests/test_parser_fast.py)."""
         line = m.string
         term = m.group("term")
-        if term is not None and self.inline_op.search(line, m.start("term") - 1):
-            return None
-        fstart, fend = m.span("field")
-        fm = self.field_rx.match(line, fstart)
-        if fm is None or fm.end() != fend:
+        if term is not None and ("+" in term or "|" in term) and self.inline_op.search(line, m.start("term") - 1):
             return None
         pred_text = m.group("pred")
-        bare = self.bare.fullmatch(pred_text) is not None
-        if bare and term is not None:
+        if term is not None and pred_text.lower() in _BARE:
             return None
+        fstart, fend = m.span("field")
         n = tx.offset + 1
-        field = _field_node(fm.lastgroup, fm.group(), _SPAN(Span, (n, fstart + 1, n, fend + 1)))
+        text = m.group("field")
+        if _plain_word(text):
+            field = _keyword_node(text, _SPAN(Span, (n, fstart + 1, n, fend + 1)))
+        else:
+            fm = self.field_rx.match(line, fstart)
+            if fm is None or fm.end() != fend:
+                return None
+            field = _field_node(fm.lastgroup, fm.group(), _SPAN(Span, (n, fstart + 1, n, fend + 1)))
         pcol = m.start("pred") + 1
         if term is None:
             crit = nodes.Criterion(pred_text.lower(), field, None, _SPAN(Span, (n, pcol, n, fend + 1)))
