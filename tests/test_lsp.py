@@ -394,3 +394,25 @@ def test_missing_extra_message(tmp_path):
     (shadow / "pygls" / "__init__.py").write_text("raise ImportError('no pygls here', name='pygls')\n")
     r = subprocess.run([sys.executable, "-m", "deidlang", "lsp"], capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(shadow)}, stdin=subprocess.DEVNULL)
     assert r.returncode == 2 and "pip install 'deidlang[lsp]'" in r.stderr
+
+
+def test_hover_with_a_sample_never_shows_its_values(tmp_path):
+    from canary import build_corpus, find_markers, recipe_keywords
+
+    text = (ROOT / "deidlang" / "data" / "default.dicom").read_text()
+    corpus = build_corpus(tmp_path / "in", keywords=recipe_keywords(text), files=1)
+    uri = (tmp_path / "default.dicom").as_uri()
+    lines = text.split("\n")
+    targets = [i for i, line in enumerate(lines) if line.startswith(("REMOVE ", "REPLACE ", "BLANK ", "KEEP ", "ADD "))][::8]
+    with Client() as c:
+        c.initialize({"sampleDicom": str(tmp_path / "in" / corpus.files[0]), "profile": "basic"})
+        c.open(uri, text)
+        c.diagnostics(uri)
+        seen = []
+        for i in targets:
+            h = c.request("textDocument/hover", at(uri, i, 1))
+            if h is not None:
+                seen.append(h["contents"]["value"])
+    joined = "\n".join(seen)
+    assert "Sample canary-01.dcm" in joined and ": removed" in joined
+    assert find_markers(joined, corpus.strong_texts) == []

@@ -145,3 +145,23 @@ def test_json_cases_descriptions_and_no_cases(tmp_path: Path):
     assert r.returncode == 2 and "no test cases" in r.stderr
     r = deidc("test", str(tmp_path / "nowhere"))
     assert r.returncode == 2 and "does not exist" in r.stderr
+
+
+def test_no_element_value_in_the_output_without_show_values(tmp_path: Path):
+    """Over the canary corpus (a unique marker in every element): a failing case prints
+    element paths and outcomes, never a marker, unless --show-values."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from canary import build_corpus, find_markers
+
+    corpus = build_corpus(tmp_path / "in", files=1)
+    recipe = tmp_path / "r.dicom"
+    recipe.write_text((ROOT / "deidlang" / "data" / "default.dicom").read_text())
+    case = write(tmp_path / "canary.test.json", json.dumps({"recipes": ["r.dicom"], "input": f"in/{corpus.files[0]}", "key": "canary tests only, not a real key"}))
+    assert deidc("test", case.name, "--update", cwd=tmp_path).returncode == 0
+    assert find_markers((tmp_path / "canary.expected.json").read_text(), corpus.strong_texts)  # the expectations hold values
+    recipe.write_text(recipe.read_text() + "\n%header\nKEEP PatientName\nREPLACE StudyDescription X\n")
+    r = deidc("test", case.name, cwd=tmp_path)
+    assert r.returncode == 1 and "PatientName" in r.stdout
+    assert find_markers(r.stdout + r.stderr, corpus.strong_texts) == []
+    shown = deidc("test", case.name, "--show-values", cwd=tmp_path)
+    assert find_markers(shown.stdout, corpus.strong_texts)

@@ -119,19 +119,32 @@ def selected(field: object, limit: int | None = None, recipe: nodes.Recipe | Non
     """The dictionary attributes a field expression selects (None: it depends on the data,
     e.g. a values: group or a path to one place). A ``fields:`` group is the union of its
     members when ``recipe`` is given."""
-    from ..compiler import selector_for
-    from ..runtime.selectors import FieldInfo
-
     if isinstance(field, nodes.GroupRef) and field.kind == "fields" and recipe is not None:
-        found: dict[str, Attribute] = {}
+        union: dict[str, Attribute] = {}
         for member in recipe.groups("fields").get(field.name, ()):
             part = selected(member.field)
             if part is None:
                 return None
-            found.update((a.keyword, a) for a in part)
-        return sorted(found.values(), key=lambda a: a.keyword)[:limit]
+            union.update((a.keyword, a) for a in part)
+        return sorted(union.values(), key=lambda a: a.keyword)[:limit]
     if isinstance(field, (nodes.GroupRef, nodes.UidPath, nodes.NestedName, nodes.PrivateTag)):
         return None
+    if isinstance(field, nodes.Keyword):  # one attribute, by name or tag: no need to ask every entry
+        attr = by_keyword(field.name)
+        return [attr] if attr is not None and attr.tag is not None else []
+    if isinstance(field, nodes.Tag):
+        attr = by_tag(field.value)
+        return [attr] if attr is not None else []
+    found = _matching(field)
+    return None if found is None else list(found[:limit] if limit is not None else found)
+
+
+@functools.lru_cache(maxsize=512)
+def _matching(field: object) -> tuple[Attribute, ...] | None:
+    """Every dictionary attribute an expander (or ALL) selects, computed once per expression."""
+    from ..compiler import selector_for
+    from ..runtime.selectors import FieldInfo
+
     try:
         sel = selector_for(field)
     except (re.error, ValueError):
@@ -147,9 +160,7 @@ def selected(field: object, limit: int | None = None, recipe: nodes.Recipe | Non
                 out.append(attr)
         except Exception:  # noqa: BLE001 - a selector that cannot judge a dictionary entry selects nothing here
             continue
-        if limit is not None and len(out) >= limit:
-            break
-    return out
+    return tuple(out)
 
 
 def names(attrs_: Iterable[Attribute], limit: int = 12) -> str:
