@@ -14,10 +14,13 @@ Speed: a lark parse costs ~40 us a line, too slow to check deid's 900-line
 default recipe faster than deid reads it. :class:`_FastLines` therefore
 recognises the common line shapes itself, using the *grammar's own terminal
 regexes* (read from the compiled Lark object) tried in lark's priority order,
-and builds the nodes with the same transformer methods. Whenever it is not
-certain it would tokenise a line exactly as lark does, it returns None and
-the line goes to lark. ``tests/test_parser_fast.py`` checks, on generated
-and mutated lines, that both paths give equal nodes and spans.
+and builds the nodes with the same transformer methods. The commonest shapes
+(a criterion, an action on a keyword with a literal value, a LABEL line, a
+coordinate box) are matched by one regex each, chosen by the line's first
+character, and their nodes are built directly. Whenever it is not certain it
+would tokenise a line exactly as lark does, it returns None and the line
+goes to lark. ``tests/test_parser_fast.py`` checks, on generated and mutated
+lines, that both paths give equal nodes and spans.
 """
 
 from __future__ import annotations
@@ -635,6 +638,7 @@ class _FastLines:
             rf"{ws}*(?:(?P<op>\+|\|\|){ws}*)?(?P<pred>{rx['VALUE_PREDICATE'].pattern}|{rx['BARE_PREDICATE'].pattern})"
             rf"{ws}+(?P<field>[^\s#\"']+)(?:{ws}+(?P<term>[^\s#](?:[^#\r\n]*[^\s#])?))?{end}"
         )
+        self.criterion_groups = self.simple_criterion.groupindex
         self.inline_op = re.compile(r"[ \t]+(?:\+|\|\|)[ \t]*(?i:contains|notcontains|equals|notequals|missing|present|empty)(?:[\s#]|\Z)")
         self.bare = rx["BARE_PREDICATE"]
         # LABEL lines and coordinate boxes, whole (REST runs to a comment; integers
@@ -821,37 +825,35 @@ class _FastLines:
     def _simple_criterion(self, m, tx):
         """Build the nodes directly (this path takes most filter lines); the
         result is identical to the transformer's (tests/test_parser_fast.py)."""
-        line = m.string
-        term = m.group("term")
-        if term is not None and ("+" in term or "|" in term) and self.inline_op.search(line, m.start("term") - 1):
-            return None
-        pred_text = m.group("pred")
-        if term is not None and pred_text.lower() in _BARE:
-            return None
-        fstart, fend = m.span("field")
+        op, pred_text, text, term = m.group("op", "pred", "field", "term")
+        regs = m.regs
+        g = self.criterion_groups
+        if term is not None:
+            tstart = regs[g["term"]][0]
+            if ("+" in term or "|" in term) and self.inline_op.search(m.string, tstart - 1):
+                return None
+            if pred_text.lower() in _BARE:
+                return None
+        fstart, fend = regs[g["field"]]
         n = tx.offset + 1
-        text = m.group("field")
         if _plain_word(text):
             field = _keyword_node(text, _SPAN(Span, (n, fstart + 1, n, fend + 1)))
         else:
-            fm = self.field_rx.match(line, fstart)
+            fm = self.field_rx.match(m.string, fstart)
             if fm is None or fm.end() != fend:
                 return None
             field = _field_node(fm.lastgroup, fm.group(), _SPAN(Span, (n, fstart + 1, n, fend + 1)))
-        pcol = m.start("pred") + 1
+        pcol = regs[g["pred"]][0] + 1
         if term is None:
-            crit = nodes.Criterion(pred_text.lower(), field, None, _SPAN(Span, (n, pcol, n, fend + 1)))
-        else:
-            value = term.rstrip()
-            tcol = m.start("term") + 1
-            vspan = _SPAN(Span, (n, tcol, n, tcol + len(value)))
-            crit = nodes.Criterion(pred_text.lower(), field, value, _SPAN(Span, (n, pcol, n, vspan.end_column)), vspan)
-        op = m.group("op")
-        cspan = crit.span
-        start = m.start("op") + 1 if op else pcol
-        return nodes.CriterionLine(
-            ("and" if op == "+" else "or") if op else None, (crit,), (), _SPAN(Span, (n, start, n, cspan.end_column))
-        )
+            cspan = _SPAN(Span, (n, pcol, n, fend + 1))
+            crit = nodes.Criterion(pred_text.lower(), field, None, cspan)
+        else:  # the term group ends on a character that is not white space: nothing to strip
+            end = tstart + 1 + len(term)
+            cspan = _SPAN(Span, (n, pcol, n, end))
+            crit = nodes.Criterion(pred_text.lower(), field, term, cspan, _SPAN(Span, (n, tstart + 1, n, end)))
+        if op is None:
+            return nodes.CriterionLine(None, (crit,), (), cspan)
+        return nodes.CriterionLine("and" if op == "+" else "or", (crit,), (), _SPAN(Span, (n, regs[g["op"]][0] + 1, n, cspan.end_column)))
 
     def _action(self, line, pos, head, tx):
         p = self._skip(line, pos)
