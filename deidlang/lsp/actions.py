@@ -22,7 +22,11 @@ from ..tools.fmt import format_text
 from .analysis import Analysis, visible
 from .positions import Positions
 
-__all__ = ["code_actions", "formatting", "candidates"]
+__all__ = ["code_actions", "formatting", "candidates", "MAX_DIAGNOSTICS"]
+
+#: Fixes are looked for (and each checked by checking the document again) for at
+#: most this many diagnostics of the requested range.
+MAX_DIAGNOSTICS = 25
 
 _DID_YOU_MEAN = re.compile(r"did you mean ((?:'[^']*'(?:, | or )?)+)\?")
 _WRITE = re.compile(r"^write '([^']+)'")
@@ -86,9 +90,8 @@ def code_actions(analysis: Analysis, positions: Positions, uri: str, rng: types.
     first, _ = positions.column(rng.start)
     last, _ = positions.column(rng.end)
     out: list[types.CodeAction] = []
-    for d in analysis.diagnostics:
-        if d.end_line < first or d.line > last:
-            continue
+    near = [d for d in analysis.diagnostics if d.end_line >= first and d.line <= last]
+    for d in near[:MAX_DIAGNOSTICS]:
         preferred = True
         for title, line_no, new_line in _fixes(analysis, d):
             if not _works(analysis, d, line_no, new_line):

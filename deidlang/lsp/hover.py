@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from lsprotocol import types
-
 from .. import nodes
 from ..checker import DEID_FUNCS
 from ..tools import dictionary
@@ -38,10 +36,6 @@ _SECTION_HELP = {
     "values": "a group of values collected from each file (FIELD, SPLIT); used as `values:NAME`",
     "fields": "a group of fields (FIELD); used as `fields:NAME`",
 }
-
-
-def _markdown(text: str) -> types.MarkupContent:
-    return types.MarkupContent(kind=types.MarkupKind.Markdown, value=text)
 
 
 def hover(analysis: Analysis, settings: Settings, samples: "SampleCache", line: int, column: int) -> tuple[str, Any] | None:
