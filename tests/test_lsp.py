@@ -416,3 +416,17 @@ def test_hover_with_a_sample_never_shows_its_values(tmp_path):
     joined = "\n".join(seen)
     assert "Sample canary-01.dcm" in joined and ": removed" in joined
     assert find_markers(joined, corpus.strong_texts) == []
+
+
+def test_a_functions_file_that_prints_cannot_break_the_protocol(tmp_path):
+    funcs = tmp_path / "noisy.py"
+    funcs.write_text("print('Content-Length: 5\\r\\n\\r\\nhello')\n\ndef make_uid(item=None, value=None, field=None, dicom=None):\n    print('called')\n    return '1.2.3'\n")
+    uri = "file:///tmp/noisy.dicom"
+    with Client() as c:
+        c.initialize({"functionsFile": str(funcs), "sampleDicom": str(DEMO[0])})
+        c.open(uri, "FORMAT dicom\n\n%header\nREPLACE SOPInstanceUID func:make_uid\n")
+        assert c.diagnostics(uri) == []
+        h = c.request("textDocument/hover", at(uri, 3, 2))["contents"]["value"]
+        assert "SOPInstanceUID: changed" in h
+        assert c.close() == 0
+    assert b"Content-Length: 5" in b"".join(c.stderr_lines)

@@ -280,7 +280,14 @@ def create_server() -> DeidServer:
     return server
 
 
-def serve(stdin=None, stdout=None) -> None:
-    """Run the server on standard input and output until the client exits."""
+def serve() -> None:
+    """Run the server on standard input and output until the client exits.
+
+    The protocol owns standard output: anything else that prints (a functions
+    file, a library) writes to standard error instead."""
+    import sys
+
     logging.basicConfig(level=os.environ.get("DEIDLANG_LSP_LOG", "WARNING").upper(), format="deidc lsp: %(levelname)s %(message)s")
-    create_server().start_io(stdin, stdout)
+    protocol_out = sys.stdout.buffer
+    sys.stdout = sys.stderr
+    create_server().start_io(sys.stdin.buffer, protocol_out)
