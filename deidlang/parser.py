@@ -102,15 +102,16 @@ def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
     diags: list[Diagnostic] = []
     lines = source.lines
     fast = _fast()
-    by_first, generic = fast.by_first.get, fast._generic
+    by_head, criterion, generic = fast.by_head.get, fast._try_criterion, fast._generic
     items = []
     tx = _ToNodes(lines, 0)
     for number, line in enumerate(lines, 1):
-        first = line.lstrip()[:1]
-        if not first or first == "#":
+        head = line.lstrip()[:3]
+        if not head or head[0] == "#":
             continue
         tx.offset = number - 1
-        shape = by_first(first)  # the fast path, as _FastLines.line, without its checks
+        # the fast path, as _FastLines.line, without its checks (lines hold no line break)
+        shape = criterion if head[0] in "+|" else by_head(head.lower())
         node = shape(line, tx) if shape is not None else None
         if node is None:
             node = generic(line, tx)
@@ -638,7 +639,7 @@ class _FastLines:
             rf"{ws}*(?:(?P<op>\+|\|\|){ws}*)?(?P<pred>{rx['VALUE_PREDICATE'].pattern}|{rx['BARE_PREDICATE'].pattern})"
             rf"{ws}+(?P<field>[^\s#\"']+)(?:{ws}+(?P<term>[^\s#](?:[^#\r\n]*[^\s#])?))?{end}"
         )
-        self.criterion_groups = self.simple_criterion.groupindex
+        self.criterion_groups = tuple(self.simple_criterion.groupindex[g] for g in ("op", "pred", "field", "term"))
         self.inline_op = re.compile(r"[ \t]+(?:\+|\|\|)[ \t]*(?i:contains|notcontains|equals|notequals|missing|present|empty)(?:[\s#]|\Z)")
         self.bare = rx["BARE_PREDICATE"]
         # LABEL lines and coordinate boxes, whole (REST runs to a comment; integers
@@ -648,16 +649,16 @@ class _FastLines:
         self.simple_box = re.compile(
             rf"{ws}*(?P<kw>{rx['COORD_KEYWORD'].pattern}){ws}+(?P<a>{num}){ws}*,{ws}*(?P<b>{num}){ws}*,{ws}*(?P<c>{num}){ws}*,{ws}*(?P<d>{num}){end}"
         )
-        # which one-regex shape to try first, by the first character of the line
-        self.by_first = {}
-        for ch in "+|cemnp":
-            self.by_first[ch] = self.by_first[ch.upper()] = self._try_criterion
-        for ch in "abjr":
-            self.by_first[ch] = self.by_first[ch.upper()] = self._try_action
-        self.by_first["l"] = self.by_first["L"] = self._try_label
-        for ch in "k":
-            self.by_first[ch] = self.by_first[ch.upper()] = self._try_k
-        self.by_first["c"] = self.by_first["C"] = self._try_c
+        # which one-regex shape to try, by the first three letters of the line (lower case)
+        self.by_head = {}
+        for head in ("con", "not", "equ", "emp", "mis", "pre"):
+            self.by_head[head] = self._try_criterion
+        for head in ("add", "bla", "jit", "rem", "rep"):
+            self.by_head[head] = self._try_action
+        for head in ("coo", "ctp"):
+            self.by_head[head] = self._try_box
+        self.by_head["kee"] = self._try_k
+        self.by_head["lab"] = self._try_label
 
     # -- small lexer steps
     def _skip(self, line: str, pos: int) -> int:
@@ -697,8 +698,7 @@ class _FastLines:
     def line(self, line: str, tx: "_ToNodes"):
         if "\r" in line or "\n" in line:
             return None
-        first = line.lstrip(" \t")[:1]
-        shape = self.by_first.get(first)
+        shape = self.shape_of(line.lstrip()[:3])
         if shape is not None:
             node = shape(line, tx)
             if node is not None:
@@ -717,8 +717,12 @@ class _FastLines:
     def _try_k(self, line, tx):  # KEEP or keepcoordinates
         return self._try_action(line, tx) or self._try_box(line, tx)
 
-    def _try_c(self, line, tx):  # contains or coordinates / ctp...
-        return self._try_criterion(line, tx) or self._try_box(line, tx)
+    def shape_of(self, head: str):
+        """The one-regex shape to try for a line that starts with ``head`` (its first
+        three characters after white space), or None."""
+        if head[:1] in ("+", "|"):
+            return self._try_criterion
+        return self.by_head.get(head.lower())
 
     def _try_label(self, line, tx):
         m = self.simple_label.match(line)
@@ -827,33 +831,35 @@ class _FastLines:
         result is identical to the transformer's (tests/test_parser_fast.py)."""
         op, pred_text, text, term = m.group("op", "pred", "field", "term")
         regs = m.regs
-        g = self.criterion_groups
+        i_op, i_pred, i_field, i_term = self.criterion_groups
+        predicate = pred_text.lower()
         if term is not None:
-            tstart = regs[g["term"]][0]
-            if ("+" in term or "|" in term) and self.inline_op.search(m.string, tstart - 1):
+            tstart = regs[i_term][0]
+            if predicate in _BARE or (("+" in term or "|" in term) and self.inline_op.search(m.string, tstart - 1)):
                 return None
-            if pred_text.lower() in _BARE:
-                return None
-        fstart, fend = regs[g["field"]]
+        fstart, fend = regs[i_field]
         n = tx.offset + 1
-        if _plain_word(text):
-            field = _keyword_node(text, _SPAN(Span, (n, fstart + 1, n, fend + 1)))
+        fspan = _SPAN(Span, (n, fstart + 1, n, fend + 1))
+        if text.isascii() and text.isalnum() and text[0].isalpha() and len(text) != 8:  # _plain_word, inlined
+            field = nodes.AllFields(text, fspan) if len(text) == 3 and text.lower() == "all" else nodes.Keyword(text, fspan)
+        elif _plain_word(text):
+            field = nodes.Keyword(text, fspan)
         else:
             fm = self.field_rx.match(m.string, fstart)
             if fm is None or fm.end() != fend:
                 return None
-            field = _field_node(fm.lastgroup, fm.group(), _SPAN(Span, (n, fstart + 1, n, fend + 1)))
-        pcol = regs[g["pred"]][0] + 1
+            field = _field_node(fm.lastgroup, fm.group(), fspan)
+        pcol = regs[i_pred][0] + 1
         if term is None:
             cspan = _SPAN(Span, (n, pcol, n, fend + 1))
-            crit = nodes.Criterion(pred_text.lower(), field, None, cspan)
+            crit = nodes.Criterion(predicate, field, None, cspan)
         else:  # the term group ends on a character that is not white space: nothing to strip
             end = tstart + 1 + len(term)
             cspan = _SPAN(Span, (n, pcol, n, end))
-            crit = nodes.Criterion(pred_text.lower(), field, term, cspan, _SPAN(Span, (n, tstart + 1, n, end)))
+            crit = nodes.Criterion(predicate, field, term, cspan, _SPAN(Span, (n, tstart + 1, n, end)))
         if op is None:
             return nodes.CriterionLine(None, (crit,), (), cspan)
-        return nodes.CriterionLine("and" if op == "+" else "or", (crit,), (), _SPAN(Span, (n, regs[g["op"]][0] + 1, n, cspan.end_column)))
+        return nodes.CriterionLine("and" if op == "+" else "or", (crit,), (), _SPAN(Span, (n, regs[i_op][0] + 1, n, cspan.end_column)))
 
     def _action(self, line, pos, head, tx):
         p = self._skip(line, pos)
