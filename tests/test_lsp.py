@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ pytest.importorskip("pygls")
 
 import deidlang  # noqa: E402
 from deidlang.diagnostics import ERROR, INFO, WARNING  # noqa: E402
+from deidlang.source import Span  # noqa: E402
 from deidlang.tools.fmt import format_text  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -43,7 +46,7 @@ def at(uri: str, line: int, character: int) -> dict:
     return {**doc(uri), "position": pos(line, character)}
 
 
-def utf16_range(text: str, d) -> dict:
+def utf16_range(text: str, d: Span) -> dict:
     lines = text.split("\n")
 
     def ch(line, col):
@@ -56,17 +59,42 @@ def utf16_range(text: str, d) -> dict:
 SEVERITY = {ERROR: 1, WARNING: 2, INFO: 3}
 
 
-def expected(text: str, *, deid_compat: bool, **kw) -> list[dict]:
+def _check_has_compat_flag() -> bool:
+    r = subprocess.run([sys.executable, "-m", "deidlang", "check", "--help"], capture_output=True, text=True, timeout=60)
+    return "--deid-compat" in r.stdout
+
+
+CHECK_HAS_COMPAT = _check_has_compat_flag()
+
+
+def expected(text: str, *, deid_compat: bool, ids: dict | None = None, functions: str | None = None) -> list[dict]:
+    """What `deidc check --format json [--deid-compat]` reports, in the protocol's terms.
+    (A deidc check without --deid-compat shows every finding: the W4xx ones are then
+    taken out for the default mode, as --deid-compat's absence will.)"""
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "recipe.dicom"
+        path.write_bytes(text.encode("utf-8"))
+        args = [sys.executable, "-m", "deidlang", "check", "--format", "json", "--exit-zero", str(path)]
+        if ids is not None:
+            (Path(tmp) / "ids.json").write_text(json.dumps(ids))
+            args += ["--ids", str(Path(tmp) / "ids.json")]
+        if functions is not None:
+            args += ["--functions", functions]
+        if deid_compat and CHECK_HAS_COMPAT:
+            args.append("--deid-compat")
+        r = subprocess.run(args, capture_output=True, text=True, timeout=120)
+        assert r.returncode == 0, r.stderr
+        found = json.loads(r.stdout)
     out = []
-    for d in deidlang.check(text, path="/tmp/recipe.dicom", **kw):
-        if d.code.startswith("W4") and not deid_compat:
+    for d in found:
+        if not deid_compat and not CHECK_HAS_COMPAT and d["code"].startswith("W4"):
             continue
         out.append(
             {
-                "code": d.code,
-                "severity": SEVERITY[d.severity],
-                "range": utf16_range(text, d),
-                "message": d.message + (f"\nhelp: {d.hint}" if d.hint else ""),
+                "code": d["code"],
+                "severity": SEVERITY[d["severity"]],
+                "range": utf16_range(text, Span(d["line"], d["column"], d["end_line"], d["end_column"])),
+                "message": d["message"] + (f"\nhelp: {d['hint']}" if d["hint"] else ""),
             }
         )
     return out
@@ -112,8 +140,7 @@ def test_settings_initialization_change_and_pull(tmp_path):
         c.initialize({"deidlang": {"idsFile": "ids.json", "functionsFile": str(funcs), "tables": {"sites": "sites.csv"}}}, root=str(tmp_path))
         c.open(uri, text)
         got = c.diagnostics(uri, version=1)
-        kw = {"ids": json.loads(ids.read_text()), "functions": ["make_uid"]}
-        assert shown(got) == expected(text, deid_compat=False, **kw)
+        assert shown(got) == expected(text, deid_compat=False, ids=json.loads(ids.read_text()), functions=str(funcs))
         assert {d["code"] for d in got} >= {"W204", "E205"}
         # push: the settings in the notification
         c.notify("workspace/didChangeConfiguration", {"settings": {"deidlang": {"deidCompat": False}}})
@@ -123,7 +150,7 @@ def test_settings_initialization_change_and_pull(tmp_path):
         c.config_answer = {"functionsFile": str(funcs), "profile": "nonsense"}
         c.notify("workspace/didChangeConfiguration", {"settings": None})
         got = c.diagnostics(uri)
-        assert shown(got) == expected(text, deid_compat=False, functions=["make_uid"])
+        assert shown(got) == expected(text, deid_compat=False, functions=str(funcs))
         assert any(r["method"] == "workspace/configuration" for r in c.server_requests)
         message = c.wait_for(lambda m: m.get("method") == "window/showMessage")
         assert "unknown profile 'nonsense'" in message["params"]["message"]

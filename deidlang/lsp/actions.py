@@ -15,11 +15,12 @@ from typing import Iterator
 
 from lsprotocol import types
 
-from .. import checker, parser
+from .. import parser
 from ..diagnostics import Diagnostic
 from ..source import Source
 from ..tools.fmt import format_text
-from .analysis import Analysis, visible
+from ..tools.findings import findings
+from .analysis import Analysis
 from .positions import Positions
 
 __all__ = ["code_actions", "formatting", "candidates", "MAX_DIAGNOSTICS"]
@@ -80,7 +81,7 @@ def _works(analysis: Analysis, d: Diagnostic, line_no: int, new_line: str) -> bo
         shift = new_line.count("\n")
     text = "\n".join(lines)
     result = parser.parse(Source(text, analysis.source.name))
-    found = visible(checker.check_recipe(result, ids=analysis.options.ids, functions=analysis.options.functions), deid_compat=analysis.options.deid_compat)
+    found = findings(result, ids=analysis.options.ids, functions=analysis.options.functions, deid_compat=analysis.options.deid_compat)
     if any(x.code == d.code and x.line == d.line + shift for x in found):
         return False
     return sum(x.is_error for x in found) <= sum(x.is_error for x in analysis.diagnostics)

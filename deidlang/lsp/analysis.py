@@ -13,11 +13,12 @@ from typing import Any, Iterator, Mapping, NamedTuple
 
 import attrs
 
-from .. import checker, nodes, parser
+from .. import nodes, parser
 from ..diagnostics import Diagnostic
 from ..source import Source, Span
+from ..tools.findings import findings
 
-__all__ = ["Options", "Analysis", "Token", "visible", "tokens_of"]
+__all__ = ["Options", "Analysis", "Token", "tokens_of"]
 
 
 @attrs.frozen
@@ -28,14 +29,6 @@ class Options:
     ids_key: object = None  # identifies the ids (their file and its modification time): ids compare by this
     functions: tuple[str, ...] | None = None
     deid_compat: bool = False
-
-
-def visible(diagnostics: list[Diagnostic], *, deid_compat: bool) -> list[Diagnostic]:
-    """The diagnostics ``deidc check`` shows: the W4xx findings (lines deid would run
-    differently) only in deid-compatibility mode (``--deid-compat``)."""
-    if deid_compat:
-        return diagnostics
-    return [d for d in diagnostics if not d.code.startswith("W4")]
 
 
 class Token(NamedTuple):
@@ -185,8 +178,7 @@ class Analysis:
         self.options = options
         self.source = Source(text, path)
         self.parsed = parser.parse(self.source)
-        found = checker.check_recipe(self.parsed, ids=options.ids, functions=options.functions)
-        self.diagnostics: list[Diagnostic] = visible(found, deid_compat=options.deid_compat)
+        self.diagnostics: list[Diagnostic] = findings(self.parsed, ids=options.ids, functions=options.functions, deid_compat=options.deid_compat)
         self.by_line: dict[int, Any] = {node.span.line: node for node in self.parsed.items}
 
     @property

@@ -23,9 +23,10 @@ from typing import Iterable, Sequence
 
 import attrs
 
-from .. import __version__, checker, nodes, parser, profile
+from .. import __version__, nodes, parser, profile
 from ..diagnostics import Diagnostic
 from ..source import Source
+from .findings import findings
 
 __all__ = ["Review", "RecipeInfo", "build", "render_markdown", "render_html", "FORMATS"]
 
@@ -78,9 +79,7 @@ def build(texts: Sequence[tuple[str, str]], options: Iterable[str] = (), *, deid
     errors: list[Diagnostic] = []
     for path, text in texts:
         result = parser.parse(Source(text, path))
-        found = checker.check_recipe(result)
-        if not deid_compat:
-            found = [d for d in found if not d.code.startswith("W4")]
+        found = findings(result, deid_compat=deid_compat)
         errors += [d for d in found if d.is_error]
         infos.append(RecipeInfo(path, hashlib.sha256(text.encode("utf-8")).hexdigest(), len(result.source.lines), result.recipe, tuple(found), result.source.lines))
     if errors:
