@@ -338,6 +338,9 @@ def _build_parser() -> argparse.ArgumentParser:
     ids.set_defaults(handler=_cmd_identifiers)
 
     _add_proof_commands(sub)
+    from .commands import register as register_toolchain  # fmt, test, doc, lsp: deidlang/commands/
+
+    register_toolchain(sub)
 
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(handler=_cmd_version)

@@ -14,10 +14,13 @@ Speed: a lark parse costs ~40 us a line, too slow to check deid's 900-line
 default recipe faster than deid reads it. :class:`_FastLines` therefore
 recognises the common line shapes itself, using the *grammar's own terminal
 regexes* (read from the compiled Lark object) tried in lark's priority order,
-and builds the nodes with the same transformer methods. Whenever it is not
-certain it would tokenise a line exactly as lark does, it returns None and
-the line goes to lark. ``tests/test_parser_fast.py`` checks, on generated
-and mutated lines, that both paths give equal nodes and spans.
+and builds the nodes with the same transformer methods. The commonest shapes
+(a criterion, an action on a keyword with a literal value, a LABEL line, a
+coordinate box) are matched by one regex each, chosen by the line's first
+character, and their nodes are built directly. Whenever it is not certain it
+would tokenise a line exactly as lark does, it returns None and the line
+goes to lark. ``tests/test_parser_fast.py`` checks, on generated and mutated
+lines, that both paths give equal nodes and spans.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from .diagnostics import Diagnostic
 from .source import Source, Span
 from .suggest import did_you_mean
 
-__all__ = ["ParseResult", "parse", "grammar_text", "STATEMENT_KEYWORDS", "SECTION_KINDS"]
+__all__ = ["ParseResult", "parse", "parse_line", "grammar_text", "STATEMENT_KEYWORDS", "SECTION_KINDS"]
 
 SECTION_KINDS = ("header", "labels", "filter", "values", "fields")
 NAMED_SECTIONS = ("filter", "values", "fields")
@@ -82,9 +85,14 @@ def _lark() -> lark.Lark:
 
 @attrs.frozen
 class ParseResult:
+    """``items``: the node of every statement line that parsed, in file order
+    (misplaced ones too, which the recipe leaves out): what tools that work
+    line by line need (the formatter, the language server)."""
+
     recipe: nodes.Recipe
     diagnostics: tuple[Diagnostic, ...]
     source: Source
+    items: tuple[nodes.Line, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
 def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
@@ -94,21 +102,40 @@ def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
     diags: list[Diagnostic] = []
     lines = source.lines
     fast = _fast()
+    by_head, criterion, generic = fast.by_head.get, fast._try_criterion, fast._generic
     items = []
     tx = _ToNodes(lines, 0)
     for number, line in enumerate(lines, 1):
-        stripped = line.strip()
-        if not stripped or stripped[0] == "#":
+        head = line.lstrip()[:3]
+        if not head or head[0] == "#":
             continue
         tx.offset = number - 1
-        node = fast.line(line, tx)
+        # the fast path, as _FastLines.line, without its checks (lines hold no line break)
+        shape = criterion if head[0] in "+|" else by_head(head.lower())
+        node = shape(line, tx) if shape is not None else None
+        if node is None:
+            node = generic(line, tx)
         if node is None:
             node = _parse_line(line, number, lines, name, diags)
         if node is not None:
             items.append(node)
     recipe = _assemble(items, name, diags, len(lines))
     diags.sort(key=Diagnostic.sort_key)
-    return ParseResult(recipe, tuple(diags), source)
+    return ParseResult(recipe, tuple(diags), source, tuple(items))
+
+
+def parse_line(line: str, number: int = 1, *, path: str | None = None) -> tuple[nodes.Line | None, tuple[Diagnostic, ...]]:
+    """One statement line on its own (no section context): its node, or None and
+    the syntax diagnostics. ``number`` is the line number the spans get."""
+    if not line.strip() or line.strip()[0] == "#":
+        return None, ()
+    lines = [""] * (number - 1) + [line]
+    tx = _ToNodes(lines, number - 1)
+    node = _fast().line(line, tx)
+    diags: list[Diagnostic] = []
+    if node is None:
+        node = _parse_line(line, number, lines, path or "<string>", diags)
+    return node, tuple(diags)
 
 
 def _parse_line(line: str, number: int, lines, name: str, diags: list[Diagnostic]):
@@ -459,7 +486,16 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
     def err(span: Span, code: str, msg: str, hint: str = ""):
         diags.append(Diagnostic.at(span, code, msg, hint, file=name))
 
+    Criterion, Coord, Action = nodes.CriterionLine, nodes.CoordLine, nodes.ActionLine
     for item in items:
+        t = type(item)
+        # the commonest cases first: a line of an open LABEL block, an action of a header
+        if label is not None and (t is Criterion or t is Coord):
+            label["criteria" if t is Criterion else "coords"].append(item)
+            continue
+        if t is Action and current is not None and current["kind"] in ("header", "labels"):
+            current["body"].append(item)
+            continue
         if isinstance(item, nodes.FormatLine):
             formats.append(item)
             continue
@@ -550,6 +586,19 @@ class _T:
 
 
 _tok = _T
+_BARE = frozenset(("missing", "present", "empty"))
+_HEX8 = re.compile(r"[0-9A-Fa-f]{8}")
+
+
+def _plain_word(text: str) -> bool:
+    """A word only the NAME terminal can take: ASCII letters and digits, starting with a
+    letter, and not eight hex digits (a TAG)."""
+    return text.isascii() and text.isalnum() and text[0].isalpha() and not (len(text) == 8 and _HEX8.fullmatch(text))
+
+
+def _keyword_node(text: str, span: Span):
+    """The node of a plain word (:func:`_plain_word`), as :func:`_field_node` builds it."""
+    return nodes.AllFields(text, span) if len(text) == 3 and text.lower() == "all" else nodes.Keyword(text, span)
 
 
 class _FastLines:
@@ -590,8 +639,26 @@ class _FastLines:
             rf"{ws}*(?:(?P<op>\+|\|\|){ws}*)?(?P<pred>{rx['VALUE_PREDICATE'].pattern}|{rx['BARE_PREDICATE'].pattern})"
             rf"{ws}+(?P<field>[^\s#\"']+)(?:{ws}+(?P<term>[^\s#](?:[^#\r\n]*[^\s#])?))?{end}"
         )
+        self.criterion_groups = tuple(self.simple_criterion.groupindex[g] for g in ("op", "pred", "field", "term"))
         self.inline_op = re.compile(r"[ \t]+(?:\+|\|\|)[ \t]*(?i:contains|notcontains|equals|notequals|missing|present|empty)(?:[\s#]|\Z)")
         self.bare = rx["BARE_PREDICATE"]
+        # LABEL lines and coordinate boxes, whole (REST runs to a comment; integers
+        # are SIGNED_INT separated by commas, white space allowed around them)
+        self.simple_label = re.compile(rf"{ws}*(?P<kw>{rx['LABEL'].pattern})(?:{ws}+(?P<rest>{rx['REST'].pattern}))?{end}")
+        num = rx["SIGNED_INT"].pattern
+        self.simple_box = re.compile(
+            rf"{ws}*(?P<kw>{rx['COORD_KEYWORD'].pattern}){ws}+(?P<a>{num}){ws}*,{ws}*(?P<b>{num}){ws}*,{ws}*(?P<c>{num}){ws}*,{ws}*(?P<d>{num}){end}"
+        )
+        # which one-regex shape to try, by the first three letters of the line (lower case)
+        self.by_head = {}
+        for head in ("con", "not", "equ", "emp", "mis", "pre"):
+            self.by_head[head] = self._try_criterion
+        for head in ("add", "bla", "jit", "rem", "rep"):
+            self.by_head[head] = self._try_action
+        for head in ("coo", "ctp"):
+            self.by_head[head] = self._try_box
+        self.by_head["kee"] = self._try_k
+        self.by_head["lab"] = self._try_label
 
     # -- small lexer steps
     def _skip(self, line: str, pos: int) -> int:
@@ -631,17 +698,57 @@ class _FastLines:
     def line(self, line: str, tx: "_ToNodes"):
         if "\r" in line or "\n" in line:
             return None
-        m = self.simple_criterion.match(line)
-        if m:
-            node = self._simple_criterion(m, tx)
+        shape = self.shape_of(line.lstrip()[:3])
+        if shape is not None:
+            node = shape(line, tx)
             if node is not None:
                 return node
-        else:
-            m = self.simple_action.match(line)
-            if m:
-                node = self._simple_action(m, tx)
-                if node is not None:
-                    return node
+        return self._generic(line, tx)
+
+    # -- one-regex shapes (None: not this shape, or not sure: the generic path decides)
+    def _try_criterion(self, line, tx):
+        m = self.simple_criterion.match(line)
+        return self._simple_criterion(m, tx) if m else None
+
+    def _try_action(self, line, tx):
+        m = self.simple_action.match(line)
+        return self._simple_action(m, tx) if m else None
+
+    def _try_k(self, line, tx):  # KEEP or keepcoordinates
+        return self._try_action(line, tx) or self._try_box(line, tx)
+
+    def shape_of(self, head: str):
+        """The one-regex shape to try for a line that starts with ``head`` (its first
+        three characters after white space), or None."""
+        if head[:1] in ("+", "|"):
+            return self._try_criterion
+        return self.by_head.get(head.lower())
+
+    def _try_label(self, line, tx):
+        m = self.simple_label.match(line)
+        if m is None:
+            return None
+        n = tx.offset + 1
+        kw_start, kw_end = m.span("kw")
+        rest = m.group("rest")
+        if rest is None:
+            return nodes.LabelLine("", _SPAN(Span, (n, kw_start + 1, n, kw_end + 1)))
+        name = rest.rstrip()
+        return nodes.LabelLine(name, _SPAN(Span, (n, kw_start + 1, n, m.start("rest") + 1 + len(name))))
+
+    def _try_box(self, line, tx):
+        m = self.simple_box.match(line)
+        if m is None:
+            return None
+        n = tx.offset + 1
+        x0, y0, x1, y1 = int(m.group("a")), int(m.group("b")), int(m.group("c")), int(m.group("d"))
+        keyword = m.group("kw").lower()
+        box_span = _SPAN(Span, (n, m.start("a") + 1, n, m.end("d") + 1))
+        if keyword.startswith("ctp"):
+            x1, y1 = x0 + x1, y0 + y1
+        return nodes.CoordLine(keyword, nodes.Box(x0, y0, x1, y1, box_span), _SPAN(Span, (n, m.start("kw") + 1, n, box_span.end_column)))
+
+    def _generic(self, line: str, tx: "_ToNodes"):
         pos = self._skip(line, 0)
         m = self.start.match(line, pos)
         if not m:
@@ -690,11 +797,29 @@ class _FastLines:
         return None
 
     def _simple_action(self, m, tx):
+        text = m.group("field")
+        value_text = m.group("value")
+        if _plain_word(text) and (value_text is None or ":" not in value_text):
+            # the commonest line: a keyword, and a literal or no value (no quote, no ':',
+            # so no terminal but LITERAL can take the value): build the nodes directly
+            n = tx.offset + 1
+            line = m.string
+            fstart, fend = m.span("field")
+            field = _keyword_node(text, _SPAN(Span, (n, fstart + 1, n, fend + 1)))
+            vstart = m.start("verb")
+            verb_span = _SPAN(Span, (n, vstart + 1, n, m.end("verb") + 1))
+            if value_text is None:
+                value, end = None, fend
+            else:
+                vs, end = m.span("value")
+                value = nodes.Literal(value_text, False, value_text, _SPAN(Span, (n, vs + 1, n, end + 1)))
+            i = line.find("#", end)
+            return nodes.ActionLine(m.group("verb"), field, value, line[i:] if i >= 0 else None, _SPAN(Span, (n, vstart + 1, n, end + 1)), verb_span)
         f = self._field(m.string, m.start("field"))
         if f is None or len(f) != m.end("field") - m.start("field"):
             return None
         head = _T("ACTION", m.group("verb"), m.start("verb"))
-        if m.group("value") is None:
+        if value_text is None:
             return tx.action_line([head, f])
         value, end = self._value(m.string, m.start("value"), tx)
         if value is None or end != m.end("value"):
@@ -704,34 +829,37 @@ class _FastLines:
     def _simple_criterion(self, m, tx):
         """Build the nodes directly (this path takes most filter lines); the
         result is identical to the transformer's (tests/test_parser_fast.py)."""
-        line = m.string
-        term = m.group("term")
-        if term is not None and self.inline_op.search(line, m.start("term") - 1):
-            return None
-        fstart, fend = m.span("field")
-        fm = self.field_rx.match(line, fstart)
-        if fm is None or fm.end() != fend:
-            return None
-        pred_text = m.group("pred")
-        bare = self.bare.fullmatch(pred_text) is not None
-        if bare and term is not None:
-            return None
+        op, pred_text, text, term = m.group("op", "pred", "field", "term")
+        regs = m.regs
+        i_op, i_pred, i_field, i_term = self.criterion_groups
+        predicate = pred_text.lower()
+        if term is not None:
+            tstart = regs[i_term][0]
+            if predicate in _BARE or (("+" in term or "|" in term) and self.inline_op.search(m.string, tstart - 1)):
+                return None
+        fstart, fend = regs[i_field]
         n = tx.offset + 1
-        field = _field_node(fm.lastgroup, fm.group(), _SPAN(Span, (n, fstart + 1, n, fend + 1)))
-        pcol = m.start("pred") + 1
-        if term is None:
-            crit = nodes.Criterion(pred_text.lower(), field, None, _SPAN(Span, (n, pcol, n, fend + 1)))
+        fspan = _SPAN(Span, (n, fstart + 1, n, fend + 1))
+        if text.isascii() and text.isalnum() and text[0].isalpha() and len(text) != 8:  # _plain_word, inlined
+            field = nodes.AllFields(text, fspan) if len(text) == 3 and text.lower() == "all" else nodes.Keyword(text, fspan)
+        elif _plain_word(text):
+            field = nodes.Keyword(text, fspan)
         else:
-            value = term.rstrip()
-            tcol = m.start("term") + 1
-            vspan = _SPAN(Span, (n, tcol, n, tcol + len(value)))
-            crit = nodes.Criterion(pred_text.lower(), field, value, _SPAN(Span, (n, pcol, n, vspan.end_column)), vspan)
-        op = m.group("op")
-        cspan = crit.span
-        start = m.start("op") + 1 if op else pcol
-        return nodes.CriterionLine(
-            ("and" if op == "+" else "or") if op else None, (crit,), (), _SPAN(Span, (n, start, n, cspan.end_column))
-        )
+            fm = self.field_rx.match(m.string, fstart)
+            if fm is None or fm.end() != fend:
+                return None
+            field = _field_node(fm.lastgroup, fm.group(), fspan)
+        pcol = regs[i_pred][0] + 1
+        if term is None:
+            cspan = _SPAN(Span, (n, pcol, n, fend + 1))
+            crit = nodes.Criterion(predicate, field, None, cspan)
+        else:  # the term group ends on a character that is not white space: nothing to strip
+            end = tstart + 1 + len(term)
+            cspan = _SPAN(Span, (n, pcol, n, end))
+            crit = nodes.Criterion(predicate, field, term, cspan, _SPAN(Span, (n, tstart + 1, n, end)))
+        if op is None:
+            return nodes.CriterionLine(None, (crit,), (), cspan)
+        return nodes.CriterionLine("and" if op == "+" else "or", (crit,), (), _SPAN(Span, (n, regs[i_op][0] + 1, n, cspan.end_column)))
 
     def _action(self, line, pos, head, tx):
         p = self._skip(line, pos)

@@ -128,6 +128,8 @@ ATOMS = [
     "select:VR:DA", "select:group:0010", "fields:f", "values:v", "var:id", "func:f",
     "deid_func:jitter", "days=3", "by=^", "minlength=4", "1", "-2", "+5", "1.5", "a+b", "x||y",
     "SOMATOM", "Definition", "AS+", "0,0,512,121", "450,0,672,", " 85", "\t", "  ", "é", "\x00",
+    # words near the fast path's shortcuts: eight hex digits (a TAG), ALL in any case, other white space
+    "DEADBEEF", "ABCDEF12x", "aLL", "All", "Rows", "LaBeL", "ctpkeepcoordinates", "\u00a0", "\x0c", "x:y", "0,0,1,1",
 ]
 
 

@@ -1,0 +1,15 @@
+"""``deidc lsp``: a Language Server Protocol server for recipes, over stdio.
+
+Built on pygls 2 and lsprotocol (``pip install 'deidlang[lsp]'``), on the
+parser and checker unchanged: diagnostics (exactly ``deidc check``'s),
+completion, hover, definition and references of groups, document symbols,
+quick fixes from the checker's hints, formatting (``deidc fmt``) and
+semantic tokens. Settings and features: docs/toolchain.md.
+
+Modules, by job: :mod:`.analysis` (a document, parsed and checked once per
+version), :mod:`.positions`, :mod:`.publish` (diagnostics),
+:mod:`.completion`, :mod:`.hover`, :mod:`.navigation`, :mod:`.actions`
+(quick fixes, formatting), :mod:`.tokens`, :mod:`.settings`,
+:mod:`.server`
+(the pygls wiring).
+"""
