@@ -42,7 +42,7 @@ def source_copy(dest: Path) -> Path:
 
 
 GOOD = "FORMAT dicom\n\n%header\nREMOVE PatientName\n"
-WARNS = "FORMAT dicom\n\n%header\nREMOVE PatientsName\n"
+WARNS = "FORMAT dicom\n\n%header\nREMOVE PatientsName\nREMOVE PatientName\n"  # a dead line beside the line that works: W201
 ERRORS = "FORMAT dicom\n\n%header\nBLNK PatientName\n"
 MESSY = "FORMAT dicom\n%header\n   REMOVE    PatientName\n\n\n\nADD PatientIdentityRemoved   YES\n"
 
