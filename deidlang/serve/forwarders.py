@@ -42,8 +42,9 @@ __all__ = ["Forwarder", "DicomForwarder", "FolderForwarder", "StowForwarder", "U
 #: Statuses that count as acknowledged (success and the Storage warnings: coerced, elements discarded, ...).
 _STORED = frozenset({0x0000, 0xB000, 0xB006, 0xB007})
 _UID = re.compile(r"^[0-9]+(\.[0-9]+)*$")
-#: SOP classes proposed per association (pynetdicom allows 128 presentation contexts).
-_MAX_CLASSES = 40
+#: Presentation contexts proposed per association (the standard allows 128), and objects looked ahead.
+_MAX_CONTEXTS = 120
+_LOOK_AHEAD = 200
 
 
 class Unreachable(Exception):
@@ -207,6 +208,7 @@ class DicomForwarder(Forwarder):
 
         _config.STORE_SEND_CHUNKED_DATASET = True  # a file whose syntax is accepted is sent as it is, in chunks
         self._assoc = None
+        self._proposed: set[tuple[str, str]] = set()  # (SOP Class, transfer syntax) offered in this association
         self._ssl = None
         if self.destination.tls:
             from .receiver import tls_context
@@ -237,17 +239,18 @@ class DicomForwarder(Forwarder):
         ae.dimse_timeout = self.limits.dimse_timeout
         ae.network_timeout = self.limits.network_timeout
         ae.maximum_pdu_size = self.limits.max_pdu
-        syntaxes: dict[str, list[str]] = {}
-        for sop_class, syntax in classes:
-            wanted = syntaxes.setdefault(sop_class, [])
-            for ts in (syntax, ExplicitVRLittleEndian, ImplicitVRLittleEndian):
-                if ts not in wanted:
-                    wanted.append(ts)
-        for sop_class, wanted in list(syntaxes.items())[:_MAX_CLASSES]:
-            compressed = [ts for ts in wanted if ts not in (ExplicitVRLittleEndian, ImplicitVRLittleEndian)]
-            if compressed:  # its own context, so that the destination can take it or leave it alone
-                ae.add_requested_context(sop_class, compressed)
-            ae.add_requested_context(sop_class, [ExplicitVRLittleEndian, ImplicitVRLittleEndian])
+        uncompressed = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
+        contexts: list[tuple[str, list[str]]] = []  # one per compressed syntax: the destination takes or leaves each
+        for sop_class, syntax in dict.fromkeys(classes):
+            wanted = [(sop_class, uncompressed)] if not any(c == sop_class and ts == uncompressed for c, ts in contexts) else []
+            if syntax not in uncompressed:
+                wanted.append((sop_class, [syntax]))
+            if len(contexts) + len(wanted) > _MAX_CONTEXTS:
+                break
+            contexts.extend(wanted)
+        for sop_class, syntaxes in contexts:
+            ae.add_requested_context(sop_class, syntaxes)
+        self._proposed = {(sop_class, ts) for sop_class, syntaxes in contexts for ts in syntaxes}
         dest = self.destination
         tls = (self._ssl, "") if self._ssl is not None else None
         try:
@@ -261,17 +264,19 @@ class DicomForwarder(Forwarder):
 
     def _context(self, sop_class: str, syntax: str) -> str | None:
         """The accepted transfer syntax to send in: the object's own, else an uncompressed one."""
+        from pydicom.uid import UID
+
         accepted = [cx.transfer_syntax[0] for cx in self._assoc.accepted_contexts if cx.abstract_syntax == sop_class]
         if syntax in accepted:
             return syntax
-        return accepted[0] if accepted else None
+        return next((ts for ts in accepted if not UID(ts).is_compressed), None)
 
     def send(self, path: str) -> None:
         sop_class, syntax = _meta(path)
-        if self._assoc is None or not self._assoc.is_established or self._context(sop_class, syntax) is None:
+        if self._assoc is None or not self._assoc.is_established or (sop_class, syntax) not in self._proposed:
             self.close()
             classes = [(sop_class, syntax)]
-            for other in self.peek(_MAX_CLASSES * 4)[1:]:
+            for other in self.peek(_LOOK_AHEAD)[1:]:
                 try:
                     classes.append(_meta(other))
                 except Exception:  # noqa: BLE001 - read when its turn comes
@@ -300,7 +305,7 @@ class DicomForwarder(Forwarder):
         ds = pydicom.dcmread(path)
         if ds.file_meta.TransferSyntaxUID.is_compressed:
             try:
-                ds.decompress()
+                ds.decompress(generate_instance_uid=False)  # the same object, in another syntax
             except Exception as err:  # noqa: BLE001
                 raise Refused(f"the destination does not accept its transfer syntax and it cannot be decoded here ({type(err).__name__})") from None
         return ds
