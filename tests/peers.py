@@ -388,3 +388,35 @@ def iter_dicom(folder: Path) -> Iterator[Path]:
     for path in sorted(Path(folder).rglob("*")):
         if path.is_file() and not path.name.startswith("."):
             yield path
+
+
+# =========================================================================== objects to send
+
+
+def make_objects(folder: Path, count: int, *, studies: int = 1, tag: str = "obj", pixels: int = 64) -> list[Path]:
+    """``count`` small CT images with unique UIDs (deterministic from ``tag``), spread over
+    ``studies`` studies, InstanceNumber counting up within each study (to check order)."""
+    import pydicom
+    from pydicom.data import get_testdata_file
+    from pydicom.uid import generate_uid
+
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    template = pydicom.dcmread(get_testdata_file("CT_small.dcm"))
+    template.Rows = template.Columns = pixels
+    template.PixelData = bytes(range(256)) * (pixels * pixels * 2 // 256)
+    out = []
+    for n in range(count):
+        study = n % studies
+        ds = template.copy()
+        ds.file_meta = template.file_meta.copy()
+        ds.PatientID = f"{tag}-patient-{study}"
+        ds.PatientName = f"{tag}^study{study}"
+        ds.StudyInstanceUID = generate_uid(entropy_srcs=[tag, "study", str(study)])
+        ds.SeriesInstanceUID = generate_uid(entropy_srcs=[tag, "series", str(study)])
+        ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[tag, "instance", str(n)])
+        ds.InstanceNumber = n // studies + 1
+        path = folder / f"{tag}-{n:05d}.dcm"
+        ds.save_as(path, enforce_file_format=True)
+        out.append(path)
+    return out

@@ -147,8 +147,9 @@ class Forwarder:
                     continue
                 try:
                     self.spool.set_aside(self.name, seq, path, {"reason": err.reason, "status": err.status, "attempts": tries})
-                except OSError:
-                    pass
+                except OSError:  # the spool is full or read-only: the object stays at the head
+                    self._wait(self.limits.retry_max if self.limits.retry_max < 5 else 5.0)
+                    continue
                 self.metrics.add("set_aside", label=self.name)
                 self.log.write("set-aside", destination=self.name, object=f"{seq:020d}", reason=err.reason, status=err.status, attempts=tries)
                 self._done(seq, None)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import collections
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -36,6 +37,7 @@ from typing import Callable, Sequence
 import attrs
 
 from .. import batch
+from ..atomic import remove_quietly
 from .config import NodeConfig, Route
 from .metrics import EventLog, Metrics
 from .spool import Entry, Spool
@@ -276,33 +278,55 @@ class Processor:
         self._requeue(again)
 
     def _finish(self, ready: list[tuple[Entry, Outcome, float]]) -> None:
-        """Record, then hand over (or quarantine), then log: in this order."""
-        if self.manifest is not None:
-            self.manifest.record_many([o.result for _e, o, _s in ready])
-        handover = []
-        for entry, outcome, _started in ready:
-            result = outcome.result
-            if result.status == "written":
-                destinations = self.config.route_destinations(self.config.route_for_name(outcome.route))
-                handover.append((entry, result.tmp, destinations))
-        handed = self.spool.hand_over(handover) if handover else []
+        """Record, then hand over (or quarantine), then log: in this order. When the spool
+        cannot take a step (disk full, read-only), the objects it could not place stay in
+        ``incoming/`` and are done again after a pause (their outputs are redone)."""
+        try:
+            if self.manifest is not None:
+                self.manifest.record_many([o.result for _e, o, _s in ready])
+            handover = [
+                (entry, o.result.tmp, self.config.route_destinations(self.config.route_for_name(o.route)))
+                for entry, o, _s in ready if o.result.status == "written"
+            ]
+            handed = self.spool.hand_over(handover) if handover else []
+        except OSError as err:
+            self._pause([entry for entry, _o, _s in ready], [o for _e, o, _s in ready], err)
+            return
+        again: list[Entry] = []
         for entry, outcome, started in ready:
             result = outcome.result
-            self.metrics.queue("deidentify", -1)
-            self._crashes.pop(entry.seq, None)
             fields = dict(object=entry.name, route=outcome.route, status=result.status,
                           removed=result.removed, changed=result.changed, added=result.added,
                           bytes=result.output_size if result.output_size >= 0 else None,
                           ms=round((time.monotonic() - started) * 1000, 2))
-            if result.status == "written":
-                self.metrics.add("deidentified")
-            else:
+            if result.status != "written":
                 reason = {"status": result.status, "reason": result.reason or f"flagged by the %filter group '{result.verdict}'",
                           "verdict": result.verdict, "matches": [[g, label, list(c)] for g, label, c in result.matches]}
-                self.spool.hold(entry, reason, output_tmp=result.tmp or None)
-                self.metrics.add("quarantined")
-                fields["reason"] = reason["reason"]
-                fields["status"] = "quarantined"
+                try:
+                    self.spool.hold(entry, reason, output_tmp=result.tmp or None)
+                except OSError as err:
+                    self._pause([entry], [outcome], err, requeue=again)
+                    continue
+                fields.update(reason=reason["reason"], status="quarantined")
+            self.metrics.queue("deidentify", -1)
+            self.metrics.add("deidentified" if result.status == "written" else "quarantined")
+            self._crashes.pop(entry.seq, None)
             self.log.write("deidentified" if result.status == "written" else "quarantined", **fields)
         for destination, seq, path in handed:
             self.on_handed(destination, seq, path)
+        if again:
+            self._requeue(again)
+            time.sleep(FULL_PAUSE)
+
+    def _pause(self, entries: list[Entry], outcomes: list[Outcome], err: OSError, requeue: list | None = None) -> None:
+        """The spool cannot take these results: drop their outputs, keep the objects for later."""
+        for outcome in outcomes:
+            if outcome.result.tmp:
+                remove_quietly(outcome.result.tmp)
+        kept = [entry for entry in entries if os.path.exists(entry.path)]
+        self.log.write("deidentify-paused", objects=len(kept), reason="the spool cannot take the results", errno=getattr(err, "errno", None))
+        if requeue is not None:
+            requeue.extend(kept)
+            return
+        self._requeue(kept)
+        time.sleep(FULL_PAUSE)
