@@ -49,6 +49,12 @@ def need(program: str) -> str:
     pytest.skip(message)
 
 
+#: DCMTK as packaged by Debian leaves Nagle's algorithm on unless TCP_NODELAY=1 is in the
+#: environment: every message then waits for the peer's delayed acknowledgement (about
+#: 90 ms per object on loopback).
+DCMTK_ENV = {**os.environ, "TCP_NODELAY": "1"}
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind((LOOPBACK, 0))
@@ -100,7 +106,7 @@ class StoreSCP:
     def start(self) -> "StoreSCP":
         self.folder.mkdir(parents=True, exist_ok=True)
         cmd = [need("storescp"), "-aet", self.ae_title, "+xa", "+uf", "-od", str(self.folder), *self.extra, str(self.port)]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=DCMTK_ENV)
         wait_until(lambda: listening(self.port), 15, what="storescp to listen")
         return self
 
@@ -132,7 +138,7 @@ def storescu(port: int, files: Iterable[str | Path], *, calling: str = "SENDER",
     """Send ``files`` with one ``storescu`` association; returns the process and, per file
     sent, the response it saw (``Success``, a failure text, or missing when no answer came)."""
     cmd = [need("storescu"), "-v", "-aet", calling, "-aec", called, *extra, LOOPBACK, str(port), *map(str, files)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=DCMTK_ENV)
     return proc, parse_acks(proc.stdout + proc.stderr)
 
 
@@ -157,7 +163,7 @@ def storescu_popen(port: int, files: Iterable[str | Path], *, calling: str = "SE
     cmd = [need("storescu"), "-v", "-aet", calling, "-aec", called, LOOPBACK, str(port), *map(str, files)]
     sink = open(out, "w") if out else subprocess.DEVNULL
     try:
-        return subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT)
+        return subprocess.Popen(cmd, stdout=sink, stderr=subprocess.STDOUT, env=DCMTK_ENV)
     finally:
         if out:
             sink.close()
@@ -165,7 +171,7 @@ def storescu_popen(port: int, files: Iterable[str | Path], *, calling: str = "SE
 
 def echoscu(port: int, *, calling: str = "SENDER", called: str = "DEIDC", extra: Iterable[str] = ()) -> subprocess.CompletedProcess:
     return subprocess.run([need("echoscu"), "-v", "-aet", calling, "-aec", called, *extra, LOOPBACK, str(port)],
-                          capture_output=True, text=True, timeout=60)
+                          capture_output=True, text=True, timeout=60, env=DCMTK_ENV)
 
 
 # =========================================================================== Orthanc

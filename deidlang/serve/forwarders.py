@@ -232,8 +232,10 @@ class DicomForwarder(Forwarder):
                 assoc.abort()
 
     def _associate(self, classes: list[tuple[str, str]]):
-        from pynetdicom import AE
+        from pynetdicom import AE, evt
         from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+
+        from .receiver import no_delay
 
         ae = AE(ae_title=self.config.ae_title)
         ae.acse_timeout = self.limits.acse_timeout
@@ -255,7 +257,7 @@ class DicomForwarder(Forwarder):
         dest = self.destination
         tls = (self._ssl, "") if self._ssl is not None else None
         try:
-            assoc = ae.associate(dest.host, dest.port, ae_title=dest.ae_title, tls_args=tls)
+            assoc = ae.associate(dest.host, dest.port, ae_title=dest.ae_title, tls_args=tls, evt_handlers=[(evt.EVT_CONN_OPEN, no_delay)])
         except Exception as err:  # noqa: BLE001 - socket errors and the like
             raise Unreachable(f"cannot connect ({type(err).__name__})") from None
         if not assoc.is_established:

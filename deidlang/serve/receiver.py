@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import socket
 import ssl
 import threading
 import time
@@ -27,7 +28,7 @@ from .config import NodeConfig
 from .metrics import EventLog, Metrics
 from .spool import Entry, Spool
 
-__all__ = ["Receiver", "OUT_OF_RESOURCES", "CANNOT_UNDERSTAND", "SUCCESS"]
+__all__ = ["Receiver", "no_delay", "tls_context", "OUT_OF_RESOURCES", "CANNOT_UNDERSTAND", "SUCCESS"]
 
 SUCCESS = 0x0000
 OUT_OF_RESOURCES = 0xA700
@@ -48,6 +49,17 @@ def tls_context(cert: str, key: str, ca: str | None, *, server: bool) -> ssl.SSL
     if not server:
         context.check_hostname = False  # DICOM peers are named by AE title and address; the CA decides
     return context
+
+
+def no_delay(event) -> None:
+    """Send each PDU at once (TCP_NODELAY): pynetdicom writes a message as several small
+    PDUs, which Nagle's algorithm would hold back until the peer's delayed acknowledgement."""
+    sock = getattr(getattr(event.assoc.dul, "socket", None), "socket", None)
+    if sock is not None:
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
 
 
 class _Association:
@@ -96,6 +108,7 @@ class Receiver:
             ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
         ae.add_supported_context(Verification)
         handlers = [
+            (evt.EVT_CONN_OPEN, no_delay),
             (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_ESTABLISHED, self._on_established),
             (evt.EVT_CONN_CLOSE, self._on_closed),
