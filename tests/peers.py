@@ -169,6 +169,33 @@ def storescu_popen(port: int, files: Iterable[str | Path], *, calling: str = "SE
             sink.close()
 
 
+def send_raw(port: int, parts: list[tuple[str, bytes]], *, calling: str = "RAW") -> list[int]:
+    """C-STORE each (name, Part 10 bytes) as it is over one pynetdicom association."""
+    from pydicom.filereader import read_file_meta_info
+    from pynetdicom import AE, _config
+
+    folder = Path(os.environ.get("TMPDIR", "/tmp"))
+    ae = AE(ae_title=calling)
+    paths = []
+    for name, data in parts:
+        path = folder / f"deidlang-serve-raw-{os.getpid()}-{name}.dcm"
+        path.write_bytes(data)
+        paths.append(path)
+        meta = read_file_meta_info(path)
+        ae.add_requested_context(meta.MediaStorageSOPClassUID, [meta.TransferSyntaxUID])
+    _config.STORE_SEND_CHUNKED_DATASET = True
+    try:
+        assoc = ae.associate(LOOPBACK, port, ae_title="DEIDC")
+        assert assoc.is_established
+        statuses = [int(assoc.send_c_store(p).Status) for p in paths]
+        assoc.release()
+    finally:
+        _config.STORE_SEND_CHUNKED_DATASET = False
+        for p in paths:
+            p.unlink()
+    return statuses
+
+
 def echoscu(port: int, *, calling: str = "SENDER", called: str = "DEIDC", extra: Iterable[str] = ()) -> subprocess.CompletedProcess:
     return subprocess.run([need("echoscu"), "-v", "-aet", calling, "-aec", called, *extra, LOOPBACK, str(port)],
                           capture_output=True, text=True, timeout=60, env=DCMTK_ENV)

@@ -34,6 +34,7 @@ from peers import (  # noqa: E402
     make_objects,
     need,
     parse_acks,
+    send_raw,
     spool_empty,
     spool_objects,
     storescu,
@@ -228,32 +229,6 @@ def test_unknown_calling_ae_is_rejected_and_logged_without_data(tmp_path):
     assert not list((tmp_path / "spool" / "incoming").iterdir())
 
 
-def _send_raw(port: int, parts: list[tuple[str, bytes]]) -> list[int]:
-    """C-STORE each (name, Part 10 bytes) as it is over one pynetdicom association."""
-    from pynetdicom import AE, _config
-
-    folder = Path(os.environ.get("TMPDIR", "/tmp"))
-    ae = AE(ae_title="RAW")
-    paths = []
-    for name, data in parts:
-        path = folder / f"deidlang-serve-raw-{os.getpid()}-{name}.dcm"
-        path.write_bytes(data)
-        paths.append(path)
-        meta = pydicom.filereader.read_file_meta_info(path)
-        ae.add_requested_context(meta.MediaStorageSOPClassUID, [meta.TransferSyntaxUID])
-    _config.STORE_SEND_CHUNKED_DATASET = True
-    try:
-        assoc = ae.associate(LOOPBACK, port, ae_title="DEIDC")
-        assert assoc.is_established
-        statuses = [int(assoc.send_c_store(p).Status) for p in paths]
-        assoc.release()
-    finally:
-        _config.STORE_SEND_CHUNKED_DATASET = False
-        for p in paths:
-            p.unlink()
-    return statuses
-
-
 def test_malformed_data_set_is_quarantined_with_a_reason_and_the_association_goes_on(tmp_path, key_file):
     good = make_objects(tmp_path / "in", 2, tag="malformed")
     whole = good[0].read_bytes()
@@ -262,7 +237,7 @@ def test_malformed_data_set_is_quarantined_with_a_reason_and_the_association_goe
     broken = head + body[:40] + b"\x10\x00\x20\x00LO\xff\x7f" + b"X" * 32  # an element longer than what follows
     out = tmp_path / "out"
     with Serve(tmp_path / "spool", ["--output", str(out), "--key-file", str(key_file)]) as serve:
-        statuses = _send_raw(serve.port, [("broken", broken), ("good", good[1].read_bytes())])
+        statuses = send_raw(serve.port, [("broken", broken), ("good", good[1].read_bytes())])
         assert statuses == [0, 0]  # stored as sent; the association went on
         serve.wait_idle(30)
         quarantined = serve.events("quarantined")

@@ -255,7 +255,7 @@ class DicomForwarder(Forwarder):
             ae.add_requested_context(sop_class, syntaxes)
         self._proposed = {(sop_class, ts) for sop_class, syntaxes in contexts for ts in syntaxes}
         dest = self.destination
-        tls = (self._ssl, "") if self._ssl is not None else None
+        tls = (self._ssl, None) if self._ssl is not None else None
         try:
             assoc = ae.associate(dest.host, dest.port, ae_title=dest.ae_title, tls_args=tls, evt_handlers=[(evt.EVT_CONN_OPEN, no_delay)])
         except Exception as err:  # noqa: BLE001 - socket errors and the like
