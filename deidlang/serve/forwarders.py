@@ -37,7 +37,7 @@ from .config import Destination, Limits, NodeConfig
 from .metrics import EventLog, Metrics
 from .spool import Spool
 
-__all__ = ["Forwarder", "DicomForwarder", "FolderForwarder", "StowForwarder", "Unreachable", "Refused", "make_forwarder"]
+__all__ = ["pause_reactor", "Forwarder", "DicomForwarder", "FolderForwarder", "StowForwarder", "Unreachable", "Refused", "make_forwarder"]
 
 #: Statuses that count as acknowledged (success and the Storage warnings: coerced, elements discarded, ...).
 _STORED = frozenset({0x0000, 0xB000, 0xB006, 0xB007})
@@ -200,6 +200,27 @@ def _meta(path: str) -> tuple[str, str]:
     return str(meta.MediaStorageSOPClassUID), str(meta.TransferSyntaxUID)
 
 
+def pause_reactor(assoc) -> None:
+    """Make sure the association's reactor thread is parked before a request is sent.
+
+    pynetdicom 3.0's requestor pauses its reactor by clearing an event and waiting for
+    a flag that the reactor sets just *before* it waits on that event; when the reactor
+    is between that wait returning and its next loop, the flag is still up, the request
+    goes out, and the reactor can take the response off the queue ("Received unexpected
+    C-STORE service message"): the sender then waits a whole DIMSE time-out (seen once
+    every few hundred objects under load). Lowering the flag after clearing the event and
+    waiting for the reactor to raise it again means it has come round to the wait.
+    """
+    checkpoint = getattr(assoc, "_reactor_checkpoint", None)
+    if checkpoint is None or not hasattr(assoc, "_is_paused"):
+        return
+    checkpoint.clear()
+    assoc._is_paused = False
+    deadline = time.monotonic() + 1.0
+    while not assoc._is_paused and assoc.is_established and time.monotonic() < deadline:
+        time.sleep(0.0001)
+
+
 class DicomForwarder(Forwarder):
     """C-STORE to another DICOM node, over one association kept open while there is work."""
 
@@ -288,10 +309,9 @@ class DicomForwarder(Forwarder):
         use = self._context(sop_class, syntax)
         if use is None:
             raise Refused("the destination does not accept this SOP Class")
-        if use == syntax:
-            status = self._assoc.send_c_store(path)  # sent from the file as it is
-        else:
-            status = self._assoc.send_c_store(self._decoded(path))
+        payload = path if use == syntax else self._decoded(path)  # sent from the file as it is, or decoded
+        pause_reactor(self._assoc)
+        status = self._assoc.send_c_store(payload)
         if not status or "Status" not in status:
             self.close()
             raise Unreachable("no answer to the C-STORE (time-out or aborted)")
