@@ -14,6 +14,9 @@ same run and interleaved (plain, serve, plain, serve...):
   (``fsync`` of the file and the folder) before it is acknowledged, and one thread
   forwards the files in arrival order over one association (TCP_NODELAY, data
   sets sent from the file as they are), deleting each once acknowledged;
+* **plain-fast-meta** (``--fast-meta``): the same, writing each received file the way
+  ``deidc serve`` does (file meta encoded by hand, the data set not copied) instead of
+  with pynetdicom's ``Event.encoded_dataset()``;
 * **serve**: ``deidc serve --jobs 2`` with the bundled default recipe.
 
 Soak: ``--soak N`` objects through ``deidc serve --jobs 2``; the node's RSS (and
@@ -62,8 +65,11 @@ SENDERS = 4
 # =========================================================================== the plain node
 
 
-def plain_forwarder(port: int, spool: Path, destination: tuple[str, str, int], ready: threading.Event, stop: threading.Event) -> None:
-    """A pynetdicom store-and-forward node (no de-identification) until ``stop`` is set."""
+def plain_forwarder(port: int, spool: Path, destination: tuple[str, str, int], ready: threading.Event, stop: threading.Event,
+                    fast_meta: bool = False) -> None:
+    """A pynetdicom store-and-forward node (no de-identification) until ``stop`` is set.
+    ``fast_meta``: write the received file as deidc serve does (file meta encoded by hand,
+    the data set not copied) instead of pynetdicom's ``Event.encoded_dataset()``."""
     from pynetdicom import ALL_TRANSFER_SYNTAXES, AE, AllStoragePresentationContexts, _config, evt
 
     _config.STORE_SEND_CHUNKED_DATASET = True
@@ -76,8 +82,10 @@ def plain_forwarder(port: int, spool: Path, destination: tuple[str, str, int], r
     from deidlang.serve.forwarders import pause_reactor  # the node's work-around for a pynetdicom race
     from deidlang.serve.receiver import no_delay as nodelay  # the same TCP_NODELAY as the node's
 
+    from deidlang.serve.receiver import received_file
+
     def on_store(event):
-        data = event.encoded_dataset()
+        data = b"".join(bytes(p) for p in received_file(event)) if fast_meta else event.encoded_dataset()
         with lock:
             counter[0] += 1
             n = counter[0]
@@ -137,11 +145,11 @@ def plain_forwarder(port: int, spool: Path, destination: tuple[str, str, int], r
     sender.join(10)
 
 
-def _plain_process(port: int, spool: str, ae: str, host: str, dport: int) -> None:
+def _plain_process(port: int, spool: str, ae: str, host: str, dport: int, fast_meta: bool = False) -> None:
     """Entry point of the plain node in its own process (the same footing as deidc serve)."""
     ready, stop = threading.Event(), threading.Event()
     threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
-    plain_forwarder(port, Path(spool), (ae, host, dport), ready, stop)
+    plain_forwarder(port, Path(spool), (ae, host, dport), ready, stop, fast_meta)
 
 
 # =========================================================================== one measurement
@@ -163,10 +171,10 @@ def measure(kind: str, batches: list[list[Path]], work: Path, key: Path) -> dict
     work.mkdir(parents=True)
     with StoreSCP(work / "dest") as scp:
         port = free_port()
-        if kind == "plain":
+        if kind.startswith("plain"):
             node = subprocess.Popen(
                 [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.serve_bench import _plain_process; "
-                 f"_plain_process({port}, {str(work / 'spool')!r}, {scp.ae_title!r}, {LOOPBACK!r}, {scp.port})"],
+                 f"_plain_process({port}, {str(work / 'spool')!r}, {scp.ae_title!r}, {LOOPBACK!r}, {scp.port}, {kind == 'plain-fast-meta'})"],
                 stdin=subprocess.PIPE,
             )
             wait_until(lambda: _listening(port), 30, what="the plain node")
@@ -178,7 +186,7 @@ def measure(kind: str, batches: list[list[Path]], work: Path, key: Path) -> dict
             wait_until(lambda: len(scp.files()) >= total, 1800, 0.05, what="every object at the destination")
             delivered = time.monotonic()
         finally:
-            if kind == "plain":
+            if kind.startswith("plain"):
                 node.stdin.close()
                 node.wait(30)
             else:
@@ -193,22 +201,24 @@ def _listening(port: int) -> bool:
         return s.connect_ex((LOOPBACK, port)) == 0
 
 
-def compare(objects: int, rounds: int, base: Path) -> dict:
+def compare(objects: int, rounds: int, base: Path, kinds: tuple[str, ...] = ("plain", "serve")) -> dict:
     key = base / "key"
     key.write_text("serve-benchmark-key-0123456789abcdef\n")
     per = objects // SENDERS
     batches = [make_objects(base / f"in-{n}", per, studies=5, tag=f"bench{n}") for n in range(SENDERS)]
     runs = []
     for r in range(rounds):
-        for kind in ("plain", "serve"):
+        for kind in kinds:
             result = measure(kind, batches, base / f"{kind}-{r}", key)
             print(json.dumps(result), flush=True)
             runs.append(result)
     summary = {}
-    for kind in ("plain", "serve"):
+    for kind in kinds:
         rates = [r["forwarded_per_s"] for r in runs if r["kind"] == kind]
         summary[kind] = round(statistics.median(rates), 1)
-    summary["ratio"] = round(summary["serve"] / summary["plain"], 2)
+    for kind in kinds:
+        if kind.startswith("plain"):
+            summary[f"serve/{kind}"] = round(summary["serve"] / summary[kind], 2)
     return summary
 
 
@@ -263,11 +273,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--objects", type=int, default=400, help="objects per rate run (4 senders share them)")
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--soak", type=int, default=5000, help="objects for the memory run (0: none)")
+    parser.add_argument("--fast-meta", action="store_true", help="also measure the plain node writing received files as deidc serve does")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="serve-bench-") as tmp:
         base = Path(tmp)
         if args.objects:
-            print(json.dumps({"rates_objects_per_s": compare(args.objects, args.rounds, base)}), flush=True)
+            kinds = ("plain", "plain-fast-meta", "serve") if args.fast_meta else ("plain", "serve")
+            print(json.dumps({"rates_objects_per_s": compare(args.objects, args.rounds, base, kinds)}), flush=True)
         if args.soak:
             print(json.dumps({"soak": soak(args.soak, base)}), flush=True)
     return 0

@@ -100,8 +100,8 @@ def test_check_config_exits_0_or_1_without_listening(tmp_path, capsys):
 def test_spool_names_order_and_hand_over(tmp_path):
     spool = Spool(str(tmp_path / "spool"))
     spool.open(["a", "b"])
-    first = spool.store(b"one", "CT 1")
-    second = spool.store(b"two", "MR")
+    first = spool.store([b"one"], "CT 1")
+    second = spool.store([b"t", b"wo"], "MR")
     assert [e.seq for e in spool.pending()] == [first.seq, second.seq] and first.seq < second.seq
     assert spool.pending()[0].calling_ae == "CT 1"
     out = tmp_path / "spool" / "work" / ".out.tmp"
@@ -195,3 +195,25 @@ def test_tls_with_a_client_certificate(tmp_path, certificates):
         assert not plain.is_established
         serve.wait_idle(30)
     assert len(list((tmp_path / "out").rglob("*.dcm"))) == 2
+
+
+@pytest.mark.parametrize("instance", ["1.2.3.45", "1.2.3.4", "1.2.826.0.1.3680043.8.498.12345678901234567890123456789012345"])
+def test_received_file_is_what_pynetdicom_would_write(instance):
+    """The receiver writes the file meta itself (faster): the bytes must be those of
+    pynetdicom's ``Event.encoded_dataset()``, odd and even UIDs alike."""
+    from pynetdicom import evt
+    from pynetdicom.dimse_primitives import C_STORE
+    from pynetdicom.events import Event
+    from pynetdicom.presentation import build_context
+
+    from deidlang.serve.receiver import received_file
+
+    request = C_STORE()
+    request.MessageID = 1
+    request.AffectedSOPClassUID = "1.2.840.10008.5.1.4.1.1.2"
+    request.AffectedSOPInstanceUID = instance
+    request.DataSet = io.BytesIO(b"\x08\x00\x16\x00UI\x1a\x001.2.840.10008.5.1.4.1.1.2\x00")
+    context = build_context("1.2.840.10008.5.1.4.1.1.2", "1.2.840.10008.1.2.1")
+    context.context_id = 1
+    event = Event(object(), evt.EVT_C_STORE, {"request": request, "context": context.as_tuple})
+    assert b"".join(bytes(p) for p in received_file(event)) == event.encoded_dataset()

@@ -124,7 +124,9 @@ class EventLog:
         for key, value in fields.items():
             if not isinstance(value, _PLAIN) and not (isinstance(value, (list, tuple, dict)) and _plain(value)):
                 raise TypeError(f"log field '{key}' holds a {type(value).__name__}: only plain values are logged")
-        record = {"time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "event": event, **fields}
+        now = time.time()
+        stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(now)) + f".{int(now % 1 * 1000):03d}" + time.strftime("%z", time.localtime(now))
+        record = {"time": stamp, "event": event, **fields}
         line = json.dumps(record, ensure_ascii=True, separators=(",", ":"))
         with self._lock:
             try:

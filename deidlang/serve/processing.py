@@ -131,6 +131,12 @@ def _die_with_parent() -> None:
         pass
 
 
+def _ready(pause: float) -> int:
+    """A warm-up task: it holds its worker long enough for the pool to start the others."""
+    time.sleep(pause)
+    return os.getpid()
+
+
 def _process_in_worker(job: Job) -> Outcome:
     assert _WORKERS is not None, "worker not initialised"
     return _WORKERS.process(job)
@@ -176,6 +182,7 @@ class Processor:
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
         self._executor = self._new_executor()
+        self._warm_up()
         self._thread = threading.Thread(target=self._loop, name="deidc-serve-pipeline", daemon=True)
         self._thread.start()
 
@@ -187,6 +194,14 @@ class Processor:
             return executor
         context = multiprocessing.get_context("forkserver")
         return ProcessPoolExecutor(self.config.jobs, mp_context=context, initializer=_init_process, initargs=self._args)
+
+    def _warm_up(self) -> None:
+        """Start every worker process (and load the recipes in it) before the node listens:
+        started on demand, the first objects would wait seconds for them."""
+        if isinstance(self._executor, ProcessPoolExecutor):
+            ready = [self._executor.submit(_ready, 0.2) for _ in range(self.config.jobs)]
+            for future in ready:
+                future.result(timeout=300)
 
     def _submit(self, job: Job) -> Future:
         executor = self._executor

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import socket
 import ssl
+import struct
 import threading
 import time
 from typing import Callable
@@ -60,6 +61,36 @@ def no_delay(event) -> None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
             pass
+
+
+def _element(tag: int, vr: bytes, value: bytes) -> bytes:
+    return struct.pack("<HH", 0x0002, tag) + vr + struct.pack("<H", len(value)) + value
+
+
+def received_file(event) -> list:
+    """A received C-STORE as a DICOM file, in pieces to write: the bytes pynetdicom's
+    ``Event.encoded_dataset()`` makes (the same file meta elements and values), without
+    decoding or copying the data set. Unusual UIDs take pynetdicom's own path."""
+    from pynetdicom import PYNETDICOM_IMPLEMENTATION_UID, PYNETDICOM_IMPLEMENTATION_VERSION
+
+    request = event.request
+    try:
+        uids = [str(v).encode("ascii") for v in (request.AffectedSOPClassUID, request.AffectedSOPInstanceUID, event.context.transfer_syntax)]
+    except (UnicodeEncodeError, AttributeError):
+        return [event.encoded_dataset()]
+    if any(len(u) > 64 for u in uids):
+        return [event.encoded_dataset()]
+    pad = [u + b"\0" * (len(u) % 2) for u in uids]
+    version = str(PYNETDICOM_IMPLEMENTATION_VERSION).encode("ascii")
+    implementation = str(PYNETDICOM_IMPLEMENTATION_UID).encode("ascii")
+    body = (
+        struct.pack("<HH", 0x0002, 0x0001) + b"OB\0\0" + struct.pack("<I", 2) + b"\0\x01"
+        + _element(0x0002, b"UI", pad[0]) + _element(0x0003, b"UI", pad[1]) + _element(0x0010, b"UI", pad[2])
+        + _element(0x0012, b"UI", implementation + b"\0" * (len(implementation) % 2))
+        + _element(0x0013, b"SH", version + b" " * (len(version) % 2))
+    )
+    head = b"\0" * 128 + b"DICM" + struct.pack("<HH", 0x0002, 0x0000) + b"UL" + struct.pack("<HI", 4, len(body)) + body
+    return [head, request.DataSet.getbuffer()]
 
 
 class _Association:
@@ -203,8 +234,8 @@ class Receiver:
         if size > self.config.limits.max_object_size:
             return self._refuse(info, size, started, "too-large", f"the object is larger than the limit ({self.config.limits.max_object_size} bytes)")
         try:
-            data = event.encoded_dataset()  # preamble, file meta (from the request and its context), the data set as sent
-            entry = self.spool.store(data, info.calling_ae)
+            parts = received_file(event)  # preamble, file meta (from the request and its context), the data set as sent
+            entry = self.spool.store(parts, info.calling_ae)
         except OSError as err:
             return self._refuse(info, size, started, "spool", f"the spool cannot take it: {describe(err)}", errno=errno_of(err))
         except Exception as err:  # noqa: BLE001 - an answer is owed; the message could quote data

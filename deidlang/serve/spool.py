@@ -34,7 +34,7 @@ from typing import Any, Iterator
 
 import attrs
 
-from ..atomic import fsync_directory, is_temporary, remove_quietly, temporary_name, write_bytes, write_text
+from ..atomic import fsync_directory, is_temporary, remove_quietly, temporary_name, write_text
 from ..batch import TMP_SUFFIX
 
 __all__ = ["Entry", "Spool", "SpoolFull", "INCOMING", "WORK", "OUTBOX", "QUARANTINE", "FAILED"]
@@ -110,12 +110,32 @@ class Spool:
             return self._last
 
     # ------------------------------------------------------------------ receiving
-    def store(self, data: bytes, calling_ae: str) -> Entry:
-        """Write a received object to ``incoming/`` and flush it (and its name) to the disk.
-        Raises OSError when the spool cannot take it; nothing is left behind then."""
+    def store(self, parts: list, calling_ae: str) -> Entry:
+        """Write a received object (``parts``: bytes-like pieces, in order) to ``incoming/``
+        and flush it, and its name, to the disk. Raises OSError when the spool cannot take
+        it; nothing is left behind then."""
         seq = self.next_seq()
         path = os.path.join(self.incoming, _entry_name(seq, calling_ae))
-        write_bytes(path, data, suffix=TMP_SUFFIX, durable=True, what="the spool")
+        tmp = temporary_name(path, TMP_SUFFIX)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600)
+        try:
+            try:
+                views = [memoryview(p) for p in parts]
+                while views:
+                    written = os.writev(fd, views)
+                    while views and written >= len(views[0]):
+                        written -= len(views[0])
+                        views.pop(0)
+                    if views and written:
+                        views[0] = views[0][written:]
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.rename(tmp, path)
+        except BaseException:
+            remove_quietly(tmp)
+            raise
+        fsync_directory(self.incoming)
         return Entry(seq, calling_ae, path)
 
     def pending(self) -> list[Entry]:
