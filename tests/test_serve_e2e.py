@@ -262,3 +262,33 @@ def test_data_set_bytes_equal_deidc_run_when_sent_as_they_are(tmp_path, key_file
         # the folder layout: Study/Series/SOPInstance.dcm of the de-identified UIDs
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
         assert path.relative_to(folder).parts == (ds.StudyInstanceUID, ds.SeriesInstanceUID, f"{ds.SOPInstanceUID}.dcm")
+
+
+DICOMWEB_PLUGIN = "/usr/share/orthanc/plugins/libOrthancDicomWeb.so"
+
+
+def test_stow_rs_destination_delivers_to_orthanc_dicomweb(tmp_path, key_file):
+    """STOW-RS (dicomweb-client) to Orthanc's DICOMweb plugin (Debian package orthanc-dicomweb)."""
+    if not Path(DICOMWEB_PLUGIN).exists():
+        from peers import in_ci
+
+        if in_ci():
+            pytest.fail("orthanc-dicomweb is not installed: CI must install it")
+        pytest.skip("orthanc-dicomweb is not installed")
+    from peers import make_objects
+
+    files = make_objects(tmp_path / "in", 5, tag="stow")
+    with Orthanc(tmp_path / "orthanc", plugins=[DICOMWEB_PLUGIN]) as orthanc:
+        config = tmp_path / "node.toml"
+        config.write_text(f'key_file = "{key_file}"\n[destinations.web]\ntype = "stow"\nurl = "{orthanc.url}/dicom-web"\n')
+        with Serve(tmp_path / "spool", ["--config", str(config)]) as serve:
+            _proc, acks = storescu(serve.port, files)
+            assert list(acks.values()) == ["Success"] * 5
+            serve.wait_idle(60)
+            forwarded = serve.events("forwarded")
+        arrived = {sop_uid(orthanc.instance_file(i)) for i in orthanc.instances()}
+    assert len(forwarded) == 5 and all(e["destination"] == "web" for e in forwarded)
+    expected_dir = tmp_path / "expected"
+    done = run_deidc("run", "--input", str(tmp_path / "in"), "--output", str(expected_dir), "--key-file", str(key_file))
+    assert done.returncode == 0, done.stderr
+    assert arrived == {sop_uid(p) for p in expected_dir.glob("*.dcm")}

@@ -217,3 +217,30 @@ def test_received_file_is_what_pynetdicom_would_write(instance):
     context.context_id = 1
     event = Event(object(), evt.EVT_C_STORE, {"request": request, "context": context.as_tuple})
     assert b"".join(bytes(p) for p in received_file(event)) == event.encoded_dataset()
+
+
+def test_tls_destination_node_to_node(tmp_path, certificates):
+    """A node forwards over TLS (``tls = true``) to another node that requires client certificates."""
+    import ssl
+
+    from pynetdicom import AE
+    from pynetdicom.sop_class import CTImageStorage
+
+    d = certificates
+    tls = ["--tls-cert", str(d / "node.pem"), "--tls-key", str(d / "node.key"), "--tls-ca", str(d / "ca.pem")]
+    files = make_objects(tmp_path / "in", 3, tag="tlsfwd")
+    with Serve(tmp_path / "spool-b", ["--output", str(tmp_path / "out"), *tls], ae_title="NODEB") as b:
+        config = tmp_path / "a.toml"
+        config.write_text(f'[destinations.b]\ntype = "dicom"\nae_title = "NODEB"\nhost = "{LOOPBACK}"\nport = {b.port}\ntls = true\n')
+        with Serve(tmp_path / "spool-a", ["--config", str(config), *tls]) as a:
+            client = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(d / "ca.pem"))
+            client.check_hostname = False
+            client.load_cert_chain(str(d / "client.pem"), str(d / "client.key"))
+            ae = AE(ae_title="SENDER")
+            ae.add_requested_context(CTImageStorage)
+            assoc = ae.associate(LOOPBACK, a.port, ae_title="DEIDC", tls_args=(client, None))
+            assert [assoc.send_c_store(str(f)).Status for f in files] == [0, 0, 0]
+            assoc.release()
+            a.wait_idle(60)
+        b.wait_idle(60)
+    assert len(list((tmp_path / "out").rglob("*.dcm"))) == 3
