@@ -398,11 +398,13 @@ def rss_kib(pid: int) -> int:
 
 
 def children(pid: int) -> list[int]:
+    """Every descendant of a process (the node's forkserver and its worker processes)."""
     try:
         with open(f"/proc/{pid}/task/{pid}/children") as fh:
-            return [int(x) for x in fh.read().split()]
+            kids = [int(x) for x in fh.read().split()]
     except OSError:
         return []
+    return kids + [grandchild for kid in kids for grandchild in children(kid)]
 
 
 def dataset_bytes(data: bytes) -> bytes:
