@@ -244,3 +244,12 @@ def test_tls_destination_node_to_node(tmp_path, certificates):
             a.wait_idle(60)
         b.wait_idle(60)
     assert len(list((tmp_path / "out").rglob("*.dcm"))) == 3
+
+
+def test_one_node_per_spool(tmp_path):
+    with Serve(tmp_path / "spool", ["--output", str(tmp_path / "out")]) as first:
+        second = Serve(tmp_path / "spool", ["--output", str(tmp_path / "out")], log=tmp_path / "second.jsonl")
+        with pytest.raises(AssertionError, match="exited \\(2\\)"):
+            second.start()
+        assert "another node uses the spool" in second.stderr_path.read_text()
+        assert first.proc.poll() is None

@@ -55,18 +55,21 @@ class Node:
 
         config = self.config
         names = [d.name for d in config.destinations]
+        self.manifest = batch.Manifest(self.spool.root, self._manifest_header(), durable=False)
+        try:  # the manifest's lock first: one node per spool (the next step removes half-done files)
+            os.makedirs(self.spool.root, exist_ok=True)
+            self.manifest.open()
+        except batch.BatchError as err:
+            self.manifest = None
+            raise NodeError(str(err).replace("another run is writing to", "another node uses the spool")) from None
+        except OSError as err:
+            self.manifest = None
+            raise NodeError(f"cannot write the manifest in the spool '{config.spool}': {err.strerror or type(err).__name__}") from None
+        self.manifest.previous.clear()  # a node never resumes by manifest: its spool says what is left
         try:
             self.spool.open(names)
         except OSError as err:
             raise NodeError(f"cannot use the spool '{config.spool}': {err.strerror or type(err).__name__}") from None
-        self.manifest = batch.Manifest(self.spool.root, self._manifest_header(), durable=False)
-        try:
-            self.manifest.open()
-        except batch.BatchError as err:
-            raise NodeError(str(err).replace("another run is writing to", "another node uses the spool")) from None
-        except OSError as err:
-            raise NodeError(f"cannot write the manifest in the spool '{config.spool}': {err.strerror or type(err).__name__}") from None
-        self.manifest.previous.clear()  # a node never resumes by manifest: its spool says what is left
         for dest in config.destinations:
             forwarder = make_forwarder(dest, self.spool, config, self.metrics, self.log)
             for seq, path in self.spool.waiting(dest.name):
