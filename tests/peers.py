@@ -43,7 +43,7 @@ def need(program: str) -> str:
     found = shutil.which(program) or (program if os.path.isabs(program) and os.access(program, os.X_OK) else None)
     if found:
         return found
-    message = f"'{program}' is not installed (Debian packages: dcmtk, orthanc)"
+    message = f"'{program}' is not installed (Debian packages: dcmtk, orthanc, orthanc-dicomweb, openssl)"
     if in_ci():
         pytest.fail(message + ": CI must install it")
     pytest.skip(message)

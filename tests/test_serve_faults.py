@@ -286,3 +286,20 @@ def test_sigterm_finishes_the_association_in_progress_and_keeps_the_spool(tmp_pa
         serve.stop()
         scp.stop()
     assert len(arrivals(scp)) == len(files)
+
+
+def test_associations_over_the_limit_are_rejected(tmp_path):
+    from pynetdicom import AE
+    from pynetdicom.sop_class import Verification
+
+    with Serve(tmp_path / "spool", ["--output", str(tmp_path / "out"), "--max-associations", "1"]) as serve:
+        ae = AE(ae_title="HOLDER")
+        ae.add_requested_context(Verification)
+        held = ae.associate(LOOPBACK, serve.port, ae_title="DEIDC")
+        assert held.is_established
+        try:
+            second = echoscu(serve.port, calling="SECOND")
+            assert second.returncode != 0 and "Rejected" in second.stdout + second.stderr
+        finally:
+            held.release()
+        assert echoscu(serve.port, calling="THIRD").returncode == 0  # room again
