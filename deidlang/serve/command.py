@@ -9,6 +9,7 @@ a file cannot be read).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import signal
 import sys
 import threading
@@ -162,10 +163,8 @@ def run(args: argparse.Namespace) -> int:
 def _require(module: str, what: str) -> None:
     from .. import cli
 
-    try:
-        __import__(module)
-    except ImportError:
-        raise cli.CliError(f"{what}: pip install 'deidlang[serve]'") from None
+    if importlib.util.find_spec(module) is None:
+        raise cli.CliError(f"{what}: pip install 'deidlang[serve]'")
 
 
 def _describe(config: NodeConfig) -> None:
