@@ -342,6 +342,10 @@ def _build_parser() -> argparse.ArgumentParser:
 
     register_toolchain(sub)
 
+    from .serve import command as serve_command  # deidc serve: parser and handler live in deidlang/serve/
+
+    serve_command.add_parser(sub)
+
     version = sub.add_parser("version", help="print the version")
     version.set_defaults(handler=_cmd_version)
     return parser
