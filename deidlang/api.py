@@ -7,9 +7,10 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from . import checker, parser
-from .diagnostics import Diagnostic, RecipeError, refusing
-from .source import Source
+from . import checker
+from .lang import parser
+from .lang.diagnostics import Diagnostic, RecipeError, refusing
+from .lang.source import Source
 
 __all__ = ["parse", "check", "compile", "load", "vet", "Vetting"]
 

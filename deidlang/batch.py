@@ -68,7 +68,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
-from . import __version__
+from .version import __version__
 from .atomic import (
     FATAL_ERRNOS,
     WriteError,
@@ -80,7 +80,7 @@ from .atomic import (
     temporary_name,
     write_all,
 )
-from .diagnostics import ApplyError, DeidlangError, Diagnostic
+from .lang.diagnostics import ApplyError, DeidlangError, Diagnostic
 from .encode import conform_file_meta, to_bytes
 from .runtime.sequences import nested_deeper
 

@@ -28,11 +28,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 
 import attrs
 
-from . import nodes, regexes
-from .diagnostics import INFO, Diagnostic, visible
-from .parser import ParseResult
-from .source import Source, Span
-from .suggest import did_you_mean, pretty
+from .lang import nodes, regexes
+from .lang.diagnostics import INFO, Diagnostic, visible
+from .lang.parser import ParseResult
+from .lang.source import Source, Span
+from .lang.suggest import did_you_mean, pretty
 from .runtime.builtins import ARGUMENTS as _BUILTIN_ARGUMENTS
 from .runtime.builtins import DEID_NAMES as _DEID_BUILTINS
 from .runtime.builtins import BadArgument as _BadArgument

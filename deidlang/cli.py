@@ -40,10 +40,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TextIO
 
 import attrs
 
-from . import __version__, api, batch, preflight
+from .version import __version__
+from . import api, batch, preflight
 from .atomic import WriteError, describe, write_text
-from .diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError, parse_allow, refusing
-from .render import render_concise, render_json, render_sarif, render_text
+from .lang.diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError, parse_allow, refusing
+from .lang.render import render_concise, render_json, render_sarif, render_text
 
 __all__ = ["main", "run_main", "FileResult", "Progress", "identifiers_of"]
 
@@ -1545,7 +1546,7 @@ def _write_text_atomic(path: str, text: str, *, private: bool = False) -> None:
 
 def _cmd_verify(args: argparse.Namespace) -> int:
     from . import verify as verifying
-    from .diagnostics import DeidlangError
+    from .lang.diagnostics import DeidlangError
 
     for given, what in ((args.original, "--original"), (args.deidentified, "--deidentified")):
         if not os.path.exists(given):

@@ -17,13 +17,13 @@ import hashlib
 import re
 from typing import Any, NoReturn
 
-from . import nodes, regexes
-from .diagnostics import Diagnostic, RecipeError
+from .lang import nodes, regexes
+from .lang.diagnostics import Diagnostic, RecipeError
 from .runtime import Program, actions, build, filters, selectors, values
 from .runtime import extras
 from .runtime.builtins import NAMES as BUILTIN_NAMES
 from .runtime.builtins import BadArgument, make_builtin
-from .source import Span
+from .lang.source import Span
 
 __all__ = ["compile_recipe", "selector_for"]
 

@@ -47,7 +47,7 @@ from pydicom.uid import (
     RLELossless,
 )
 
-from .diagnostics import DeidlangError
+from .lang.diagnostics import DeidlangError
 from .runtime.inspection import Region
 
 __all__ = [

@@ -20,7 +20,7 @@ import os
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
-from .diagnostics import DeidlangError
+from .lang.diagnostics import DeidlangError
 
 __all__ = [
     "Refusal",
@@ -45,7 +45,8 @@ class Refusal(DeidlangError):
 
 def recipe_variables(text: str, path: str) -> list[str]:
     """The ``var:`` names one recipe uses, in order of first use."""
-    from . import api, nodes
+    from . import api
+    from .lang import nodes
 
     names: list[str] = []
     for section in api.parse(text, path=path).recipe.sections:
@@ -92,7 +93,7 @@ def check_options(names: Iterable[str] | None, *, remove_private: bool) -> None:
 def check_quarantine(groups: Iterable[str], programs: Sequence) -> None:
     """Refuse ``--quarantine GROUP`` when no recipe's ``%filter`` defines GROUP: its files
     would be written with the others, which is what the option was given to prevent."""
-    from .suggest import did_you_mean
+    from .lang.suggest import did_you_mean
 
     wanted = sorted(set(groups))
     if not wanted:

@@ -28,7 +28,7 @@ from typing import Any, Iterable, Sequence
 
 import attrs
 
-from . import nodes
+from .lang import nodes
 
 __all__ = [
     "EDITION",

@@ -78,7 +78,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from .diagnostics import DeidlangError
+from .lang.diagnostics import DeidlangError
 from .runtime.universe import keyword_of, tag_string
 
 __all__ = [

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from deidlang.diagnostics import CODES, ERROR, INFO
+from deidlang.lang.diagnostics import CODES, ERROR, INFO
 
 FAMILIES = [
     ("1", "Syntax and structure", "reported by the parser, one per bad line; the rest of the recipe is still checked"),

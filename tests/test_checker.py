@@ -17,9 +17,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import deidlang
-from deidlang import checker, parser
-from deidlang.suggest import pretty
-from deidlang.diagnostics import CODES, ERROR, INFO, WARNING, Diagnostic
+from deidlang import checker
+from deidlang.lang import parser
+from deidlang.lang.suggest import pretty
+from deidlang.lang.diagnostics import CODES, ERROR, INFO, WARNING, Diagnostic
 
 from test_golden import BAD, OK, load_case
 

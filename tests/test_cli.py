@@ -26,8 +26,8 @@ from pydicom.dataset import FileMetaDataset
 
 import deidlang
 from deidlang import cli
-from deidlang.diagnostics import ApplyError, Diagnostic
-from deidlang.source import Span
+from deidlang.lang.diagnostics import ApplyError, Diagnostic
+from deidlang.lang.source import Span
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -21,9 +21,9 @@ import corpus  # noqa: E402
 
 import deidlang  # noqa: E402
 from deidlang import compat  # noqa: E402
-from deidlang.diagnostics import DeidlangError  # noqa: E402
+from deidlang.lang.diagnostics import DeidlangError  # noqa: E402
 from deidlang.compat import recipe as compat_recipe  # noqa: E402
-from deidlang.parser import parse  # noqa: E402
+from deidlang.lang.parser import parse  # noqa: E402
 
 os.environ.setdefault("MESSAGELEVEL", "-10")
 deid_config = pytest.importorskip("deid.config")

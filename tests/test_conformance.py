@@ -16,7 +16,8 @@ import pytest
 from pydicom.valuerep import PersonName
 
 import deidlang
-from deidlang import ApplyError, RecipeError, parser
+from deidlang import ApplyError, RecipeError
+from deidlang.lang import parser
 from deidlang.compiler import compile_recipe
 from deidlang.runtime import selectors, universe
 from deidlang.runtime.selectors import FieldInfo

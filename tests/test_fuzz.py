@@ -49,7 +49,7 @@ from pydicom.data import get_testdata_file
 
 import deidlang
 from deidlang import ApplyError, RecipeError, batch, cli
-from deidlang.diagnostics import CODES, Diagnostic
+from deidlang.lang.diagnostics import CODES, Diagnostic
 from deidlang.encode import encode
 from deidlang.runtime import keyed
 
@@ -210,7 +210,7 @@ def test_diagnostics_render_in_every_format(text):
     the text form quotes the line each diagnostic names."""
     import json as _json
 
-    from deidlang.render import render_concise, render_json, render_sarif, render_text
+    from deidlang.lang.render import render_concise, render_json, render_sarif, render_text
 
     diags = deidlang.check(text, path="r.dicom")
     shown = render_text(diags, {"r.dicom": text})

@@ -32,7 +32,7 @@ import pytest
 
 import deidlang
 from deidlang import checker
-from deidlang.diagnostics import CODES, ERROR, WARNING
+from deidlang.lang.diagnostics import CODES, ERROR, WARNING
 
 HERE = Path(__file__).parent / "recipes"
 BAD = sorted((HERE / "bad").glob("*.dicom"))

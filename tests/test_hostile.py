@@ -28,7 +28,8 @@ import pytest
 from pydicom.dataset import Dataset
 
 import deidlang
-from deidlang import ApplyError, RecipeError, parser, regexes
+from deidlang import ApplyError, RecipeError
+from deidlang.lang import parser, regexes
 from deidlang.compiler import compile_recipe
 
 from fixtures import header, make_S

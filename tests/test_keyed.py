@@ -13,7 +13,7 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
 import deidlang
-from deidlang.diagnostics import WARNING, ApplyError
+from deidlang.lang.diagnostics import WARNING, ApplyError
 from deidlang.runtime import extras, keyed
 
 KEY_A = keyed.key_from_text("a" * 32, "test")
@@ -263,7 +263,7 @@ def test_unkeyed_hash_gets_a_warning_keyed_does_not():
 
 
 def test_keyed_lines_parse_the_same_on_both_parser_paths():
-    from deidlang import parser
+    from deidlang.lang import parser
 
     lines = [
         'KEEP select:creator:"SIEMENS CSA HEADER"',
@@ -274,8 +274,8 @@ def test_keyed_lines_parse_the_same_on_both_parser_paths():
     fast = parser._fast()
     for line in lines:
         tree = parser._lark().parse(line, start="line")
-        slow = parser._ToNodes([line], 0).transform(tree)
-        quick = fast.line(line, parser._ToNodes([line], 0))
+        slow = parser.ToNodes([line], 0).transform(tree)
+        quick = fast.line(line, parser.ToNodes([line], 0))
         assert quick is None or quick == slow, line
 
 

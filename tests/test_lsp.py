@@ -15,8 +15,8 @@ import pytest
 pytest.importorskip("pygls")
 
 import deidlang  # noqa: E402
-from deidlang.diagnostics import ERROR, INFO, WARNING  # noqa: E402
-from deidlang.source import Span  # noqa: E402
+from deidlang.lang.diagnostics import ERROR, INFO, WARNING  # noqa: E402
+from deidlang.lang.source import Span  # noqa: E402
 from deidlang.tools.fmt import format_text  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -6,8 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deidlang import nodes, parse
-from deidlang.source import Span
+from deidlang.lang import nodes
+from deidlang import parse
+from deidlang.lang.source import Span
 
 
 def header(*lines: str) -> str:

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from deidlang import nodes, parser
-from deidlang.source import Span
+from deidlang.lang import nodes, parser
+from deidlang.lang.source import Span
 
 
 def _spans(node):
@@ -42,14 +42,14 @@ def _lark_line(line: str, number: int = 7):
     lines = [""] * (number - 1) + [line]
     try:
         tree = parser._lark().parse(line, start="line")
-        return parser._ToNodes(lines, number - 1).transform(tree)
+        return parser.ToNodes(lines, number - 1).transform(tree)
     except Exception:  # noqa: BLE001 - any lark failure means "lark rejects"
         return "REJECT"
 
 
 def _fast_line(line: str, number: int = 7):
     lines = [""] * (number - 1) + [line]
-    tx = parser._ToNodes(lines, number - 1)
+    tx = parser.ToNodes(lines, number - 1)
     try:
         return parser._fast().line(line, tx)
     except Exception as exc:  # the fast path must never raise

@@ -36,7 +36,7 @@ import fixtures  # noqa: E402
 
 import deidlang  # noqa: E402
 from deidlang import pixels  # noqa: E402
-from deidlang.diagnostics import DeidlangError  # noqa: E402
+from deidlang.lang.diagnostics import DeidlangError  # noqa: E402
 from deidlang.runtime.inspection import Region  # noqa: E402
 
 PIL = pytest.importorskip("PIL.Image")

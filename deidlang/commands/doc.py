@@ -41,7 +41,7 @@ def register(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..atomic import WriteError, write_text
     from ..cli import CliError, _read_recipe
-    from ..render import render_concise
+    from ..lang.render import render_concise
     from ..tools import reviewdoc
 
     texts = [(path, _read_recipe(path)) for path in dict.fromkeys(args.recipes)]

@@ -14,8 +14,8 @@ from typing import Any
 
 from pydicom.dataelem import DataElement
 
-from .. import regexes
-from ..diagnostics import DeidlangError
+from ..lang import regexes
+from ..lang.diagnostics import DeidlangError
 from .files import _as_list, load_dataset
 
 __all__ = ["DicomField", "get_identifiers"]

@@ -14,7 +14,7 @@ from pydicom.dataset import Dataset
 
 from ..atomic import atomic_target
 from ..batch import ZIP_ARCHIVE, is_zip_archive
-from ..diagnostics import DeidlangError
+from ..lang.diagnostics import DeidlangError
 from ..encode import conform_file_meta, to_bytes
 from ..fastread import read_path
 

@@ -25,9 +25,9 @@ import attrs
 import pydicom
 from pydicom.dataset import Dataset
 
-from .. import nodes
-from ..diagnostics import DeidlangError
-from ..parser import parse
+from ..lang import nodes
+from ..lang.diagnostics import DeidlangError
+from ..lang.parser import parse
 from ..runtime.inspection import Inspection, LabelMatch, Region
 from .files import load_dataset, write_atomic
 from .recipe import _coordinate, _label_name, _section_name, as_recipe

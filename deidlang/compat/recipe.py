@@ -29,11 +29,11 @@ from typing import Any, Iterable
 
 import attrs
 
-from .. import nodes
+from ..lang import nodes
 from ..api import compile as compile_recipe_text
 from ..checker import check_recipe
-from ..diagnostics import DeidlangError, DeidlangWarning, Diagnostic, RecipeError, parse_allow, refusing
-from ..parser import ParseResult, parse
+from ..lang.diagnostics import DeidlangError, DeidlangWarning, Diagnostic, RecipeError, parse_allow, refusing
+from ..lang.parser import ParseResult, parse
 
 __all__ = ["DeidRecipe", "RecipeNotFoundError", "bundled_recipe", "render_deid", "deid_dict"]
 

@@ -15,9 +15,9 @@ from typing import Iterator
 
 from lsprotocol import types
 
-from .. import parser
-from ..diagnostics import Diagnostic
-from ..source import Source
+from ..lang import parser
+from ..lang.diagnostics import Diagnostic
+from ..lang.source import Source
 from ..tools.fmt import format_text
 from ..tools.findings import findings
 from .analysis import Analysis

@@ -12,7 +12,7 @@ import re
 
 from lsprotocol import types
 
-from .. import parser
+from ..lang import parser
 from ..checker import DEID_FUNCS, PREDICATES, SPLIT_OPTIONS
 from ..tools import dictionary
 from .analysis import Analysis

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .. import nodes
+from ..lang import nodes
 from ..checker import DEID_FUNCS
 from ..tools import dictionary
 from .analysis import Analysis, Token
@@ -219,7 +219,7 @@ class SampleCache:
 def _explain(analysis: Analysis, settings: Settings):
     """The explanation of the sample file, or a sentence saying why there is none."""
     from .. import api, explain
-    from ..diagnostics import DeidlangError
+    from ..lang.diagnostics import DeidlangError
     from ..runtime import keyed
 
     if any(d.is_error for d in analysis.diagnostics):

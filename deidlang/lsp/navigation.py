@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from .. import nodes
-from ..source import Span
+from ..lang import nodes
+from ..lang.source import Span
 from .analysis import Analysis
 from .positions import Positions
 

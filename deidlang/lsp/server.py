@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from .. import __version__
+from ..version import __version__
 from . import actions, completion, hover, navigation, settings, tokens
 from .analysis import Analysis
 from .positions import Positions
@@ -125,7 +125,7 @@ class DeidServer(LanguageServer):
         if self.config.profile != "basic" or any(d.is_error for d in analysis.diagnostics):
             return []
         from .. import profile
-        from ..source import Span
+        from ..lang.source import Span
 
         report = profile.coverage([(analysis.source.name, analysis.recipe)])
         out = []

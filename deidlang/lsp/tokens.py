@@ -4,7 +4,7 @@ patterns, operators, comments; retired keywords marked deprecated)."""
 
 from __future__ import annotations
 
-from .. import nodes
+from ..lang import nodes
 from ..tools import dictionary
 from .analysis import Analysis, comment_start, tokens_of
 from .positions import Positions

@@ -24,7 +24,7 @@ import attrs
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
-from ..diagnostics import ApplyError, DeidlangError
+from ..lang.diagnostics import ApplyError, DeidlangError
 from . import build, selectors, values
 from .context import Run
 from .inspection import Inspection
@@ -484,7 +484,7 @@ _VERBS = ("ADD", "BLANK", "JITTER", "KEEP", "REMOVE", "REPLACE")
 
 def _config_step(action: Any, table: build.SelectorTable, name: str, n: int):
     """One ``put.actions`` entry (``{"action", "field", "value"}``) as a step."""
-    from ..source import Span
+    from ..lang.source import Span
 
     if not isinstance(action, Mapping):
         raise DeidlangError(f"config put.actions[{n - 1}] must be an object")

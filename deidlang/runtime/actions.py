@@ -18,7 +18,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
-from ..source import Span
+from ..lang.source import Span
 from . import rawtext
 from .builtins import BadArgument, BuiltinFailed, evaluate, jitter_days, jitter_value
 from .keyed import MissingKey

@@ -14,7 +14,7 @@ from typing import Any
 import attrs
 from pydicom.datadict import dictionary_VR, keyword_dict
 
-from ..source import Span
+from ..lang.source import Span
 from . import actions
 from .universe import keyword_of, tag_string
 

@@ -22,7 +22,7 @@ from typing import Any, ClassVar, Iterable
 
 import attrs
 
-from ..source import Span
+from ..lang.source import Span
 from .actions import assign, resolve
 from .context import Run
 from .selectors import FieldInfo

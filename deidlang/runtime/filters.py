@@ -34,9 +34,9 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from .. import regexes
-from ..diagnostics import ApplyError
-from ..source import Span
+from ..lang import regexes
+from ..lang.diagnostics import ApplyError
+from ..lang.source import Span
 from .inspection import Criterion, Inspection, LabelMatch, Region
 
 __all__ = [

@@ -31,7 +31,7 @@ from typing import Any, Iterable
 
 import attrs
 
-from ..diagnostics import DeidlangError
+from ..lang.diagnostics import DeidlangError
 
 __all__ = [
     "Key",

@@ -20,7 +20,7 @@ from typing import ClassVar
 
 import attrs
 
-from .. import regexes
+from ..lang import regexes
 from .universe import DicomField, keyword_of, name_of, repeater_keyword_of, tag_string
 
 __all__ = [

@@ -352,7 +352,7 @@ def _searcher(expression):
     """``text -> found`` for a pattern string (case-insensitive, through
     :mod:`deidlang.regexes`) or an object with a ``search`` method."""
     if isinstance(expression, str):
-        from .. import regexes
+        from ..lang import regexes
 
         return regexes.compile(expression).search
     search = expression.search

@@ -20,7 +20,7 @@ from pydicom.sequence import Sequence
 from pydicom.valuerep import DSfloat
 
 if TYPE_CHECKING:
-    from .. import regexes
+    from ..lang import regexes
 
 __all__ = [
     "Constant",

@@ -11,7 +11,7 @@ from typing import Iterable, NamedTuple
 
 from pydicom.datadict import DicomDictionary, RepeatersDictionary
 
-from .. import nodes
+from ..lang import nodes
 
 __all__ = ["Attribute", "attributes", "by_keyword", "by_tag", "describe", "profile_row", "selected", "CODE_WORDS", "BUILTINS"]
 

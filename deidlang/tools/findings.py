@@ -13,9 +13,10 @@ from __future__ import annotations
 import inspect
 from typing import Any, Iterable, Mapping
 
-from .. import checker, diagnostics
-from ..diagnostics import Diagnostic
-from ..parser import ParseResult
+from .. import checker
+from ..lang import diagnostics
+from ..lang.diagnostics import Diagnostic
+from ..lang.parser import ParseResult
 
 __all__ = ["findings"]
 

@@ -30,7 +30,7 @@ Expected files hold element values: keep real patient data out of test cases.
 
 from __future__ import annotations
 
-from ..diagnostics import UnknownCode, parse_allow
+from ..lang.diagnostics import UnknownCode, parse_allow
 
 import json
 import os
@@ -40,7 +40,7 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from ..diagnostics import DeidlangError, RecipeError
+from ..lang.diagnostics import DeidlangError, RecipeError
 
 __all__ = ["Case", "Outcome", "CaseError", "discover", "load_case", "run_case", "compare", "dataset_from", "SUFFIXES"]
 
@@ -297,7 +297,7 @@ def _input(case: Case):
 def actual_result(case: Case) -> dict:
     """What the recipes do to the case's input: ``deidc explain --format json --show-values``."""
     from .. import explain
-    from ..diagnostics import ApplyError
+    from ..lang.diagnostics import ApplyError
 
     programs = _programs(case)
     ds, shown = _input(case)

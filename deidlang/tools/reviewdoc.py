@@ -23,9 +23,11 @@ from typing import Iterable, Sequence
 
 import attrs
 
-from .. import __version__, nodes, parser, profile
-from ..diagnostics import Diagnostic
-from ..source import Source
+from ..version import __version__
+from ..lang import nodes, parser
+from .. import profile
+from ..lang.diagnostics import Diagnostic
+from ..lang.source import Source
 from .findings import findings
 
 __all__ = ["Review", "RecipeInfo", "build", "render_markdown", "render_html", "FORMATS"]

@@ -9,6 +9,7 @@ representation in :mod:`deidlang.compat`).
 
 from __future__ import annotations
 
+import re
 from typing import Union
 
 import attrs
@@ -117,6 +118,54 @@ class GroupRef:
 
 
 Field = Union[Keyword, NestedName, Tag, PrivateTag, UidPath, AllFields, Expander, GroupRef]
+
+_HEX4 = r"[0-9A-Fa-f]{4}"
+_PRIVATE_RE = re.compile(r'\(?(' + _HEX4 + r')[ \t]*,[ \t]*"([^"]*)"[ \t]*,[ \t]*([0-9A-Fa-f]{2,4})\)?')
+_TAG_PAREN_RE = re.compile(r"\([ \t]*(" + _HEX4 + r")[ \t]*,[ \t]*(" + _HEX4 + r")[ \t]*\)")
+_TAG_ONLY_RE = re.compile(r"^\((" + _HEX4 + r"),(" + _HEX4 + r")\)$|^(" + _HEX4 + r")(" + _HEX4 + r")$")
+
+
+def field_node(kind: str, text: str, span: Span) -> Field:
+    """The Field node for a field token of terminal ``kind`` (the parser's and the fast
+    path's: one way to build it)."""
+    if kind == "PRIVATE_TAG":
+        m = _PRIVATE_RE.fullmatch(text)
+        assert m
+        return PrivateTag(int(m.group(1), 16), m.group(2), int(m.group(3), 16), text, span)
+    if kind == "TAG":
+        digits = re.sub(r"[^0-9A-Fa-f]", "", text[2:] if text[:2].lower() == "0x" else text)
+        return Tag(int(digits[:4], 16), int(digits[4:], 16), text, span)
+    if kind == "GROUP_REF":
+        k, _, n = text.partition(":")
+        return GroupRef(k, n, text, span)
+    if kind == "EXPANDER":
+        k, _, arg = text.partition(":")
+        return Expander(k.lower(), arg, text, span)
+    # NAME
+    if text.lower() == "all":
+        return AllFields(text, span)
+    if "__" in text:
+        parts = text.split("__")
+        steps: list[int] = []
+        ok = True
+        for i, p in enumerate(parts):
+            if i % 2 == 1:
+                if p.isdigit():
+                    steps.append(int(p))
+                    continue
+                ok = False
+                break
+            m = _TAG_ONLY_RE.match(p)
+            if not m:
+                ok = False
+                break
+            g, e = (m.group(1), m.group(2)) if m.group(1) else (m.group(3), m.group(4))
+            steps.append((int(g, 16) << 16) | int(e, 16))
+        if ok and len(parts) % 2 == 1 and len(parts) > 1:
+            return UidPath(tuple(steps), text, span)
+        return NestedName(tuple(parts), span)
+    return Keyword(text, span)
+
 
 
 # --------------------------------------------------------------------------- values
