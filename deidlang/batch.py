@@ -69,20 +69,11 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 import attrs
 
 from .version import __version__
-from .atomic import (
-    FATAL_ERRNOS,
-    WriteError,
-    atomic_target,
-    describe,
-    errno_of,
-    fsync_directory,
-    remove_quietly,
-    temporary_name,
-    write_all,
-)
+from .dicomio.atomic import FATAL_ERRNOS, WriteError, atomic_target, describe, errno_of, fsync_directory, remove_quietly, temporary_name, write_all
 from .lang.diagnostics import ApplyError, DeidlangError, Diagnostic
-from .encode import conform_file_meta, to_bytes
-from .runtime.sequences import nested_deeper
+from .dicomio.encode import conform_file_meta, to_bytes
+from .dicomio.damage import CHUNK, DAMAGED, DEFER_SIZE, DICOMDIR, EMPTY, InputError, SMALL_FILE, TOO_DEEP, is_dicomdir, open_regular, os_reason, parse_dicom, read_all, read_chunk, refuse_archive
+from .dicomio.stream import HashingFile, stream_deferred
 
 __all__ = [
     "BatchError",
@@ -133,18 +124,8 @@ MANIFEST_VERSION = 1
 #: Suffix of the temporary files a run writes before renaming them into place.
 TMP_SUFFIX = ".deidc-tmp"
 
-#: Files up to this size are read into memory in one go (hashed and parsed from
-#: the bytes); larger ones are parsed from the file with large values deferred.
-SMALL_FILE = 1 << 20
-#: Values longer than this are not read while parsing a large file (pydicom's ``defer_size``).
-DEFER_SIZE = 64 << 10
-#: Chunk size for hashing and for copying deferred values to the output.
-CHUNK = 1 << 20
 
 STATUSES = ("written", "quarantined", "skipped", "failed")
-
-#: The SOP Class of a DICOMDIR file.
-MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 
 
 class BatchError(DeidlangError):
@@ -156,46 +137,13 @@ class NoInput(BatchError):
     """An input named on the command line does not exist."""
 
 
-class InputError(DeidlangError):
-    """One input file cannot be processed: its message is the reason, in plain words,
-    as the run reports it (it names no element values, and not the file: the caller does)."""
-
-
 class OutputError(DeidlangError):
     """One output cannot be written where it belongs (it would leave the output folder,
     or a folder on its way is a symbolic link). The message is the reason."""
 
 
-# The reasons a file is reported with (docs/robustness.md lists them with the kinds of
-# damage that lead to each).
-EMPTY = "the file is empty"
-NOT_DICOM = "not a DICOM file"
-NO_PREAMBLE_HINT = " (no DICOM preamble; --force reads it anyway)"
-TOO_SHORT_HINT = " (shorter than the DICOM preamble: cut short?)"
-CUT_SHORT = "file ends before its last element (cut short, or an element length is wrong)"
-META_ONLY = "the file holds file meta information but no data set (cut short?)"
-#: Sequences nested deeper than this are refused: pydicom reads, and writes, nested
-#: sequences by recursion, and fails (or, writing, slows to a crawl) near 200 levels.
-MAX_DEPTH = 100
-TOO_DEEP = f"sequences nested too deeply to process (more than {MAX_DEPTH} levels)"
-DAMAGED = "damaged or unsupported DICOM"
-DICOMDIR = (
-    "a DICOMDIR (a media index): not de-identified, as its byte offsets would no longer "
-    "match; make a new one from the outputs"
-)
-DANGLING = "a symbolic link whose target does not exist"
-LOOP = "a symbolic link loop"
 UNLISTABLE = "cannot read: the folder cannot be listed"
 OUTSIDE = "its output path would leave the output folder ('..' or an absolute name): not processed"
-#: A zip archive, given or found among the inputs. deidlang reads DICOM files, not archives:
-#: a member's name can point outside the folder it is extracted to, its size can be a
-#: thousand times the archive's, and an extraction interrupted half-way leaves half a
-#: study. The same words in deidlang.compat.get_files (docs/robustness.md).
-ZIP_ARCHIVE = (
-    "a zip archive: deidlang does not open archives (their member names and sizes are not "
-    "checked as a folder's files are); extract it first, for example `unzip -d FOLDER ARCHIVE.zip`, "
-    "and give the folder as input"
-)
 #: A file the recipes' var: lines need an ids entry for, and which has none.
 NO_IDS_ENTRY = (
     "no entry in the ids file (matched by path or SOPInstanceUID), and the recipe's var: lines need one: not written"
@@ -598,7 +546,7 @@ def read_sop_instance_uid(source: str, *, force: bool = False) -> str | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with _open_regular(source) as fh:
+            with open_regular(source) as fh:
                 ds = pydicom.dcmread(fh, force=force, stop_before_pixels=True, specific_tags=[0x00080018])
             value = ds.get(0x00080018)
             text = str(value.value).strip("\0 ") if value is not None and value.value else ""
@@ -1021,371 +969,34 @@ def read_input(source: str, *, force: bool = False, stop_before_pixels: bool = F
             with _fsspec().open(source, "rb") as fh:
                 data = fh.read()
         except OSError as err:
-            raise InputError(_os_reason(err)) from None
+            raise InputError(os_reason(err)) from None
         if not data:
             raise InputError(EMPTY)
-        _refuse_archive(data)
-        ds = _parse(io.BytesIO(data), len(data), data=data, **opts)
+        refuse_archive(data)
+        ds = parse_dicom(io.BytesIO(data), len(data), data=data, **opts)
         return ds, _Input(hashlib.sha256(data).hexdigest(), len(data), None)
-    with _open_regular(source) as fh:
+    with open_regular(source) as fh:
         st = os.fstat(fh.fileno())
         if st.st_size == 0:
             raise InputError(EMPTY)
         if st.st_size <= SMALL_FILE:
-            data = _read_all(fh)
-            _refuse_archive(data)
+            data = read_all(fh)
+            refuse_archive(data)
             info = _Input(hashlib.sha256(data).hexdigest(), len(data), st.st_mtime_ns)
-            ds = _parse(io.BytesIO(data), len(data), data=data, **opts)
+            ds = parse_dicom(io.BytesIO(data), len(data), data=data, **opts)
             ds.filename = source
             return ds, info
         digest = hashlib.sha256()
         size = 0
-        while chunk := _read_chunk(fh):
+        while chunk := read_chunk(fh):
             if not size:
-                _refuse_archive(chunk)
+                refuse_archive(chunk)
             digest.update(chunk)
             size += len(chunk)
         info = _Input(digest.hexdigest(), size, st.st_mtime_ns)
     # parsed from the path, so that pydicom can read a deferred value when a rule needs it
-    ds = _parse(source, size, defer_size=DEFER_SIZE, **opts)
+    ds = parse_dicom(source, size, defer_size=DEFER_SIZE, **opts)
     return ds, info
-
-
-#: How a zip archive starts: a local file header, or the end record of an empty archive.
-_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
-
-
-def is_zip_archive(head: bytes) -> bool:
-    """Whether a file that starts with ``head`` (at least its first 132 bytes, when it
-    has them) is a zip archive and not a DICOM file (``DICM`` after the preamble wins)."""
-    return head[:4] in _ZIP_MAGIC and head[128:132] != b"DICM"
-
-
-def _refuse_archive(head: bytes) -> None:
-    if is_zip_archive(head):
-        raise InputError(ZIP_ARCHIVE)
-
-
-_KINDS = (
-    (stat.S_ISFIFO, "a named pipe"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISCHR, "a device"),
-    (stat.S_ISBLK, "a device"),
-    (stat.S_ISDIR, "a folder"),
-)
-
-
-def _not_regular(mode: int) -> str:
-    """The reason for an entry that is not a regular file, naming what it is."""
-    kind = next((name for test, name in _KINDS if test(mode)), "something else")
-    return f"not a regular file ({kind})"
-
-
-def _open_regular(source: str):
-    """Open ``source`` for reading only if it is a regular file (after following
-    symbolic links). Opened without blocking, so that a named pipe cannot stall
-    the batch; a device (``/dev/zero`` never ends) or a socket is refused."""
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(source, flags)
-    except OSError as err:
-        raise InputError(_open_reason(source, err)) from None
-    try:
-        mode = os.fstat(fd).st_mode
-        if not stat.S_ISREG(mode):
-            raise InputError(_not_regular(mode))
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
-
-
-def _open_reason(source: str, err: OSError) -> str:
-    """Why a path cannot be opened, in plain words."""
-    import errno
-
-    if err.errno == errno.ELOOP:
-        return LOOP
-    if err.errno == errno.ENOENT and os.path.islink(source):
-        return DANGLING
-    if err.errno in (errno.EACCES, errno.EPERM):
-        return _os_reason(err)
-    try:
-        mode = os.stat(source).st_mode
-    except OSError:
-        mode = None
-    if mode is not None and not stat.S_ISREG(mode):
-        return _not_regular(mode)
-    return _os_reason(err)
-
-
-def _os_reason(err: OSError) -> str:
-    text = err.strerror or type(err).__name__
-    return f"cannot read: {text[:1].lower()}{text[1:]}"
-
-
-def _read_all(fh) -> bytes:
-    try:
-        return fh.read()
-    except OSError as err:
-        raise InputError(_os_reason(err)) from None
-
-
-def _read_chunk(fh) -> bytes:
-    try:
-        return fh.read(CHUNK)
-    except OSError as err:
-        raise InputError(_os_reason(err)) from None
-
-
-def _parse(src, size: int, *, force: bool, stop_before_pixels: bool = False, defer_size: int | None = None, data: bytes | None = None):
-    """Parse with pydicom (or, for the common case of a whole file in memory, ``data``,
-    with :mod:`deidlang.fastread`, which builds the same objects), then make sure the
-    file was complete (see :func:`cut_short`)."""
-    import pydicom
-    from pydicom.errors import InvalidDicomError
-
-    from .fastread import read_bytes
-
-    try:
-        ds = read_bytes(data) if data is not None and not stop_before_pixels else None
-        if ds is None:
-            ds = pydicom.dcmread(src, force=force, defer_size=defer_size, stop_before_pixels=stop_before_pixels)
-    except InvalidDicomError:
-        if not force and size < _PREAMBLE_END:
-            raise InputError(NOT_DICOM + TOO_SHORT_HINT) from None
-        raise InputError(NOT_DICOM + ("" if force else NO_PREAMBLE_HINT)) from None
-    except RecursionError:
-        raise InputError(TOO_DEEP) from None
-    except EOFError:
-        raise InputError(CUT_SHORT) from None
-    except OSError as err:
-        if err.errno is None:  # pydicom's own "no tag to read at ...": the file ended inside a sequence
-            raise InputError(CUT_SHORT) from None
-        raise InputError(_os_reason(err)) from None
-    except Exception as err:  # noqa: BLE001 - a damaged file; its own message could quote data
-        raise InputError(f"cannot read: {DAMAGED} ({type(err).__name__})") from None
-    reason = cut_short(ds, size, whole=not stop_before_pixels)
-    if reason:
-        raise InputError(reason)
-    if too_deep(ds):
-        raise InputError(TOO_DEEP)
-    return ds
-
-
-_UNDEFINED = 0xFFFFFFFF
-#: Where the 128-byte preamble and 'DICM' end.
-_PREAMBLE_END = 132
-#: The fewest bytes one more level of nesting takes (an item header and an element header).
-_LEVEL_BYTES = 16
-
-
-def too_deep(ds, limit: int = MAX_DEPTH) -> bool:
-    """Whether sequences in ``ds`` nest more than ``limit`` levels deep.
-
-    Checked without recursion and without converting ``ds``'s elements (what a
-    recipe does not touch is written back byte for byte): a sequence too short to
-    hold the levels left before the limit is not opened; an explicit VR little
-    endian one is read from its bytes (runtime/sequences.py); others are converted
-    on throwaway copies, level by level.
-    """
-    from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
-
-    stack = [(elem, 1) for elem in ds._dict.values() if _is_sequence(elem)]
-    while stack:
-        elem, depth = stack.pop()
-        if depth > limit:
-            return True
-        if type(elem) is RawDataElement:
-            if elem.length != _UNDEFINED and elem.length < _LEVEL_BYTES * (limit - depth + 1):
-                continue  # cannot hold enough levels to pass the limit
-            if elem.value is None:  # deferred: read its bytes for the check only
-                elem = _load_deferred(ds, elem)
-                if elem is None:
-                    continue
-            if not elem.is_implicit_VR and elem.is_little_endian and elem.length != _UNDEFINED:
-                deeper = nested_deeper(elem.value, depth, limit)  # from the bytes: no items built
-                if deeper is not None:
-                    if deeper:
-                        return True
-                    continue
-            try:
-                elem = convert_raw_data_element(elem, encoding=None)
-            except Exception:  # noqa: BLE001 - damage is for reading and writing to report
-                continue
-        if type(elem) is not DataElement or elem.VR != "SQ":
-            continue
-        for item in elem.value or ():
-            stack.extend((sub, depth + 1) for sub in item._dict.values() if _is_sequence(sub))
-    return False
-
-
-def _is_sequence(elem) -> bool:
-    vr = elem.VR
-    if vr is None:  # implicit VR, still raw: the dictionary knows (an unknown private tag is not)
-        from pydicom.datadict import dictionary_VR
-
-        try:
-            return dictionary_VR(elem.tag) == "SQ"
-        except KeyError:
-            return elem.length == _UNDEFINED
-    return vr == "SQ"
-
-
-def _load_deferred(ds, elem):
-    path = getattr(ds, "filename", None)
-    if not isinstance(path, str) or not path:
-        return None
-    try:
-        with open(path, "rb") as fh:
-            fh.seek(elem.value_tell)
-            return elem._replace(value=fh.read(elem.length))
-    except OSError:
-        return None
-
-
-def cut_short(ds, size: int, *, whole: bool = True) -> str:
-    """Why a parsed file is not complete ('' when it is).
-
-    pydicom stops quietly at the end of the data: a value cut short comes back
-    shorter than its length says, a deferred one is simply past the end, and a
-    file that ends inside an element header ends the data set there. So: every
-    top-level element (file meta included) must be whole, and the last one must
-    end where the file ends. A file cut exactly between two elements cannot be
-    told from a complete one. Deflated files, and files not read ``whole``
-    (stopped before the pixel data), are checked element by element only (a
-    deflated file's offsets are in the inflated stream).
-    """
-    from pydicom.dataelem import RawDataElement
-    from pydicom.uid import DeflatedExplicitVRLittleEndian
-
-    meta = getattr(ds, "file_meta", None)
-    deflated = meta is not None and meta.get("TransferSyntaxUID") == DeflatedExplicitVRLittleEndian
-    last_end = -1
-    elements = 0
-    for dataset, is_meta in ((meta, True), (ds, False)):
-        if dataset is None:
-            continue
-        for elem in dataset._dict.values():
-            elements += not is_meta
-            if type(elem) is not RawDataElement:
-                last_end = -1  # converted while reading (a sequence of undefined length): no known end
-                continue
-            if elem.length == _UNDEFINED:
-                value = elem.value
-                last_end = -1 if value is None else elem.value_tell + len(value) + 8  # the value, then its delimiter
-                continue
-            value = elem.value
-            if value is not None:
-                if len(value) < elem.length:
-                    return CUT_SHORT
-            elif not deflated and elem.value_tell + elem.length > size:  # deferred: not read, only skipped
-                return CUT_SHORT
-            last_end = elem.value_tell + elem.length
-    if whole and not deflated and 0 <= last_end != size:
-        return CUT_SHORT
-    if elements == 0 and meta is not None and len(meta):
-        return META_ONLY
-    return ""
-
-
-class _Region(io.BufferedIOBase):
-    """A read-only, seekable window on a file: the value of a deferred element,
-    handed to pydicom as a *buffered* value so that it is written in chunks."""
-
-    def __init__(self, fh, offset: int, length: int):
-        super().__init__()
-        self._fh = fh
-        self._offset = offset
-        self._length = length
-        self._pos = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_CUR:
-            pos += self._pos
-        elif whence == io.SEEK_END:
-            pos += self._length
-        self._pos = max(0, min(pos, self._length))
-        return self._pos
-
-    def read(self, size: int | None = -1) -> bytes:
-        left = self._length - self._pos
-        if size is None or size < 0 or size > left:
-            size = left
-        if size <= 0:
-            return b""
-        self._fh.seek(self._offset + self._pos)
-        data = self._fh.read(size)
-        self._pos += len(data)
-        return data
-
-    read1 = read
-
-
-_STREAMABLE_VRS = frozenset({"OB", "OW", "OD", "OF", "OL", "OV", "UN"})
-
-
-def _stream_deferred(ds, source: str, opened: list) -> None:
-    """Replace deferred top-level byte values by windows on the input file, so that
-    writing copies them in chunks instead of reading them whole into memory."""
-    from pydicom.dataelem import DataElement, RawDataElement
-
-    fh = None
-    for tag, elem in list(ds._dict.items()):
-        if type(elem) is not RawDataElement or elem.value is not None or not elem.length or elem.length == 0xFFFFFFFF:
-            continue
-        vr = elem.VR
-        if vr is None:  # implicit VR: only pixel data is worth streaming, and its VR is known by the header
-            if tag != 0x7FE00010:
-                continue
-            vr = "OW" if (ds.get("BitsAllocated") or 16) > 8 else "OB"
-        if vr not in _STREAMABLE_VRS:
-            continue
-        if fh is None:
-            fh = open(source, "rb")
-            opened.append(fh)
-        new = DataElement(tag, vr, _Region(fh, elem.value_tell, elem.length))
-        ds._dict[tag] = new
-
-
-class _HashingFile:
-    """A write-only file wrapper that hashes what goes through it (pydicom writes
-    small pieces; they are buffered by the file object underneath)."""
-
-    def __init__(self, fh):
-        self._fh = fh
-        self._hash = hashlib.sha256()
-        self._pos = 0
-        self.name = getattr(fh, "name", None)
-
-    def write(self, data) -> int:
-        self._hash.update(data)
-        n = self._fh.write(data)
-        self._pos += n
-        return n
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, pos: int, whence: int = io.SEEK_SET) -> int:
-        if whence == io.SEEK_CUR and pos == 0 or pos == self._pos and whence == io.SEEK_SET:
-            return self._pos
-        raise io.UnsupportedOperation("the output is written front to back")
-
-    def flush(self) -> None:
-        self._fh.flush()
-
-    def hexdigest(self) -> str:
-        return self._hash.hexdigest()
 
 
 #: Longest file name most file systems take (bytes).
@@ -1464,8 +1075,8 @@ def write_output(
         with os.fdopen(fd, "wb") as fh:
             if large:
                 if source is not None and not is_url(source):
-                    _stream_deferred(ds, source, opened)
-                sink = _HashingFile(fh)
+                    stream_deferred(ds, source, opened)
+                sink = HashingFile(fh)
                 old = config.settings.buffered_read_size
                 config.settings.buffered_read_size = CHUNK
                 try:
@@ -1864,22 +1475,6 @@ class Worker:
             if not (self.options.overwrite or replace):
                 return FileResult(task.display, "skipped", "the output exists", output=target)
         return None
-
-
-def is_dicomdir(ds) -> bool:
-    """A DICOMDIR (Media Storage Directory): an index of other files by byte offset."""
-    if 0x00041220 in ds._dict:  # DirectoryRecordSequence
-        return True
-    meta = ds.__dict__.get("file_meta")
-    if meta is None:
-        return False
-    elem = meta._dict.get(0x00020002)  # MediaStorageSOPClassUID
-    if elem is None:
-        return False
-    value = elem.value
-    if isinstance(value, bytes):  # still raw (any VR reading): read from the bytes, no conversion
-        value = value.decode("latin-1").strip(" \x00")
-    return value == MEDIA_STORAGE_DIRECTORY
 
 
 def printable(text: str) -> str:

@@ -42,9 +42,10 @@ import attrs
 
 from .version import __version__
 from . import api, batch, preflight
-from .atomic import WriteError, describe, write_text
+from .dicomio.atomic import WriteError, describe, write_text
 from .lang.diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError, parse_allow, refusing
 from .lang.render import render_concise, render_json, render_sarif, render_text
+from .dicomio import damage
 
 __all__ = ["main", "run_main", "FileResult", "Progress", "identifiers_of"]
 
@@ -1064,7 +1065,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
                 display = _display(root, source)
                 try:
                     ds = batch.read_input(source, force=args.force, stop_before_pixels=True)[0]
-                except batch.InputError as err:  # not a regular file, empty, cut short, too deep...
+                except damage.InputError as err:  # not a regular file, empty, cut short, too deep...
                     unreadable.append({"file": display, "reason": str(err)})
                     continue
                 except InvalidDicomError:
@@ -1236,7 +1237,7 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
     which appears under its name once complete."""
     from pydicom.errors import InvalidDicomError
 
-    from .atomic import atomic_write
+    from .dicomio.atomic import atomic_write
 
     output = args.output
     if os.path.exists(output) and not args.overwrite:
@@ -1265,7 +1266,7 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
                     reason = ""
                     try:
                         ds = batch.read_input(source, force=args.force)[0]
-                    except batch.InputError as err:
+                    except damage.InputError as err:
                         reason = str(err)
                     except InvalidDicomError:
                         reason = "not a DICOM file"
@@ -1408,7 +1409,7 @@ def _read_dicom_or_fail(path: str, force: bool):
         raise CliError(f"'{path}' does not exist")
     try:
         return batch.read_input(path, force=force)[0]
-    except batch.InputError as err:  # not a regular file, empty, cut short, too deep...
+    except damage.InputError as err:  # not a regular file, empty, cut short, too deep...
         raise CliError(f"cannot read '{path}': {err}") from None
     except InvalidDicomError:
         raise CliError(f"cannot read '{path}': not a DICOM file" + ("" if force else " (no DICOM preamble; --force reads it anyway)")) from None

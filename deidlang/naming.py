@@ -46,6 +46,7 @@ import re
 from typing import Any, Iterable, Sequence
 
 from .runtime.keyed import Key
+from .dicomio import damage
 
 __all__ = [
     "LAYOUTS",
@@ -338,17 +339,17 @@ def read_header(source: str, *, force: bool = False):
 
     if batch.is_url(source):
         return batch.read_input(source, force=force)[0]
-    with batch._open_regular(source) as fh:
+    with damage.open_regular(source) as fh:
         size = os.fstat(fh.fileno()).st_size
         if size == 0:
-            raise batch.InputError(batch.EMPTY)
-        data = batch._read_all(fh) if size <= batch.SMALL_FILE else fh.read(HEADER_BYTES)
+            raise damage.InputError(damage.EMPTY)
+        data = damage.read_all(fh) if size <= damage.SMALL_FILE else fh.read(HEADER_BYTES)
     found = top_elements(data)
     if found is not None:
         return found
-    if size <= batch.SMALL_FILE:
-        return batch._parse(io.BytesIO(data), len(data), force=force, data=data)
-    return batch._parse(source, size, force=force, stop_before_pixels=True, defer_size=batch.DEFER_SIZE)
+    if size <= damage.SMALL_FILE:
+        return damage.parse_dicom(io.BytesIO(data), len(data), force=force, data=data)
+    return damage.parse_dicom(source, size, force=force, stop_before_pixels=True, defer_size=damage.DEFER_SIZE)
 
 
 #: How much of a large file :func:`read_header` reads (a header larger than this is read by pydicom).
@@ -367,7 +368,7 @@ def top_elements(data: bytes):
     from pydicom.tag import BaseTag
     from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
 
-    from .runtime.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
+    from .dicomio.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
 
     size = len(data)
     if size < 140 or data[128:132] != b"DICM":
@@ -430,7 +431,7 @@ _UNDEFINED = 0xFFFFFFFF
 def _step_over_items(data: bytes, pos: int, implicit: bool, depth: int = 0) -> int | None:
     """The position after the sequence delimiter of an undefined-length value whose items
     start at ``pos``; None when they do not parse (or nest deeper than 32)."""
-    from .runtime.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
+    from .dicomio.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
 
     size = len(data)
     if depth > 32:

@@ -38,7 +38,7 @@ import attrs
 import numpy as np
 from pydicom.dataset import Dataset
 
-from .atomic import atomic_target
+from .dicomio.atomic import atomic_target
 from pydicom.uid import (
     UID,
     ExplicitVRLittleEndian,

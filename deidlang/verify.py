@@ -1025,7 +1025,7 @@ def _raw_texts(data: bytes) -> Iterator[tuple[str, str, int, int]]:
 
 
 def _serialize(ds: Dataset) -> bytes:
-    from .encode import to_bytes
+    from .dicomio.encode import to_bytes
 
     return to_bytes(ds)
 

@@ -26,6 +26,7 @@ from pydicom.dataelem import RawDataElement
 import deidlang
 from deidlang import batch, cli, naming
 from deidlang.runtime import keyed
+from deidlang.dicomio import damage
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_FILES = {batch.MANIFEST, batch.MANIFEST_RECORDS}
@@ -325,7 +326,7 @@ def _large_file(path: Path, mb: int = 4) -> Path:
 class TestLargeFiles:
     def test_pixel_data_is_deferred_then_streamed_to_the_same_bytes(self, tmp_path):
         source = _large_file(tmp_path / "in" / "big.dcm")
-        assert source.stat().st_size > batch.SMALL_FILE
+        assert source.stat().st_size > damage.SMALL_FILE
         ds, info = batch.read_input(str(source))
         raw = ds._dict[0x7FE00010]
         assert isinstance(raw, RawDataElement) and raw.value is None  # not read
@@ -390,7 +391,7 @@ def test_preamble_is_zeroed_in_outputs(tmp_path):
 
 def test_atomic_target_leaves_nothing_on_failure(tmp_path):
     """A failed write leaves neither a partial target nor a temporary file."""
-    from deidlang.atomic import atomic_target
+    from deidlang.dicomio.atomic import atomic_target
 
     target = tmp_path / "sub" / "out.dcm"
     try:

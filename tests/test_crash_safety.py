@@ -46,8 +46,9 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import atomic, batch, cli
-from deidlang.atomic import WriteError
+from deidlang.dicomio import atomic
+from deidlang import batch, cli
+from deidlang.dicomio.atomic import WriteError
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process groups, audit-hook faults and RLIMIT_FSIZE: Linux")
 
@@ -964,7 +965,7 @@ def test_directory_fsync_is_skipped_where_unsupported(tmp_path, monkeypatch):
 
 CHILD_WRITE = r'''
 import os, resource, signal, sys
-from deidlang import atomic
+from deidlang.dicomio import atomic
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 target = sys.argv[1]

@@ -30,6 +30,7 @@ from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
+from deidlang.dicomio import damage
 
 # pydicom warns when it reads the values made invalid on purpose
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -160,7 +161,7 @@ def _check_output(case: damaged.Case, run: Run, rec: dict, corpus: Path) -> None
     data = out.read_bytes()
     assert batch.hashlib.sha256(data).hexdigest() == rec["output_sha256"] and len(data) == rec["output_size"]
     ds = pydicom.dcmread(io.BytesIO(data), force=case.force)
-    assert batch.cut_short(ds, len(data)) == "", "the output is not complete"
+    assert damage.cut_short(ds, len(data)) == "", "the output is not complete"
     for name in case.names:
         assert name not in data, f"identifying bytes {name!r} survived"
     assert ds.PatientIdentityRemoved == "YES"
@@ -313,8 +314,8 @@ def test_robustness_doc_names_every_kind_and_reason():
     import re
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "robustness.md").read_text(encoding="utf-8")
-    for reason in (batch.EMPTY, batch.NOT_DICOM + batch.NO_PREAMBLE_HINT, batch.NOT_DICOM + batch.TOO_SHORT_HINT,
-                   batch.CUT_SHORT, batch.META_ONLY, batch.TOO_DEEP, batch.DICOMDIR, batch.DANGLING, batch.LOOP,
+    for reason in (damage.EMPTY, damage.NOT_DICOM + damage.NO_PREAMBLE_HINT, damage.NOT_DICOM + damage.TOO_SHORT_HINT,
+                   damage.CUT_SHORT, damage.META_ONLY, damage.TOO_DEEP, damage.DICOMDIR, damage.DANGLING, damage.LOOP,
                    batch.UNLISTABLE, batch.OUTSIDE):
         assert f"`{reason}`" in doc, reason
     tokens = set(re.findall(r"`([^`]+)`", doc))

@@ -21,7 +21,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 
 import deidlang
 from deidlang import cli
-from deidlang.encode import encode
+from deidlang.dicomio.encode import encode
 
 TEST_FILES = sorted(Path(pydicom.__file__).parent.joinpath("data", "test_files").rglob("*.dcm"))
 DEMO_FILES = sorted(cli.DEMO_DIR.rglob("*.dcm"))

@@ -21,12 +21,13 @@ import pytest
 from pydicom import config
 from pydicom.dataset import Dataset
 
-from deidlang import encode
-from deidlang.fastread import read_bytes
+from deidlang.dicomio import encode
+from deidlang.dicomio.fastread import read_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
 from test_sequences import FILES, _convert_all as _convert_every, _same  # noqa: E402
+from deidlang.dicomio import damage
 
 
 def _pydicom(data: bytes) -> Dataset | None:
@@ -158,7 +159,8 @@ def test_pydicom_debugging_and_hooks_are_respected(monkeypatch, bench_corpus):
 
 def test_the_run_engine_reads_with_it(bench_corpus, monkeypatch):
     """batch.read_input uses the fast reader for whole small files, and its checks still run."""
-    from deidlang import batch, fastread
+    from deidlang import batch
+    from deidlang.dicomio import fastread
 
     calls = []
     original = fastread.read_bytes
@@ -168,7 +170,7 @@ def test_the_run_engine_reads_with_it(bench_corpus, monkeypatch):
     cut = bench_corpus[0].read_bytes()[:-3]
     short = bench_corpus[0].parent / "short.dcm"
     short.write_bytes(cut)
-    with pytest.raises(batch.InputError):
+    with pytest.raises(damage.InputError):
         batch.read_input(str(short))
 
 
@@ -243,7 +245,7 @@ def test_implicit_vr_files(bench_corpus, undefined):
 def test_read_path_is_dcmread_of_the_path(bench_corpus):
     """read_path (used by the deid-compatible API) builds what dcmread(path) builds: the
     same objects, and the file's name, opener and time."""
-    from deidlang.fastread import read_path
+    from deidlang.dicomio.fastread import read_path
 
     taken = 0
     for path in [*FILES[::3], *bench_corpus[:5]]:

@@ -50,7 +50,7 @@ from pydicom.data import get_testdata_file
 import deidlang
 from deidlang import ApplyError, RecipeError, batch, cli
 from deidlang.lang.diagnostics import CODES, Diagnostic
-from deidlang.encode import encode
+from deidlang.dicomio.encode import encode
 from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

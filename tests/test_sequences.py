@@ -21,7 +21,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from deidlang.cli import DEMO_DIR
-from deidlang.runtime import sequences
+from deidlang.dicomio import sequences
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import deid_data_base  # noqa: E402

@@ -39,7 +39,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..atomic import WriteError, write_text
+    from ..dicomio.atomic import WriteError, write_text
     from ..cli import CliError, _read_recipe
     from ..lang.render import render_concise
     from ..tools import reviewdoc

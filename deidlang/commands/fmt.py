@@ -50,7 +50,7 @@ def read_text(path: str) -> str:
 
 def _write_in_place(path: str, text: str) -> None:
     """Replace the file atomically, keeping its permissions (a symbolic link is followed)."""
-    from ..atomic import WriteError, atomic_target
+    from ..dicomio.atomic import WriteError, atomic_target
     from ..cli import CliError
 
     target = os.path.realpath(path)

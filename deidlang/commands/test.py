@@ -36,7 +36,7 @@ def register(sub: Any) -> None:
 
 
 def _write(path, text: str) -> None:
-    from ..atomic import WriteError, write_text
+    from ..dicomio.atomic import WriteError, write_text
     from ..cli import CliError
 
     try:

@@ -12,11 +12,11 @@ from typing import Any, Iterator
 import pydicom
 from pydicom.dataset import Dataset
 
-from ..atomic import atomic_target
-from ..batch import ZIP_ARCHIVE, is_zip_archive
+from ..dicomio.atomic import atomic_target
+from ..dicomio.damage import ZIP_ARCHIVE, is_zip_archive
 from ..lang.diagnostics import DeidlangError
-from ..encode import conform_file_meta, to_bytes
-from ..fastread import read_path
+from ..dicomio.encode import conform_file_meta, to_bytes
+from ..dicomio.fastread import read_path
 
 __all__ = ["get_files", "load_dataset", "dataset_path", "Saver"]
 

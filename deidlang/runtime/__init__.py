@@ -29,7 +29,7 @@ from . import build, selectors, values
 from .context import Run
 from .inspection import Inspection
 from .selectors import FieldInfo, UidPath
-from .sequences import convert as convert_sequence
+from ..dicomio.sequences import convert as convert_sequence
 from .universe import DEFAULT_SKIP, DicomField, SkipList, element_vr, keyword_of, walk
 
 __all__ = ["Program", "DicomField", "DEFAULT_SKIP", "universe"]

@@ -19,7 +19,7 @@ from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
 from ..lang.source import Span
-from . import rawtext
+from ..dicomio import rawtext
 from .builtins import BadArgument, BuiltinFailed, evaluate, jitter_days, jitter_value
 from .keyed import MissingKey
 from .context import MISSING, Run

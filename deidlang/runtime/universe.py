@@ -45,7 +45,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
-from .sequences import convert as convert_sequence
+from ..dicomio.sequences import convert as convert_sequence
 
 __all__ = [
     "DEFAULT_SKIP",

@@ -39,8 +39,8 @@ from pydicom.dataelem import convert_raw_data_element
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.tag import BaseTag
 
-from .runtime.rawtext import customised
-from .runtime.sequences import META, TOP, read_elements
+from .rawtext import customised
+from .sequences import META, TOP, read_elements
 
 __all__ = ["read_bytes", "read_path"]
 

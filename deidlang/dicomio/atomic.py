@@ -23,7 +23,7 @@ import re
 import secrets
 from typing import IO, Iterator
 
-from .lang.diagnostics import DeidlangError
+from ..lang.diagnostics import DeidlangError
 
 __all__ = [
     "WriteError",
