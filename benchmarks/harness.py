@@ -29,6 +29,7 @@ import pydicom
 
 import deidlang
 from deidlang import batch
+from deidlang.runtime import keys
 
 os.environ.setdefault("MESSAGELEVEL", "QUIET")  # deid's logger
 
@@ -58,7 +59,7 @@ def load(path: str):
     except ImportError:
         return program
     if keyed.needs_key([program]):
-        program = keyed.bind(program, keyed.key_from_text(BENCH_KEY, "benchmark"))
+        program = keyed.bind(program, keys.key_from_text(BENCH_KEY, "benchmark"))
     return program
 
 

@@ -2360,16 +2360,16 @@ def _source_digest(root: int, input_key: str) -> int:
 def _run_key(programs: Sequence):
     """The key of a run's output names and input keys: the one bound to the recipes' keyed
     built-ins, else the default key (:func:`deidlang.runtime.keyed.default_key`)."""
-    from .runtime import keyed
+    from .runtime import keys as runtime_keys
 
     for program in programs:
         for step in getattr(program, "steps", ()):
             key = getattr(getattr(step, "value", None), "key", None)
-            if isinstance(key, keyed.Key):
+            if isinstance(key, runtime_keys.Key):
                 return key
     try:
-        return keyed.default_key()[0]
-    except keyed.MissingKey as err:
+        return runtime_keys.default_key()[0]
+    except runtime_keys.MissingKey as err:
         raise BatchError(f"output names need a key: {err}") from None
 
 

@@ -528,20 +528,20 @@ def _resolve_key(args: argparse.Namespace, *, notes: list[str] | None = None):
     """The secret key of a command (--key-file, else the default key), with a note on
     where it comes from: printed now, or appended to ``notes`` for the caller to print
     once its run starts (so that the note never precedes an error about the inputs)."""
-    from .runtime import keyed
+    from .runtime import keys
 
     try:
         if getattr(args, "key_file", None):
-            key, created = keyed.key_from_file(args.key_file), False
+            key, created = keys.key_from_file(args.key_file), False
         else:
-            key, created = keyed.default_key()
-    except keyed.MissingKey as err:
+            key, created = keys.default_key()
+    except keys.MissingKey as err:
         raise CliError(str(err)) from None
     note = ""
     if created:
-        note = f"note: created a new secret key in '{keyed.user_key_path()}' (keep it secret; the same key gives the same pseudonyms)"
+        note = f"note: created a new secret key in '{keys.user_key_path()}' (keep it secret; the same key gives the same pseudonyms)"
     elif not getattr(args, "key_file", None) and not os.environ.get("DEIDLANG_KEY") and not os.environ.get("DEIDLANG_KEY_FILE"):
-        note = f"note: keyed pseudonyms use the key in '{keyed.user_key_path()}' (fingerprint {key.fingerprint})"
+        note = f"note: keyed pseudonyms use the key in '{keys.user_key_path()}' (fingerprint {key.fingerprint})"
     if note and notes is not None:
         notes.append(note)
     elif note:
@@ -1422,7 +1422,7 @@ def _read_dicom_or_fail(path: str, force: bool):
 
 
 def _cmd_explain(args: argparse.Namespace) -> int:
-    from . import explain as explaining
+    from .runtime import explain as explaining
 
     recipes, file = _explain_paths(list(args.paths))
     recipe_paths = _option_recipes(args) + recipes
@@ -1449,7 +1449,7 @@ def _cmd_explain(args: argparse.Namespace) -> int:
 
 def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mapping[str, Callable] | None) -> int:
     """``deidc run --dry-run``: explain every file; write nothing but the optional --report."""
-    from . import explain as explaining
+    from .runtime import explain as explaining
 
     output = os.path.abspath(args.output)
     report_path = os.path.abspath(args.report) if args.report else None
@@ -1555,9 +1555,9 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     try:
         key = None
         if args.key_file:
-            from .runtime import keyed
+            from .runtime import keys
 
-            key = keyed.key_from_file(args.key_file)
+            key = keys.key_from_file(args.key_file)
         report = verifying.verify_tree(args.original, args.deidentified, key=key, show_values=args.show_values)
     except DeidlangError as err:
         raise CliError(str(err)) from None

@@ -45,7 +45,7 @@ import os
 import re
 from typing import Any, Iterable, Sequence
 
-from .runtime.keyed import Key
+from .runtime.keys import Key
 from .dicomio import damage
 
 __all__ = [

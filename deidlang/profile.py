@@ -1020,7 +1020,7 @@ def _lines(name: str, recipe: nodes.Recipe) -> list[_Line]:
 
 
 def _info(row: Row):
-    from .runtime.selectors import FieldInfo
+    from .runtime.universe import FieldInfo
 
     if row.pattern == "private":
         return FieldInfo(0x00091010, "", "deidlang profile probe", "LO")

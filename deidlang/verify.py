@@ -1281,12 +1281,12 @@ def _manifest_pairs(root: str, original: str, key: Any = None) -> list[tuple[str
 def _run_key(key: Any, header: Mapping[str, Any]):
     """The key that made a run's input keys: ``key``, else the default key (never created
     here). Raises :class:`DeidlangError` when there is none or it is not the run's."""
-    from .runtime import keyed
+    from .runtime import keys
 
     if key is None:
         try:
-            key = keyed.default_key(create=False)[0]
-        except keyed.MissingKey:
+            key = keys.default_key(create=False)[0]
+        except keys.MissingKey:
             key = None
     used = header.get("keys") if isinstance(header.get("keys"), list) else []
     if key is None or (used and key.fingerprint not in used):

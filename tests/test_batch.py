@@ -25,8 +25,8 @@ from pydicom.dataelem import RawDataElement
 
 import deidlang
 from deidlang import batch, cli, naming
-from deidlang.runtime import keyed
 from deidlang.dicomio import damage
+from deidlang.runtime import keys
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_FILES = {batch.MANIFEST, batch.MANIFEST_RECORDS}
@@ -58,7 +58,7 @@ def records(out: Path) -> list[dict]:
 
 def input_key(relative: str) -> str:
     """What the manifest records for the input at this path (relative to its root), under the tests' key."""
-    return naming.input_key(keyed.default_key()[0], relative)
+    return naming.input_key(keys.default_key()[0], relative)
 
 
 def by_input(out: Path, inputs: Path) -> dict[str, dict]:

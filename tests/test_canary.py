@@ -28,7 +28,7 @@ import pytest
 
 import deidlang
 from deidlang import cli
-from deidlang.explain import explain
+from deidlang.runtime.explain import explain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from canary import ALL_VRS, Corpus, build_corpus, element_texts, element_values, expected_leaks, find_markers, recipe_keywords, walk  # noqa: E402

@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixtures  # noqa: E402
 
 from deidlang import cli, naming  # noqa: E402
-from deidlang.runtime import keyed  # noqa: E402
+from deidlang.runtime import keys
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -293,7 +293,7 @@ class TestQuarantine:
         report = json.loads(report_path.read_text(encoding="utf-8"))
         entry = report["files"]["quarantine/patient-002/us-obstetric/us-001.dcm"]
         assert "input" not in entry  # input paths can name patients: a keyed digest, as in the manifest
-        assert entry["input_key"] == naming.input_key(keyed.default_key()[0], "patient-002/us-obstetric/us-001.dcm")
+        assert entry["input_key"] == naming.input_key(keys.default_key()[0], "patient-002/us-obstetric/us-001.dcm")
         assert entry["verdict"] == "blacklist"
         assert entry["matches"][0]["label"] == "Ultrasound without calibrated regions"
         text = report_path.read_bytes()

@@ -20,7 +20,7 @@ from deidlang import ApplyError, RecipeError
 from deidlang.lang import parser
 from deidlang.compiler import compile_recipe
 from deidlang.runtime import selectors, universe
-from deidlang.runtime.selectors import FieldInfo
+from deidlang.runtime.universe import FieldInfo
 
 try:
     from tests.fixtures import build_S, header, read_back

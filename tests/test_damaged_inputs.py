@@ -26,11 +26,11 @@ import pydicom
 import pytest
 
 from deidlang import batch, cli, naming
-from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
 from deidlang.dicomio import damage
+from deidlang.runtime import keys
 
 # pydicom warns when it reads the values made invalid on purpose
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -75,7 +75,7 @@ class Run:
         self.code, self.out, self.err, self.output, self.recipe = code, out, err, output, recipe
         lines = (output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
         self.records = [json.loads(line) for line in lines if line]
-        known = {naming.input_key(keyed.default_key()[0], name): name for name in INPUT_NAMES}
+        known = {naming.input_key(keys.default_key()[0], name): name for name in INPUT_NAMES}
         self.by_input = {known.get(rec["input_key"], rec["input_key"]): rec for rec in self.records}  # by input path
         self.header = json.loads((output / batch.MANIFEST).read_text(encoding="utf-8"))
 

@@ -22,7 +22,7 @@ import pytest
 
 import deidlang
 from deidlang import batch, cli, naming
-from deidlang.runtime import keyed
+from deidlang.runtime import keys
 
 distributed = pytest.importorskip("distributed")
 
@@ -122,7 +122,7 @@ def test_a_batch_that_keeps_failing_is_retried_then_reported_by_path(cluster, tm
     assert {r.status for r in results} == {"written", "failed"} and len(results) == 6
     assert not (tmp_path / "out" / "ct-chest" / "poison.dcm").exists()
     recorded = {r["input_key"]: r["status"] for r in records(tmp_path / "out")}
-    assert recorded[naming.input_key(keyed.default_key()[0], "ct-chest/poison.dcm")] == "failed"
+    assert recorded[naming.input_key(keys.default_key()[0], "ct-chest/poison.dcm")] == "failed"
 
 
 def test_ids_and_functions_reach_the_workers(cluster, tmp_path):

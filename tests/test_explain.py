@@ -24,7 +24,7 @@ import fixtures  # noqa: E402
 
 import deidlang  # noqa: E402
 from deidlang import cli  # noqa: E402
-from deidlang.explain import Explanation, Tracer, explain, render_json, render_text  # noqa: E402
+from deidlang.runtime.explain import Explanation, Tracer, explain, render_json, render_text  # noqa: E402
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "explain"
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
@@ -217,7 +217,7 @@ class TestExplanation:
             e = explain([prog], ds, remove_private=True)
             applied = prog.apply(pydicom.dcmread(path), remove_private=True)
             after = {x.element for x in e.elements if x.outcome != "removed"}
-            from deidlang.explain import _walk
+            from deidlang.runtime.explain import _walk
 
             assert after == {s.uid for s in _walk(applied)}
             assert sum(e.counts().values()) == len(e.elements)

@@ -55,6 +55,7 @@ from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import strategies as S  # noqa: E402
+from deidlang.runtime import keys
 
 # =========================================================================== time box
 
@@ -77,7 +78,7 @@ def budget(ci: int) -> settings:
 
 # =========================================================================== shared inputs
 
-KEY = keyed.key_from_text("deidlang-fuzz-key-0123456789abcdef")
+KEY = keys.key_from_text("deidlang-fuzz-key-0123456789abcdef")
 
 #: pydicom's bundled test files that exist without a download (get_testdata_file would
 #: otherwise fetch them): several modalities, big endian, deflated, private sequences, SR.
@@ -373,7 +374,7 @@ def test_random_datasets_through_the_profile_options(data, options):
     """`deidc run --option ...` on random datasets: the option recipes chained before the
     default recipe; and `deidc explain` of the same (it applies them to a copy)."""
     assume(not _known_ambiguous_vr(data))
-    from deidlang.explain import explain
+    from deidlang.runtime.explain import explain
 
     programs = _with_options(options)
     with warnings.catch_warnings():

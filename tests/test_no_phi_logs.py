@@ -56,10 +56,10 @@ from pydicom.encaps import encapsulate
 from pydicom.tag import Tag
 
 from deidlang import cli, naming
-from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from canary import UID_ROOT, build_corpus, find_markers, recipe_keywords  # noqa: E402
+from deidlang.runtime import keys
 
 # =========================================================================== the scene
 
@@ -413,7 +413,7 @@ def _records(scene: Scene, label: str) -> dict[str, dict]:
     t = scene.transcripts[label]
     lines = next(v for k, v in t.files.items() if k.endswith("deidlang-manifest.jsonl")).splitlines()
     records = [json.loads(line) for line in lines if line.strip()]
-    key = keyed.default_key()[0]
+    key = keys.default_key()[0]
     names = {naming.input_key(key, name): name for name in [*scene.canary, *DAMAGED]}  # the manifest holds keyed digests
     return {names.get(rec["input_key"], rec["input_key"]): rec for rec in records if "input_key" in rec}
 

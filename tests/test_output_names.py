@@ -28,10 +28,10 @@ import pydicom
 import pytest
 
 from deidlang import batch, cli, naming, verify
-from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
+from deidlang.runtime import keys
 
 ROOT = Path(__file__).resolve().parent.parent
 UID = "1.2.826.0.1.3680043.10.1007.11."
@@ -188,7 +188,7 @@ def test_the_files_of_one_folder_stay_together(default_run, pacs):
     """The presentation state has neither the name nor the date of its folder: it still
     goes where its neighbours go (the folder is renamed for all of them)."""
     out, _, _ = default_run
-    key = keyed.default_key()[0]
+    key = keys.default_key()[0]
     folder = [naming.pseudonym(key, "WATERFALL^NAMELESS_cookie-47"), naming.pseudonym(key, "20131210_CT")]
     assert sorted(p.name for p in out.joinpath(*folder).iterdir()) == sorted(
         ["AAA_PR0001.dcm", naming.pseudonym_name(key, "cookie-47_IM0001.dcm"), naming.pseudonym_name(key, "cookie-47_IM0002.dcm")]
@@ -253,7 +253,7 @@ def test_verify_flags_identifying_names_and_masks_them(pacs, values, tmp_path):
     every such name is a leak, at <output path>; the report does not repeat the names."""
     kept = tmp_path / "kept"
     assert run("run", "--input", pacs, "--output", tmp_path / "deid", "--layout", "pseudonym", "--jobs", "1")[0] == 0
-    key = keyed.default_key()[0]
+    key = keys.default_key()[0]
     for src in sorted(pacs.rglob("*.dcm")):  # the de-identified files back under the input names
         rel = src.relative_to(pacs)
         pseudo = [naming.pseudonym(key, p) for p in rel.parts[:-1]] + [naming.pseudonym_name(key, rel.name)]
@@ -355,7 +355,7 @@ def test_dicom_layout_missing_uids_clashes_and_case(tmp_path):
     code, _, err = run("run", "--recipe", recipe, "--input", src, "--output", out, "--layout", "dicom", "--jobs", "1")
     assert code == 0, err
     names = [n for n in tree(out) if n.endswith(".dcm")]
-    key = keyed.default_key()[0]
+    key = keys.default_key()[0]
     # IDs and UIDs are the originals' (the recipe keeps them): each is a pseudonym
     patient, patient_upper = naming.pseudonym(key, "abc123x"), naming.pseudonym(key, "ABC123X")
     first = [n for n in names if n.startswith(patient + "/")]
@@ -454,13 +454,13 @@ def test_long_names_become_short_pseudonyms(tmp_path):
     out = tmp_path / "out"
     assert run("run", "--input", src, "--output", out, "--jobs", "1")[0] == 0
     names = tree(out)
-    key = keyed.default_key()[0]
+    key = keys.default_key()[0]
     assert naming.pseudonym(key, long_folder) in names and plain_folder in names
     assert all(len(part) <= 24 for name in names if name.endswith(".dcm") for part in name.split("/")[-1:])
 
 
 def test_pseudonyms_and_input_keys_are_keyed():
-    a, b = keyed.key_from_text("a" * 32), keyed.key_from_text("b" * 32)
+    a, b = keys.key_from_text("a" * 32), keys.key_from_text("b" * 32)
     assert naming.pseudonym(a, "SMITH") == naming.pseudonym(a, "SMITH") != naming.pseudonym(b, "SMITH")
     assert naming.pseudonym_name(a, "x.DCM").endswith(".DCM") and "." not in naming.pseudonym_name(a, "x.SMITH")
     assert naming.input_key(a, "p/x.dcm") != naming.input_key(b, "p/x.dcm")

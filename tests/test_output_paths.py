@@ -31,10 +31,10 @@ import pydicom
 import pytest
 
 from deidlang import batch, cli, naming
-from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
+from deidlang.runtime import keys
 
 RECIPE = "FORMAT dicom\n\n%header\n\nADD PatientIdentityRemoved YES\nREPLACE PatientName ANONYMOUS\n"
 HOLD_RECIPE = "FORMAT dicom\n\n%filter hold\n\nLABEL every CT\n  contains Modality CT\n\n%header\n\nREPLACE PatientName ANONYMOUS\n"
@@ -59,7 +59,7 @@ def records(output: Path) -> dict[str, dict]:
 
 def k(relative: str) -> str:
     """The manifest's input key of the input at this path (relative to its root)."""
-    return naming.input_key(keyed.default_key()[0], relative)
+    return naming.input_key(keys.default_key()[0], relative)
 
 
 def tree(root: Path) -> dict[str, str]:

@@ -20,12 +20,13 @@ from deidlang import cli, profile
 from deidlang.runtime import extras, keyed
 
 import corpus
+from deidlang.runtime import keys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
 
 ROOT = Path(__file__).resolve().parent.parent
 DEID_RECIPE = Path(__import__("deid").__file__).parent / "data" / "deid.dicom"
-KEY = keyed.key_from_text("profile-test-key-0123456789abcdef", "test")
+KEY = keys.key_from_text("profile-test-key-0123456789abcdef", "test")
 BUNDLED = [o.name for o in profile.OPTIONS if o.recipe]
 
 

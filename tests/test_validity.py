@@ -37,11 +37,12 @@ from deidlang import batch, profile
 from deidlang.runtime import extras, keyed
 
 import corpus
+from deidlang.runtime import keys
 
 DCIODVFY = shutil.which("dciodvfy")
 BUNDLED = [o.name for o in profile.OPTIONS if o.recipe]
 RECIPES = ["default", *BUNDLED]
-KEY = keyed.key_from_text("validity-test-key-0123456789abcdef", "test")
+KEY = keys.key_from_text("validity-test-key-0123456789abcdef", "test")
 WORKERS = min(8, 2 * (os.cpu_count() or 1))
 
 

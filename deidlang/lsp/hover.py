@@ -218,9 +218,10 @@ class SampleCache:
 
 def _explain(analysis: Analysis, settings: Settings):
     """The explanation of the sample file, or a sentence saying why there is none."""
-    from .. import api, explain
+    from .. import api
+    from ..runtime import explain
     from ..lang.diagnostics import DeidlangError
-    from ..runtime import keyed
+    from ..runtime import keyed, keys
 
     if any(d.is_error for d in analysis.diagnostics):
         return "the recipe has errors; fix them to see what it does to the sample"
@@ -229,9 +230,9 @@ def _explain(analysis: Analysis, settings: Settings):
         program = api.compile(analysis.text, path=analysis.source.name, allow=True)
         if keyed.needs_key([program]):
             try:
-                key, _ = keyed.default_key(create=False)
-            except keyed.MissingKey:  # outcomes do not depend on the key, and no value is shown
-                key = keyed.key_from_text(os.urandom(24).hex(), "editor preview")
+                key, _ = keys.default_key(create=False)
+            except keys.MissingKey:  # outcomes do not depend on the key, and no value is shown
+                key = keys.key_from_text(os.urandom(24).hex(), "editor preview")
             program = keyed.bind(program, key)
         ids = None
         if settings.options.ids and settings.sample_dicom:

@@ -21,7 +21,7 @@ from pydicom.tag import Tag
 from ..lang.source import Span
 from ..dicomio import rawtext
 from .builtins import BadArgument, BuiltinFailed, evaluate, jitter_days, jitter_value
-from .keyed import MissingKey
+from .keys import MissingKey
 from .context import MISSING, Run
 from .dates import JitterOverflow
 from .universe import DicomField

@@ -2,7 +2,7 @@
 
 deid's (spec 4.4): jitter, dicom_uuid, pydicom_uuid, suffix_uuid, basic_uuid.
 deidlang's (docs/language.md, "Built-in functions"): hashuid, hashid and
-dateshift (keyed: see :mod:`.keyed`), dummy (a valid value for the
+dateshift (keyed: see :mod:`.keys`), dummy (a valid value for the
 element's VR), scrub (the text without this dataset's identifying values),
 code (a coded item for a code sequence) and append (one more value of a
 multi-valued element).
@@ -220,7 +220,7 @@ from pydicom.tag import Tag  # noqa: E402
 from pydicom.multival import MultiValue  # noqa: E402
 from pydicom.sequence import Sequence  # noqa: E402
 
-from . import keyed
+from . import keys  # noqa: E402
 from ..dicomio import rawtext, sequences  # noqa: E402
 
 #: VRs whose values can carry identifying text or dates (what dummy/scrub touch inside sequences).
@@ -250,8 +250,8 @@ def _one(items: list) -> Any:
     return items[0] if len(items) == 1 else items
 
 
-def _key(b: Builtin) -> "keyed.Key":
-    return keyed.resolve_key(b.key)
+def _key(b: Builtin) -> keys.Key:
+    return keys.resolve_key(b.key)
 
 
 def _need(element: Any, b: Builtin) -> None:
@@ -291,7 +291,7 @@ def _hashuid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     texts = rawtext.uid_texts(raw) if raw is not None else None
     if texts is None:
         texts = _text_items(element.value)
-    out = [keyed.hash_uid(key, u, prefix) if u.strip() else u for u in texts]
+    out = [keys.hash_uid(key, u, prefix) if u.strip() else u for u in texts]
     return _one(out) if out else ""
 
 
@@ -304,7 +304,7 @@ def _hashid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     texts = rawtext.texts(raw) if raw is not None else None
     if texts is None:
         texts = _text_items(element.value)
-    out = [keyed.hash_id(key, v, length, prefix) if v.strip() else v for v in texts]
+    out = [keys.hash_id(key, v, length, prefix) if v.strip() else v for v in texts]
     return _one(out) if out else ""
 
 
@@ -351,7 +351,7 @@ def _dateshift(b: Builtin, field: Any, element: Any, run: Any) -> Any:
         return element.value  # a whole-day shift keeps the time of day
     if vr not in ("DA", "DT"):
         raise BuiltinFailed(f"deid_func:dateshift works on DA, DT and TM elements, not VR {vr}")
-    days = keyed.day_offset(_key(b), _patient(b, run), int(b.option("max_days", 365)))
+    days = keys.day_offset(_key(b), _patient(b, run), int(b.option("max_days", 365)))
     try:
         out = [_shift_one(v, vr, days) if v.strip() else v for v in _text_items(element.value)]
     except OverflowError:
@@ -371,7 +371,7 @@ def _dummy(b: Builtin, field: Any, element: Any, run: Any) -> Any:
         return element.value
     if vr == "UI":
         key = _key(b)
-        return keyed.hash_uid(key, "dummy\x00" + str(element.value or ""))
+        return keys.hash_uid(key, "dummy\x00" + str(element.value or ""))
     return dummy_value(vr)
 
 

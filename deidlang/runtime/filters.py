@@ -298,7 +298,8 @@ class _Lists:
     def __getitem__(self, index: int):
         if index in self.done:
             return self.done[index]
-        from .selectors import FieldInfo, SelectVR, UidPath
+        from .universe import FieldInfo
+        from .selectors import SelectVR, UidPath
         from .universe import element_vr
 
         sel = self.program.selectors[index]

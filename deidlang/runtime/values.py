@@ -31,7 +31,6 @@ __all__ = [
     "Uncoercible",
     "coerce",
     "deid_typed",
-    "from_text",
     "items_of",
 ]
 
@@ -311,16 +310,3 @@ def items_of(value: Any) -> list:
     if isinstance(value, (list, tuple, MultiValue)):
         return list(value)
     return [value]
-
-
-def from_text(text: str) -> Value:
-    """A value source for a raw deid value string (config ``put.actions``)."""
-    if text.startswith("var:"):
-        return Var(text[4:])
-    if text.startswith("func:"):
-        return Func(text[5:])
-    if text.startswith("deid_func:"):
-        from .builtins import builtin_from_text
-
-        return builtin_from_text(text)
-    return Constant(text)

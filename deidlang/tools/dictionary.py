@@ -143,7 +143,7 @@ def selected(field: object, limit: int | None = None, recipe: nodes.Recipe | Non
 def _matching(field: object) -> tuple[Attribute, ...] | None:
     """Every dictionary attribute an expander (or ALL) selects, computed once per expression."""
     from ..compiler import selector_for
-    from ..runtime.selectors import FieldInfo
+    from ..runtime.universe import FieldInfo
 
     try:
         sel = selector_for(field)

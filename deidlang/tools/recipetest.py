@@ -246,7 +246,7 @@ def dataset_from(description: Mapping[str, Any], where: str = "dataset"):
 
 def _programs(case: Case):
     from .. import api, profile
-    from ..runtime import extras, keyed
+    from ..runtime import extras, keyed, keys
 
     paths: list[tuple[str, Path]] = []
     for name in case.options:
@@ -273,7 +273,7 @@ def _programs(case: Case):
         if not case.key:
             raise CaseError(f"'{case.path}': the recipes use keyed functions (hashuid, hashid, dateshift): give the case a 'key' (a secret for the tests only)")
         try:
-            key = keyed.key_from_text(case.key, "the test case")
+            key = keys.key_from_text(case.key, "the test case")
         except DeidlangError as err:
             raise CaseError(f"'{case.path}': {err}") from None
         programs = [keyed.bind(p, key) for p in programs]
@@ -296,7 +296,7 @@ def _input(case: Case):
 
 def actual_result(case: Case) -> dict:
     """What the recipes do to the case's input: ``deidc explain --format json --show-values``."""
-    from .. import explain
+    from ..runtime import explain
     from ..lang.diagnostics import ApplyError
 
     programs = _programs(case)

@@ -37,7 +37,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from .runtime.universe import keyword_of, tag_string
+from .universe import keyword_of, tag_string
 
 __all__ = [
     "Rule",
