@@ -1336,10 +1336,11 @@ class Worker:
             return failed(DICOMDIR, **hashes)
         identifiers = None
         if options.verify:  # what identifies the original, harvested before anything changes
-            from . import verify as verifying
+            from .privacy.identifiers import harvest
+            from .privacy.search import check_dataset
 
             try:
-                identifiers = verifying.harvest(ds, recipes=self.programs)
+                identifiers = harvest(ds, recipes=self.programs)
             except Exception as err:  # noqa: BLE001
                 return failed(f"verify: cannot read the original's values ({type(err).__name__})", **hashes)
 
@@ -1439,7 +1440,7 @@ class Worker:
             return failed(f"cannot write: a value cannot be encoded ({type(err).__name__})", **hashes)
         try:
             if identifiers is not None:
-                leaks = verifying.check_dataset(identifiers, ds, file=task.display, data=written.data)
+                leaks = check_dataset(identifiers, ds, file=task.display, data=written.data)
                 if leaks:
                     remove_quietly(written.tmp)
                     return failed(verify_reason(leaks), leaks=tuple(leaks) if options.show_values else (), **hashes)

@@ -240,7 +240,7 @@ def _tag_known(tag: int) -> bool:
     attribute of the confidentiality profile table (newer than pydicom's dictionary)."""
     if (tag >> 16) % 2 == 1 or (tag & 0xFFFF) == 0 or _tag_attr(tag) is not None:
         return True
-    from .profile import profile_tags
+    from .privacy.profile import profile_tags
 
     return tag in profile_tags()
 

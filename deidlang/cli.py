@@ -466,7 +466,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
 
 def _add_profile_options(parser: argparse.ArgumentParser) -> None:
-    from . import profile
+    from .privacy import profile
 
     group = parser.add_argument_group("profile coverage (DICOM PS3.15 Annex E)")
     group.add_argument("--profile", choices=("basic",), help="report, row by row, how the recipes handle Table E.1-1 of the Basic Application Level Confidentiality Profile")
@@ -487,7 +487,7 @@ def _add_layout_option(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_key_options(parser: argparse.ArgumentParser) -> None:
-    from . import profile
+    from .privacy import profile
 
     parser.add_argument(
         "--key-file", metavar="PATH",
@@ -502,7 +502,7 @@ def _add_key_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _option_recipes(args: argparse.Namespace) -> list[str]:
-    from . import profile
+    from .privacy import profile
 
     return [str(profile.option_recipe(name)) for name in dict.fromkeys(getattr(args, "option", None) or ())]
 
@@ -550,7 +550,7 @@ def _resolve_key(args: argparse.Namespace, *, notes: list[str] | None = None):
 
 
 def _cmd_check_profile(args: argparse.Namespace) -> int:
-    from . import profile
+    from .privacy import coverage, profile
 
     options = list(dict.fromkeys(args.option or ()))
     paths = list(args.recipes)
@@ -568,11 +568,11 @@ def _cmd_check_profile(args: argparse.Namespace) -> int:
     if diagnostics:
         sys.stdout.write(render_text(diagnostics, texts, color=_want_color(sys.stdout), recipes=len(texts)))
         return 0 if args.exit_zero else 1
-    report = profile.coverage(parsed, options)
+    report = coverage.coverage(parsed, options)
     if args.format == "json":
-        sys.stdout.write(profile.render_json(report))
+        sys.stdout.write(coverage.render_json(report))
     else:
-        sys.stdout.write(profile.render_text(report, all_rows=args.all))
+        sys.stdout.write(coverage.render_text(report, all_rows=args.all))
     if args.exit_zero:
         return 0
     return 1 if args.strict and report.failed else 0

@@ -132,14 +132,14 @@ def _path_tags() -> frozenset[int]:
     identifying on their own."""
     from pydicom._dicom_dict import DicomDictionary
 
-    from .verify import _is_id_keyword
+    from .privacy.identifiers import is_id_keyword
 
     found = set()
     for tag, entry in DicomDictionary.items():
         vr, keyword = entry[0], entry[4]
         if tag >> 16 in (0x0002, 0xFFFE):
             continue
-        if vr in ("PN", "DA", "DT", "UI") or (vr in _ID_VRS and _is_id_keyword(keyword)):
+        if vr in ("PN", "DA", "DT", "UI") or (vr in _ID_VRS and is_id_keyword(keyword)):
             found.add(tag)
     return frozenset(found)
 
@@ -152,7 +152,7 @@ def path_identifiers(ds, only: Iterable[int] | None = None) -> list:
     from pydicom.dataelem import RawDataElement, convert_raw_data_element
     from pydicom.dataset import Dataset
 
-    from .verify import harvest
+    from .privacy.identifiers import harvest
 
     tags = _path_tags() if only is None else frozenset(only)
     elements = ds._dict

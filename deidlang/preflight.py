@@ -79,7 +79,7 @@ def _names(variables: Sequence[str]) -> str:
 
 def check_options(names: Iterable[str] | None, *, remove_private: bool) -> None:
     """Refuse a profile option that cannot act with the other options given."""
-    from . import profile
+    from .privacy import profile
 
     for name in dict.fromkeys(names or ()):
         option = profile.option(name)

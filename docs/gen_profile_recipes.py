@@ -13,9 +13,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from deidlang import profile
+from deidlang.privacy import profile
 
-DATA = Path(profile.__file__).resolve().parent / "data"
+DATA = Path(profile.__file__).resolve().parents[1] / "data"
 PIXEL_BANNER = "# " + "=" * 73
 SAFE_PRIVATE = (
     # PS3.15 Table E.3.10-1 entries (creator, group, element low byte, what it holds)

@@ -538,7 +538,7 @@ def identifying(marker: Marker) -> bool:
     its own row asks for anything but K; or, for an element with no row and a searchable
     VR that is not a UID or a code item's, the nearest enclosing sequence with a row is
     removed, emptied or replaced whole. Private elements and creators do not."""
-    from deidlang import profile
+    from deidlang.privacy import profile
 
     codes = {r.tag: r.code for r in profile.rows() if r.tag is not None}
     tags = [int(g + e, 16) for g, e in _TAG.findall(marker.element)]

@@ -16,11 +16,13 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
 import deidlang
-from deidlang import cli, profile
+from deidlang import cli
+from deidlang.privacy import profile
 from deidlang.runtime import extras, keyed
 
 import corpus
 from deidlang.runtime import keys
+from deidlang.privacy import coverage
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
 
@@ -98,7 +100,7 @@ def test_bundled_recipes_check_clean():
 
 
 def test_default_recipe_handles_every_row_as_resolved():
-    report = profile.coverage(parsed(profile.default_recipe()))
+    report = coverage.coverage(parsed(profile.default_recipe()))
     assert not report.failed
     assert {h.status for h in report.handlings} == {"ok"}
     want = {"X": "X", "Z": "Z", "D": "D", "P": "D", "U": "U", "-": "K"}
@@ -109,7 +111,7 @@ def test_default_recipe_handles_every_row_as_resolved():
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_each_option_composes_with_the_profile(name):
-    report = profile.coverage(parsed(profile.option_recipe(name), profile.default_recipe()), [name])
+    report = coverage.coverage(parsed(profile.option_recipe(name), profile.default_recipe()), [name])
     assert report.count("gap") == 0 and report.count("contradicts") == 0, [
         (h.row.label, h.status, h.note) for h in report.handlings if h.status in ("gap", "contradicts")
     ]
@@ -120,7 +122,7 @@ def test_each_option_composes_with_the_profile(name):
 
 def test_every_bundled_option_at_once():
     options = [n for n in BUNDLED if n != "retain-full-dates"]
-    report = profile.coverage(parsed(*[profile.option_recipe(n) for n in options], profile.default_recipe()), options)
+    report = coverage.coverage(parsed(*[profile.option_recipe(n) for n in options], profile.default_recipe()), options)
     assert not report.failed
 
 
@@ -131,7 +133,7 @@ def test_contradictions_and_gaps_are_found(tmp_path):
         "REPLACE SeriesInstanceUID deid_func:pydicom_uuid\nBLANK PatientSex\nREMOVE PatientBirthDate\n",
         encoding="utf-8",
     )
-    report = profile.coverage(parsed(recipe))
+    report = coverage.coverage(parsed(recipe))
     by = {h.row.keyword: h for h in report.handlings}
     assert by["PatientName"].status == "contradicts" and by["PatientName"].line[1] == 3
     assert by["SOPInstanceUID"].status == "contradicts" and "fixed value" in by["SOPInstanceUID"].note
@@ -140,22 +142,22 @@ def test_contradictions_and_gaps_are_found(tmp_path):
     assert by["PatientSex"].status == "ok"
     assert by["PatientBirthDate"].status == "differs"
     assert by["PatientAddress"].status == "gap" and by["PatientAddress"].line is None
-    with_option = profile.coverage(parsed(recipe), ["retain-uids"])
+    with_option = coverage.coverage(parsed(recipe), ["retain-uids"])
     assert {h.row.keyword: h for h in with_option.handlings}["StudyInstanceUID"].status == "stricter"
 
 
 def test_keep_in_an_earlier_recipe_decides(tmp_path):
     first = tmp_path / "a.dicom"
     first.write_text("FORMAT dicom\n%header\nKEEP InstitutionName\n", encoding="utf-8")
-    report = profile.coverage(parsed(first, profile.default_recipe()))
+    report = coverage.coverage(parsed(first, profile.default_recipe()))
     h = {h.row.keyword: h for h in report.handlings}["InstitutionName"]
     assert h.status == "contradicts" and h.line[0] == str(first)
-    ok = profile.coverage(parsed(first, profile.default_recipe()), ["retain-institution-identity"])
+    ok = coverage.coverage(parsed(first, profile.default_recipe()), ["retain-institution-identity"])
     assert {h.row.keyword: h for h in ok.handlings}["InstitutionName"].status == "ok"
 
 
 def test_deids_default_recipe_has_gaps_and_contradictions():
-    report = profile.coverage(parsed(DEID_RECIPE))
+    report = coverage.coverage(parsed(DEID_RECIPE))
     by = {h.row.keyword: h for h in report.handlings}
     assert report.count("gap") > 100 and report.count("contradicts") > 20
     assert by["SOPInstanceUID"].status == "contradicts"  # deid removes every UID

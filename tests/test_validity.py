@@ -33,7 +33,8 @@ from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 import deidlang
-from deidlang import batch, profile
+from deidlang import batch
+from deidlang.privacy import profile
 from deidlang.runtime import extras, keyed
 
 import corpus

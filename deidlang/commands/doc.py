@@ -15,7 +15,7 @@ __all__ = ["register", "run"]
 
 
 def register(sub: Any) -> None:
-    from .. import profile
+    from ..privacy import profile
     from ..tools.reviewdoc import FORMATS
 
     p = sub.add_parser(

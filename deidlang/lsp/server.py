@@ -124,10 +124,10 @@ class DeidServer(LanguageServer):
         """With ``profile: basic``: the lines that contradict PS3.15 Table E.1-1 (``deidc check --profile basic``)."""
         if self.config.profile != "basic" or any(d.is_error for d in analysis.diagnostics):
             return []
-        from .. import profile
+        from ..privacy import coverage
         from ..lang.source import Span
 
-        report = profile.coverage([(analysis.source.name, analysis.recipe)])
+        report = coverage.coverage([(analysis.source.name, analysis.recipe)])
         out = []
         for h in report.handlings:
             if h.status != "contradicts" or h.line is None:

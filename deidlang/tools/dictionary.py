@@ -90,7 +90,7 @@ CODE_WORDS = {
 
 def profile_row(attr: Attribute):
     """The Table E.1-1 row of an attribute, or None."""
-    from .. import profile
+    from ..privacy import profile
 
     for row in profile.rows():
         if attr.tag is not None and row.tag == attr.tag:
@@ -102,7 +102,7 @@ def profile_row(attr: Attribute):
 
 def describe(attr: Attribute) -> str:
     """Markdown: name, tag, VR, VM and the PS3.15 action."""
-    from .. import profile
+    from ..privacy import profile
 
     lines = [f"**{attr.keyword}** {attr.pattern} — {attr.name}" + (" *(retired)*" if attr.retired else ""), "", f"VR `{attr.vr}` · VM `{attr.vm}`"]
     row = profile_row(attr)

@@ -245,7 +245,8 @@ def dataset_from(description: Mapping[str, Any], where: str = "dataset"):
 
 
 def _programs(case: Case):
-    from .. import api, profile
+    from .. import api
+    from ..privacy import profile
     from ..runtime import extras, keyed, keys
 
     paths: list[tuple[str, Path]] = []

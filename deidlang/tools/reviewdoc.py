@@ -25,10 +25,11 @@ import attrs
 
 from ..version import __version__
 from ..lang import nodes, parser
-from .. import profile
+from ..privacy import profile
 from ..lang.diagnostics import Diagnostic
 from ..lang.source import Source
 from .findings import findings
+from ..privacy import coverage
 
 __all__ = ["Review", "RecipeInfo", "build", "render_markdown", "render_html", "FORMATS"]
 
@@ -62,8 +63,8 @@ class RecipeInfo:
 class Review:
     recipes: tuple[RecipeInfo, ...]
     options: tuple[str, ...]
-    report: profile.Report
-    groups: tuple[tuple[str, tuple[profile.Handling, ...]], ...]
+    report: coverage.Report
+    groups: tuple[tuple[str, tuple[coverage.Handling, ...]], ...]
 
 
 class ReviewError(Exception):
@@ -87,13 +88,13 @@ def build(texts: Sequence[tuple[str, str]], options: Iterable[str] = (), *, deid
     if errors:
         raise ReviewError(errors)
     opts = tuple(dict.fromkeys(options))
-    report = profile.coverage([(i.path, i.recipe) for i in infos], opts)
+    report = coverage.coverage([(i.path, i.recipe) for i in infos], opts)
     return Review(tuple(infos), opts, report, _grouped(report))
 
 
-def _grouped(report: profile.Report) -> tuple[tuple[str, tuple[profile.Handling, ...]], ...]:
-    by_option: dict[str, list[profile.Handling]] = {o.name: [] for o in profile.OPTIONS}
-    rest: list[profile.Handling] = []
+def _grouped(report: coverage.Report) -> tuple[tuple[str, tuple[coverage.Handling, ...]], ...]:
+    by_option: dict[str, list[coverage.Handling]] = {o.name: [] for o in profile.OPTIONS}
+    rest: list[coverage.Handling] = []
     for h in report.handlings:
         names = [n for n, _ in h.row.options if n in by_option]
         (by_option[names[0]] if names else rest).append(h)
@@ -105,13 +106,13 @@ def _grouped(report: profile.Report) -> tuple[tuple[str, tuple[profile.Handling,
 # --------------------------------------------------------------------------- pieces shared by both formats
 
 
-def _attribute(h: profile.Handling) -> tuple[str, str]:
+def _attribute(h: coverage.Handling) -> tuple[str, str]:
     r = h.row
     tag = f"({r.pattern.upper()})" if r.pattern != "private" else "private"
     return tag, r.keyword or r.name
 
 
-def _line(h: profile.Handling) -> str:
+def _line(h: coverage.Handling) -> str:
     if h.line is None:
         return ""
     file, line, _col, text = h.line
@@ -119,7 +120,7 @@ def _line(h: profile.Handling) -> str:
 
 
 def _summary(review: Review) -> list[tuple[str, int]]:
-    return [(s, review.report.count(s)) for s in profile.STATUSES]
+    return [(s, review.report.count(s)) for s in coverage.STATUSES]
 
 
 def _selects(line: nodes.ActionLine, recipe: nodes.Recipe) -> str:
