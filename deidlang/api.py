@@ -7,7 +7,7 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from . import checker
+from . import checks
 from .lang import parser
 from .lang.diagnostics import Diagnostic, RecipeError, refusing
 from .lang.source import Source
@@ -38,7 +38,7 @@ def check(
     under deid.
     """
     result = parser.parse(source, path=path)
-    return checker.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
+    return checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
 
 
 def compile(
@@ -63,7 +63,7 @@ def compile(
     from .compiler import compile_recipe
 
     result = parser.parse(source, path=path)
-    diagnostics = checker.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
+    diagnostics = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
     refused, _allowed = refusing(diagnostics, allow=allow, deid_compat=deid_compat)
     if refused:
         raise RecipeError(diagnostics, refused=refused)

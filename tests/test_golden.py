@@ -31,7 +31,7 @@ import attrs
 import pytest
 
 import deidlang
-from deidlang import checker
+from deidlang import checks as checker
 from deidlang.lang.diagnostics import CODES, ERROR, WARNING
 
 HERE = Path(__file__).parent / "recipes"

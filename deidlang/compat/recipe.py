@@ -31,7 +31,7 @@ import attrs
 
 from ..lang import nodes
 from ..api import compile as compile_recipe_text
-from ..checker import check_recipe
+from ..checks import check_recipe
 from ..lang.diagnostics import DeidlangError, DeidlangWarning, Diagnostic, RecipeError, parse_allow, refusing
 from ..lang.parser import ParseResult, parse
 

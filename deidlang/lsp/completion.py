@@ -13,7 +13,7 @@ import re
 from lsprotocol import types
 
 from ..lang import parser
-from ..checker import DEID_FUNCS, PREDICATES, SPLIT_OPTIONS
+from ..checks.context import DEID_FUNCS, PREDICATES, SPLIT_OPTIONS
 from ..tools import dictionary
 from .analysis import Analysis
 from .positions import Positions

@@ -13,7 +13,7 @@ import os
 from typing import Any
 
 from ..lang import nodes
-from ..checker import DEID_FUNCS
+from ..checks.context import DEID_FUNCS
 from ..tools import dictionary
 from .analysis import Analysis, Token
 from .settings import Settings
