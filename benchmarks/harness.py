@@ -28,7 +28,7 @@ from typing import Callable, Mapping
 import pydicom
 
 import deidlang
-from deidlang import batch
+from deidlang import engine
 from deidlang.runtime import keys
 
 os.environ.setdefault("MESSAGELEVEL", "QUIET")  # deid's logger
@@ -94,12 +94,12 @@ def floor_in_memory(paths: list[str], out: str | None = None) -> None:
         ds.save_as(io.BytesIO(), enforce_file_format=False)
 
 
-def deidlang_run(program, root: str, out: str, *, jobs: int = 1, remove_private: bool = True) -> batch.Summary:
+def deidlang_run(program, root: str, out: str, *, jobs: int = 1, remove_private: bool = True) -> engine.Summary:
     """The ``deidc run`` engine on a directory."""
     out = fresh(out)
-    options = batch.Options(remove_private=remove_private, output=os.path.abspath(out))
-    job = batch.Job((program,), out, inputs=(root,), options=options, jobs=jobs)
-    prepared = batch.prepare(job)
+    options = engine.Options(remove_private=remove_private, output=os.path.abspath(out))
+    job = engine.Job((program,), out, inputs=(root,), options=options, jobs=jobs)
+    prepared = engine.prepare(job)
     for _ in prepared.results():
         pass
     assert prepared.summary.failed == 0, "benchmark files must not fail"

@@ -41,11 +41,19 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, TextIO
 import attrs
 
 from .version import __version__
-from . import api, batch, preflight
+from . import api
+from .engine import batch, preflight
 from .dicomio.atomic import WriteError, describe, write_text
 from .lang.diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError, parse_allow, refusing
 from .lang.render import render_concise, render_json, render_sarif, render_text
 from .dicomio import damage
+from .engine import digests
+from .engine import inputs as engine_inputs
+from .engine import job as engine_job
+from .engine import manifest
+from .engine import outputs
+from .engine import pool
+from .engine import worker
 
 __all__ = ["main", "run_main", "FileResult", "Progress", "identifiers_of"]
 
@@ -58,11 +66,11 @@ FORMATS = ("text", "concise", "json", "sarif")
 INSPECT_FORMATS = ("table", "json")
 
 #: Sub-directory of the output that holds quarantined files, and its report.
-QUARANTINE_DIR = batch.QUARANTINE_DIR
-QUARANTINE_REPORT = batch.QUARANTINE_REPORT
+QUARANTINE_DIR = engine_job.QUARANTINE_DIR
+QUARANTINE_REPORT = engine_job.QUARANTINE_REPORT
 
 #: Suffix of the temporary files a run writes before renaming them into place.
-TMP_SUFFIX = batch.TMP_SUFFIX
+TMP_SUFFIX = outputs.TMP_SUFFIX
 
 #: Elements deid never lists as identifiers (its ``get.skip`` list): bulk
 #: pixel data and the file-meta elements that describe the encoding.
@@ -398,8 +406,8 @@ def _load_functions(path: str) -> dict[str, Callable]:
     """Execute the Python file the user named and return its public callables
     (see :func:`deidlang.batch.load_functions`)."""
     try:
-        return batch.load_functions(path)
-    except batch.BatchError as err:
+        return engine_inputs.load_functions(path)
+    except engine_job.BatchError as err:
         raise CliError(str(err)) from None
 
 
@@ -475,7 +483,7 @@ def _add_profile_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_layout_option(parser: argparse.ArgumentParser) -> None:
-    from .naming import DEFAULT_LAYOUT, LAYOUTS
+    from .engine.naming import DEFAULT_LAYOUT, LAYOUTS
 
     parser.add_argument(
         "--layout", choices=LAYOUTS, default=DEFAULT_LAYOUT,
@@ -582,36 +590,36 @@ def _cmd_check_profile(args: argparse.Namespace) -> int:
 # The file machinery lives in deidlang.batch; these names are the seams the
 # commands (and their tests) use.
 
-_Root = batch.Root
-_Task = batch.Task
-FileResult = batch.FileResult
-_RunOptions = batch.Options
-_snapshot = batch.snapshot
-_changes = batch.changes
-_write_atomic = batch.write_atomic
-_remove_temporaries = batch.remove_temporaries
-_walk = batch.walk
-_display = batch.display
-_inspect = batch.inspect_programs
-_default_jobs = batch.default_jobs
+_Root = engine_inputs.Root
+_Task = engine_job.Task
+FileResult = engine_job.FileResult
+_RunOptions = engine_job.Options
+_snapshot = worker.snapshot
+_changes = worker.changes
+_write_atomic = outputs.write_atomic
+_remove_temporaries = outputs.remove_temporaries
+_walk = engine_inputs.walk
+_display = engine_inputs.display
+_inspect = worker.inspect_programs
+_default_jobs = pool.default_jobs
 _START_METHOD: str | None = None  # the platform's default multiprocessing start method (a seam for tests)
 
 
-def _roots(inputs: list[str] | None) -> list[batch.Root]:
+def _roots(inputs: list[str] | None) -> list[engine_inputs.Root]:
     try:
-        return batch.roots(inputs)
-    except batch.NoInput as err:  # an input that cannot be right: exit 1
+        return engine_inputs.roots(inputs)
+    except engine_job.NoInput as err:  # an input that cannot be right: exit 1
         raise preflight.Refusal(str(err)) from None
-    except batch.BatchError as err:
+    except engine_job.BatchError as err:
         raise CliError(str(err)) from None
 
 
 def _execute(
-    tasks: list[batch.Task],
+    tasks: list[engine_job.Task],
     programs: list,
     funcs: Mapping[str, Callable] | None,
     functions_path: str | None,
-    options: batch.Options,
+    options: engine_job.Options,
     jobs: int,
 ) -> Iterator[FileResult]:
     """Results in task order, from this process (one job) or a process pool (no manifest)."""
@@ -822,7 +830,7 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
     key = _resolve_key(args, notes=key_notes)  # keyed built-ins, output names and the manifest's input keys
     programs = extras.chain(programs)  # earlier KEEPs protect; the key is bound once the run starts
 
-    options = batch.Options(
+    options = engine_job.Options(
         overwrite=args.overwrite,
         remove_private=remove_private,
         force=args.force,
@@ -838,11 +846,11 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         layout=args.layout,
         key=key,
     )
-    job = batch.Job(
+    job = engine_job.Job(
         programs=tuple(programs),
         output=args.output,
         inputs=tuple(args.input or ()),
-        recipes=tuple(batch.recipe_ref(path, texts[path]) for path in recipe_paths),
+        recipes=tuple(engine_job.recipe_ref(path, texts[path]) for path in recipe_paths),
         ids=ids,
         ids_path=args.ids,
         funcs=funcs,
@@ -857,9 +865,9 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
     )
     try:
         run = batch.prepare(job)
-    except batch.NoInput as err:
+    except engine_job.NoInput as err:
         raise preflight.Refusal(str(err)) from None
-    except batch.BatchError as err:
+    except engine_job.BatchError as err:
         raise CliError(str(err)) from None
     preflight.check_found(run.total, args.input or ())
     note = preflight.check_ids(variables, ids_path=args.ids, total=run.total, missing=run.missing_ids, strict=args.strict)
@@ -880,7 +888,7 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         for result in run.results():
             if result.status == "failed":
                 if result.leaks and options.show_values:  # values on the terminal only when asked, never in the manifest
-                    result = attrs.evolve(result, reason=batch.verify_reason(result.leaks, show_values=True))
+                    result = attrs.evolve(result, reason=worker.verify_reason(result.leaks, show_values=True))
                 progress.message(_failure_report(result, texts, shown))
             elif result.note:
                 # Encoding notes repeat for every file of a kind: show each once, count them all.
@@ -897,7 +905,7 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         _err("note: the run stopped; the outputs in the folder are complete and recorded in its manifest: "
              "make room (or make the folder writable) and run the same command again to finish")
         return 2
-    except batch.BatchError as err:
+    except engine_job.BatchError as err:
         progress.clear()
         raise CliError(str(err)) from None
     except KeyboardInterrupt:
@@ -923,12 +931,12 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
 
 def _require_dask(scheduler: str) -> None:
     """The form of ``--scheduler`` first (a typo is told as one), then the extra it needs."""
-    from . import distributed
+    from .engine import distributed
 
     try:
         distributed.parse_address(scheduler)
         distributed.require()
-    except batch.BatchError as err:
+    except engine_job.BatchError as err:
         raise CliError(str(err)) from None
 
 
@@ -936,14 +944,14 @@ def _write_quarantine_report(output: str, held: list[FileResult]) -> str:
     """Add this run's quarantined files to ``<output>/quarantine/quarantine.json``
     (see :func:`deidlang.batch.write_quarantine_report`)."""
     try:
-        return batch.write_quarantine_report(output, held)
+        return manifest.write_quarantine_report(output, held)
     except OSError as err:
         path = os.path.join(output, QUARANTINE_DIR, QUARANTINE_REPORT)
         _err(f"cannot write the quarantine report '{path}': {err.strerror or type(err).__name__}")
         return path
 
 
-def _print_pixel_summary(summary: batch.Summary, options: batch.Options) -> None:
+def _print_pixel_summary(summary: engine_job.Summary, options: engine_job.Options) -> None:
     line = f"pixels: {_count(summary.cleaned, 'file')} cleaned, {summary.unchanged} unchanged"
     if summary.uncompressed and options.preserve_compression:
         line += f"; {summary.uncompressed} written uncompressed (their encoding cannot be redone here)"
@@ -968,7 +976,7 @@ def _failure_report(result: FileResult, texts: Mapping[str, str], shown: set[tup
 
 
 def _print_run_summary(
-    args, recipe_paths, summary: batch.Summary, *, options: batch.Options | None = None, elapsed: float | None = None
+    args, recipe_paths, summary: engine_job.Summary, *, options: engine_job.Options | None = None, elapsed: float | None = None
 ) -> None:
     out = sys.stdout
     total = summary.files
@@ -1005,7 +1013,7 @@ def _print_run_summary(
         print(f"{_count(kept, 'existing output')} kept; use --overwrite to replace them", file=out)
     if summary.warnings:
         print(f"pydicom gave {_count(summary.warnings, 'warning')} while reading or writing (not shown: they can quote element values)", file=out)
-    print(f"manifest: {os.path.join(os.path.abspath(args.output), batch.MANIFEST)}", file=out)
+    print(f"manifest: {os.path.join(os.path.abspath(args.output), manifest.MANIFEST)}", file=out)
 
 
 def _count(n: int, word: str) -> str:
@@ -1064,7 +1072,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             for source in _walk(root, ""):
                 display = _display(root, source)
                 try:
-                    ds = batch.read_input(source, force=args.force, stop_before_pixels=True)[0]
+                    ds = engine_inputs.read_input(source, force=args.force, stop_before_pixels=True)[0]
                 except damage.InputError as err:  # not a regular file, empty, cut short, too deep...
                     unreadable.append({"file": display, "reason": str(err)})
                     continue
@@ -1253,7 +1261,7 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
         variables = preflight.recipe_variables(texts[args.recipe], args.recipe)
 
     roots = _roots(args.input)
-    written = batch.DigestSet()  # the files already listed (a file given and its folder: once)
+    written = digests.DigestSet()  # the files already listed (a file given and its folder: once)
     found = failed = 0
     try:
         with warnings.catch_warnings(), atomic_write(output, "w", suffix=TMP_SUFFIX, durable=False, private=True) as fh:
@@ -1265,7 +1273,7 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
                     display = _display(root, source)
                     reason = ""
                     try:
-                        ds = batch.read_input(source, force=args.force)[0]
+                        ds = engine_inputs.read_input(source, force=args.force)[0]
                     except damage.InputError as err:
                         reason = str(err)
                     except InvalidDicomError:
@@ -1279,7 +1287,7 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
                         _err(f"failed: {display}: {reason}")
                         continue
                     path = os.path.abspath(source)
-                    digest = batch._digest(path)
+                    digest = digests.path_digest(path)
                     if digest in written:
                         continue
                     fh.write(("\n" if not len(written) else ",\n") + _ids_entry(path, identifiers_of(ds)))
@@ -1376,7 +1384,7 @@ def _ids_for(ids: Mapping[str, dict] | None, path: str, ds: Any = None) -> dict 
         return None
     index = {os.path.normpath(k): v for k, v in ids.items()}
     uid = ds.get("SOPInstanceUID") if ds is not None else None
-    key = batch.ids_key_for(index, batch.ids_by_uid(index), (os.path.abspath(path), path), str(uid).strip("\0 ") if uid else None)
+    key = engine_inputs.ids_key_for(index, engine_inputs.ids_by_uid(index), (os.path.abspath(path), path), str(uid).strip("\0 ") if uid else None)
     if key is not None:
         return index[key]
     _err(f"note: '{path}' has no entry in the ids file")
@@ -1408,7 +1416,7 @@ def _read_dicom_or_fail(path: str, force: bool):
     if not os.path.exists(path):
         raise CliError(f"'{path}' does not exist")
     try:
-        return batch.read_input(path, force=force)[0]
+        return engine_inputs.read_input(path, force=force)[0]
     except damage.InputError as err:  # not a regular file, empty, cut short, too deep...
         raise CliError(f"cannot read '{path}': {err}") from None
     except InvalidDicomError:
@@ -1519,7 +1527,7 @@ def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappi
 
 def _apply_error_text(err: ApplyError, show_values: bool) -> str:
     """An apply error as printed: with --show-values, also what the user's function said."""
-    detail = batch.raised_message(err) if show_values else ""
+    detail = worker.raised_message(err) if show_values else ""
     return _with_detail(str(err), detail)
 
 
@@ -1546,7 +1554,7 @@ def _write_text_atomic(path: str, text: str, *, private: bool = False) -> None:
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from . import verify as verifying
+    from .engine import verify as verifying
     from .lang.diagnostics import DeidlangError
 
     for given, what in ((args.original, "--original"), (args.deidentified, "--deidentified")):

@@ -282,7 +282,7 @@ def planted(tmp_path_factory) -> Corpus:
 
 
 def _recall(corpus: Corpus, recipes: list[str], out: Path) -> Recall:
-    from deidlang import verify
+    from deidlang.engine import verify
 
     argv = ["run", "--input", str(corpus.directory), "--output", str(out), "--keep-private", "--jobs", "1"]
     for text in recipes:

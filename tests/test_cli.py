@@ -25,6 +25,7 @@ import pytest
 from pydicom.dataset import FileMetaDataset
 
 import deidlang
+from deidlang import engine
 from deidlang import cli
 from deidlang.lang.diagnostics import ApplyError, Diagnostic
 from deidlang.lang.source import Span
@@ -905,11 +906,11 @@ class TestInputsThatCannotBeRight:
         assert {pydicom.dcmread(p).PatientID for p in out_dir.rglob("*.dcm")} == {f"SUB-{n:03d}" for n in range(DEMO_FILES)}
 
     def test_a_uid_two_entries_record_matches_neither(self, tmp_path):
-        from deidlang import batch
+        from deidlang.engine import inputs
 
         index = {"/a.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.3"]}}, "/b.dcm": {"SOPInstanceUID": "1.2.3"},
                  "/c.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.4"]}}, "/d.dcm": {"id": "x"}}
-        assert batch.ids_by_uid(index) == {"1.2.4": "/c.dcm"}
+        assert inputs.ids_by_uid(index) == {"1.2.4": "/c.dcm"}
 
     def test_files_without_an_entry_fail_and_are_not_written(self, capsys, demo, tmp_path):
         """A partial match: the files with an entry are written; those without one fail,
@@ -1014,7 +1015,7 @@ class TestErrorsThatHelp:
         assert not (tmp_path / "o").exists()
 
     def test_scheduler_forms(self):
-        from deidlang import distributed
+        from deidlang.engine import distributed
 
         assert distributed.parse_address("local:4") == ("local", 4)
         assert distributed.parse_address("tcp://10.0.0.5:8786") == ("remote", "tcp://10.0.0.5:8786")
@@ -1029,9 +1030,8 @@ class TestErrorsThatHelp:
         assert code == 0 and ("keyed pseudonyms use the key" in err or "created a new secret key" in err)
 
     def test_ctrl_c_says_how_to_resume(self, capsys, demo, tmp_path, monkeypatch):
-        from deidlang import batch
 
-        results = batch.Batch.results
+        results = engine.Batch.results
 
         def interrupted(self):
             for n, result in enumerate(results(self)):
@@ -1041,7 +1041,7 @@ class TestErrorsThatHelp:
 
         argv = ["run", "--input", demo, "--output", tmp_path / "o", "--jobs", "1"]
         with monkeypatch.context() as mp:
-            mp.setattr(batch.Batch, "results", interrupted)
+            mp.setattr(engine.Batch, "results", interrupted)
             code, out, err = run(capsys, *argv)
         assert code == cli.INTERRUPTED == 130
         assert "interrupted after 5 of 10 files" in err  # the fifth was done when the interruption came and "run the same command again to resume" in err
@@ -1065,11 +1065,11 @@ class TestIdentifiersFile:
     def test_streamed_as_files_are_read(self, capsys, demo, tmp_path, monkeypatch):
         """Each file's entry is written before the next file is read (memory does not grow
         with the number of files); the file appears under its name only once complete."""
-        from deidlang import batch
+        from deidlang.engine import inputs
 
         out = tmp_path / "ids.json"
         seen: list[int] = []
-        read = batch.read_input
+        read = inputs.read_input
 
         def spy(source, **kw):
             tmp = [p for p in tmp_path.iterdir() if p.name.endswith(cli.TMP_SUFFIX)]
@@ -1077,7 +1077,7 @@ class TestIdentifiersFile:
             assert not out.exists()
             return read(source, **kw)
 
-        monkeypatch.setattr(batch, "read_input", spy)
+        monkeypatch.setattr(inputs, "read_input", spy)
         assert run(capsys, "identifiers", "--input", demo, "--output", out)[0] == 0
         assert len(seen) == DEMO_FILES and seen[0] <= 1
         assert seen == sorted(seen) and seen[-1] > 0  # the file grew as it went (in buffered writes)

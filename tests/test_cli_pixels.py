@@ -21,7 +21,8 @@ from pydicom.data import get_testdata_file
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixtures  # noqa: E402
 
-from deidlang import cli, naming  # noqa: E402
+from deidlang import cli
+from deidlang.engine import naming  # noqa: E402
 from deidlang.runtime import keys
 
 Image = pytest.importorskip("PIL.Image")

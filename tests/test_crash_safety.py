@@ -46,15 +46,18 @@ from pathlib import Path
 import pydicom
 import pytest
 
+from deidlang import engine
+from deidlang.lang.diagnostics import DeidlangError
 from deidlang.dicomio import atomic
-from deidlang import batch, cli
+from deidlang import cli
 from deidlang.dicomio.atomic import WriteError
+from deidlang.engine import manifest
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process groups, audit-hook faults and RLIMIT_FSIZE: Linux")
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-MANIFEST_FILES = {batch.MANIFEST, batch.MANIFEST_RECORDS}
+MANIFEST_FILES = {engine.MANIFEST, engine.MANIFEST_RECORDS}
 FILES = 40
 TRACEBACK = "Traceback (most recent call last)"
 
@@ -322,18 +325,18 @@ def output_files(out: Path) -> dict[str, Path]:
     return {
         p.relative_to(out).as_posix(): p
         for p in sorted(out.rglob("*"))
-        if p.is_file() and not (p.parent == out and p.name in MANIFEST_FILES) and not atomic.is_temporary(p.name, batch.TMP_SUFFIX)
+        if p.is_file() and not (p.parent == out and p.name in MANIFEST_FILES) and not atomic.is_temporary(p.name, engine.TMP_SUFFIX)
     }
 
 
 def temporaries(out: Path) -> list[str]:
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and atomic.is_temporary(p.name, batch.TMP_SUFFIX)) if out.exists() else []
+    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and atomic.is_temporary(p.name, engine.TMP_SUFFIX)) if out.exists() else []
 
 
 def read_records(out: Path, torn: set[str]) -> list[dict]:
     """The manifest's records. Every line must parse, except a last line cut short (added
     to ``torn``) and such a line seen before (a later run ends it with a newline)."""
-    path = out / batch.MANIFEST_RECORDS
+    path = out / engine.MANIFEST_RECORDS
     if not path.exists():
         return []
     text = path.read_text(encoding="utf-8")
@@ -361,9 +364,9 @@ def check_interrupted(out: Path, ref: Reference, torn: set[str], *, failed_ok: b
         assert data == ref.outputs[rel], f"{rel}: not the uninterrupted run's bytes (partial or corrupt)"
         pydicom.dcmread(io.BytesIO(data))  # reads back
     head = None
-    if (out / batch.MANIFEST).exists():
-        head = json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))
-        assert head["manifest_version"] == batch.MANIFEST_VERSION
+    if (out / engine.MANIFEST).exists():
+        head = json.loads((out / engine.MANIFEST).read_text(encoding="utf-8"))
+        assert head["manifest_version"] == manifest.MANIFEST_VERSION
         if head["complete"] and not complete:  # killed after the run's last write (while exiting)
             assert len(present) == FILES and head["summary"]["files"] == FILES
         else:
@@ -390,7 +393,7 @@ def check_complete(out: Path, ref: Reference) -> None:
     one manifest record per output."""
     assert {rel: p.read_bytes() for rel, p in output_files(out).items()} == ref.outputs
     assert temporaries(out) == []
-    head = json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))
+    head = json.loads((out / engine.MANIFEST).read_text(encoding="utf-8"))
     assert head["complete"] is True
     assert head["summary"]["files"] == FILES and head["summary"]["failed"] == 0
     records = read_records(out, torn := set())
@@ -492,7 +495,7 @@ def test_sigkill_while_the_first_header_is_renamed(ref, deidc, tmp_path):
     out = tmp_path / "out"
     killed = deidc(out, run_args(ref.corpus, out, "1"), "match", r"^os\.rename \.deidlang-manifest\.json\..*@1")
     assert killed.returncode == -signal.SIGKILL
-    assert not (out / batch.MANIFEST).exists() and len(temporaries(out)) == 1
+    assert not (out / engine.MANIFEST).exists() and len(temporaries(out)) == 1
     check_interrupted(out, ref, set())
     result = deidc(out, run_args(ref.corpus, out, "1"))
     assert result.returncode == 0, result.stderr
@@ -520,7 +523,7 @@ def test_a_torn_last_record_is_ignored_on_resume(ref, deidc, tmp_path):
     out = tmp_path / "out"
     killed = deidc(out, run_args(ref.corpus, out, "1"), "match", r"^os\.rename .*\.dcm\..* ->@11")
     assert killed.returncode == -signal.SIGKILL  # second batch recorded, none of it renamed
-    records_file = out / batch.MANIFEST_RECORDS
+    records_file = out / engine.MANIFEST_RECORDS
     text = records_file.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     assert len(lines) == 20
@@ -809,7 +812,7 @@ def test_output_inside_the_input_folder(ref, deidc_here, tmp_path):
 
 def test_write_error_is_an_os_error_with_the_target_and_plain_words():
     err = WriteError("/out/a.dcm", errno.ENOSPC, "the output")
-    assert isinstance(err, OSError) and isinstance(err, batch.DeidlangError)
+    assert isinstance(err, OSError) and isinstance(err, DeidlangError)
     assert (err.path, err.filename, err.errno, err.strerror) == ("/out/a.dcm", "/out/a.dcm", errno.ENOSPC, os.strerror(errno.ENOSPC))
     assert str(err) == "cannot write the output '/out/a.dcm': no space left on the device (the disk is full)"
     assert err.disk_full and err.fatal
@@ -849,11 +852,11 @@ def test_the_errno_is_found_through_a_re_raised_error():
 
 
 def test_temporary_names_are_recognisable():
-    name = os.path.basename(atomic.temporary_name("/out/ct 1.dcm", batch.TMP_SUFFIX))
-    assert name.startswith(".ct 1.dcm.") and atomic.is_temporary(name, batch.TMP_SUFFIX)
-    assert atomic.is_temporary("/out/" + name, batch.TMP_SUFFIX)
+    name = os.path.basename(atomic.temporary_name("/out/ct 1.dcm", engine.TMP_SUFFIX))
+    assert name.startswith(".ct 1.dcm.") and atomic.is_temporary(name, engine.TMP_SUFFIX)
+    assert atomic.is_temporary("/out/" + name, engine.TMP_SUFFIX)
     for other in ("ct.dcm", ".ct.dcm", ".ct.dcm.deidc-tmp", "ct.dcm.0123abcd.deidc-tmp", ".ct.dcm.0123ABCD.deidc-tmp", ".ct.dcm.0123abcd.tmp"):
-        assert not atomic.is_temporary(other, batch.TMP_SUFFIX), other
+        assert not atomic.is_temporary(other, engine.TMP_SUFFIX), other
 
 
 def test_atomic_target_flushes_the_file_then_renames_then_flushes_the_folder(tmp_path, monkeypatch):

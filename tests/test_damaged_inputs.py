@@ -14,6 +14,7 @@ inputs; no element value appears in any message.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -25,12 +26,15 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import batch, cli, naming
+from deidlang import engine
+from deidlang.engine import naming
+from deidlang import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
 from deidlang.dicomio import damage
 from deidlang.runtime import keys
+from deidlang.engine import job
 
 # pydicom warns when it reads the values made invalid on purpose
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -73,11 +77,11 @@ class Run:
 
     def __init__(self, code: int, out: str, err: str, output: Path, recipe: str):
         self.code, self.out, self.err, self.output, self.recipe = code, out, err, output, recipe
-        lines = (output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
+        lines = (output / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
         self.records = [json.loads(line) for line in lines if line]
         known = {naming.input_key(keys.default_key()[0], name): name for name in INPUT_NAMES}
         self.by_input = {known.get(rec["input_key"], rec["input_key"]): rec for rec in self.records}  # by input path
-        self.header = json.loads((output / batch.MANIFEST).read_text(encoding="utf-8"))
+        self.header = json.loads((output / engine.MANIFEST).read_text(encoding="utf-8"))
 
 
 def _in_process(argv: list[str]) -> tuple[int, str, str]:
@@ -144,7 +148,7 @@ def test_documented_outcome(kind, a_run, corpus):
     rec = a_run.by_input.get(case.path)
     assert rec is not None, f"{case.path!r} has no manifest record"
     assert rec["status"] == expect, rec
-    shown = batch.printable(os.path.join(str(corpus), case.path))
+    shown = engine.printable(os.path.join(str(corpus), case.path))
     if expect == "failed":
         assert case.reason in rec["reason"], rec["reason"]
         assert f"deidc: failed: {shown}: {rec['reason']}\n" in a_run.err
@@ -159,7 +163,7 @@ def _check_output(case: damaged.Case, run: Run, rec: dict, corpus: Path) -> None
     out = run.output / rec["output"]
     assert out.is_file() and not out.is_symlink()
     data = out.read_bytes()
-    assert batch.hashlib.sha256(data).hexdigest() == rec["output_sha256"] and len(data) == rec["output_size"]
+    assert hashlib.sha256(data).hexdigest() == rec["output_sha256"] and len(data) == rec["output_size"]
     ds = pydicom.dcmread(io.BytesIO(data), force=case.force)
     assert damage.cut_short(ds, len(data)) == "", "the output is not complete"
     for name in case.names:
@@ -207,13 +211,13 @@ def test_the_batch_goes_on_and_exits_1(a_run):
 def test_outputs_are_whole_and_nothing_else_is_left(a_run):
     files = [p for p in a_run.output.rglob("*") if p.is_file() or p.is_symlink()]
     names = {p.name for p in files}
-    assert not [n for n in names if n.endswith(batch.TMP_SUFFIX)]
-    outputs = {str(p.relative_to(a_run.output)) for p in files} - {batch.MANIFEST, batch.MANIFEST_RECORDS}
+    assert not [n for n in names if n.endswith(engine.TMP_SUFFIX)]
+    outputs = {str(p.relative_to(a_run.output)) for p in files} - {engine.MANIFEST, engine.MANIFEST_RECORDS}
     assert outputs == {r["output"] for r in a_run.records if r["status"] == "written"}
 
 
 def test_no_values_in_messages_or_manifest(a_run):
-    manifest = (a_run.output / batch.MANIFEST).read_text(encoding="utf-8") + (a_run.output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8")
+    manifest = (a_run.output / engine.MANIFEST).read_text(encoding="utf-8") + (a_run.output / engine.MANIFEST_RECORDS).read_text(encoding="utf-8")
     for text in (a_run.out, a_run.err, manifest):
         assert [v for v in VALUES if v in text] == []
 
@@ -230,7 +234,7 @@ def test_a_name_with_a_newline_is_shown_on_one_line(default_run, corpus):
     case = BY_KIND["name-newline-failing"]
     line = f"deidc: failed: {corpus}/names/broken\\nname.dcm: not a DICOM file"
     assert line in default_run.err
-    assert "broken" not in (default_run.output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8")  # a keyed digest
+    assert "broken" not in (default_run.output / engine.MANIFEST_RECORDS).read_text(encoding="utf-8")  # a keyed digest
     assert default_run.by_input[case.path]["status"] == "failed"
 
 
@@ -247,7 +251,7 @@ def test_a_name_that_is_not_utf8_is_kept_in_the_output_and_manifest(default_run)
     rec = default_run.by_input[case.path]
     assert rec["output"] == case.path
     assert os.fsencode(default_run.output / case.path).endswith(b"latin1-\xe9.dcm")
-    raw = (default_run.output / batch.MANIFEST_RECORDS).read_bytes()
+    raw = (default_run.output / engine.MANIFEST_RECORDS).read_bytes()
     raw.decode("utf-8")  # the manifest stays valid UTF-8 (the name is escaped)
 
 
@@ -304,7 +308,7 @@ def test_unreadable_folder_is_reported(tmp_path):
     assert code == 1
     assert f"failed: {src / 'locked'}: cannot read: permission denied" in err
     assert "2 files processed: 1 written, 0 skipped, 1 failed" in out
-    assert code2 == 1 and f"failed: {src / 'locked'}: {batch.UNLISTABLE}" in err2
+    assert code2 == 1 and f"failed: {src / 'locked'}: {job.UNLISTABLE}" in err2
 
 
 # =========================================================================== the documentation
@@ -316,7 +320,7 @@ def test_robustness_doc_names_every_kind_and_reason():
     doc = (Path(__file__).resolve().parent.parent / "docs" / "robustness.md").read_text(encoding="utf-8")
     for reason in (damage.EMPTY, damage.NOT_DICOM + damage.NO_PREAMBLE_HINT, damage.NOT_DICOM + damage.TOO_SHORT_HINT,
                    damage.CUT_SHORT, damage.META_ONLY, damage.TOO_DEEP, damage.DICOMDIR, damage.DANGLING, damage.LOOP,
-                   batch.UNLISTABLE, batch.OUTSIDE):
+                   job.UNLISTABLE, job.OUTSIDE):
         assert f"`{reason}`" in doc, reason
     tokens = set(re.findall(r"`([^`]+)`", doc))
     wildcards = [t[:-1] for t in tokens if t.endswith("*")]

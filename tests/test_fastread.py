@@ -21,6 +21,7 @@ import pytest
 from pydicom import config
 from pydicom.dataset import Dataset
 
+from deidlang import engine
 from deidlang.dicomio import encode
 from deidlang.dicomio.fastread import read_bytes
 
@@ -159,19 +160,18 @@ def test_pydicom_debugging_and_hooks_are_respected(monkeypatch, bench_corpus):
 
 def test_the_run_engine_reads_with_it(bench_corpus, monkeypatch):
     """batch.read_input uses the fast reader for whole small files, and its checks still run."""
-    from deidlang import batch
     from deidlang.dicomio import fastread
 
     calls = []
     original = fastread.read_bytes
     monkeypatch.setattr(fastread, "read_bytes", lambda data: calls.append(len(data)) or original(data))
-    ds, _ = batch.read_input(str(bench_corpus[0]))
+    ds, _ = engine.read_input(str(bench_corpus[0]))
     assert calls and ds.filename == str(bench_corpus[0])
     cut = bench_corpus[0].read_bytes()[:-3]
     short = bench_corpus[0].parent / "short.dcm"
     short.write_bytes(cut)
     with pytest.raises(damage.InputError):
-        batch.read_input(str(short))
+        engine.read_input(str(short))
 
 
 def _undefined_lengths(ds: Dataset) -> None:

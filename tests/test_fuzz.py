@@ -48,7 +48,8 @@ from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 
 import deidlang
-from deidlang import ApplyError, RecipeError, batch, cli
+from deidlang import engine
+from deidlang import ApplyError, RecipeError, cli
 from deidlang.lang.diagnostics import CODES, Diagnostic
 from deidlang.dicomio.encode import encode
 from deidlang.runtime import keyed
@@ -426,9 +427,9 @@ def test_random_files_through_the_run_worker(workdir, data, clean_pixels):
     source = workdir / f"in-{n}.dcm"
     source.write_bytes(data)
     target = workdir / "out" / f"out-{n}.dcm"
-    options = batch.Options(remove_private=REMOVE_PRIVATE, clean_pixels=clean_pixels and _has_pixels(), output=str(workdir / "out"))
-    worker = batch.Worker(DEFAULT, None, options)
-    result = worker(batch.Task(str(source), str(target), source.name))
+    options = engine.Options(remove_private=REMOVE_PRIVATE, clean_pixels=clean_pixels and _has_pixels(), output=str(workdir / "out"))
+    worker = engine.Worker(DEFAULT, None, options)
+    result = worker(engine.Task(str(source), str(target), source.name))
     try:
         assert result.status in ("written", "failed"), result
         if result.status == "failed":

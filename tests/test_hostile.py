@@ -469,7 +469,7 @@ def test_deid_func_names_resolve_only_to_builtins(name):
 def test_functions_file_exposes_only_its_own_public_callables(tmp_path):
     """``--functions FILE.py``: the file the user named is the only code run, and only its
     public callables become func: names (not what it imported)."""
-    from deidlang.batch import load_functions
+    from deidlang.engine.inputs import load_functions
 
     path = tmp_path / "funcs.py"
     path.write_text(

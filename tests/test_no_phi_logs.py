@@ -55,7 +55,8 @@ from pydicom.dataelem import RawDataElement
 from pydicom.encaps import encapsulate
 from pydicom.tag import Tag
 
-from deidlang import cli, naming
+from deidlang import cli
+from deidlang.engine import naming
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from canary import UID_ROOT, build_corpus, find_markers, recipe_keywords  # noqa: E402

@@ -27,7 +27,9 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import batch, cli, naming, verify
+from deidlang import engine
+from deidlang.engine import naming, verify
+from deidlang import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
@@ -115,7 +117,7 @@ def run(*argv, env: dict | None = None) -> tuple[int, str, str]:
 def tree(root: Path) -> list[str]:
     """Every file and folder under ``root`` (relative, '/'), the manifest's files aside."""
     return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.name not in (batch.MANIFEST, batch.MANIFEST_RECORDS)
+        p.relative_to(root).as_posix() for p in root.rglob("*") if p.name not in (engine.MANIFEST, engine.MANIFEST_RECORDS)
     )
 
 
@@ -163,14 +165,14 @@ def test_no_output_name_manifest_line_or_summary_holds_an_identifying_value(defa
     out, stdout, err = default_run
     names = tree(out)
     assert len([n for n in names if n.endswith(".dcm")]) == len(TREE)
-    report = out / batch.QUARANTINE_DIR / batch.QUARANTINE_REPORT
+    report = out / engine.QUARANTINE_DIR / engine.QUARANTINE_REPORT
     assert len(json.loads(report.read_text(encoding="utf-8"))["files"]) == 1  # a report with an entry (checked below)
     assert holding("\n".join(names), values) == []
     assert holding(texts(out), values) == []
     assert holding(stdout, values) == [] and holding(err, values) == []
-    head = json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))
+    head = json.loads((out / engine.MANIFEST).read_text(encoding="utf-8"))
     assert head["layout"] == "mirror" and all(set(r) == {"name_key"} for r in head["inputs"])
-    for rec in map(json.loads, (out / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()):
+    for rec in map(json.loads, (out / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()):
         assert "input" not in rec and re.fullmatch(r"[0-9a-f]{32}", rec["input_key"])
 
 
@@ -179,7 +181,7 @@ def test_names_that_hold_nothing_are_kept_and_the_rest_are_pseudonyms(default_ru
     assert (out / "misc" / "series_001" / "image.dcm").is_file()
     for name in tree(out):
         for part in name.split("/"):
-            assert part in (*PLAIN, batch.QUARANTINE_DIR, batch.QUARANTINE_REPORT) or HEX.match(part.removesuffix(".dcm")), name
+            assert part in (*PLAIN, engine.QUARANTINE_DIR, engine.QUARANTINE_REPORT) or HEX.match(part.removesuffix(".dcm")), name
     # 3 patient folders, 4 study folders, 1 accession folder; 2 IDs and 2 UIDs in file names
     assert "output names: 8 folder names and 4 file names held identifying values of their files: replaced by keyed pseudonyms" in stdout
 
@@ -283,7 +285,7 @@ def test_a_resumed_run_gives_the_uninterrupted_names(pacs, values, tmp_path, lay
     args = [sys.executable, "-m", "deidlang", "run", "--input", str(pacs), "--output", str(again), "--jobs", "1", "--layout", layout]
     killed = subprocess.run(args, env={**env, "DEIDLANG_TEST_KILL_AFTER": "3"}, cwd=ROOT, capture_output=True, timeout=120, check=False)
     assert killed.returncode == -signal.SIGKILL
-    done = len((again / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines())
+    done = len((again / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines())
     assert 3 <= done < len(TREE)
     assert holding(texts(again) + "\n".join(tree(again)), values) == []
     finished = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)

@@ -30,11 +30,14 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import batch, cli, naming
+from deidlang import engine
+from deidlang.engine import naming
+from deidlang import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
 from deidlang.runtime import keys
+from deidlang.engine import job
 
 RECIPE = "FORMAT dicom\n\n%header\n\nADD PatientIdentityRemoved YES\nREPLACE PatientName ANONYMOUS\n"
 HOLD_RECIPE = "FORMAT dicom\n\n%filter hold\n\nLABEL every CT\n  contains Modality CT\n\n%header\n\nREPLACE PatientName ANONYMOUS\n"
@@ -53,7 +56,7 @@ def run(*argv) -> tuple[int, str, str]:
 
 def records(output: Path) -> dict[str, dict]:
     """The manifest's records by input key (the manifest holds no input path: :func:`k` names one)."""
-    lines = (output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
+    lines = (output / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
     return {rec["input_key"]: rec for rec in map(json.loads, filter(None, lines))}
 
 
@@ -116,12 +119,12 @@ def elsewhere(tmp_path: Path) -> Path:
     ],
 )
 def test_confined(relative, ok):
-    assert batch.confined(relative) is ok
+    assert engine.confined(relative) is ok
 
 
 def test_make_folders_refuses_a_folder_outside(tmp_path):
-    with pytest.raises(batch.OutputError, match="would leave the output folder"):
-        batch.make_folders(str(tmp_path / "out"), str(tmp_path / "other"))
+    with pytest.raises(engine.OutputError, match="would leave the output folder"):
+        engine.make_folders(str(tmp_path / "out"), str(tmp_path / "other"))
 
 
 # =========================================================================== URL inputs (object names)
@@ -150,8 +153,8 @@ def test_object_names_with_dot_dot_are_refused(bucket, recipe, tmp_path):
     recs = records(out)
     assert recs[k("ok.dcm")]["status"] == "written"
     for name in ("a/../../escaped.dcm", "a/../../../../tmp/deidlang-escaped.dcm", "b/./dot.dcm"):
-        assert recs[k(name)]["status"] == "failed" and recs[k(name)]["reason"] == batch.OUTSIDE
-        assert f"deidc: failed: {bucket}/{name}: {batch.OUTSIDE}" in err
+        assert recs[k(name)]["status"] == "failed" and recs[k(name)]["reason"] == job.OUTSIDE
+        assert f"deidc: failed: {bucket}/{name}: {job.OUTSIDE}" in err
     assert recs[k("rooted.dcm")]["output"] == "rooted.dcm"  # empty parts of a name collapse
     assert recs[k("c/d.dcm")]["output"] == "c/d.dcm"
     assert not (tmp_path / "work" / "escaped.dcm").exists() and not (tmp_path / "escaped.dcm").exists()
@@ -219,7 +222,7 @@ def test_a_linked_folder_in_the_output_is_not_followed(recipe, tmp_path, elsewhe
     assert records(out)[k("sub/x.dcm")]["status"] == "failed"
     assert records(out)[k("y.dcm")]["status"] == "written"
     assert tree(elsewhere) == before
-    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(batch.TMP_SUFFIX)]
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(engine.TMP_SUFFIX)]
 
 
 def test_a_deeper_linked_folder_is_not_followed_either(recipe, tmp_path, elsewhere):
@@ -285,7 +288,7 @@ def test_a_manifest_that_is_a_link_is_refused(recipe, tmp_path, elsewhere):
     (src / "x.dcm").write_bytes(dicom(1))
     out = tmp_path / "out"
     out.mkdir()
-    (out / batch.MANIFEST_RECORDS).symlink_to(elsewhere / "victim.dcm")
+    (out / engine.MANIFEST_RECORDS).symlink_to(elsewhere / "victim.dcm")
     before = tree(elsewhere)
     code, _, err = run("run", "--recipe", recipe, "--input", src, "--output", out, "--jobs", "1")
     assert code == 2 and "is a symbolic link: not followed" in err
@@ -300,7 +303,7 @@ def test_a_linked_quarantine_folder_is_not_followed(tmp_path, elsewhere):
     (src / "x.dcm").write_bytes(dicom(1))
     out = tmp_path / "out"
     out.mkdir()
-    (out / batch.QUARANTINE_DIR).symlink_to(elsewhere, target_is_directory=True)
+    (out / engine.QUARANTINE_DIR).symlink_to(elsewhere, target_is_directory=True)
     before = tree(elsewhere)
     code, _, err = run("run", "--recipe", recipe, "--input", src, "--output", out, "--jobs", "1", "--quarantine", "hold")
     assert code == 1 and "symbolic link at 'quarantine'" in err

@@ -28,12 +28,10 @@ from typing import Iterable, Sequence
 
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 import deidlang
-from deidlang import batch
+from deidlang import engine
 from deidlang.privacy import profile
 from deidlang.runtime import extras, keyed
 
@@ -170,9 +168,9 @@ def deidentify(name: str, sources: Sequence[str], folder: Path) -> dict[str, str
     """Run the bundled recipe (with option ``name``) as ``deidc run --force`` does:
     ``{source: output}`` for every file written."""
     folder.mkdir(parents=True, exist_ok=True)
-    tasks = [batch.Task(source=s, target=str(folder / f"{i:04d}.dcm"), display=os.path.basename(s)) for i, s in enumerate(sources)]
-    options = batch.Options(force=True, remove_private=name != "retain-safe-private", output=str(folder))
-    results = batch.execute(tasks, _programs(name), None, None, options, jobs=1)
+    tasks = [engine.Task(source=s, target=str(folder / f"{i:04d}.dcm"), display=os.path.basename(s)) for i, s in enumerate(sources)]
+    options = engine.Options(force=True, remove_private=name != "retain-safe-private", output=str(folder))
+    results = engine.execute(tasks, _programs(name), None, None, options, jobs=1)
     return {t.source: r.output for t, r in zip(tasks, results) if r.status == "written"}
 
 

@@ -16,7 +16,8 @@ from pydicom.dataset import Dataset
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixtures  # noqa: E402
 
-from deidlang import cli, verify  # noqa: E402
+from deidlang import cli
+from deidlang.engine import verify  # noqa: E402
 from deidlang.privacy.identifiers import harvest
 from deidlang.privacy.search import search  # noqa: E402
 from deidlang.privacy import identifiers as privacy_identifiers

@@ -304,7 +304,8 @@ def actual_result(case: Case) -> dict:
     ds, shown = _input(case)
     funcs = None
     if case.functions:
-        from ..batch import BatchError, load_functions
+        from ..engine.job import BatchError
+        from ..engine.inputs import load_functions
 
         try:
             funcs = load_functions(str(case.at(case.functions)))

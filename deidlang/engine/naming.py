@@ -45,8 +45,8 @@ import os
 import re
 from typing import Any, Iterable, Sequence
 
-from .runtime.keys import Key
-from .dicomio import damage
+from ..runtime.keys import Key
+from ..dicomio import damage
 
 __all__ = [
     "LAYOUTS",
@@ -132,7 +132,7 @@ def _path_tags() -> frozenset[int]:
     identifying on their own."""
     from pydicom._dicom_dict import DicomDictionary
 
-    from .privacy.identifiers import is_id_keyword
+    from ..privacy.identifiers import is_id_keyword
 
     found = set()
     for tag, entry in DicomDictionary.items():
@@ -152,7 +152,7 @@ def path_identifiers(ds, only: Iterable[int] | None = None) -> list:
     from pydicom.dataelem import RawDataElement, convert_raw_data_element
     from pydicom.dataset import Dataset
 
-    from .privacy.identifiers import harvest
+    from ..privacy.identifiers import harvest
 
     tags = _path_tags() if only is None else frozenset(only)
     elements = ds._dict
@@ -335,10 +335,11 @@ def read_header(source: str, *, force: bool = False):
     is not little endian Part 10 or does not parse so, the file as the batch reads it
     (regular files only; large values left unread). Raises what
     :func:`deidlang.batch.read_input` raises for a file that cannot be read."""
-    from . import batch
+    from . import paths
+    from . import inputs
 
-    if batch.is_url(source):
-        return batch.read_input(source, force=force)[0]
+    if paths.is_url(source):
+        return inputs.read_input(source, force=force)[0]
     with damage.open_regular(source) as fh:
         size = os.fstat(fh.fileno()).st_size
         if size == 0:
@@ -368,7 +369,7 @@ def top_elements(data: bytes):
     from pydicom.tag import BaseTag
     from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
 
-    from .dicomio.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
+    from ..dicomio.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
 
     size = len(data)
     if size < 140 or data[128:132] != b"DICM":
@@ -431,7 +432,7 @@ _UNDEFINED = 0xFFFFFFFF
 def _step_over_items(data: bytes, pos: int, implicit: bool, depth: int = 0) -> int | None:
     """The position after the sequence delimiter of an undefined-length value whose items
     start at ``pos``; None when they do not parse (or nest deeper than 32)."""
-    from .dicomio.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
+    from ..dicomio.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
 
     size = len(data)
     if depth > 32:

@@ -21,9 +21,9 @@ from typing import Any, Iterable, Iterator, Mapping
 import attrs
 from pydicom.dataset import Dataset
 
-from .lang.diagnostics import DeidlangError
-from .privacy.identifiers import harvest, option_of
-from .privacy.search import Leak, search
+from ..lang.diagnostics import DeidlangError
+from ..privacy.identifiers import harvest, option_of
+from ..privacy.search import Leak, search
 
 __all__ = [
     "FileCheck",
@@ -86,7 +86,7 @@ class VerifyReport:
 
 
 def _read(path: str):
-    from .batch import read_input  # regular files only, complete elements (docs/robustness.md)
+    from .inputs import read_input  # regular files only, complete elements (docs/robustness.md)
 
     return read_input(path, force=True)[0]
 
@@ -283,7 +283,7 @@ def _manifest_pairs(root: str, original: str, key: Any = None) -> list[tuple[str
 def _run_key(key: Any, header: Mapping[str, Any]):
     """The key that made a run's input keys: ``key``, else the default key (never created
     here). Raises :class:`DeidlangError` when there is none or it is not the run's."""
-    from .runtime import keys
+    from ..runtime import keys
 
     if key is None:
         try:
@@ -401,7 +401,7 @@ def manifest_recipes(root: str) -> tuple[list[Any], tuple[str, ...] | None]:
     named = header.get("recipes") if isinstance(header, Mapping) else None
     if not isinstance(named, list):
         return [], None
-    from . import api
+    from .. import api
 
     recipes: list[Any] = []
     options: list[str] = []

@@ -20,7 +20,7 @@ import os
 import re
 from typing import Any, Iterable, Mapping, Sequence
 
-from .lang.diagnostics import DeidlangError
+from ..lang.diagnostics import DeidlangError
 
 __all__ = [
     "Refusal",
@@ -45,8 +45,8 @@ class Refusal(DeidlangError):
 
 def recipe_variables(text: str, path: str) -> list[str]:
     """The ``var:`` names one recipe uses, in order of first use."""
-    from . import api
-    from .lang import nodes
+    from .. import api
+    from ..lang import nodes
 
     names: list[str] = []
     for section in api.parse(text, path=path).recipe.sections:
@@ -79,7 +79,7 @@ def _names(variables: Sequence[str]) -> str:
 
 def check_options(names: Iterable[str] | None, *, remove_private: bool) -> None:
     """Refuse a profile option that cannot act with the other options given."""
-    from .privacy import profile
+    from ..privacy import profile
 
     for name in dict.fromkeys(names or ()):
         option = profile.option(name)
@@ -93,7 +93,7 @@ def check_options(names: Iterable[str] | None, *, remove_private: bool) -> None:
 def check_quarantine(groups: Iterable[str], programs: Sequence) -> None:
     """Refuse ``--quarantine GROUP`` when no recipe's ``%filter`` defines GROUP: its files
     would be written with the others, which is what the option was given to prevent."""
-    from .lang.suggest import did_you_mean
+    from ..lang.suggest import did_you_mean
 
     wanted = sorted(set(groups))
     if not wanted:

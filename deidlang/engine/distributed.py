@@ -33,7 +33,11 @@ import secrets
 from concurrent.futures import Future
 from typing import Any, Mapping
 
-from .batch import BatchError, FileResult, Job, Task, Worker, _Executor, load_functions, remove_temporaries
+from .job import BatchError, FileResult, Job, Task
+from .worker import Worker
+from .pool import Executor
+from .inputs import load_functions
+from .outputs import remove_temporaries
 
 try:  # the worker plugin must be a module-level class (it is pickled to the workers)
     from distributed import WorkerPlugin as _PluginBase
@@ -125,12 +129,12 @@ class _Plugin(_PluginBase):
 
 def _run_batch(run_id: str, tasks: list[Task]) -> list[FileResult]:
     """The task function: one batch on one worker (the plugin set the worker up)."""
-    from .batch import _files_to_write, _test_hook
+    from .pool import files_to_write, test_hook
 
     worker = _STATE.get(run_id)
     if worker is None:
         raise RuntimeError("the deidlang worker plugin is not set up on this worker")
-    _test_hook(_files_to_write(tasks))
+    test_hook(files_to_write(tasks))
     poison = os.environ.get("DEIDLANG_TEST_FAIL_BATCH")  # tests only: a batch that always raises
     if poison and any(poison in t.display for t in tasks):
         raise RuntimeError("test batch failure")
@@ -152,7 +156,7 @@ class _Lost:
             return [FileResult(t.display, "failed", reason, root=t.root, relative=t.relative) for t in self.tasks]
 
 
-class DaskExecutor(_Executor):
+class DaskExecutor(Executor):
     """Submits batches to a Dask cluster; results are read back in submission order."""
 
     def __init__(self, job: Job, index: Mapping[str, Any] | None):
