@@ -32,6 +32,7 @@ from deidlang.runtime.explain import explain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from canary import ALL_VRS, Corpus, build_corpus, element_texts, element_values, expected_leaks, find_markers, recipe_keywords, walk  # noqa: E402
+from deidlang.cli import app
 
 #: Attributes the basic profile never keeps (PS3.15 Table E.1-1: X, Z, D or U).
 NEVER_KEPT = (
@@ -59,7 +60,7 @@ class Outcome:
 
 
 def _default_remove_private() -> bool:
-    return cli._build_parser().parse_args(["run"]).remove_private
+    return app.build_parser().parse_args(["run"]).remove_private
 
 
 def _kept(corpus: Corpus, recipe: Path, remove_private: bool) -> dict[str, set[str]]:

@@ -25,10 +25,12 @@ import pytest
 from pydicom.dataset import FileMetaDataset
 
 import deidlang
-from deidlang import engine
-from deidlang import cli
+from deidlang import api, cli, engine
 from deidlang.lang.diagnostics import ApplyError, Diagnostic
 from deidlang.lang.source import Span
+from deidlang.cli import run as cli_run
+from deidlang.cli import common
+from deidlang.cli import identifiers
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -119,7 +121,7 @@ def fake(monkeypatch):
         made.append(program)
         return program
 
-    monkeypatch.setattr(cli, "_compile", compile_)
+    monkeypatch.setattr(common, "compile_vetted", compile_)
     return made
 
 
@@ -160,7 +162,7 @@ class TestCheck:
 
     def test_strict_makes_warnings_fail(self, capsys, recipe, monkeypatch):
         warning = Diagnostic.at(Span(4, 8, 4, 22), "W202", "keyword 'x' not in canonical case", file=str(recipe))
-        monkeypatch.setattr(cli.api, "check", lambda *a, **k: [warning])
+        monkeypatch.setattr(api, "check", lambda *a, **k: [warning])
         code, out, _ = run(capsys, "check", recipe)
         assert code == 0 and "warning[W202]" in out and "Found 1 warning in 1 recipe." in out
         assert run(capsys, "check", "--strict", recipe)[0] == 1
@@ -202,7 +204,7 @@ class TestCheck:
             seen.update(path=path, ids=ids, functions=functions)
             return []
 
-        monkeypatch.setattr(cli.api, "check", check)
+        monkeypatch.setattr(api, "check", check)
         ids = tmp_path / "ids.json"
         ids.write_text('{"/data/1.dcm": {"id": "SUB-1"}}', encoding="utf-8")
         funcs = tmp_path / "funcs.py"
@@ -218,7 +220,7 @@ class TestCheck:
     def test_functions_file_respects_all(self, tmp_path):
         funcs = tmp_path / "funcs.py"
         funcs.write_text("__all__ = ['a']\ndef a(**k): pass\ndef b(**k): pass\n", encoding="utf-8")
-        assert list(cli._load_functions(str(funcs))) == ["a"]
+        assert list(common.load_functions(str(funcs))) == ["a"]
 
     def test_functions_file_that_raises_exits_2(self, capsys, recipe, tmp_path):
         funcs = tmp_path / "funcs.py"
@@ -252,7 +254,7 @@ class TestCheck:
         def explode(*a, **k):
             raise RuntimeError("boom")
 
-        monkeypatch.setattr(cli.api, "check", explode)
+        monkeypatch.setattr(api, "check", explode)
         monkeypatch.delenv("DEIDLANG_TRACEBACK", raising=False)
         code, out, err = run(capsys, "check", recipe)
         assert code == 2 and out == ""
@@ -271,7 +273,7 @@ class TestCheck:
             except KeyError as inner:
                 raise ValueError(name) from inner
 
-        monkeypatch.setattr(cli.api, "check", explode)
+        monkeypatch.setattr(api, "check", explode)
         monkeypatch.delenv("DEIDLANG_TRACEBACK", raising=False)
         code, _, err = run(capsys, "check", recipe)
         assert code == 2 and "PATIENT-7" not in err and "DOE^JANE" not in err
@@ -306,10 +308,10 @@ class TestUsage:
 
         monkeypatch.delenv("NO_COLOR", raising=False)
         monkeypatch.delenv("TERM", raising=False)
-        assert cli._want_color(Tty()) is True
-        assert cli._want_color(io.StringIO()) is False
+        assert common.want_color(Tty()) is True
+        assert common.want_color(io.StringIO()) is False
         monkeypatch.setenv("NO_COLOR", "1")
-        assert cli._want_color(Tty()) is False
+        assert common.want_color(Tty()) is False
 
 
 # =========================================================================== run (fake program)
@@ -420,7 +422,7 @@ class TestRun:
 
     def test_strict_refuses_warnings(self, capsys, fake, demo, recipe, tmp_path, monkeypatch):
         warning = Diagnostic.at(Span(4, 8, 4, 22), "W202", "w", file=str(recipe))
-        monkeypatch.setattr(cli.api, "check", lambda *a, **k: [warning])
+        monkeypatch.setattr(api, "check", lambda *a, **k: [warning])
         out_dir = tmp_path / "out"
         code, _, err = run(capsys, "run", "--strict", "--recipe", recipe, "--input", demo, "--output", out_dir)
         assert code == 1 and "warning[W202]" in err and not out_dir.exists()
@@ -443,12 +445,12 @@ class TestRun:
 
         if start_method not in multiprocessing.get_all_start_methods():
             pytest.skip(f"no {start_method} start method on this platform")
-        monkeypatch.setattr(cli, "_START_METHOD", start_method)
+        monkeypatch.setattr(cli_run, "_START_METHOD", start_method)
         funcs = tmp_path / "funcs.py"
         funcs.write_text("def tag_it(item=None, value=None, field=None, dicom=None):\n    return 'TAGGED'\n", encoding="utf-8")
-        tasks = [cli._Task(str(p), str(tmp_path / "o" / p.name), p.name) for p in sorted(demo.rglob("ct-*.dcm"))]
+        tasks = [engine.Task(str(p), str(tmp_path / "o" / p.name), p.name) for p in sorted(demo.rglob("ct-*.dcm"))]
         program = _FuncProgram()
-        results = list(cli._execute(tasks, [program], cli._load_functions(str(funcs)), str(funcs), cli._RunOptions(), 2))
+        results = list(cli_run.execute(tasks, [program], common.load_functions(str(funcs)), str(funcs), engine.Options(), 2))
         assert [r.status for r in results] == ["written"] * 3, [r.reason for r in results]
         assert {pydicom.dcmread(tmp_path / "o" / p.name).PatientComments for p in demo.rglob("ct-*.dcm")} == {"TAGGED"}
 
@@ -552,14 +554,14 @@ class TestRun:
 class TestChangeCounts:
     def test_reading_is_not_changing(self):
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
-        before = cli._snapshot(ds)
+        before = engine.snapshot(ds)
         _ = ds.PatientID, ds.OperatorsName, ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID  # converts them
-        assert cli._changes(before, ds, ds.original_character_set) == (0, 0, 0)
+        assert engine.changes(before, ds, ds.original_character_set) == (0, 0, 0)
 
     def test_counts(self):
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
         ds.SpecificCharacterSet  # already converted before the recipe runs
-        before = cli._snapshot(ds)
+        before = engine.snapshot(ds)
         ds.SpecificCharacterSet = "ISO_IR 192"  # changed in place
         ds.OperatorsName = ["FENWICK^TOBIAS", "LINDQVIST^SAGA"]  # same value written again
         ds.PatientID = "SUB-1"
@@ -571,30 +573,30 @@ class TestChangeCounts:
         ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]  # same value
         ds.Rows = 16  # same value, binary VR
         ds.Columns = 8
-        assert cli._changes(before, ds, ds.original_character_set) == (2, 1, 4)
+        assert engine.changes(before, ds, ds.original_character_set) == (2, 1, 4)
 
     def test_blanking_an_empty_element_is_not_a_change(self):
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
         ds.AccessionNumber = ""
         ds.save_as(buffer := io.BytesIO(), enforce_file_format=False)
         ds = pydicom.dcmread(io.BytesIO(buffer.getvalue()))
-        before = cli._snapshot(ds)
+        before = engine.snapshot(ds)
         ds.AccessionNumber = None
         ds.ReferringPhysicianName = None
-        assert cli._changes(before, ds, ds.original_character_set) == (0, 0, 1)
+        assert engine.changes(before, ds, ds.original_character_set) == (0, 0, 1)
 
 
     def test_values_written_as_bytes_are_counted(self):
         """The runtime writes ASCII text as raw bytes (runtime/rawtext.py); those count too."""
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
-        before = cli._snapshot(ds)
+        before = engine.snapshot(ds)
         program = deidlang.compile(
             "FORMAT dicom\n%header\nREPLACE PatientID SUB-1\nREPLACE StudyID " + str(ds.StudyID) + "\n"
             "REPLACE PatientName ANONYMOUS\n"
         )
         program.apply(ds)
         assert type(ds._dict[0x00100020]).__name__ == "RawDataElement"
-        assert cli._changes(before, ds, ds.original_character_set) == (0, 0, 2)
+        assert engine.changes(before, ds, ds.original_character_set) == (0, 0, 2)
 
 
 class TestAtomicWrite:
@@ -611,14 +613,14 @@ class TestAtomicWrite:
         ds.save_as = save_as
         target = tmp_path / "sub" / "x.dcm"
         with pytest.raises(Interrupted):
-            cli._write_atomic(ds, str(target))
+            engine.write_atomic(ds, str(target))
         assert list((tmp_path / "sub").iterdir()) == []
 
     def test_write_replaces_in_one_step(self, tmp_path):
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-003" / "cr-knee" / "cr-001.dcm")
         target = tmp_path / "x.dcm"
         target.write_bytes(b"old")
-        cli._write_atomic(ds, str(target))
+        engine.write_atomic(ds, str(target))
         assert pydicom.dcmread(target).SOPInstanceUID == ds.SOPInstanceUID
         assert [p.name for p in tmp_path.iterdir()] == ["x.dcm"]
 
@@ -628,7 +630,7 @@ class TestAtomicWrite:
         leftover.write_bytes(b"")
         keep = tmp_path / "d" / "x.dcm"
         keep.write_bytes(b"")
-        cli._remove_temporaries(str(tmp_path))
+        engine.remove_temporaries(str(tmp_path))
         assert not leftover.exists() and keep.exists()
 
 
@@ -735,7 +737,7 @@ class TestIdentifiers:
     def test_universe_order_matches_a_plain_walk(self):
         for path in sorted(cli.DEMO_DIR.rglob("*.dcm")):
             ds = pydicom.dcmread(path)
-            assert list(cli.identifiers_of(ds).items()) == list(cli._identifiers_walk(ds).items())
+            assert list(cli.identifiers_of(ds).items()) == list(identifiers._identifiers_walk(ds).items())
 
     def test_lists_recipe_variables_and_refuses_to_overwrite(self, capsys, demo, tmp_path):
         ids_path = tmp_path / "ids.json"
@@ -1065,11 +1067,9 @@ class TestIdentifiersFile:
     def test_streamed_as_files_are_read(self, capsys, demo, tmp_path, monkeypatch):
         """Each file's entry is written before the next file is read (memory does not grow
         with the number of files); the file appears under its name only once complete."""
-        from deidlang.engine import inputs
-
         out = tmp_path / "ids.json"
         seen: list[int] = []
-        read = inputs.read_input
+        read = engine.read_input
 
         def spy(source, **kw):
             tmp = [p for p in tmp_path.iterdir() if p.name.endswith(cli.TMP_SUFFIX)]
@@ -1077,7 +1077,7 @@ class TestIdentifiersFile:
             assert not out.exists()
             return read(source, **kw)
 
-        monkeypatch.setattr(inputs, "read_input", spy)
+        monkeypatch.setattr(engine, "read_input", spy)
         assert run(capsys, "identifiers", "--input", demo, "--output", out)[0] == 0
         assert len(seen) == DEMO_FILES and seen[0] <= 1
         assert seen == sorted(seen) and seen[-1] > 0  # the file grew as it went (in buffered writes)

@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixtures  # noqa: E402
 
 import deidlang  # noqa: E402
+from deidlang import cli
 from deidlang import cli  # noqa: E402
 from deidlang.runtime.explain import Explanation, Tracer, explain, render_json, render_text  # noqa: E402
 

@@ -48,6 +48,7 @@ from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 
 import deidlang
+from deidlang import cli
 from deidlang import engine
 from deidlang import ApplyError, RecipeError, cli
 from deidlang.lang.diagnostics import CODES, Diagnostic
@@ -57,6 +58,7 @@ from deidlang.runtime import keyed
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import strategies as S  # noqa: E402
 from deidlang.runtime import keys
+from deidlang.cli import app
 
 # =========================================================================== time box
 
@@ -342,7 +344,7 @@ def _with_options(names: list[str]) -> list:
     base = deidlang.load(str(cli.DEFAULT_RECIPE))
     return [keyed.bind(p, KEY) for p in extras.chain([_OPTION_PROGRAMS[n] for n in names] + [base])]
 #: `deidc run`'s default for private elements (removed unless --keep-private).
-REMOVE_PRIVATE = cli._build_parser().parse_args(["run"]).remove_private
+REMOVE_PRIVATE = app.build_parser().parse_args(["run"]).remove_private
 
 
 def _read(data: bytes):

@@ -20,7 +20,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from deidlang.cli import DEMO_DIR
+from deidlang.cli.common import DEMO_DIR
 from deidlang.dicomio import sequences
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -40,11 +40,11 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..dicomio.atomic import WriteError, write_text
-    from ..cli import CliError, _read_recipe
+    from .common import CliError, read_recipe
     from ..lang.render import render_concise
     from ..tools import reviewdoc
 
-    texts = [(path, _read_recipe(path)) for path in dict.fromkeys(args.recipes)]
+    texts = [(path, read_recipe(path)) for path in dict.fromkeys(args.recipes)]
     try:
         review = reviewdoc.build(texts, args.option or (), deid_compat=args.deid_compat)
     except reviewdoc.ReviewError as err:

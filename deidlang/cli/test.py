@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
 
 def _write(path, text: str) -> None:
     from ..dicomio.atomic import WriteError, write_text
-    from ..cli import CliError
+    from .common import CliError
 
     try:
         write_text(path, text, durable=False, what="expected result")
@@ -46,7 +46,7 @@ def _write(path, text: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CliError
+    from .common import CliError
 
     for given in args.paths:
         if not os.path.exists(given):

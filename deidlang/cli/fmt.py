@@ -37,7 +37,7 @@ def register(sub: Any) -> None:
 
 def read_text(path: str) -> str:
     """A recipe's text with its line endings as they are in the file."""
-    from ..cli import CliError
+    from .common import CliError
 
     try:
         data = sys.stdin.buffer.read() if path == "-" else open(path, "rb").read()
@@ -51,7 +51,7 @@ def read_text(path: str) -> str:
 def _write_in_place(path: str, text: str) -> None:
     """Replace the file atomically, keeping its permissions (a symbolic link is followed)."""
     from ..dicomio.atomic import WriteError, atomic_target
-    from ..cli import CliError
+    from .common import CliError
 
     target = os.path.realpath(path)
     mode = stat.S_IMODE(os.stat(target).st_mode)

@@ -25,7 +25,7 @@ def register(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..cli import CliError
+    from .common import CliError
 
     try:
         from ..lsp.server import serve
