@@ -35,9 +35,9 @@ from pydicom.values import convert_string
 
 from .rawtext import customised
 
-_HEADER = Struct("<HH2sH").unpack_from
-_LONG = Struct("<L").unpack_from
-_ITEM = Struct("<HHL").unpack_from
+unpack_header = Struct("<HH2sH").unpack_from
+unpack_long = Struct("<L").unpack_from
+unpack_item = Struct("<HHL").unpack_from
 #: Every VR by its two bytes, and those with a 4-byte length in explicit VR.
 VRS = {vr.value.encode("ascii"): vr.value for vr in _VR}
 LONG_VRS = frozenset(str(v.value) for v in EXPLICIT_VR_LENGTH_32)
@@ -82,7 +82,7 @@ def _item_header(data: bytes, pos: int) -> tuple[int, int] | None:
     """``(tag, length)`` of the item or delimiter header at ``pos``; None past the end."""
     if pos + 8 > len(data):
         return None
-    group, elem, length = _ITEM(data, pos)
+    group, elem, length = unpack_item(data, pos)
     return group << 16 | elem, length
 
 
@@ -124,7 +124,7 @@ def read_elements(
     (the VR is left to conversion, as pydicom leaves it)."""
     out: dict = {}
     size = len(data)
-    header, short_header, long_length, vrs, long_vrs = _HEADER, _ITEM, _LONG, VRS, LONG_VRS
+    header, short_header, long_length, vrs, long_vrs = unpack_header, unpack_item, unpack_long, VRS, LONG_VRS
     vr = None
     while True:
         if end is not None and pos >= end:
@@ -271,7 +271,7 @@ def nested_deeper(data: bytes, depth: int, limit: int) -> bool | None:
     frames: list[tuple[bool, int | None]] = [(True, size)]
     level = depth
     pos = 0
-    header, item, long_length, vrs, long_vrs = _HEADER, _ITEM, _LONG, VRS, LONG_VRS
+    header, item, long_length, vrs, long_vrs = unpack_header, unpack_item, unpack_long, VRS, LONG_VRS
     while frames:
         is_seq, end = frames[-1]
         if end is not None and pos >= end:

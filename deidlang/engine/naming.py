@@ -369,14 +369,14 @@ def top_elements(data: bytes):
     from pydicom.tag import BaseTag
     from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
 
-    from ..dicomio.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
+    from ..dicomio.sequences import unpack_header, unpack_item, unpack_long, LONG_VRS, VRS
 
     size = len(data)
     if size < 140 or data[128:132] != b"DICM":
         return None
     pos, syntax = 132, None
     while pos + 8 <= size:  # the file meta: explicit VR little endian
-        group, elem, vr_bytes, length = _HEADER(data, pos)
+        group, elem, vr_bytes, length = unpack_header(data, pos)
         if group != 2:
             break
         vr = VRS.get(vr_bytes)
@@ -384,7 +384,7 @@ def top_elements(data: bytes):
             return None
         value = pos + 8
         if vr in LONG_VRS:
-            length, value = _LONG(data, value)[0], value + 4
+            length, value = unpack_long(data, value)[0], value + 4
         if length == _UNDEFINED or value + length > size:
             return None
         if elem == 0x0010:
@@ -399,17 +399,17 @@ def top_elements(data: bytes):
     ds = Dataset()
     while pos + 8 <= size:
         if implicit:
-            group, elem, length = _ITEM(data, pos)
+            group, elem, length = unpack_item(data, pos)
             vr, value = None, pos + 8
         else:
-            group, elem, vr_bytes, length = _HEADER(data, pos)
+            group, elem, vr_bytes, length = unpack_header(data, pos)
             vr, value = VRS.get(vr_bytes), pos + 8
             if vr is None:
                 return None
             if vr in LONG_VRS:
                 if value + 4 > size:
                     return None
-                length, value = _LONG(data, value)[0], value + 4
+                length, value = unpack_long(data, value)[0], value + 4
         tag = group << 16 | elem
         if tag >= _PIXEL_DATA or group == 0xFFFE:
             break
@@ -432,13 +432,13 @@ _UNDEFINED = 0xFFFFFFFF
 def _step_over_items(data: bytes, pos: int, implicit: bool, depth: int = 0) -> int | None:
     """The position after the sequence delimiter of an undefined-length value whose items
     start at ``pos``; None when they do not parse (or nest deeper than 32)."""
-    from ..dicomio.sequences import _HEADER, _ITEM, _LONG, LONG_VRS, VRS
+    from ..dicomio.sequences import unpack_header, unpack_item, unpack_long, LONG_VRS, VRS
 
     size = len(data)
     if depth > 32:
         return None
     while pos + 8 <= size:
-        group, elem, length = _ITEM(data, pos)
+        group, elem, length = unpack_item(data, pos)
         tag = group << 16 | elem
         if tag == 0xFFFEE0DD:
             return pos + 8
@@ -451,18 +451,18 @@ def _step_over_items(data: bytes, pos: int, implicit: bool, depth: int = 0) -> i
         while True:  # the elements of an undefined-length item, to its delimiter
             if pos + 8 > size:
                 return None
-            group, elem, length = _ITEM(data, pos)
+            group, elem, length = unpack_item(data, pos)
             if group << 16 | elem == 0xFFFEE00D:
                 pos += 8
                 break
             value, inner = pos + 8, implicit
             if not implicit:
-                group, elem, vr_bytes, length = _HEADER(data, pos)
+                group, elem, vr_bytes, length = unpack_header(data, pos)
                 vr = VRS.get(vr_bytes)
                 if vr is None:
                     return None
                 if vr in LONG_VRS:
-                    length, value = _LONG(data, value)[0], value + 4
+                    length, value = unpack_long(data, value)[0], value + 4
                 inner = vr == "UN"
             if length == _UNDEFINED:
                 pos = _step_over_items(data, value, inner, depth + 1)
