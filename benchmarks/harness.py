@@ -5,7 +5,7 @@ de-identification tool does:
 
 * ``floor``: pydicom ``dcmread`` + ``save_as`` to a temporary name + rename,
   no changes at all: the least any tool that rewrites files can cost;
-* ``deidlang_run``: the whole ``deidc run`` engine (:mod:`deidlang.batch`):
+* ``deidlang_run``: the whole ``deidc run`` engine (:mod:`deidlang.engine`):
   hashing in and out, the recipe, atomic writes, the run manifest;
 * ``deid_replace`` / ``deid_get_then_replace``: deid 0.4.13's
   ``replace_identifiers`` alone, and after ``get_identifiers`` (deid's usual

@@ -53,7 +53,7 @@ def compile(
     """Check and compile a recipe into an immutable, reusable, picklable Program.
 
     Raises :class:`RecipeError` carrying every diagnostic when the recipe has
-    a finding that stops a run (:func:`deidlang.diagnostics.refusing`): an
+    a finding that stops a run (:func:`deidlang.lang.diagnostics.refusing`): an
     error, or a line that selects nothing or will not do what it says (and,
     with ``deid_compat``, a line deid would run differently). ``allow`` lets
     findings through by code (``allow=["W201"]``), or all of them
@@ -100,7 +100,7 @@ def vet(
     At run time the ids and functions are known: pass ``ids={}`` and
     ``functions=()`` when none were given, so that every ``var:``/``func:``
     without a value is a finding. The findings that stop the run are those
-    of :func:`deidlang.diagnostics.refusing` (``strict``: every warning too).
+    of :func:`deidlang.lang.diagnostics.refusing` (``strict``: every warning too).
     """
     names = sorted(functions) if functions is not None else None
     diagnostics: list[Diagnostic] = []

@@ -1,4 +1,4 @@
-"""Regenerate docs/diagnostics.md from deidlang.diagnostics.CODES.
+"""Regenerate docs/diagnostics.md from deidlang.lang.diagnostics.CODES.
 
     python docs/gen_diagnostics_doc.py          # rewrite the file
     python docs/gen_diagnostics_doc.py --check  # exit 1 if it is out of date
@@ -104,7 +104,7 @@ def render() -> str:
     out = [
         "# Diagnostic codes",
         "",
-        "Generated from `deidlang/diagnostics.py` by `docs/gen_diagnostics_doc.py`; do not edit by hand.",
+        "Generated from `deidlang/lang/diagnostics.py` by `docs/gen_diagnostics_doc.py`; do not edit by hand.",
         "Codes are stable: a code is never reused for another meaning (a retired code keeps its row).",
         "The letter is the default severity (E error, W warning, I info). The *run* column says what",
         "a finding does to `deidc run`: *stops* it (unless `--allow CODE`), stops it only under",

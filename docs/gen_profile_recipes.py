@@ -1,5 +1,5 @@
 """Regenerate the bundled Basic Profile recipe and the option recipes from
-deidlang/profile.py (Table E.1-1 as data).
+deidlang/privacy/profile.py (Table E.1-1 as data).
 
     python docs/gen_profile_recipes.py          # rewrite the recipes
     python docs/gen_profile_recipes.py --check  # exit 1 if they are out of date
@@ -72,7 +72,7 @@ def basic_header() -> str:
         "",
         "# deidlang's default recipe: the Basic Application Level Confidentiality",
         f"# Profile of DICOM PS3.15 Annex E, Table E.1-1 ({profile.EDITION} edition), as a",
-        "# deid recipe. It is generated from deidlang/profile.py by",
+        "# deid recipe. It is generated from deidlang/privacy/profile.py by",
         "# docs/gen_profile_recipes.py; `deidc check --profile basic` shows, row by",
         "# row, which line handles each attribute of the table.",
         "#",
@@ -135,7 +135,7 @@ def option_text(o: profile.Option) -> str:
         "FORMAT dicom",
         "",
         f"# The {o.meaning} of DICOM PS3.15 Annex E (CID 7050 code {o.code}),",
-        "# generated from deidlang/profile.py by docs/gen_profile_recipes.py.",
+        "# generated from deidlang/privacy/profile.py by docs/gen_profile_recipes.py.",
         "#",
         "# Apply it BEFORE the basic profile recipe:",
         f"#   deidc run --option {o.name} ...          (or --recipe THIS --recipe default.dicom)",

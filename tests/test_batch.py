@@ -1,4 +1,4 @@
-"""The batch engine (deidlang.batch): the run manifest, resuming, large files, URL inputs.
+"""The batch engine (deidlang.engine): the run manifest, resuming, large files, URL inputs.
 
 Resume tests interrupt a real `deidc run` subprocess with SIGKILL at a known
 point (the test-only ``DEIDLANG_TEST_KILL_AFTER`` seam) and check that

@@ -6,7 +6,7 @@ default recipe and its default options, no marker may survive except in
 the element it was put in, and only when the recipe keeps that element.
 
 Which elements the recipe keeps is read from the recipe at test time,
-through `deidlang.explain` (an element is kept when no line changes it: a
+through `deidlang.runtime.explain` (an element is kept when no line changes it: a
 KEEP, the skip list, or no line selecting it; or when a line only adds
 values to it, as DeidentificationMethod is appended to), never from a list
 written here; so the test follows the default recipe as it changes. A short list of

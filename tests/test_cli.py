@@ -49,7 +49,7 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-#: The run manifest deidc writes next to the outputs (deidlang.batch; tests/test_batch.py checks it).
+#: The run manifest deidc writes next to the outputs (deidlang.engine; tests/test_batch.py checks it).
 MANIFEST_FILES = {"deidlang-manifest.json", "deidlang-manifest.jsonl"}
 
 

@@ -63,7 +63,7 @@ def s_file(paths, tmp_path) -> str:
 
 
 #: deidlang's keyword-only additions to deid's signatures (docs/compat.md): the opt-out
-#: from refusing a recipe that would leak (deidlang.diagnostics.refusing).
+#: from refusing a recipe that would leak (deidlang.lang.diagnostics.refusing).
 DEIDLANG_ADDITIONS = {("allow", inspect.Parameter.KEYWORD_ONLY, ())}
 
 

@@ -1,4 +1,4 @@
-"""Runs on a real Dask cluster (deidlang.distributed): a LocalCluster of two single-threaded
+"""Runs on a real Dask cluster (deidlang.engine.distributed): a LocalCluster of two single-threaded
 worker processes on loopback, started once for the module.
 
 The outputs and manifest records of a cluster run must equal those of a

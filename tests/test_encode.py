@@ -1,4 +1,4 @@
-"""deidlang.encode writes exactly what pydicom's ``save_as(enforce_file_format=False)`` writes.
+"""deidlang.dicomio.encode writes exactly what pydicom's ``save_as(enforce_file_format=False)`` writes.
 
 Every local pydicom test file, the demo data and generated headers are
 encoded raw, after recipes (which convert and change elements, nested ones

@@ -1,4 +1,4 @@
-"""deidlang/fastread.py reads a whole file into the very objects ``pydicom.dcmread`` builds.
+"""deidlang/dicomio/fastread.py reads a whole file into the very objects ``pydicom.dcmread`` builds.
 
 Every local file (pydicom's test files, deid-data, the demo data, a benchmark
 corpus, the damaged-file corpus, and truncations of all of them) is read both

@@ -15,7 +15,7 @@ Properties:
   four transfer syntaxes) through the bundled default recipe as ``deidc run``
   applies it (key bound, private elements removed by default) raise nothing but
   ApplyError, and the output writes and reads back -- also with the profile
-  option recipes chained before it (and through ``deidlang.explain``), and
+  option recipes chained before it (and through ``deidlang.runtime.explain``), and
   through ``batch.Worker``, the code every ``deidc run`` worker runs, which
   must never report a failure as a bug;
 * generated recipes on random datasets, likewise.
@@ -143,7 +143,7 @@ def _writes_and_reads_back(ds) -> None:
                 return
             raise
         if ours is not None:
-            assert ours == theirs, "deidlang.encode differs from pydicom's writer"
+            assert ours == theirs, "deidlang.dicomio.encode differs from pydicom's writer"
         back = pydicom.dcmread(io.BytesIO(theirs), force=True)
         for _ in back.iterall():
             pass

@@ -2,7 +2,7 @@
 never code; recipe regexes run at a bounded cost with Python's meaning; values
 harvested from data are matched literally.
 
-* :mod:`deidlang.regexes` against Python's ``re`` on a corpus of patterns and
+* :mod:`deidlang.lang.regexes` against Python's ``re`` on a corpus of patterns and
   texts (both engines), exhaustively for ``\\d \\w \\s`` and case folding;
 * catastrophic patterns finish (in a subprocess with a generous timeout, so a
   regression fails instead of hanging the suite); the time-limited engine

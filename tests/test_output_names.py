@@ -1,4 +1,4 @@
-"""Output names without identifying data (issue 11, item 3; deidlang/naming.py).
+"""Output names without identifying data (issue 11, item 3; deidlang/engine/naming.py).
 
 A PACS export names folders and files after patients, IDs, dates, accession
 numbers and UIDs. The tree built here does all of that, for several patients

@@ -1,4 +1,4 @@
-"""Residual-PHI verification: `deidlang.verify`, `deidc verify` and `deidc run --verify`."""
+"""Residual-PHI verification: `deidlang.privacy`, `deidc verify` and `deidc run --verify`."""
 
 from __future__ import annotations
 

@@ -194,7 +194,7 @@ CHECK_LIMIT = 0.05
 
 @functools.lru_cache(maxsize=1024)
 def regex_cost(pattern: str) -> regexes.Analysis | None:
-    """How a valid pattern runs (:func:`deidlang.regexes.analyze`); None when invalid."""
+    """How a valid pattern runs (:func:`deidlang.lang.regexes.analyze`); None when invalid."""
     if regex_error(pattern) is not None:
         return None
     return regexes.analyze(pattern)

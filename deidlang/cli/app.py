@@ -12,7 +12,7 @@ failed); 2 = no verdict was reached (bad usage, an unreadable
 recipe/ids/functions file, or a bug in deidc).
 
 What stops a recipe from running is decided in the library
-(:func:`deidlang.api.vet`, :func:`deidlang.diagnostics.refusing`); ``--allow``
+(:func:`deidlang.api.vet`, :func:`deidlang.lang.diagnostics.refusing`); ``--allow``
 and ``--deid-compat`` only pass the user's choice on.
 
 Streams: ``deidc check`` writes its diagnostics to stdout (they are its
@@ -21,7 +21,7 @@ output), and ``deidc inspect`` its report; ``deidc run``, ``deidc clean`` and
 recipe lines and tags only.
 
 Before ``deidc run`` writes anything, inputs and options that cannot be right
-(:mod:`deidlang.preflight`: no input file, ids that fit no input, an unknown
+(:mod:`deidlang.engine.preflight`: no input file, ids that fit no input, an unknown
 ``--quarantine`` group, an option that cannot act) stop it with exit 1; Ctrl-C
 exits 130 and says that the same command resumes.
 """

@@ -103,7 +103,7 @@ def read_ids(path: str) -> dict[str, dict[str, Any]]:
 
 def load_functions(path: str) -> dict[str, Callable]:
     """Execute the Python file the user named and return its public callables
-    (see :func:`deidlang.batch.load_functions`)."""
+    (see :func:`deidlang.engine.inputs.load_functions`)."""
     try:
         return engine.load_functions(path)
     except engine.BatchError as err:
@@ -237,7 +237,7 @@ def load_programs(
 
     ``applying``: the header actions will run, so the ids and functions are known
     (none given: every var:/func: lacks a value), and every finding that
-    :func:`deidlang.diagnostics.refusing` names stops the run unless --allow
+    :func:`deidlang.lang.diagnostics.refusing` names stops the run unless --allow
     names it. Otherwise (inspect) only errors stop it.
     """
     texts = read_recipes(recipe_paths)
@@ -320,7 +320,7 @@ def with_detail(text: str, detail: str) -> str:
 
 
 def write_text_atomic(path: str, text: str, *, private: bool = False) -> None:
-    """A report, complete or not there (deidlang/atomic.py); ``private`` (it holds element
+    """A report, complete or not there (deidlang/dicomio/atomic.py); ``private`` (it holds element
     values): readable by its owner only."""
     try:
         write_text(path, text, suffix=TMP_SUFFIX, durable=False, private=private)

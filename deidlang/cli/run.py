@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
 def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | None) -> int:
     """``deidc run`` and ``deidc clean``: check and compile the recipes, refuse inputs and
-    options that cannot be right (:mod:`deidlang.preflight`), hand the files to
-    :mod:`deidlang.batch` and report what it says."""
+    options that cannot be right (:mod:`deidlang.engine.preflight`), hand the files to
+    :mod:`deidlang.engine` and report what it says."""
     from ..runtime import extras
 
     ids = read_ids(args.ids) if args.ids else None
@@ -246,7 +246,7 @@ def _require_dask(scheduler: str) -> None:
 
 def _write_quarantine_report(output: str, held: list[engine.FileResult]) -> str:
     """Add this run's quarantined files to ``<output>/quarantine/quarantine.json``
-    (see :func:`deidlang.batch.write_quarantine_report`)."""
+    (see :func:`deidlang.engine.manifest.write_quarantine_report`)."""
     try:
         return engine.write_quarantine_report(output, held)
     except OSError as err:

@@ -73,7 +73,7 @@ class DicomField:
     def name_contains(self, expression) -> bool:
         """Whether the regex (case-insensitive) is found in the name, tag, element name or keyword."""
         if isinstance(expression, str):
-            expression = regexes.compile(expression)  # bounded cost (deidlang/regexes.py)
+            expression = regexes.compile(expression)  # bounded cost (deidlang/lang/regexes.py)
         return any(expression.search(rep) for rep in self._representations())
 
     def value_contains(self, expression) -> bool:

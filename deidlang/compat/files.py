@@ -88,7 +88,7 @@ def load_dataset(item: Any, force: bool = True) -> tuple[Dataset, str | None]:
     if isinstance(item, (str, os.PathLike)):
         path = os.fspath(item)
         try:
-            ds = read_path(path)  # the objects dcmread builds, read faster (deidlang/fastread.py)
+            ds = read_path(path)  # the objects dcmread builds, read faster (deidlang/dicomio/fastread.py)
             if ds is None:
                 ds = pydicom.dcmread(path, force=force)
         except FileNotFoundError as err:
@@ -167,7 +167,7 @@ def write_atomic(ds: Dataset, target: str) -> None:
     """Write ``ds`` to ``target`` through a temporary file in the same folder."""
     try:
         conform_file_meta(ds)  # meta and data set agree (deid leaves an original's mismatch)
-        data = to_bytes(ds)  # the bytes ds.save_as(handle) writes (deidlang/encode.py), faster
+        data = to_bytes(ds)  # the bytes ds.save_as(handle) writes (deidlang/dicomio/encode.py), faster
         with atomic_target(target, durable=False) as tmp, open(tmp, "xb") as handle:  # as deidc run without --fsync
             handle.write(data)
     except Exception as err:

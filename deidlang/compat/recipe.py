@@ -154,7 +154,7 @@ def _vet(parts: Iterable[_Part], new: Iterable[_Part], allow: Any) -> None:
     """Warn once per finding of the ``new`` parts, then raise one RecipeError with
     every finding of every part that stops a run (cross-file names aside), unless
     ``allow`` lets it through: the policy of ``deidc run``
-    (:func:`deidlang.diagnostics.refusing`; deid notes warn but never stop)."""
+    (:func:`deidlang.lang.diagnostics.refusing`; deid notes warn but never stop)."""
     parts = list(parts)
     # func: names come with the ids of each call here, so "not checked" (I201) says nothing new
     _warn(d for p in new for d in p.diagnostics if d.code != "I201")

@@ -166,7 +166,7 @@ def read_chunk(fh) -> bytes:
 
 def parse_dicom(src, size: int, *, force: bool, stop_before_pixels: bool = False, defer_size: int | None = None, data: bytes | None = None):
     """Parse with pydicom (or, for the common case of a whole file in memory, ``data``,
-    with :mod:`deidlang.fastread`, which builds the same objects), then make sure the
+    with :mod:`deidlang.dicomio.fastread`, which builds the same objects), then make sure the
     file was complete (see :func:`cut_short`)."""
     import pydicom
     from pydicom.errors import InvalidDicomError

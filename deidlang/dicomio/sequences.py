@@ -13,7 +13,7 @@ attributes and character sets, the same ``Sequence``. Anything else (big
 endian, empty items, an item that starts in the other VR encoding, unknown
 VRs, undefined-length UN, short data) returns ``None`` and the caller lets
 pydicom read it. :func:`read_elements` and :func:`read_sequence` serve both
-:func:`convert` (a raw sequence value) and ``deidlang/fastread.py`` (a whole
+:func:`convert` (a raw sequence value) and ``deidlang/dicomio/fastread.py`` (a whole
 file). Equality with pydicom's reading is held by tests/test_sequences.py and
 tests/test_fastread.py over every file in pydicom's test data, deid-data and
 the demo data.

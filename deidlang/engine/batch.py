@@ -89,7 +89,7 @@ class Batch:
     def scan_names(self, executor: Executor | None = None, size: int | None = None) -> NameFlags | None:
         """The mirror layout's first pass: read every input's header and note which names
         on its output path (its input's folder, the folders below, its own name) hold an
-        identifying value of it (:func:`deidlang.naming.flags`). A folder is renamed when
+        identifying value of it (:func:`deidlang.engine.naming.flags`). A folder is renamed when
         any file below it says so, so the files of one folder stay together whatever the
         order, the number of workers or an interruption. A file that cannot be read has its
         own name replaced (it fails later, unless it was a passing fault). Done once;
@@ -327,7 +327,7 @@ def _task_source(root: Root, relative: str) -> str:
 
 def _run_key(programs: Sequence):
     """The key of a run's output names and input keys: the one bound to the recipes' keyed
-    built-ins, else the default key (:func:`deidlang.runtime.keyed.default_key`)."""
+    built-ins, else the default key (:func:`deidlang.runtime.keys.default_key`)."""
     from ..runtime import keys as runtime_keys
 
     for program in programs:

@@ -4,7 +4,7 @@ Needs the optional extra: ``pip install 'deidlang[dask]'`` (``dask[distributed]`
 
 ``ADDRESS`` is a scheduler (``tcp://HOST:8786``) or ``local:N``, a
 :class:`distributed.LocalCluster` of N single-threaded worker processes on
-this machine. The job is the same as a local run (:mod:`deidlang.batch`):
+this machine. The job is the same as a local run (:mod:`deidlang.engine`):
 
 * the compiled Programs, the options, the ids (as JSON text) and the
   functions file (its source) travel **once** per worker, in a worker
@@ -67,7 +67,7 @@ _SCHEMES = ("tcp", "tls", "ws", "wss", "ucx")
 def parse_address(address: str) -> tuple[str, Any]:
     """``("local", N)`` for ``local:N``, else ``("remote", address)`` for a scheduler
     address (``tcp://HOST:PORT``; a bare ``HOST:PORT`` is TCP, as in Dask). Raises
-    :class:`~deidlang.batch.BatchError` giving the accepted forms."""
+    :class:`~deidlang.engine.BatchError` giving the accepted forms."""
 
     def wrong(why: str) -> BatchError:
         return BatchError(f"--scheduler '{address}': {why}; expected {ADDRESS_FORMS}")
@@ -93,7 +93,7 @@ def parse_address(address: str) -> tuple[str, Any]:
 
 
 def require() -> None:
-    """Raise :class:`~deidlang.batch.BatchError` naming the extra when Dask is missing."""
+    """Raise :class:`~deidlang.engine.BatchError` naming the extra when Dask is missing."""
     try:
         import dask  # noqa: F401
         import distributed  # noqa: F401

@@ -55,7 +55,7 @@ class Options:
     verify: bool = False  # search each output for identifying values of its original before it is kept
     show_values: bool = False  # keep the leaked values on failed results (for the terminal; never the manifest)
     durable: bool = False  # fsync outputs, manifest records and folders (deidc run --fsync)
-    layout: str = "mirror"  # how outputs are named: mirror | pseudonym | dicom (deidlang.naming)
+    layout: str = "mirror"  # how outputs are named: mirror | pseudonym | dicom (deidlang.engine.naming)
     key: Any = attrs.field(default=None, eq=False, repr=False)  # the Key of output-name pseudonyms and input keys
 
     @property
@@ -179,7 +179,7 @@ class FileResult:
     relative: str = ""
     leaks: tuple = attrs.field(default=(), eq=False, repr=False)  # verify: what was found (holds values; never recorded)
     detail: str = attrs.field(default="", eq=False, repr=False)  # with --show-values: the message a user's function raised (never recorded)
-    # output names (deidlang.naming):
+    # output names (deidlang.engine.naming):
     flags: tuple[int, ...] = ()  # a name scan: which names of the output path hold identifying values
     renamed: tuple[int, ...] = ()  # the dicom layout: which names of the output path were replaced by pseudonyms
     input_key: str = ""  # the keyed digest that stands for the input in the manifest and reports

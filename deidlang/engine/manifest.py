@@ -117,7 +117,7 @@ class Manifest:
     complete; at the end of a run whose file held older records, the file is
     rewritten with the last record per output only.
 
-    Inputs are recorded by their input key (:func:`deidlang.naming.input_key`), never
+    Inputs are recorded by their input key (:func:`deidlang.engine.naming.input_key`), never
     by name. ``by_input``: also index the earlier outputs by input (the dicom layout,
     whose names are known only once a file is read, resumes by input).
     """

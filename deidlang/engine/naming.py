@@ -146,7 +146,7 @@ def _path_tags() -> frozenset[int]:
 
 def path_identifiers(ds, only: Iterable[int] | None = None) -> list:
     """The identifying values of ``ds`` that an output name is checked against:
-    :func:`deidlang.verify.harvest` over the top-level elements of :func:`_path_tags`
+    :func:`deidlang.privacy.identifiers.harvest` over the top-level elements of :func:`_path_tags`
     (``only``: over those of these tags), each converted on its own copy (``ds`` is not
     changed: its raw elements stay raw)."""
     from pydicom.dataelem import RawDataElement, convert_raw_data_element
@@ -273,7 +273,7 @@ _DIGITS = re.compile(r"\D+")
 
 class NameCheck:
     """Which names contain an identifying value (a list of
-    :class:`~deidlang.verify.Identifier`).
+    :class:`~deidlang.privacy.identifiers.Identifier`).
 
     Matching is made for names, not text: case-insensitive and *within* words, since
     names run words together (``SMITHJOHN``, ``IM12345``); a value of letters only
@@ -334,7 +334,7 @@ def read_header(source: str, *, force: bool = False):
     pixel data (:func:`top_elements`, from the file's first bytes), or, for a file that
     is not little endian Part 10 or does not parse so, the file as the batch reads it
     (regular files only; large values left unread). Raises what
-    :func:`deidlang.batch.read_input` raises for a file that cannot be read."""
+    :func:`deidlang.engine.inputs.read_input` raises for a file that cannot be read."""
     from . import paths
     from . import inputs
 

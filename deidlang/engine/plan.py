@@ -104,7 +104,7 @@ def plan(
 ) -> Iterator[Task]:
     """Every input file with its output path, lazily.
 
-    ``layout`` (:mod:`deidlang.naming`): ``mirror`` mirrors the input tree, with the
+    ``layout`` (:mod:`deidlang.engine.naming`): ``mirror`` mirrors the input tree, with the
     names ``flags`` marks replaced by keyed pseudonyms (under ``key``); ``pseudonym``
     replaces every name; ``dicom`` leaves the target to the worker (named after the
     de-identified header: ``Task.target`` is empty, ``Task.quarantine`` the quarantine

@@ -133,7 +133,7 @@ MASK = "<identifying>"
 
 def path_leaks(original_ds: Dataset, names: tuple[str, ...] | list[str], *, file: str = "", original: str = "") -> list[Leak]:
     """Identifying values of an original in the names of its output's path (``names``:
-    the folders, then the file name), as a run checks them (:mod:`deidlang.naming`: the
+    the folders, then the file name), as a run checks them (:mod:`deidlang.engine.naming`: the
     original's names and their parts, IDs, dates and UIDs, found within a name). One
     leak per name, at :data:`PATH_ELEMENT`, its place as ``folder N`` or ``file name``."""
     from .naming import NameCheck, path_identifiers
@@ -152,7 +152,7 @@ def path_leaks(original_ds: Dataset, names: tuple[str, ...] | list[str], *, file
 class _Masks:
     """Which names of the paths ``deidc verify`` shows hold an identifying value: a name
     holding one of *any* original below it (a folder holds several files) is masked for
-    every file, as a run renames it for every file (:mod:`deidlang.naming`). A first
+    every file, as a run renames it for every file (:mod:`deidlang.engine.naming`). A first
     pass over the originals' headers."""
 
     def __init__(self, found: list[tuple[str, str]], base_in: str, base_out: str):

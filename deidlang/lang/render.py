@@ -296,7 +296,7 @@ def _result(diag: Diagnostic, rule_index: int) -> dict:
 
 def render_sarif(diagnostics: Iterable[Diagnostic], *, tool_version: str) -> str:
     """A SARIF 2.1.0 log with one run. Columns are 1-based, ``endColumn`` exclusive
-    (the :class:`~deidlang.source.Span` convention, so nothing is converted)."""
+    (the :class:`~deidlang.lang.source.Span` convention, so nothing is converted)."""
     diags = _sorted(diagnostics)
     rules = _rules(diags)
     index = {r["id"]: i for i, r in enumerate(rules)}

@@ -12,7 +12,7 @@ each with the *kind* of value it is (``PatientName part``,
 ``StudyDate (date)``...). A value counts only when all of these hold:
 
 * it comes from an element that identifies: one whose row of PS3.15
-  Table E.1-1 (:mod:`deidlang.profile`) asks for anything but keeping it,
+  Table E.1-1 (:mod:`deidlang.privacy.profile`) asks for anything but keeping it,
   under the profile options in effect; or, for an element the table does
   not list, one inside a sequence whose row removes, empties or replaces
   it whole (the text of an SR ContentSequence). UIDs count only where

@@ -320,7 +320,7 @@ class Program:
         the input file named in errors (default ``dataset.filename``).
         ``config``: deid's config (a dict or a JSON path) whose ``get.skip``
         replaces the protected list and whose ``put.actions`` run after the
-        recipe. ``trace``: a :class:`deidlang.explain.Tracer` that records
+        recipe. ``trace``: a :class:`deidlang.runtime.explain.Tracer` that records
         which line decided each element (``None``: no cost beyond one check
         per step). Raises :class:`~deidlang.ApplyError` naming the recipe line,
         the element and the file.
@@ -387,7 +387,7 @@ class Program:
         **options: Any,
     ):
         """Which line decides each element of ``dataset``, and the lines it shadowed
-        (a :class:`deidlang.explain.Explanation`). Runs on a copy: the dataset is
+        (a :class:`deidlang.runtime.explain.Explanation`). Runs on a copy: the dataset is
         never changed. ``options`` are :meth:`apply`'s keyword options."""
         from .explain import explain
 

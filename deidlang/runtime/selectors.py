@@ -83,7 +83,7 @@ class Pattern:
 
     The regex is compiled as written with IGNORECASE (deid lower-cases it
     first, which turns ``\\D`` into ``\\d``: see docs/differences-from-deid.md),
-    into a :class:`deidlang.regexes.Matcher` (linear time, or time-limited).
+    into a :class:`deidlang.lang.regexes.Matcher` (linear time, or time-limited).
     """
 
     static: ClassVar[bool] = True

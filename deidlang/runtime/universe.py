@@ -301,7 +301,7 @@ class DicomField:
     def name_contains(self, expression) -> bool:
         """deid's ``name_contains``: a regex searched in the field's representations.
 
-        A string is compiled by :mod:`deidlang.regexes` (bounded cost); a compiled
+        A string is compiled by :mod:`deidlang.lang.regexes` (bounded cost); a compiled
         pattern the caller made is used as it is."""
         search = _searcher(expression)
         info = FieldInfo.of(self)
@@ -349,7 +349,7 @@ class DicomField:
 
 def _searcher(expression):
     """``text -> found`` for a pattern string (case-insensitive, through
-    :mod:`deidlang.regexes`) or an object with a ``search`` method."""
+    :mod:`deidlang.lang.regexes`) or an object with a ``search`` method."""
     if isinstance(expression, str):
         from ..lang import regexes
 

@@ -94,7 +94,7 @@ class Filter:
 
     kind: str
     argument: str
-    regex: regexes.Matcher | None = attrs.field(default=None, eq=False)  # deidlang/regexes.py
+    regex: regexes.Matcher | None = attrs.field(default=None, eq=False)  # deidlang/lang/regexes.py
 
     @property
     def text(self) -> str:

@@ -3,7 +3,7 @@ show them too (the language server, ``deidc doc``).
 
 deid-compatibility notes (the W4xx findings: lines deid would run
 differently) are shown only when asked (``deidc check --deid-compat``). The
-checker and :mod:`deidlang.diagnostics` decide which findings those are when
+checker and :mod:`deidlang.lang.diagnostics` decide which findings those are when
 they know (``check_recipe(deid_compat=...)``, ``diagnostics.visible``);
 until then the W4xx codes are left out here.
 """
