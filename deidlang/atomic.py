@@ -6,11 +6,12 @@ release. Nothing in deidlang imports it.
 from __future__ import annotations
 
 from .dicomio.atomic import (
+    FATAL_ERRNOS,
+    WriteError,
     atomic_target,
     atomic_write,
     describe,
     errno_of,
-    FATAL_ERRNOS,
     fsync_directory,
     fsync_file,
     is_temporary,
@@ -19,7 +20,6 @@ from .dicomio.atomic import (
     write_all,
     write_bytes,
     write_text,
-    WriteError,
 )
 
 __all__ = [

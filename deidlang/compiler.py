@@ -19,11 +19,10 @@ from typing import Any, NoReturn
 
 from .lang import nodes, regexes
 from .lang.diagnostics import Diagnostic, RecipeError
-from .runtime import Program, actions, build, filters, selectors, values
-from .runtime import extras
+from .lang.source import Span
+from .runtime import Program, actions, build, extras, filters, selectors, values
 from .runtime.builtins import NAMES as BUILTIN_NAMES
 from .runtime.builtins import BadArgument, make_builtin
-from .lang.source import Span
 
 __all__ = ["compile_recipe", "selector_for"]
 

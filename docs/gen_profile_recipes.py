@@ -176,7 +176,7 @@ def option_text(o: profile.Option) -> str:
             "# keeps the creator of a block that still holds a kept element). Review the",
             "# list for your devices. deidc run needs --keep-private with this option.",
         ]
-        for creator, group, low, what in SAFE_PRIVATE:
+        for creator, group, low, _what in SAFE_PRIVATE:
             lines.append(f'KEEP ({group:04X},"{creator}",{low:02X})')
     if o.name == "retain-modified-dates":
         out += [

@@ -346,7 +346,7 @@ def _dataset(builder: _Builder, keywords: Iterable[str], *, charset: str | None)
         uid = f"(0009,10{low:02X})"
         block.add_new(low, vr, builder.value_for(vr, uid))
     seq_tag = block.get_tag(0x80)
-    ds.add_new(seq_tag, "SQ", Sequence([builder.item(f"(0009,1080)__0__", 0)]))
+    ds.add_new(seq_tag, "SQ", Sequence([builder.item("(0009,1080)__0__", 0)]))
     # a value in UTF-16 inside a private blob
     token = builder.token()
     builder._mark(token, "(0009,1081)", "OB", True)

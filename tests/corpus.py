@@ -456,7 +456,7 @@ def compare_outputs(expected: Dataset, actual: Dataset, random: dict | None = No
 
 def _scalar(value):
     from pydicom.tag import BaseTag
-    from pydicom.valuerep import DSdecimal, DSfloat, IS, PersonName
+    from pydicom.valuerep import IS, DSdecimal, DSfloat, PersonName
 
     if isinstance(value, (PersonName, DSfloat, DSdecimal, IS)):
         return str(value)

@@ -24,13 +24,11 @@ import pytest
 from pydicom.dataelem import RawDataElement
 
 import deidlang
-from deidlang import engine
-from deidlang.engine import naming
-from deidlang import cli
+from deidlang import cli, engine
 from deidlang.dicomio import damage
-from deidlang.runtime import keys
 from deidlang.engine import digests as engine_digests
-from deidlang.engine import plan
+from deidlang.engine import naming, plan
+from deidlang.runtime import keys
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_FILES = {engine.MANIFEST, engine.MANIFEST_RECORDS}

@@ -32,6 +32,7 @@ from deidlang.runtime.explain import explain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from canary import ALL_VRS, Corpus, build_corpus, element_texts, element_values, expected_leaks, find_markers, recipe_keywords, walk  # noqa: E402
+
 from deidlang.cli import app
 
 #: Attributes the basic profile never keeps (PS3.15 Table E.1-1: X, Z, D or U).

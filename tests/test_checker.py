@@ -15,19 +15,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_golden import BAD, OK, load_case
 
 import deidlang
 from deidlang import checks as checker
-from deidlang.lang import parser
-from deidlang.lang.suggest import pretty
-from deidlang.lang.diagnostics import CODES, ERROR, INFO, WARNING, Diagnostic
-
-from test_golden import BAD, OK, load_case
+from deidlang.checks import context, filters, names, values
 from deidlang.checks import deid as checks_deid
-from deidlang.checks import context
-from deidlang.checks import filters
-from deidlang.checks import names
-from deidlang.checks import values
+from deidlang.lang import parser
+from deidlang.lang.diagnostics import CODES, ERROR, INFO, WARNING, Diagnostic
+from deidlang.lang.suggest import pretty
 
 deid = pytest.importorskip("deid")
 DEID_DATA = Path(deid.__file__).parent / "data"

@@ -26,11 +26,10 @@ from pydicom.dataset import FileMetaDataset
 
 import deidlang
 from deidlang import api, cli, engine
+from deidlang.cli import common, identifiers
+from deidlang.cli import run as cli_run
 from deidlang.lang.diagnostics import ApplyError, Diagnostic
 from deidlang.lang.source import Span
-from deidlang.cli import run as cli_run
-from deidlang.cli import common
-from deidlang.cli import identifiers
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -560,7 +559,7 @@ class TestChangeCounts:
 
     def test_counts(self):
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
-        ds.SpecificCharacterSet  # already converted before the recipe runs
+        ds.SpecificCharacterSet  # noqa: B018 - read: converted before the recipe runs
         before = engine.snapshot(ds)
         ds.SpecificCharacterSet = "ISO_IR 192"  # changed in place
         ds.OperatorsName = ["FENWICK^TOBIAS", "LINDQVIST^SAGA"]  # same value written again

@@ -21,10 +21,10 @@ import corpus  # noqa: E402
 
 import deidlang  # noqa: E402
 from deidlang import compat  # noqa: E402
-from deidlang.lang.diagnostics import DeidlangError  # noqa: E402
 from deidlang.compat import recipe as compat_recipe  # noqa: E402
-from deidlang.lang.parser import parse  # noqa: E402
 from deidlang.dicomio import damage
+from deidlang.lang.diagnostics import DeidlangError  # noqa: E402
+from deidlang.lang.parser import parse  # noqa: E402
 
 os.environ.setdefault("MESSAGELEVEL", "-10")
 deid_config = pytest.importorskip("deid.config")
@@ -746,4 +746,4 @@ def test_an_edited_recipe_is_checked_again(tmp_path) -> None:
     recipe = compat.DeidRecipe(write(tmp_path, "ok.dicom", "FORMAT dicom\n%header\nREMOVE PatientName\n"))
     recipe.deid["header"].append({"action": "REMOVE", "field": "PatientsAge"})
     with pytest.warns(deidlang.DeidlangWarning, match="E214"), pytest.raises(deidlang.RecipeError):
-        recipe.program
+        recipe.program  # noqa: B018 - the property compiles the recipe

@@ -17,8 +17,8 @@ from pydicom.valuerep import PersonName
 
 import deidlang
 from deidlang import ApplyError, RecipeError
-from deidlang.lang import parser
 from deidlang.compiler import compile_recipe
+from deidlang.lang import parser
 from deidlang.runtime import selectors, universe
 from deidlang.runtime.universe import FieldInfo
 

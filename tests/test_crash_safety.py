@@ -46,12 +46,11 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import engine
-from deidlang.lang.diagnostics import DeidlangError
+from deidlang import cli, engine
 from deidlang.dicomio import atomic
-from deidlang import cli
 from deidlang.dicomio.atomic import WriteError
 from deidlang.engine import manifest
+from deidlang.lang.diagnostics import DeidlangError
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process groups, audit-hook faults and RLIMIT_FSIZE: Linux")
 

@@ -26,15 +26,15 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import engine
+from deidlang import cli, engine
 from deidlang.engine import naming
-from deidlang import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
+
 from deidlang.dicomio import damage
-from deidlang.runtime import keys
 from deidlang.engine import job
+from deidlang.runtime import keys
 
 # pydicom warns when it reads the values made invalid on purpose
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")

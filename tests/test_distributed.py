@@ -21,9 +21,8 @@ import pydicom
 import pytest
 
 import deidlang
-from deidlang import engine
+from deidlang import cli, engine
 from deidlang.engine import naming
-from deidlang import cli
 from deidlang.runtime import keys
 
 distributed = pytest.importorskip("distributed")

@@ -24,7 +24,6 @@ import fixtures  # noqa: E402
 
 import deidlang  # noqa: E402
 from deidlang import cli
-from deidlang import cli  # noqa: E402
 from deidlang.runtime.explain import Explanation, Tracer, explain, render_json, render_text  # noqa: E402
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "explain"

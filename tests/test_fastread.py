@@ -27,7 +27,9 @@ from deidlang.dicomio.fastread import read_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
-from test_sequences import FILES, _convert_all as _convert_every, _same  # noqa: E402
+from test_sequences import FILES, _same  # noqa: E402
+from test_sequences import _convert_all as _convert_every
+
 from deidlang.dicomio import damage
 
 

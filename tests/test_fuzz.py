@@ -48,17 +48,16 @@ from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 
 import deidlang
-from deidlang import cli
-from deidlang import engine
-from deidlang import ApplyError, RecipeError, cli
-from deidlang.lang.diagnostics import CODES, Diagnostic
+from deidlang import ApplyError, RecipeError, cli, engine
 from deidlang.dicomio.encode import encode
+from deidlang.lang.diagnostics import CODES, Diagnostic
 from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import strategies as S  # noqa: E402
-from deidlang.runtime import keys
+
 from deidlang.cli import app
+from deidlang.runtime import keys
 
 # =========================================================================== time box
 

@@ -14,8 +14,7 @@ from pydicom.uid import UID
 
 import deidlang
 from deidlang.lang.diagnostics import WARNING, ApplyError
-from deidlang.runtime import extras, keyed
-from deidlang.runtime import keys
+from deidlang.runtime import extras, keyed, keys
 
 KEY_A = keys.key_from_text("a" * 32, "test")
 KEY_B = keys.key_from_text("b" * 32, "test")

@@ -249,8 +249,8 @@ def test_hover(tmp_path):
 def test_definition_references_symbols():
     uri = "file:///tmp/r.dicom"
     lines = RESEARCH.split("\n")
-    use = next(i for i, l in enumerate(lines) if l.startswith("REMOVE values:names"))
-    section = next(i for i, l in enumerate(lines) if l.startswith("%values names"))
+    use = next(i for i, line in enumerate(lines) if line.startswith("REMOVE values:names"))
+    section = next(i for i, line in enumerate(lines) if line.startswith("%values names"))
     with Client() as c:
         c.initialize()
         c.open(uri, RESEARCH)
@@ -299,7 +299,7 @@ def apply_edit(text: str, edit: dict) -> str:
     lines = text.split("\n")
 
     def offset(p):
-        return sum(len(l) + 1 for l in lines[: p["line"]]) + p["character"]
+        return sum(len(line) + 1 for line in lines[: p["line"]]) + p["character"]
 
     start, end = offset(edit["range"]["start"]), offset(edit["range"]["end"])
     return text[:start] + edit["newText"] + text[end:]

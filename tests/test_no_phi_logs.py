@@ -60,6 +60,7 @@ from deidlang.engine import naming
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from canary import UID_ROOT, build_corpus, find_markers, recipe_keywords  # noqa: E402
+
 from deidlang.runtime import keys
 
 # =========================================================================== the scene

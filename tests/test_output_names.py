@@ -27,12 +27,12 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import engine
+from deidlang import cli, engine
 from deidlang.engine import naming, verify
-from deidlang import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
+
 from deidlang.runtime import keys
 
 ROOT = Path(__file__).resolve().parent.parent

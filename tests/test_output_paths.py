@@ -30,14 +30,14 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import engine
+from deidlang import cli, engine
 from deidlang.engine import naming
-from deidlang import cli
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
-from deidlang.runtime import keys
+
 from deidlang.engine import job
+from deidlang.runtime import keys
 
 RECIPE = "FORMAT dicom\n\n%header\n\nADD PatientIdentityRemoved YES\nREPLACE PatientName ANONYMOUS\n"
 HOLD_RECIPE = "FORMAT dicom\n\n%filter hold\n\nLABEL every CT\n  contains Modality CT\n\n%header\n\nREPLACE PatientName ANONYMOUS\n"

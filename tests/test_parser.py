@@ -6,8 +6,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deidlang.lang import nodes
 from deidlang import parse
+from deidlang.lang import nodes
 from deidlang.lang.source import Span
 
 

@@ -22,13 +22,13 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.uid import (
-    JPEG2000Lossless,
-    JPEGLSLossless,
+    UID,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGLSLossless,
     RLELossless,
-    UID,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import corpus
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
@@ -17,12 +18,8 @@ from pydicom.uid import UID
 
 import deidlang
 from deidlang import cli
-from deidlang.privacy import profile
-from deidlang.runtime import extras, keyed
-
-import corpus
-from deidlang.runtime import keys
-from deidlang.privacy import coverage
+from deidlang.privacy import coverage, profile
+from deidlang.runtime import extras, keyed, keys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
 

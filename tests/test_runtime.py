@@ -15,8 +15,8 @@ from pydicom.dataset import Dataset
 
 import deidlang
 from deidlang import ApplyError, DeidlangError
-from deidlang.lang import parser
 from deidlang.compiler import compile_recipe
+from deidlang.lang import parser
 from deidlang.runtime import Program, dates, selectors, universe, values
 from deidlang.runtime.builtins import BadArgument, builtin_from_text
 from deidlang.runtime.universe import FieldInfo

@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import corpus
 import pydicom
 import pytest
 from pydicom.uid import DeflatedExplicitVRLittleEndian
@@ -33,10 +34,7 @@ from pydicom.uid import DeflatedExplicitVRLittleEndian
 import deidlang
 from deidlang import engine
 from deidlang.privacy import profile
-from deidlang.runtime import extras, keyed
-
-import corpus
-from deidlang.runtime import keys
+from deidlang.runtime import extras, keyed, keys
 
 DCIODVFY = shutil.which("dciodvfy")
 BUNDLED = [o.name for o in profile.OPTIONS if o.recipe]

@@ -18,10 +18,10 @@ import fixtures  # noqa: E402
 
 from deidlang import cli
 from deidlang.engine import verify  # noqa: E402
-from deidlang.privacy.identifiers import harvest
-from deidlang.privacy.search import search  # noqa: E402
 from deidlang.privacy import identifiers as privacy_identifiers
 from deidlang.privacy import search as privacy_search
+from deidlang.privacy.identifiers import harvest
+from deidlang.privacy.search import search  # noqa: E402
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:

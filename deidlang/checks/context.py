@@ -19,7 +19,6 @@ from ..lang.source import Source, Span
 from ..lang.suggest import did_you_mean, pretty
 from ..runtime.builtins import ARGUMENTS as _BUILTIN_ARGUMENTS
 
-
 VALUE_ACTIONS = frozenset(("ADD", "REPLACE", "JITTER"))
 VALUED_PREDICATES = frozenset(("contains", "notcontains", "equals", "notequals"))
 BARE_PREDICATES = frozenset(("missing", "present", "empty"))

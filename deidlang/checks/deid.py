@@ -6,12 +6,10 @@ from __future__ import annotations
 
 from typing import Iterator, Mapping
 
-
 from ..lang import nodes
 from ..lang.diagnostics import Diagnostic
 from ..lang.source import Span
-from .context import Attr, CHANGING, Context, PROTECTED, folded_attr, selects, tag_attr, target_attr
-
+from .context import CHANGING, PROTECTED, Attr, Context, folded_attr, selects, tag_attr, target_attr
 
 # --------------------------------------------------------------------------- comments
 

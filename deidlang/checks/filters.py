@@ -5,11 +5,24 @@ from __future__ import annotations
 
 from typing import Iterator
 
-
 from ..lang import nodes
 from ..lang.diagnostics import Diagnostic
-from .context import BARE_PREDICATES, Context, PREDICATES, UPPER_ESCAPE_RE, VALUED_PREDICATES, exact_attr, folded_attr, regex_error, span_after, sub_span, suggest_keyword, tag_attr, tag_text, unbounded_regex
-
+from .context import (
+    BARE_PREDICATES,
+    PREDICATES,
+    UPPER_ESCAPE_RE,
+    VALUED_PREDICATES,
+    Context,
+    exact_attr,
+    folded_attr,
+    regex_error,
+    span_after,
+    sub_span,
+    suggest_keyword,
+    tag_attr,
+    tag_text,
+    unbounded_regex,
+)
 
 # --------------------------------------------------------------------------- filters
 

@@ -5,12 +5,10 @@ from __future__ import annotations
 
 from typing import Iterator
 
-
 from ..lang import nodes
 from ..lang.diagnostics import INFO, Diagnostic
 from ..lang.suggest import did_you_mean
-from .context import Context, SPLIT_OPTIONS, folded_attr, tag_known, tag_text
-
+from .context import SPLIT_OPTIONS, Context, folded_attr, tag_known, tag_text
 
 # --------------------------------------------------------------------------- %fields members
 

@@ -8,13 +8,35 @@ import functools
 import re
 from typing import Any, Iterator
 
-
 from ..lang import nodes
 from ..lang.diagnostics import INFO, Diagnostic
 from ..lang.source import Span
 from ..lang.suggest import did_you_mean
-from .context import Attr, CHANGING, Context, EXPANDERS, HEX_GROUP_RE, PROTECTED, SEQUENCE_FUNCS, UPPER_ESCAPE_RE, all_vrs, close_keywords, exact_attr, folded_attr, group_name, keyword_tables, pattern_diagnostics, pattern_probe, selects, sub_span, suggest_keyword, tag_attr, tag_known, tag_text, target_attr
-
+from .context import (
+    CHANGING,
+    EXPANDERS,
+    HEX_GROUP_RE,
+    PROTECTED,
+    SEQUENCE_FUNCS,
+    UPPER_ESCAPE_RE,
+    Attr,
+    Context,
+    all_vrs,
+    close_keywords,
+    exact_attr,
+    folded_attr,
+    group_name,
+    keyword_tables,
+    pattern_diagnostics,
+    pattern_probe,
+    selects,
+    sub_span,
+    suggest_keyword,
+    tag_attr,
+    tag_known,
+    tag_text,
+    target_attr,
+)
 
 _ADD_BY_NUMBER = "W417"
 

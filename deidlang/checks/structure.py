@@ -6,12 +6,10 @@ from __future__ import annotations
 import bisect
 from typing import Iterator
 
-
 from ..lang import nodes
 from ..lang.diagnostics import Diagnostic
 from ..lang.source import Span
-from .context import Context, VALUE_ACTIONS, span_after, sub_span
-
+from .context import VALUE_ACTIONS, Context, span_after, sub_span
 
 # --------------------------------------------------------------------------- FORMAT and structure
 

@@ -9,7 +9,6 @@ import functools
 import re
 from typing import Iterator, Mapping
 
-
 from ..lang import nodes
 from ..lang.diagnostics import Diagnostic
 from ..lang.source import Span
@@ -18,8 +17,24 @@ from ..runtime.builtins import DEID_NAMES as _DEID_BUILTINS
 from ..runtime.builtins import BadArgument as _BadArgument
 from ..runtime.builtins import make_builtin as _make_builtin
 from ..runtime.values import ASCII_ONLY_VRS, INT_RANGES, IS_RANGE, ds_text_ok, is_text_ok
-from .context import Attr, Context, DEID_FUNCS, PROTECTED, REGEX_EXPANDERS, all_vrs, exact_attr, folded_attr, group_name, keyword_tables, pattern_diagnostics, regex_error, selects, sub_span, tag_attr, target_attr
-
+from .context import (
+    DEID_FUNCS,
+    PROTECTED,
+    REGEX_EXPANDERS,
+    Attr,
+    Context,
+    all_vrs,
+    exact_attr,
+    folded_attr,
+    group_name,
+    keyword_tables,
+    pattern_diagnostics,
+    regex_error,
+    selects,
+    sub_span,
+    tag_attr,
+    target_attr,
+)
 
 #: the value representation each built-in needs (None: any)
 _FUNC_VRS: dict[str, frozenset[str]] = {

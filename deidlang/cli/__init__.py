@@ -18,16 +18,16 @@ script, :func:`main` runs ``deidc`` with a list of arguments. The names after
 
 from __future__ import annotations
 
-from .common import DATA_DIR, DEFAULT_RECIPE, DEMO_DIR, INTERRUPTED, TMP_SUFFIX, CliError
-from .identifiers import identifiers_of
 from .app import main, run_main
-from .progress import Progress
+from .common import DATA_DIR, DEFAULT_RECIPE, DEMO_DIR, INTERRUPTED, TMP_SUFFIX, CliError
 
 # one release: the flat module's private names, under their new public names
 from .common import compose_programs as _compose_programs  # noqa: E402, F401
 from .common import load_programs as _load_programs  # noqa: E402, F401
 from .common import option_recipes as _option_recipes  # noqa: E402, F401
 from .common import require_pixels as _require_pixels  # noqa: E402, F401
+from .identifiers import identifiers_of
+from .progress import Progress
 
 __all__ = [
     "CliError",

@@ -7,12 +7,11 @@ import argparse
 import sys
 from typing import Any
 
-
 from .. import api
 from ..lang.diagnostics import Diagnostic, refusing
 from ..lang.render import render_concise, render_json, render_sarif, render_text
 from ..version import __version__
-from .common import check_recipes, CliError, DEFAULT_RECIPE, FORMATS, has_errors, load_functions, print_err, PROG, read_ids, read_recipe, want_color
+from .common import DEFAULT_RECIPE, FORMATS, PROG, CliError, check_recipes, has_errors, load_functions, print_err, read_ids, read_recipe, want_color
 
 
 def register(sub: Any) -> None:

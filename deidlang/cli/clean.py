@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-
-from .common import add_layout_option, add_safety_options, CliError, DEFAULT_OUTPUT, positive_int
+from .common import DEFAULT_OUTPUT, CliError, add_layout_option, add_safety_options, positive_int
 from .run import process_files
 
 

@@ -19,15 +19,12 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, TextIO
 
-
-from .. import engine
-from .. import api
+from .. import api, engine
 from ..dicomio import damage
 from ..dicomio.atomic import describe, write_text
 from ..engine import preflight, worker
 from ..lang.diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError, parse_allow
 from ..lang.render import render_text
-
 
 PROG = "deidc"
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"

@@ -40,9 +40,9 @@ def register(sub: Any) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..dicomio.atomic import WriteError, write_text
-    from .common import CliError, read_recipe
     from ..lang.render import render_concise
     from ..tools import reviewdoc
+    from .common import CliError, read_recipe
 
     texts = [(path, read_recipe(path)) for path in dict.fromkeys(args.recipes)]
     try:

@@ -8,12 +8,24 @@ import os
 import sys
 from typing import Any, Mapping
 
-
-from ..engine import preflight
 from ..engine import inputs as engine_inputs
+from ..engine import preflight
 from ..lang.diagnostics import ApplyError
-from .common import add_key_options, add_safety_options, apply_error_text, CliError, compose_programs, DEFAULT_RECIPE, load_functions, load_programs, option_recipes, print_err, PROG, read_dicom_or_fail, read_ids
-
+from .common import (
+    DEFAULT_RECIPE,
+    PROG,
+    CliError,
+    add_key_options,
+    add_safety_options,
+    apply_error_text,
+    compose_programs,
+    load_functions,
+    load_programs,
+    option_recipes,
+    print_err,
+    read_dicom_or_fail,
+    read_ids,
+)
 
 EXPLAIN_FORMATS = ("text", "json")
 EXPLAIN_SYNOPSIS = f"{PROG} explain [RECIPE...] FILE.dcm"

@@ -13,12 +13,11 @@ from collections import deque
 from typing import Any, Mapping
 
 from .. import engine
-
 from ..dicomio import damage
 from ..dicomio.atomic import WriteError
 from ..engine import digests, preflight
 from ..lang.render import render_text
-from .common import check_recipes, CliError, count, has_errors, input_roots, print_err, TMP_SUFFIX, want_color
+from .common import TMP_SUFFIX, CliError, check_recipes, count, has_errors, input_roots, print_err, want_color
 
 
 def register(sub: Any) -> None:

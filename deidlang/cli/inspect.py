@@ -11,12 +11,10 @@ import warnings
 from typing import Any, Mapping
 
 from .. import engine
-
 from ..dicomio import damage
-from ..engine import preflight
-from ..engine import worker
+from ..engine import preflight, worker
 from ..lang.diagnostics import ApplyError
-from .common import count, DEFAULT_RECIPE, input_roots, load_programs, print_err
+from .common import DEFAULT_RECIPE, count, input_roots, load_programs, print_err
 
 
 def register(sub: Any) -> None:

@@ -7,7 +7,6 @@ import os
 import time
 from typing import Any, Callable, TextIO
 
-
 from .common import PROG
 
 

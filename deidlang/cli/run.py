@@ -14,12 +14,38 @@ import attrs
 
 from .. import engine
 from ..dicomio.atomic import WriteError
-from ..engine import preflight, worker
-from ..engine import pool
+from ..engine import pool, preflight, worker
 from ..lang.diagnostics import ApplyError, parse_allow
 from ..lang.render import render_text
 from ..version import __version__
-from .common import INTERRUPTED, add_key_options, add_layout_option, add_safety_options, apply_error_text, bind_key, CliError, count, DEFAULT_OUTPUT, DEFAULT_RECIPE, has_filters, load_functions, load_programs, option_recipes, positive_int, print_err, PROG, QUARANTINE_DIR, QUARANTINE_REPORT, read_dicom_or_fail, read_ids, require_pixels, resolve_key, want_color, with_detail, write_text_atomic
+from .common import (
+    DEFAULT_OUTPUT,
+    DEFAULT_RECIPE,
+    INTERRUPTED,
+    PROG,
+    QUARANTINE_DIR,
+    QUARANTINE_REPORT,
+    CliError,
+    add_key_options,
+    add_layout_option,
+    add_safety_options,
+    apply_error_text,
+    bind_key,
+    count,
+    has_filters,
+    load_functions,
+    load_programs,
+    option_recipes,
+    positive_int,
+    print_err,
+    read_dicom_or_fail,
+    read_ids,
+    require_pixels,
+    resolve_key,
+    want_color,
+    with_detail,
+    write_text_atomic,
+)
 from .progress import Progress, duration
 
 

@@ -9,9 +9,8 @@ import os
 import sys
 from typing import Any
 
-
-from .explain import EXPLAIN_FORMATS
 from .common import CliError, count
+from .explain import EXPLAIN_FORMATS
 
 
 def register(sub: Any) -> None:

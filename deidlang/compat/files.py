@@ -14,9 +14,9 @@ from pydicom.dataset import Dataset
 
 from ..dicomio.atomic import atomic_target
 from ..dicomio.damage import ZIP_ARCHIVE, is_zip_archive
-from ..lang.diagnostics import DeidlangError
 from ..dicomio.encode import conform_file_meta, to_bytes
 from ..dicomio.fastread import read_path
+from ..lang.diagnostics import DeidlangError
 
 __all__ = ["get_files", "load_dataset", "dataset_path", "Saver"]
 
@@ -73,7 +73,7 @@ def _readable(path: str, force: bool) -> bool:
     try:
         with open(path, "rb") as handle:
             pydicom.dcmread(handle, force=force, stop_before_pixels=True)
-    except Exception:  # any failure means: not a file we can de-identify
+    except Exception:  # noqa: BLE001 - any failure means: not a file we can de-identify
         return False
     return True
 

@@ -342,7 +342,7 @@ def _viewable(frame, ds: Dataset):
         from pydicom.pixels import apply_color_lut
 
         return apply_color_lut(frame, ds)
-    except Exception:  # a preview only: show the indices
+    except Exception:  # noqa: BLE001 - a preview only: show the indices
         return frame
 
 

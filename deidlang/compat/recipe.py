@@ -29,9 +29,9 @@ from typing import Any, Iterable
 
 import attrs
 
-from ..lang import nodes
 from ..api import compile as compile_recipe_text
 from ..checks import check_recipe
+from ..lang import nodes
 from ..lang.diagnostics import DeidlangError, DeidlangWarning, Diagnostic, RecipeError, parse_allow, refusing
 from ..lang.parser import ParseResult, parse
 

@@ -27,7 +27,9 @@ from typing import Any
 
 from pydicom import config
 from pydicom.dataelem import RawDataElement
-from pydicom.hooks import hooks, raw_element_value as _DEFAULT_VALUE_HOOK, raw_element_vr as _DEFAULT_VR_HOOK
+from pydicom.hooks import hooks
+from pydicom.hooks import raw_element_value as _DEFAULT_VALUE_HOOK
+from pydicom.hooks import raw_element_vr as _DEFAULT_VR_HOOK
 from pydicom.tag import BaseTag
 
 #: VRs whose encoded value is exactly the text (multi-valued ones joined by a backslash).

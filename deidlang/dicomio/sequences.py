@@ -30,7 +30,8 @@ from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_eleme
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
-from pydicom.valuerep import EXPLICIT_VR_LENGTH_32, VR as _VR
+from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
+from pydicom.valuerep import VR as _VR
 from pydicom.values import convert_string
 
 from .rawtext import customised

@@ -20,7 +20,7 @@ import attrs
 from ..dicomio.atomic import FATAL_ERRNOS, WriteError, describe, errno_of, fsync_directory, remove_quietly
 from .digests import DigestSet, path_digest
 from .inputs import Root, ids_by_uid, read_sop_instance_uid, roots, walk_real
-from .job import BatchError, FileResult, Job, NO_IDS_ENTRY, Options, Summary, Task
+from .job import NO_IDS_ENTRY, BatchError, FileResult, Job, Options, Summary, Task
 from .manifest import MANIFEST, MANIFEST_RECORDS, Manifest, manifest_header, source_digest
 from .outputs import OutputError, make_folders, remove_temporaries
 from .paths import confined, is_url

@@ -9,8 +9,6 @@ import hashlib
 from typing import Iterable
 
 
-
-
 def path_digest(text: str) -> int:
     """A 64-bit digest of a path: what the planner remembers per file (not the path)."""
     return int.from_bytes(hashlib.blake2b(text.encode("utf-8", "surrogateescape"), digest_size=8).digest(), "little")

@@ -33,11 +33,11 @@ import secrets
 from concurrent.futures import Future
 from typing import Any, Mapping
 
-from .job import BatchError, FileResult, Job, Task
-from .worker import Worker
-from .pool import Executor
 from .inputs import load_functions
+from .job import BatchError, FileResult, Job, Task
 from .outputs import remove_temporaries
+from .pool import Executor
+from .worker import Worker
 
 try:  # the worker plugin must be a module-level class (it is pickled to the workers)
     from distributed import WorkerPlugin as _PluginBase

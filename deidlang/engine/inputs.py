@@ -18,10 +18,9 @@ from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
 
 import attrs
 
-from ..dicomio.damage import DEFER_SIZE, EMPTY, InputError, SMALL_FILE, open_regular, os_reason, parse_dicom, read_all, read_chunk, refuse_archive
+from ..dicomio.damage import DEFER_SIZE, EMPTY, SMALL_FILE, InputError, open_regular, os_reason, parse_dicom, read_all, read_chunk, refuse_archive
 from .job import BatchError, NoInput
 from .paths import is_url, unique_name
-
 
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
 DEMO_DIR = DATA_DIR / "demo"

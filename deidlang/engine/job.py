@@ -13,7 +13,6 @@ import attrs
 
 from ..lang.diagnostics import DeidlangError, Diagnostic
 
-
 #: Sub-directory of the output that holds quarantined files, and its report.
 QUARANTINE_DIR = "quarantine"
 QUARANTINE_REPORT = "quarantine.json"

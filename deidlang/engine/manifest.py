@@ -14,15 +14,14 @@ from typing import Any, Sequence
 
 import attrs
 
-from ..version import __version__
 from ..dicomio.atomic import WriteError, atomic_target, write_all
 from ..dicomio.damage import CHUNK
+from ..version import __version__
 from .digests import path_digest
 from .inputs import Root
-from .job import BatchError, FileResult, Job, QUARANTINE_DIR, QUARANTINE_REPORT, Summary
-from .outputs import OutputError, TMP_SUFFIX, make_folders, remove_temporaries
+from .job import QUARANTINE_DIR, QUARANTINE_REPORT, BatchError, FileResult, Job, Summary
+from .outputs import TMP_SUFFIX, OutputError, make_folders, remove_temporaries
 from .paths import is_url
-
 
 #: The run manifest (header, written atomically) and its per-file records (JSON Lines).
 MANIFEST = "deidlang-manifest.json"

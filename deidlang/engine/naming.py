@@ -45,8 +45,8 @@ import os
 import re
 from typing import Any, Iterable, Sequence
 
-from ..runtime.keys import Key
 from ..dicomio import damage
+from ..runtime.keys import Key
 
 __all__ = [
     "LAYOUTS",
@@ -335,8 +335,7 @@ def read_header(source: str, *, force: bool = False):
     is not little endian Part 10 or does not parse so, the file as the batch reads it
     (regular files only; large values left unread). Raises what
     :func:`deidlang.engine.inputs.read_input` raises for a file that cannot be read."""
-    from . import paths
-    from . import inputs
+    from . import inputs, paths
 
     if paths.is_url(source):
         return inputs.read_input(source, force=force)[0]
@@ -369,7 +368,7 @@ def top_elements(data: bytes):
     from pydicom.tag import BaseTag
     from pydicom.uid import DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian
 
-    from ..dicomio.sequences import unpack_header, unpack_item, unpack_long, LONG_VRS, VRS
+    from ..dicomio.sequences import LONG_VRS, VRS, unpack_header, unpack_item, unpack_long
 
     size = len(data)
     if size < 140 or data[128:132] != b"DICM":
@@ -432,7 +431,7 @@ _UNDEFINED = 0xFFFFFFFF
 def _step_over_items(data: bytes, pos: int, implicit: bool, depth: int = 0) -> int | None:
     """The position after the sequence delimiter of an undefined-length value whose items
     start at ``pos``; None when they do not parse (or nest deeper than 32)."""
-    from ..dicomio.sequences import unpack_header, unpack_item, unpack_long, LONG_VRS, VRS
+    from ..dicomio.sequences import LONG_VRS, VRS, unpack_header, unpack_item, unpack_long
 
     size = len(data)
     if depth > 32:

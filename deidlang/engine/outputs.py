@@ -13,13 +13,12 @@ import stat
 import attrs
 
 from ..dicomio.atomic import atomic_target, remove_quietly, temporary_name
-from ..lang.diagnostics import DeidlangError
-from ..dicomio.encode import conform_file_meta, to_bytes
 from ..dicomio.damage import CHUNK
+from ..dicomio.encode import conform_file_meta, to_bytes
 from ..dicomio.stream import HashingFile, stream_deferred
+from ..lang.diagnostics import DeidlangError
 from .job import OUTSIDE
 from .paths import NAME_MAX, confined, is_url, printable, shorten
-
 
 #: Suffix of the temporary files a run writes before renaming them into place.
 TMP_SUFFIX = ".deidc-tmp"

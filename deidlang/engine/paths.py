@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 
-
 from .digests import DigestSet, path_digest
 
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 import os
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-
 from .digests import DigestSet, path_digest
 from .inputs import Root, display, lookup_ids, relative_path, walk_real
-from .job import BatchError, OUTSIDE, QUARANTINE_DIR, Task, UNLISTABLE
+from .job import OUTSIDE, QUARANTINE_DIR, UNLISTABLE, BatchError, Task
 from .manifest import MANIFEST, MANIFEST_RECORDS
 from .paths import confined, is_url, printable, unique_name
 

@@ -15,11 +15,9 @@ from collections import deque
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Callable, Iterable, Iterator, Mapping, Sequence
 
-
 from .inputs import load_functions
 from .job import FileResult, Job, Options, Task
 from .worker import Worker
-
 
 # Pool workers get the compiled recipes once, through the initializer, and
 # then only batches of small tasks. Forked workers inherit the user's

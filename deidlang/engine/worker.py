@@ -15,10 +15,10 @@ from typing import Any, Callable, Iterable, Mapping, Sequence
 import attrs
 
 from ..dicomio.atomic import FATAL_ERRNOS, WriteError, describe, errno_of, remove_quietly
+from ..dicomio.damage import DAMAGED, DICOMDIR, SMALL_FILE, TOO_DEEP, InputError, is_dicomdir
 from ..lang.diagnostics import ApplyError
-from ..dicomio.damage import DAMAGED, DICOMDIR, InputError, SMALL_FILE, TOO_DEEP, is_dicomdir
 from .inputs import read_input
-from .job import FileResult, Options, QUARANTINE_DIR, Task
+from .job import QUARANTINE_DIR, FileResult, Options, Task
 from .outputs import OutputError, write_output
 from .paths import is_url
 

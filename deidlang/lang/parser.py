@@ -32,7 +32,7 @@ from pathlib import Path
 
 import attrs
 import lark
-from lark import Token, Transformer, v_args
+from lark import Token, Transformer
 
 from . import nodes
 from .diagnostics import Diagnostic

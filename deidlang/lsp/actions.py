@@ -18,8 +18,8 @@ from lsprotocol import types
 from ..lang import parser
 from ..lang.diagnostics import Diagnostic
 from ..lang.source import Source
-from ..tools.fmt import format_text
 from ..tools.findings import findings
+from ..tools.fmt import format_text
 from .analysis import Analysis
 from .positions import Positions
 

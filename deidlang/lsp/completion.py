@@ -12,8 +12,8 @@ import re
 
 from lsprotocol import types
 
-from ..lang import parser
 from ..checks.context import DEID_FUNCS, PREDICATES, SPLIT_OPTIONS
+from ..lang import parser
 from ..tools import dictionary
 from .analysis import Analysis
 from .positions import Positions

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..lang import nodes
 from ..checks.context import DEID_FUNCS
+from ..lang import nodes
 from ..tools import dictionary
 from .analysis import Analysis, Token
 from .settings import Settings
@@ -219,9 +219,8 @@ class SampleCache:
 def _explain(analysis: Analysis, settings: Settings):
     """The explanation of the sample file, or a sentence saying why there is none."""
     from .. import api
-    from ..runtime import explain
     from ..lang.diagnostics import DeidlangError
-    from ..runtime import keyed, keys
+    from ..runtime import explain, keyed, keys
 
     if any(d.is_error for d in analysis.diagnostics):
         return "the recipe has errors; fix them to see what it does to the sample"

@@ -124,8 +124,8 @@ class DeidServer(LanguageServer):
         """With ``profile: basic``: the lines that contradict PS3.15 Table E.1-1 (``deidc check --profile basic``)."""
         if self.config.profile != "basic" or any(d.is_error for d in analysis.diagnostics):
             return []
-        from ..privacy import coverage
         from ..lang.source import Span
+        from ..privacy import coverage
 
         report = coverage.coverage([(analysis.source.name, analysis.recipe)])
         out = []

@@ -10,14 +10,26 @@ from typing import Any, Iterable
 import attrs
 import numpy as np
 from pydicom.dataset import Dataset
-
 from pydicom.uid import (
     UID,
 )
 
 from ..runtime.inspection import Region
-
-from .codecs import PixelError, decode, declared_shape, encode, frames_first, image_shape, is_compressed, middle_frame, palette_rgb, pixel_keyword, samples_per_pixel, store_native, transfer_syntax_of
+from .codecs import (
+    PixelError,
+    declared_shape,
+    decode,
+    encode,
+    frames_first,
+    image_shape,
+    is_compressed,
+    middle_frame,
+    palette_rgb,
+    pixel_keyword,
+    samples_per_pixel,
+    store_native,
+    transfer_syntax_of,
+)
 
 __all__ = ["PixelReport", "blank_mask", "masked_array", "clean_dataset", "clean_pixels"]
 

@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 from pydicom.dataset import Dataset
-
 from pydicom.uid import (
     UID,
     ExplicitVRLittleEndian,

@@ -9,8 +9,6 @@ import os
 import numpy as np
 
 from ..dicomio.atomic import atomic_target
-
-
 from .clean import PixelReport
 from .codecs import PixelError
 

@@ -11,19 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+from pydicom.datadict import private_dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileMetaDataset
-from pydicom.datadict import private_dictionary_VR
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
-from ..lang.source import Span
 from ..dicomio import rawtext
+from ..lang.source import Span
 from .builtins import BadArgument, BuiltinFailed, evaluate, jitter_days, jitter_value
-from .keys import MissingKey
 from .context import MISSING, Run
 from .dates import JitterOverflow
+from .keys import MissingKey
 from .universe import DicomField
 from .values import Builtin, Constant, Filter, Func, Uncoercible, Var, coerce, deid_typed, items_of
 

@@ -216,12 +216,12 @@ def evaluate(b: Builtin, *, field: Any, element: Any, run: Any = None) -> Any:
 
 from pydicom.dataelem import DataElement  # noqa: E402
 from pydicom.dataset import Dataset  # noqa: E402
-from pydicom.tag import Tag  # noqa: E402
 from pydicom.multival import MultiValue  # noqa: E402
 from pydicom.sequence import Sequence  # noqa: E402
+from pydicom.tag import Tag  # noqa: E402
 
-from . import keys  # noqa: E402
 from ..dicomio import rawtext, sequences  # noqa: E402
+from . import keys  # noqa: E402
 
 #: VRs whose values can carry identifying text or dates (what dummy/scrub touch inside sequences).
 TEXT_VRS = frozenset(("AE", "AS", "DA", "DT", "TM", "PN", "LO", "SH", "ST", "LT", "UT", "UC", "UR"))
@@ -323,9 +323,9 @@ def _patient(b: Builtin, run: Any) -> str:
 
 
 def _shift_one(text: str, vr: str, days: int) -> str:
-    from .dates import parse_da, parse_dt
-
     import datetime as _dt
+
+    from .dates import parse_da, parse_dt
 
     if vr == "DA":
         d = parse_da(text)

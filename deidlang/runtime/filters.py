@@ -73,7 +73,7 @@ def element_value(ds: Dataset, tag: int) -> Any:
             return ds[tag].value  # a deferred read (dcmread(defer_size=...)): let pydicom load it
         try:
             encoding = ds._character_set
-        except Exception:  # pragma: no cover - a broken SpecificCharacterSet
+        except Exception:  # noqa: BLE001  # pragma: no cover - a broken SpecificCharacterSet
             encoding = None
         elem = convert_raw_data_element(elem, encoding=encoding, ds=ds)
     return elem.value
@@ -132,7 +132,7 @@ def _is_empty(value: Any) -> bool:
         return False
     try:
         return not value
-    except Exception:  # pragma: no cover - a value without a truth value
+    except Exception:  # noqa: BLE001  # pragma: no cover - a value without a truth value
         return False
 
 
@@ -298,9 +298,8 @@ class _Lists:
     def __getitem__(self, index: int):
         if index in self.done:
             return self.done[index]
-        from .universe import FieldInfo
         from .selectors import SelectVR, UidPath
-        from .universe import element_vr
+        from .universe import FieldInfo, element_vr
 
         sel = self.program.selectors[index]
         if isinstance(sel, UidPath):

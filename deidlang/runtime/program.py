@@ -24,12 +24,12 @@ import attrs
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 
+from ..dicomio.sequences import convert as convert_sequence
 from ..lang.diagnostics import ApplyError, DeidlangError
 from . import build, selectors, values
 from .context import Run
 from .inspection import Inspection
 from .selectors import UidPath
-from ..dicomio.sequences import convert as convert_sequence
 from .universe import DEFAULT_SKIP, DicomField, FieldInfo, SkipList, element_vr, keyword_of, walk
 
 __all__ = ["Program", "Cache"]

@@ -30,8 +30,6 @@ Expected files hold element values: keep real patient data out of test cases.
 
 from __future__ import annotations
 
-from ..lang.diagnostics import UnknownCode, parse_allow
-
 import json
 import os
 import warnings
@@ -40,7 +38,7 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from ..lang.diagnostics import DeidlangError, RecipeError
+from ..lang.diagnostics import DeidlangError, RecipeError, UnknownCode, parse_allow
 
 __all__ = ["Case", "Outcome", "CaseError", "discover", "load_case", "run_case", "compare", "dataset_from", "SUFFIXES"]
 
@@ -184,8 +182,8 @@ def dataset_from(description: Mapping[str, Any], where: str = "dataset"):
     """A pydicom Dataset from a description: keywords (or "(gggg,eeee)" tags with a VR)
     mapped to values; lists are multi-valued elements, lists of objects sequences;
     ``file_meta`` holds the file meta elements."""
-    from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.datadict import dictionary_VR, tag_for_keyword
+    from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
     from pydicom.tag import Tag
 
@@ -297,15 +295,15 @@ def _input(case: Case):
 
 def actual_result(case: Case) -> dict:
     """What the recipes do to the case's input: ``deidc explain --format json --show-values``."""
-    from ..runtime import explain
     from ..lang.diagnostics import ApplyError
+    from ..runtime import explain
 
     programs = _programs(case)
     ds, shown = _input(case)
     funcs = None
     if case.functions:
-        from ..engine.job import BatchError
         from ..engine.inputs import load_functions
+        from ..engine.job import BatchError
 
         try:
             funcs = load_functions(str(case.at(case.functions)))

@@ -23,13 +23,12 @@ from typing import Iterable, Sequence
 
 import attrs
 
-from ..version import __version__
 from ..lang import nodes, parser
-from ..privacy import profile
 from ..lang.diagnostics import Diagnostic
 from ..lang.source import Source
+from ..privacy import coverage, profile
+from ..version import __version__
 from .findings import findings
-from ..privacy import coverage
 
 __all__ = ["Review", "RecipeInfo", "build", "render_markdown", "render_html", "FORMATS"]
 
