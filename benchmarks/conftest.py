@@ -19,9 +19,24 @@ def deid_default_text() -> str:
         return fh.read()
 
 
-KEYWORDS = ["PatientName", "PatientID", "StudyDate", "SeriesDate", "AccessionNumber", "InstitutionName",
-            "ReferringPhysicianName", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Modality",
-            "Manufacturer", "ImageType", "SeriesDescription", "StudyDescription", "PatientBirthDate"]
+KEYWORDS = [
+    "PatientName",
+    "PatientID",
+    "StudyDate",
+    "SeriesDate",
+    "AccessionNumber",
+    "InstitutionName",
+    "ReferringPhysicianName",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "Modality",
+    "Manufacturer",
+    "ImageType",
+    "SeriesDescription",
+    "StudyDescription",
+    "PatientBirthDate",
+]
 
 
 def generated_recipe(lines: int, seed: int = 7) -> str:

@@ -59,7 +59,7 @@ class _Compiler:
                 return build.add_target(private=(field.group, field.creator, field.element), text=field.text)
         except build.BadTarget as exc:
             self.fail(field.span, "E304", str(exc), "ADD takes a keyword, a tag or a private-creator form naming one element")
-        self.fail(field.span, "E304", f"ADD needs a single element, not '{field.text}'", "write a keyword, (gggg,eeee), ggggeeee or (gggg,\"CREATOR\",ee)")
+        self.fail(field.span, "E304", f"ADD needs a single element, not '{field.text}'", 'write a keyword, (gggg,eeee), ggggeeee or (gggg,"CREATOR",ee)')
 
     # -- values
     def value(self, line: nodes.ActionLine, verb: str) -> Any:
@@ -151,7 +151,6 @@ class _Compiler:
 
     def fields_group(self, name: str, lines: tuple[nodes.GroupLine, ...]) -> actions.FieldsGroupDef:
         return actions.FieldsGroupDef(name, tuple(self.selector(line.field, groups=False) for line in lines if line.action == "FIELD"))
-
 
     # -- filters
     def filters(self, recipe: nodes.Recipe) -> tuple[filters.FilterLabel, ...]:

@@ -67,23 +67,46 @@ __all__ = [
     "expected_leaks",
 ]
 
-ALL_VRS = (
-    "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
-)
+ALL_VRS = "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
 PER_VR = 3
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 UID_ROOT = "1.2.826.0.1.3680043.10.1007."
 
 # Elements that describe the encoding or the pixels: a marker there would make the
 # file unreadable rather than test the recipe.
-_EXCLUDED_TAGS = frozenset({0x00080005, 0x00080016, 0x00280002, 0x00280004, 0x00280010, 0x00280011, 0x00280100, 0x00280101, 0x00280102, 0x00280103, 0x00280006, 0x00280008})
+_EXCLUDED_TAGS = frozenset(
+    {0x00080005, 0x00080016, 0x00280002, 0x00280004, 0x00280010, 0x00280011, 0x00280100, 0x00280101, 0x00280102, 0x00280103, 0x00280006, 0x00280008}
+)
 _EXCLUDED_GROUPS = frozenset({0x0000, 0x0002, 0x0004, 0x7FE0, 0xFFFE, 0xFFFC})
 _ALWAYS = (
-    "PatientName", "PatientID", "PatientBirthDate", "PatientAddress", "PatientTelephoneNumbers", "OtherPatientIDs",
-    "OtherPatientNames", "PatientComments", "ReferringPhysicianName", "InstitutionName", "InstitutionAddress",
-    "StationName", "AccessionNumber", "StudyID", "StudyDate", "StudyTime", "StudyInstanceUID", "SeriesInstanceUID",
-    "SOPInstanceUID", "FrameOfReferenceUID", "StudyDescription", "SeriesDescription", "ImageComments",
-    "DeviceSerialNumber", "OperatorsName", "PerformingPhysicianName", "AcquisitionDateTime", "PatientAge",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "OtherPatientIDs",
+    "OtherPatientNames",
+    "PatientComments",
+    "ReferringPhysicianName",
+    "InstitutionName",
+    "InstitutionAddress",
+    "StationName",
+    "AccessionNumber",
+    "StudyID",
+    "StudyDate",
+    "StudyTime",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "FrameOfReferenceUID",
+    "StudyDescription",
+    "SeriesDescription",
+    "ImageComments",
+    "DeviceSerialNumber",
+    "OperatorsName",
+    "PerformingPhysicianName",
+    "AcquisitionDateTime",
+    "PatientAge",
 )
 _SEQUENCES = ("ReferencedImageSequence", "OtherPatientIDsSequence", "RequestAttributesSequence", "ContentSequence")
 
@@ -289,11 +312,7 @@ def _spread(vr: str, k: int) -> list[int]:
     tags = sorted(
         t
         for t, entry in DicomDictionary.items()
-        if entry[0] == vr
-        and entry[4]
-        and (t >> 16) not in _EXCLUDED_GROUPS
-        and t & 0xFFFF
-        and t not in _EXCLUDED_TAGS
+        if entry[0] == vr and entry[4] and (t >> 16) not in _EXCLUDED_GROUPS and t & 0xFFFF and t not in _EXCLUDED_TAGS
     )
     if not tags:
         return []
@@ -469,7 +488,6 @@ MARKER_SHAPE = re.compile(
 def find_markers(text: str, strong: dict) -> list[str]:
     """The strong markers of a corpus (``Corpus.strong_texts``) that occur in ``text``."""
     return [m.group(0) for m in MARKER_SHAPE.finditer(text) if m.group(0) in strong]
-
 
 
 def walk(ds: Dataset):

@@ -32,8 +32,20 @@ from deidlang.runtime import keys
 
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST_FILES = {engine.MANIFEST, engine.MANIFEST_RECORDS}
-PHI = [b"ORCHARD", b"MAREN", b"QUILLFEATHER", b"FMH-204418", b"19620314", b"Quarry Hill", b"555-0142",
-       b"HALLOWAY", b"FENWICK", b"Fairhaven Memorial", b"Elmsworth", b"ACC240611"]
+PHI = [
+    b"ORCHARD",
+    b"MAREN",
+    b"QUILLFEATHER",
+    b"FMH-204418",
+    b"19620314",
+    b"Quarry Hill",
+    b"555-0142",
+    b"HALLOWAY",
+    b"FENWICK",
+    b"Fairhaven Memorial",
+    b"Elmsworth",
+    b"ACC240611",
+]
 OTHER_RECIPE = "FORMAT dicom\n\n%header\nREMOVE PatientAddress\nADD PatientIdentityRemoved YES\n"
 
 
@@ -159,8 +171,13 @@ def _deidc(args: list, env_extra: dict | None = None) -> subprocess.CompletedPro
     env.update(env_extra or {})
     with open(os.devnull, "rb") as stdin, _tempfile() as out, _tempfile() as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "deidlang", *map(str, args)], env=env, cwd=str(ROOT),
-            stdin=stdin, stdout=out, stderr=err, start_new_session=True,
+            [sys.executable, "-m", "deidlang", *map(str, args)],
+            env=env,
+            cwd=str(ROOT),
+            stdin=stdin,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
         )
         code = proc.wait(timeout=120)
         try:

@@ -106,7 +106,11 @@ def violations(corpus: Corpus, name: str, ds, data: bytes, kept: set[str]) -> li
             for marker in weak.get((elem.VR, value), ()):
                 if not (marker.file == name and marker.element == uid and uid in kept):
                     found.append(f"{name}: {uid} holds the value of {marker.file} {marker.element} ({marker.vr})")
-    for label, text in (("latin-1", data.decode("latin-1")), ("utf-16le", data.decode("utf-16-le", errors="ignore")), ("utf-16le+1", data[1:].decode("utf-16-le", errors="ignore"))):
+    for label, text in (
+        ("latin-1", data.decode("latin-1")),
+        ("utf-16le", data.decode("utf-16-le", errors="ignore")),
+        ("utf-16le+1", data[1:].decode("utf-16-le", errors="ignore")),
+    ):
         for marker in find_markers(text, strong):
             homes = strong[marker]
             if not any(h.file == name and h.element in kept for h in homes):

@@ -253,13 +253,28 @@ def test_keyword_suggestions_equal_difflib(word):
 _LINE = st.one_of(
     st.sampled_from(
         [
-            "FORMAT dicom", "%header", "%filter f", "%values v", "%fields f", "LABEL x", "  coordinates 1,2,3,4",
-            "REMOVE PatientName", "ADD (0010,0010) x", "REPLACE X var:", "JITTER StudyDate deid_func:jitter days=1",
-            "  contains Modality CT + missing X", "SPLIT PatientName by=^;", "FIELD fields:f", "REMOVE values:v",
-            "  ctpcoordinates from:X", "KEEP a__b__c", "REMOVE (0008,1140)__0__(0008,1155)", "REMOVE select:group:",
+            "FORMAT dicom",
+            "%header",
+            "%filter f",
+            "%values v",
+            "%fields f",
+            "LABEL x",
+            "  coordinates 1,2,3,4",
+            "REMOVE PatientName",
+            "ADD (0010,0010) x",
+            "REPLACE X var:",
+            "JITTER StudyDate deid_func:jitter days=1",
+            "  contains Modality CT + missing X",
+            "SPLIT PatientName by=^;",
+            "FIELD fields:f",
+            "REMOVE values:v",
+            "  ctpcoordinates from:X",
+            "KEEP a__b__c",
+            "REMOVE (0008,1140)__0__(0008,1155)",
+            "REMOVE select:group:",
         ]
     ),
-    st.text(alphabet='ABCXYZabcxyz:_%#+|()",^=0123456789 \t-.\'\\', max_size=40),
+    st.text(alphabet="ABCXYZabcxyz:_%#+|()\",^=0123456789 \t-.'\\", max_size=40),
 )
 
 

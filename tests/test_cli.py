@@ -55,9 +55,7 @@ MANIFEST_FILES = {"deidlang-manifest.json", "deidlang-manifest.jsonl"}
 def tree_digest(root: Path) -> dict[str, str]:
     """Every file under ``root`` (the run manifest aside) -> its SHA-256."""
     return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name not in MANIFEST_FILES
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file() and p.name not in MANIFEST_FILES
     }
 
 
@@ -106,7 +104,6 @@ class _FuncProgram:
     def apply(self, ds, ids=None, funcs=None, *, path=None, remove_private=False, **kwargs):
         ds.PatientComments = funcs["tag_it"]()
         return ds
-
 
 
 @pytest.fixture
@@ -282,8 +279,16 @@ class TestCheck:
 class TestUsage:
     @pytest.mark.parametrize(
         "argv",
-        [[], ["check"], ["check", "--format", "xml", "r.dicom"], ["run", "--jobs", "0"], ["run", "--jobs", "x"], ["frobnicate"],
-         ["run", "--keep-private", "--remove-private"], ["identifiers"]],
+        [
+            [],
+            ["check"],
+            ["check", "--format", "xml", "r.dicom"],
+            ["run", "--jobs", "0"],
+            ["run", "--jobs", "x"],
+            ["frobnicate"],
+            ["run", "--keep-private", "--remove-private"],
+            ["identifiers"],
+        ],
     )
     def test_usage_errors_exit_2(self, capsys, argv):
         assert cli.main(argv) == 2
@@ -505,15 +510,31 @@ class TestRun:
         shutil.copytree(demo / "patient-003", b)
         out_dir = tmp_path / "out"
         code, *_ = run(
-            capsys, "run", "--recipe", recipe, "--input", a, "--input", b,
-            "--input", a / "cr-knee" / "cr-001.dcm", "--input", b / "mr-knee" / "mr-001.dcm", "--output", out_dir,
+            capsys,
+            "run",
+            "--recipe",
+            recipe,
+            "--input",
+            a,
+            "--input",
+            b,
+            "--input",
+            a / "cr-knee" / "cr-001.dcm",
+            "--input",
+            b / "mr-knee" / "mr-001.dcm",
+            "--output",
+            out_dir,
         )
         assert code == 0
         written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*.dcm"))
         assert written == sorted(
             os.path.join(*parts)
-            for parts in [("scans", "cr-knee", "cr-001.dcm"), ("scans", "mr-knee", "mr-001.dcm"),
-                          ("scans-2", "cr-knee", "cr-001.dcm"), ("scans-2", "mr-knee", "mr-001.dcm")]
+            for parts in [
+                ("scans", "cr-knee", "cr-001.dcm"),
+                ("scans", "mr-knee", "mr-001.dcm"),
+                ("scans-2", "cr-knee", "cr-001.dcm"),
+                ("scans-2", "mr-knee", "mr-001.dcm"),
+            ]
         )  # the two single files were already covered by their directories
 
     def test_same_basename_files_get_distinct_names(self, capsys, fake, demo, recipe, tmp_path):
@@ -584,15 +605,11 @@ class TestChangeCounts:
         ds.ReferringPhysicianName = None
         assert engine.changes(before, ds, ds.original_character_set) == (0, 0, 1)
 
-
     def test_values_written_as_bytes_are_counted(self):
         """The runtime writes ASCII text as raw bytes (runtime/rawtext.py); those count too."""
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
         before = engine.snapshot(ds)
-        program = deidlang.compile(
-            "FORMAT dicom\n%header\nREPLACE PatientID SUB-1\nREPLACE StudyID " + str(ds.StudyID) + "\n"
-            "REPLACE PatientName ANONYMOUS\n"
-        )
+        program = deidlang.compile("FORMAT dicom\n%header\nREPLACE PatientID SUB-1\nREPLACE StudyID " + str(ds.StudyID) + "\nREPLACE PatientName ANONYMOUS\n")
         program.apply(ds)
         assert type(ds._dict[0x00100020]).__name__ == "RawDataElement"
         assert engine.changes(before, ds, ds.original_character_set) == (0, 0, 2)
@@ -771,7 +788,9 @@ class TestBundledData:
         assert sum(p.stat().st_size for p in files) < 200_000
         proc = subprocess.run(
             [sys.executable, str(EXAMPLES / "make_demo_data.py"), "--output", str(tmp_path / "demo")],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert proc.returncode == 0, proc.stderr
         assert tree_digest(tmp_path / "demo") == tree_digest(cli.DEMO_DIR)
@@ -797,8 +816,24 @@ class TestBundledData:
 # =========================================================================== the real runtime
 
 
-PHI = [b"ORCHARD", b"MAREN", b"BR\xd8NDUM", b"QUILLFEATHER", b"FMH-204418", b"19620314", b"Quarry Hill", b"555-0142",
-       b"HALLOWAY", b"FENWICK", b"Fairhaven Memorial", b"Elmsworth", b"FMH-CT01", b"SN-CT-", b"ACC240611"]
+PHI = [
+    b"ORCHARD",
+    b"MAREN",
+    b"BR\xd8NDUM",
+    b"QUILLFEATHER",
+    b"FMH-204418",
+    b"19620314",
+    b"Quarry Hill",
+    b"555-0142",
+    b"HALLOWAY",
+    b"FENWICK",
+    b"Fairhaven Memorial",
+    b"Elmsworth",
+    b"FMH-CT01",
+    b"SN-CT-",
+    b"ACC240611",
+]
+
 
 class TestRealRuntime:
     def test_default_recipe_on_demo_data(self, capsys, demo, tmp_path):
@@ -909,8 +944,12 @@ class TestInputsThatCannotBeRight:
     def test_a_uid_two_entries_record_matches_neither(self, tmp_path):
         from deidlang.engine import inputs
 
-        index = {"/a.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.3"]}}, "/b.dcm": {"SOPInstanceUID": "1.2.3"},
-                 "/c.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.4"]}}, "/d.dcm": {"id": "x"}}
+        index = {
+            "/a.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.3"]}},
+            "/b.dcm": {"SOPInstanceUID": "1.2.3"},
+            "/c.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.4"]}},
+            "/d.dcm": {"id": "x"},
+        }
         assert inputs.ids_by_uid(index) == {"1.2.4": "/c.dcm"}
 
     def test_files_without_an_entry_fail_and_are_not_written(self, capsys, demo, tmp_path):

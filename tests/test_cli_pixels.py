@@ -137,7 +137,10 @@ class TestInspect:
         assert [Path(u["file"]).name for u in report["unreadable"]] == ["notes.txt"]
         assert "not a DICOM file" in report["unreadable"][0]["reason"]
         assert report["summary"] == {
-            "files": 5, "flagged": 3, "clean": 1, "unreadable": 1,
+            "files": 5,
+            "flagged": 3,
+            "clean": 1,
+            "unreadable": 1,
             "groups": {"graylist": {"verdict": 1, "matched": 1}, "blacklist": {"verdict": 2, "matched": 2}},
         }
         assert "Doe^John" not in out
@@ -258,8 +261,18 @@ class TestRunCleanPixels:
             ds.Modality = "CT"
             ds.save_as(tmp_path / "in" / name)
         code, out, err = run(
-            capsys, "run", "--recipe", recipe, "--input", tmp_path / "in", "--output", tmp_path / "out",
-            "--clean-pixels", "--preserve-compression", "--jobs", "1",
+            capsys,
+            "run",
+            "--recipe",
+            recipe,
+            "--input",
+            tmp_path / "in",
+            "--output",
+            tmp_path / "out",
+            "--clean-pixels",
+            "--preserve-compression",
+            "--jobs",
+            "1",
         )
         assert code == 0, err
         assert err.count("'JPEG Baseline (Process 1)' is lossy") == 1
@@ -307,16 +320,36 @@ class TestQuarantine:
     def test_quarantine_with_pixels_and_unknown_group(self, capsys, scans, recipe, tmp_path):
         out_dir = tmp_path / "out"
         code, out, err = run(
-            capsys, "run", "--recipe", recipe, "--input", scans, "--output", out_dir,
-            "--clean-pixels", "--quarantine", "blacklist", "--quarantine", "graylst",
+            capsys,
+            "run",
+            "--recipe",
+            recipe,
+            "--input",
+            scans,
+            "--output",
+            out_dir,
+            "--clean-pixels",
+            "--quarantine",
+            "blacklist",
+            "--quarantine",
+            "graylst",
         )
         # a mistyped group would hold nothing back: the run stops before writing anything
         assert code == 1 and out == "" and not out_dir.exists()
         assert "--quarantine 'graylst': no recipe has a %filter group of that name" in err
         assert "did you mean 'graylist'?" in err and "nothing was written" in err
         code, out, err = run(
-            capsys, "run", "--recipe", recipe, "--input", scans, "--output", out_dir,
-            "--clean-pixels", "--quarantine", "blacklist",
+            capsys,
+            "run",
+            "--recipe",
+            recipe,
+            "--input",
+            scans,
+            "--output",
+            out_dir,
+            "--clean-pixels",
+            "--quarantine",
+            "blacklist",
         )
         assert code == 1 and "notes.txt: not a DICOM file" in err  # the one file that is not DICOM
         assert "2 quarantined" in out and (out_dir / "quarantine" / "screen.dcm").exists()

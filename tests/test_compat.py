@@ -68,11 +68,7 @@ DEIDLANG_ADDITIONS = {("allow", inspect.Parameter.KEYWORD_ONLY, ())}
 
 
 def _params(fn) -> list[tuple]:
-    return [
-        (p.name, p.kind, p.default)
-        for p in inspect.signature(fn).parameters.values()
-        if (p.name, p.kind, p.default) not in DEIDLANG_ADDITIONS
-    ]
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values() if (p.name, p.kind, p.default) not in DEIDLANG_ADDITIONS]
 
 
 def test_the_additions_are_there() -> None:
@@ -678,7 +674,6 @@ def test_the_seed_workflow_runs_end_to_end(tmp_path) -> None:
     for path in written:
         ds = pydicom.dcmread(path)
         assert ds.PatientID == "cookie-47" and ds.PatientIdentityRemoved == "YES"
-
 
 
 # --------------------------------------------------------------------------- the facade speaks (issue 11)

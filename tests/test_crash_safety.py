@@ -175,14 +175,20 @@ class Deidc:
     def argv(self, out: Path, mode: str, arg: object, args: list) -> list[str]:
         return [sys.executable, str(self.script), str(out), mode, str(arg), *map(str, args)]
 
-    def __call__(self, out: Path, args: list, mode: str = "none", arg: object = 0, *, limit: int | None = None,
-                 env: dict | None = None) -> subprocess.CompletedProcess:
+    def __call__(
+        self, out: Path, args: list, mode: str = "none", arg: object = 0, *, limit: int | None = None, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         env = dict(env or self.env())
         if limit is not None:
             env["CRASH_FSIZE"] = str(limit)  # set by the driver before deidlang starts
         proc = subprocess.Popen(
-            self.argv(out, mode, arg, args), env=env, cwd=str(ROOT), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            self.argv(out, mode, arg, args),
+            env=env,
+            cwd=str(ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             stdout, stderr = proc.communicate(timeout=120)
@@ -194,8 +200,13 @@ class Deidc:
         """SIGKILL the main process only (``kill -9 PID``) at the first event matching ``pattern``.
         Returns the result and whether processes of the run outlived it (for 5 seconds)."""
         proc = subprocess.Popen(
-            self.argv(out, "match", f"{pattern}@1", args), env=self.env(CRASH_KILL_MAIN="1"), cwd=str(ROOT),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            self.argv(out, "match", f"{pattern}@1", args),
+            env=self.env(CRASH_KILL_MAIN="1"),
+            cwd=str(ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             code = proc.wait(timeout=120)
@@ -214,9 +225,14 @@ class Deidc:
         """Run, and SIGKILL the process group ``delay`` seconds after its first event under ``out``."""
         read, write = os.pipe()
         proc = subprocess.Popen(
-            self.argv(out, "none", 0, args), env=self.env(CRASH_READY_FD=str(write)), cwd=str(ROOT),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True, pass_fds=(write,),
+            self.argv(out, "none", 0, args),
+            env=self.env(CRASH_READY_FD=str(write)),
+            cwd=str(ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=(write,),
         )
         os.close(write)
         try:
@@ -329,7 +345,9 @@ def output_files(out: Path) -> dict[str, Path]:
 
 
 def temporaries(out: Path) -> list[str]:
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and atomic.is_temporary(p.name, engine.TMP_SUFFIX)) if out.exists() else []
+    return (
+        sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and atomic.is_temporary(p.name, engine.TMP_SUFFIX)) if out.exists() else []
+    )
 
 
 def read_records(out: Path, torn: set[str]) -> list[dict]:
@@ -606,7 +624,7 @@ def _namespace_ok() -> bool:
     return probe.returncode == 0
 
 
-NAMESPACE_SCRIPT = r'''
+NAMESPACE_SCRIPT = r"""
 set -u
 mount -t tmpfs -o "size=$SIZE" tmpfs "$OUT"
 "$@" > "$LOG/1.out" 2> "$LOG/1.err"; echo $? > "$LOG/1.rc"
@@ -614,7 +632,7 @@ cp -a "$OUT/." "$LOG/after-1/"
 mount -o "remount,size=16m" "$OUT"
 "$@" > "$LOG/2.out" 2> "$LOG/2.err"; echo $? > "$LOG/2.rc"
 cp -a "$OUT/." "$LOG/after-2/"
-'''
+"""
 
 
 @pytest.mark.skipif(not _namespace_ok(), reason="needs 'unshare -m' and mount (a private mount namespace)")
@@ -642,10 +660,13 @@ def _renamed(result: subprocess.CompletedProcess, old: Path, new: Path) -> subpr
 # =========================================================================== read-only output
 
 
-@pytest.mark.parametrize("existing", [
-    pytest.param(False, id="new-folder"),
-    pytest.param(True, id="earlier-run"),
-])
+@pytest.mark.parametrize(
+    "existing",
+    [
+        pytest.param(False, id="new-folder"),
+        pytest.param(True, id="earlier-run"),
+    ],
+)
 def test_read_only_output_injected(ref, deidc, tmp_path, existing):
     """EROFS on every change under the output folder (the audit hook): a folder to create
     in it, or one holding a complete earlier run (of another recipe: all to redo)."""
@@ -663,12 +684,12 @@ def test_read_only_output_injected(ref, deidc, tmp_path, existing):
     assert tree_digest(ref.corpus) == ref.inputs
 
 
-READ_ONLY_SCRIPT = r'''
+READ_ONLY_SCRIPT = r"""
 set -eu
 mount --bind "$OUT" "$OUT"
 mount -o remount,bind,ro "$OUT"
 "$@" > "$LOG/1.out" 2> "$LOG/1.err" || echo $? > "$LOG/1.rc"
-'''
+"""
 
 
 @pytest.mark.skipif(not _namespace_ok(), reason="needs 'unshare -m' and mount (a private mount namespace)")
@@ -720,9 +741,13 @@ def deidc_here(monkeypatch, capsys):
     return call
 
 
-@pytest.mark.parametrize("where", [
-    "output", pytest.param("parent"),
-])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "output",
+        pytest.param("parent"),
+    ],
+)
 def test_immutable_output_folder(ref, deidc_here, tmp_path, immutable, where):
     """An immutable output folder (EPERM for root too), or one to be created in an immutable folder."""
     parent = tmp_path / "locked"
@@ -820,10 +845,17 @@ def test_write_error_is_an_os_error_with_the_target_and_plain_words():
     assert not WriteError("/x", errno.EFBIG).fatal and WriteError("/x", errno.EROFS).fatal
 
 
-@pytest.mark.parametrize("code, words", [
-    (errno.ENOSPC, "the disk is full"), (errno.EDQUOT, "quota"), (errno.EFBIG, "file size limit"),
-    (errno.EROFS, "read-only"), (errno.ENOTDIR, "is a file, not a folder"), (errno.EACCES, "permission denied"),
-])
+@pytest.mark.parametrize(
+    "code, words",
+    [
+        (errno.ENOSPC, "the disk is full"),
+        (errno.EDQUOT, "quota"),
+        (errno.EFBIG, "file size limit"),
+        (errno.EROFS, "read-only"),
+        (errno.ENOTDIR, "is a file, not a folder"),
+        (errno.EACCES, "permission denied"),
+    ],
+)
 def test_describe_in_plain_words(code, words):
     text = atomic.describe(OSError(code, os.strerror(code)))
     assert words in text and text == atomic.describe(code) and text[0].islower() and not text.endswith(".")
@@ -904,9 +936,14 @@ def test_body_errors_about_other_files_pass_through(tmp_path):
     assert not isinstance(caught.value, WriteError) and list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("setup, code", [
-    ("folder-is-a-file", errno.EEXIST), ("folder-below-a-file", errno.ENOTDIR), ("target-is-a-folder", errno.EISDIR),
-])
+@pytest.mark.parametrize(
+    "setup, code",
+    [
+        ("folder-is-a-file", errno.EEXIST),
+        ("folder-below-a-file", errno.ENOTDIR),
+        ("target-is-a-folder", errno.EISDIR),
+    ],
+)
 def test_path_problems_become_write_errors(tmp_path, setup, code):
     (tmp_path / "f").write_bytes(b"")
     if setup == "folder-is-a-file":
@@ -965,7 +1002,7 @@ def test_directory_fsync_is_skipped_where_unsupported(tmp_path, monkeypatch):
         atomic.fsync_directory(str(tmp_path))
 
 
-CHILD_WRITE = r'''
+CHILD_WRITE = r"""
 import os, resource, signal, sys
 from deidlang.dicomio import atomic
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -982,14 +1019,13 @@ try:
     atomic.write_all(fd, b"x" * 5000, os.path.join(target, "log"))
 except atomic.WriteError as err:
     print("log", err.errno, os.fstat(fd).st_size)
-'''
+"""
 
 
 def test_atomic_writes_under_a_real_file_size_limit(tmp_path):
     """RLIMIT_FSIZE in a child: a file over the limit fails (after a short write, in the
     kernel) and leaves nothing; a file under it is written."""
-    result = subprocess.run([sys.executable, "-c", CHILD_WRITE, str(tmp_path)], capture_output=True, text=True,
-                            env=Deidc.env(), timeout=60)
+    result = subprocess.run([sys.executable, "-c", CHILD_WRITE, str(tmp_path)], capture_output=True, text=True, env=Deidc.env(), timeout=60)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "small written"

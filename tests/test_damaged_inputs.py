@@ -54,8 +54,24 @@ REMOVE InstitutionName
 """
 
 #: Values of the corpus that must never show up in a message, the manifest or a report.
-VALUES = ["DAMAGEDCANARY", "QUENTIN", "DAMAGEDOTHER", "REFERRER^DAMAGED", "DMG-0000", "19620314", "ACCDMG0001",
-          "Damaged Memorial", "MÜLLER", "Ørsted", "王", "山田", "12AB", "20231301", "ABDOMENPELVISCHESZ", "DEEPEST"]
+VALUES = [
+    "DAMAGEDCANARY",
+    "QUENTIN",
+    "DAMAGEDOTHER",
+    "REFERRER^DAMAGED",
+    "DMG-0000",
+    "19620314",
+    "ACCDMG0001",
+    "Damaged Memorial",
+    "MÜLLER",
+    "Ørsted",
+    "王",
+    "山田",
+    "12AB",
+    "20231301",
+    "ABDOMENPELVISCHESZ",
+    "DEEPEST",
+]
 
 
 def _cases() -> list[damaged.Case]:
@@ -259,7 +275,10 @@ def test_same_outcomes_as_a_subprocess(corpus, small_recipe, small_run, tmp_path
     output = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "deidlang", "run", "--recipe", str(small_recipe), "--input", str(corpus), "--output", str(output), "--jobs", "2"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 1, proc.stderr
     run = Run(proc.returncode, proc.stdout, proc.stderr, output, "small")
@@ -318,9 +337,19 @@ def test_robustness_doc_names_every_kind_and_reason():
     import re
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "robustness.md").read_text(encoding="utf-8")
-    for reason in (damage.EMPTY, damage.NOT_DICOM + damage.NO_PREAMBLE_HINT, damage.NOT_DICOM + damage.TOO_SHORT_HINT,
-                   damage.CUT_SHORT, damage.META_ONLY, damage.TOO_DEEP, damage.DICOMDIR, damage.DANGLING, damage.LOOP,
-                   job.UNLISTABLE, job.OUTSIDE):
+    for reason in (
+        damage.EMPTY,
+        damage.NOT_DICOM + damage.NO_PREAMBLE_HINT,
+        damage.NOT_DICOM + damage.TOO_SHORT_HINT,
+        damage.CUT_SHORT,
+        damage.META_ONLY,
+        damage.TOO_DEEP,
+        damage.DICOMDIR,
+        damage.DANGLING,
+        damage.LOOP,
+        job.UNLISTABLE,
+        job.OUTSIDE,
+    ):
         assert f"`{reason}`" in doc, reason
     tokens = set(re.findall(r"`([^`]+)`", doc))
     wildcards = [t[:-1] for t in tokens if t.endswith("*")]

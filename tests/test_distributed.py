@@ -34,9 +34,7 @@ SLOW = "0.03"  # seconds per file in the workers (test-only seam), so that batch
 
 def outputs(root: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name not in MANIFEST_FILES
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file() and p.name not in MANIFEST_FILES
     }
 
 
@@ -52,8 +50,12 @@ def cluster():
     os.environ["DEIDLANG_TEST_FAIL_BATCH"] = "poison"  # a batch with such a file raises, every time
     try:
         with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=":0", silence_logs=logging.ERROR,
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
         ) as c:
             yield c
     finally:
@@ -136,8 +138,7 @@ def test_ids_and_functions_reach_the_workers(cluster, tmp_path):
     ids = {str(p.resolve()): {"id": f"SUB-{p.stem}"} for p in demo.rglob("*.dcm")}
     loaded = engine.load_functions(str(funcs))
     for name, scheduler in (("local", None), ("dask", cluster.scheduler_address)):
-        job = engine.Job((program,), str(tmp_path / name), inputs=(str(demo),), ids=ids, funcs=loaded,
-                        functions_path=str(funcs), scheduler=scheduler)
+        job = engine.Job((program,), str(tmp_path / name), inputs=(str(demo),), ids=ids, funcs=loaded, functions_path=str(funcs), scheduler=scheduler)
         assert all(r.status == "written" for r in engine.run(job))
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
     ds = pydicom.dcmread(tmp_path / "dask" / "ct-chest" / "ct-001.dcm")

@@ -311,7 +311,9 @@ class TestCommand:
 
     def test_a_raising_function_shows_its_message_only_with_show_values(self, golden, capsys):
         (golden / "f.dicom").write_text("FORMAT dicom\n%header\nREPLACE PatientID func:boom\n", encoding="utf-8")
-        (golden / "f.py").write_text("def boom(item=None, value=None, field=None, dicom=None):\n    raise ValueError(f'no {dicom.PatientName}')\n", encoding="utf-8")
+        (golden / "f.py").write_text(
+            "def boom(item=None, value=None, field=None, dicom=None):\n    raise ValueError(f'no {dicom.PatientName}')\n", encoding="utf-8"
+        )
         code, _, err = run(capsys, "explain", "f.dicom", "s.dcm", "--functions", "f.py")
         assert code == 1 and "R001 function 'boom' raised ValueError" in err and "Doe^John" not in err
         code, _, err = run(capsys, "explain", "f.dicom", "s.dcm", "--functions", "f.py", "--show-values")

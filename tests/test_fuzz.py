@@ -87,10 +87,24 @@ KEY = keys.key_from_text("deidlang-fuzz-key-0123456789abcdef")
 REAL_FILES = [
     name
     for name in (
-        "CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtstruct.dcm", "rtdose_1frame.dcm", "test-SR.dcm",
-        "reportsi.dcm", "nested_priv_SQ.dcm", "priv_SQ.dcm", "MR_small_bigendian.dcm", "image_dfl.dcm",
-        "waveform_ecg.dcm", "MR_small_RLE.dcm", "JPEG2000.dcm", "SC_rgb_small_odd.dcm", "UN_sequence.dcm",
-        "examples_ybr_color.dcm", "liver_1frame.dcm",
+        "CT_small.dcm",
+        "MR_small.dcm",
+        "rtplan.dcm",
+        "rtstruct.dcm",
+        "rtdose_1frame.dcm",
+        "test-SR.dcm",
+        "reportsi.dcm",
+        "nested_priv_SQ.dcm",
+        "priv_SQ.dcm",
+        "MR_small_bigendian.dcm",
+        "image_dfl.dcm",
+        "waveform_ecg.dcm",
+        "MR_small_RLE.dcm",
+        "JPEG2000.dcm",
+        "SC_rgb_small_odd.dcm",
+        "UN_sequence.dcm",
+        "examples_ybr_color.dcm",
+        "liver_1frame.dcm",
     )
     if get_testdata_file(name, download=False)
 ]
@@ -342,6 +356,8 @@ def _with_options(names: list[str]) -> list:
 
     base = deidlang.load(str(cli.DEFAULT_RECIPE))
     return [keyed.bind(p, KEY) for p in extras.chain([_OPTION_PROGRAMS[n] for n in names] + [base])]
+
+
 #: `deidc run`'s default for private elements (removed unless --keep-private).
 REMOVE_PRIVATE = app.build_parser().parse_args(["run"]).remove_private
 

@@ -164,8 +164,11 @@ def test_hashid_is_a_keyed_pseudonym():
 
 
 def test_dateshift_is_per_patient_and_consistent_across_files():
-    p = program("REPLACE StudyDate deid_func:dateshift max_days=100", "REPLACE AcquisitionDateTime deid_func:dateshift max_days=100",
-                "REPLACE StudyTime deid_func:dateshift max_days=100")
+    p = program(
+        "REPLACE StudyDate deid_func:dateshift max_days=100",
+        "REPLACE AcquisitionDateTime deid_func:dateshift max_days=100",
+        "REPLACE StudyTime deid_func:dateshift max_days=100",
+    )
     one = p.apply(image(patient="PAT-1", sop="1.1", AcquisitionDateTime="20240611093000.5+0100", StudyTime="093015"))
     two = p.apply(image(patient="PAT-1", sop="1.2", StudyDate="20240101"))
     offset = keys.day_offset(KEY_A, "PAT-1", 100)
@@ -295,7 +298,20 @@ def test_dummy_values_are_valid_for_their_vr(tmp_path):
     item.ConceptNameCodeSequence = Sequence([Dataset()])
     item.ConceptNameCodeSequence[0].CodeValue = "121071"
     ds.ContentSequence = Sequence([item])
-    lines = [f"REPLACE {k} deid_func:dummy" for k in ("PatientName", "PatientAge", "PatientWeight", "StudyTime", "AcquisitionDateTime", "StationName", "StudyDate", "ContentSequence", "StudyInstanceUID")]
+    lines = [
+        f"REPLACE {k} deid_func:dummy"
+        for k in (
+            "PatientName",
+            "PatientAge",
+            "PatientWeight",
+            "StudyTime",
+            "AcquisitionDateTime",
+            "StationName",
+            "StudyDate",
+            "ContentSequence",
+            "StudyInstanceUID",
+        )
+    ]
     program(*lines).apply(ds)
     assert ds.PatientName == "ANONYMOUS" and ds.PatientAge == "000D" and ds.StudyTime == "000000"
     assert ds.StudyDate == "19000101" and ds.AcquisitionDateTime == "19000101000000" and ds.PatientWeight == 0
@@ -325,9 +341,9 @@ def test_scrub_removes_the_words_of_an_address():
 
 def test_code_and_append_build_the_method_attributes():
     lines = [
-        "ADD DeidentificationMethod deid_func:append value=\"Retain UIDs Option\"",
-        "ADD DeidentificationMethod deid_func:append value=\"Basic Application Confidentiality Profile\"",
-        "ADD DeidentificationMethod deid_func:append value=\"Retain UIDs Option\"",
+        'ADD DeidentificationMethod deid_func:append value="Retain UIDs Option"',
+        'ADD DeidentificationMethod deid_func:append value="Basic Application Confidentiality Profile"',
+        'ADD DeidentificationMethod deid_func:append value="Retain UIDs Option"',
         'ADD DeidentificationMethodCodeSequence deid_func:code value=113110 scheme=DCM meaning="Retain UIDs Option"',
         'ADD DeidentificationMethodCodeSequence deid_func:code value=113100 scheme=DCM meaning="Basic Application Confidentiality Profile"',
         'ADD DeidentificationMethodCodeSequence deid_func:code value=113100 scheme=DCM meaning="Basic Application Confidentiality Profile"',

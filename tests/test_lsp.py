@@ -192,7 +192,10 @@ def test_completion(tmp_path):
     ids.write_text(json.dumps({"/a.dcm": {"subject": "S1", "days": 2}}))
     funcs = tmp_path / "f.py"
     funcs.write_text("def new_uid(item=None, value=None, field=None, dicom=None):\n    return None\n")
-    text = RESEARCH + "\n%header\nREMOVE Patie\nREPLACE PatientName \nREPLACE PatientID deid_func:hashid \nBLANK fields:\n\n%filter f\nLABEL x\n  contains Modality CT\n  + \n  \n"
+    text = (
+        RESEARCH
+        + "\n%header\nREMOVE Patie\nREPLACE PatientName \nREPLACE PatientID deid_func:hashid \nBLANK fields:\n\n%filter f\nLABEL x\n  contains Modality CT\n  + \n  \n"
+    )
     lines = text.split("\n")
     n = {line: i for i, line in enumerate(lines)}
     uri = "file:///tmp/c.dicom"
@@ -362,7 +365,7 @@ def test_semantic_tokens():
 def test_positions_count_utf16_units():
     """A character outside the BMP is two UTF-16 units (the protocol's default), one code point."""
     uri = "file:///tmp/u.dicom"
-    text = "FORMAT dicom\n%filter f\nLABEL x\n  contains SeriesDescription \U0001F600 || contains Modalty CT\n"
+    text = "FORMAT dicom\n%filter f\nLABEL x\n  contains SeriesDescription \U0001f600 || contains Modalty CT\n"
     with Client() as c:
         c.initialize()
         c.open(uri, text)
@@ -419,7 +422,14 @@ def test_missing_extra_message(tmp_path):
     shadow = tmp_path / "shadow"
     (shadow / "pygls").mkdir(parents=True)
     (shadow / "pygls" / "__init__.py").write_text("raise ImportError('no pygls here', name='pygls')\n")
-    r = subprocess.run([sys.executable, "-m", "deidlang", "lsp"], capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(shadow)}, stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        [sys.executable, "-m", "deidlang", "lsp"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(shadow)},
+        stdin=subprocess.DEVNULL,
+    )
     assert r.returncode == 2 and "pip install 'deidlang[lsp]'" in r.stderr
 
 
@@ -447,7 +457,9 @@ def test_hover_with_a_sample_never_shows_its_values(tmp_path):
 
 def test_a_functions_file_that_prints_cannot_break_the_protocol(tmp_path):
     funcs = tmp_path / "noisy.py"
-    funcs.write_text("print('Content-Length: 5\\r\\n\\r\\nhello')\n\ndef make_uid(item=None, value=None, field=None, dicom=None):\n    print('called')\n    return '1.2.3'\n")
+    funcs.write_text(
+        "print('Content-Length: 5\\r\\n\\r\\nhello')\n\ndef make_uid(item=None, value=None, field=None, dicom=None):\n    print('called')\n    return '1.2.3'\n"
+    )
     uri = "file:///tmp/noisy.dicom"
     with Client() as c:
         c.initialize({"functionsFile": str(funcs), "sampleDicom": str(DEMO[0])})

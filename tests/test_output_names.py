@@ -53,7 +53,11 @@ TREE = [
     ("WATERFALL^NAMELESS_cookie-47/20131210_CT", "cookie-47_IM0001.dcm", {**PATIENT_A, **STUDY_A1}),
     ("WATERFALL^NAMELESS_cookie-47/20131210_CT", "cookie-47_IM0002.dcm", {**PATIENT_A, **STUDY_A1}),
     # a presentation state of another system in the same folder: no name, its own ID and date
-    ("WATERFALL^NAMELESS_cookie-47/20131210_CT", "AAA_PR0001.dcm", {"PatientName": "", "PatientID": "PS-0001", "StudyDate": "20000102", "StudyInstanceUID": UID + "9"}),
+    (
+        "WATERFALL^NAMELESS_cookie-47/20131210_CT",
+        "AAA_PR0001.dcm",
+        {"PatientName": "", "PatientID": "PS-0001", "StudyDate": "20000102", "StudyInstanceUID": UID + "9"},
+    ),
     ("WATERFALL^NAMELESS_cookie-47/2014-02-03 MR/ACC55121", "IM1.dcm", {**PATIENT_A, **STUDY_A2}),
     ("Brook, Alda (Z-99120)/10.01.2015", "{sop}.dcm", {**PATIENT_B, **STUDY_B1}),
     # an ultrasound image the default recipe holds back with --quarantine blacklist
@@ -70,7 +74,14 @@ def build(root: Path) -> list[Path]:
     made = []
     for n, (folder, name, values) in enumerate(TREE, start=1):
         sop = f"{UID}{100 + n}"
-        ds = damaged.base_dataset(n, SOPInstanceUID=sop, SeriesInstanceUID=values.get("StudyInstanceUID", UID) + ".1", OtherPatientNames="", ReferringPhysicianName="HALLORAN^PERPETUA", **values)
+        ds = damaged.base_dataset(
+            n,
+            SOPInstanceUID=sop,
+            SeriesInstanceUID=values.get("StudyInstanceUID", UID) + ".1",
+            OtherPatientNames="",
+            ReferringPhysicianName="HALLORAN^PERPETUA",
+            **values,
+        )
         path = root / folder / name.replace("{sop}", sop)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(damaged.dicom_bytes(ds))
@@ -116,9 +127,7 @@ def run(*argv, env: dict | None = None) -> tuple[int, str, str]:
 
 def tree(root: Path) -> list[str]:
     """Every file and folder under ``root`` (relative, '/'), the manifest's files aside."""
-    return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.name not in (engine.MANIFEST, engine.MANIFEST_RECORDS)
-    )
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.name not in (engine.MANIFEST, engine.MANIFEST_RECORDS))
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -392,8 +401,15 @@ def test_dicom_layout_folders_that_differ_only_in_case(tmp_path):
 
 @pytest.fixture(scope="module")
 def sample():
-    return damaged.base_dataset(1, PatientName="SMITH^JOHN^Q^^MR", PatientID="MRN-20931", AccessionNumber="A77120",
-                                StudyDate="20131210", PatientBirthDate="19700412", OtherPatientIDs=["OLD-55123", "MRN-77881"])
+    return damaged.base_dataset(
+        1,
+        PatientName="SMITH^JOHN^Q^^MR",
+        PatientID="MRN-20931",
+        AccessionNumber="A77120",
+        StudyDate="20131210",
+        PatientBirthDate="19700412",
+        OtherPatientIDs=["OLD-55123", "MRN-77881"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -436,8 +452,17 @@ def test_the_quick_look_agrees_with_the_full_check(pacs):
     other scripts, ISO 2022 escapes), the look at raw bytes flags what the full check flags."""
     from pydicom.data import get_charset_files
 
-    names = ["ORCHARD^MAREN_FMH-204418", "2024-06-11", "Brøndum Astrid", "ACC24061101", "patient-001", "ct-chest",
-             "1.2.826.0.1.3680043.8.498.90048517076750444901709269782683684010.dcm", "QUILLFEATHER", "mr-knee"]
+    names = [
+        "ORCHARD^MAREN_FMH-204418",
+        "2024-06-11",
+        "Brøndum Astrid",
+        "ACC24061101",
+        "patient-001",
+        "ct-chest",
+        "1.2.826.0.1.3680043.8.498.90048517076750444901709269782683684010.dcm",
+        "QUILLFEATHER",
+        "mr-knee",
+    ]
     for path in [*sorted(cli.DEMO_DIR.rglob("*.dcm")), *sorted(pacs.rglob("*.dcm")), *sorted(get_charset_files("*.dcm"))]:
         ds = naming.read_header(str(path))
         person = str(pydicom.dcmread(path, stop_before_pixels=True).get("PatientName") or "")

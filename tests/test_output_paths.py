@@ -172,8 +172,9 @@ def test_a_url_input_named_dot_dot_gets_a_plain_folder(recipe, tmp_path):
     fs.pipe("/deidlang-plain/g.dcm", dicom(2))
     try:
         out = tmp_path / "out"
-        code, _, err = run("run", "--recipe", recipe, "--input", "memory:///deidlang-dots/x/..",
-                           "--input", "memory:///deidlang-plain", "--output", out, "--jobs", "1")
+        code, _, err = run(
+            "run", "--recipe", recipe, "--input", "memory:///deidlang-dots/x/..", "--input", "memory:///deidlang-plain", "--output", out, "--jobs", "1"
+        )
         assert code == 0, err
         assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.dcm")) == ["deidlang-plain/g.dcm", "input/f.dcm"]
     finally:

@@ -352,9 +352,7 @@ def encoded(ds: FileDataset, syntax: str) -> FileDataset:
 
 class TestCompressed:
     @pytest.mark.parametrize("syntax", [RLELossless, JPEG2000Lossless], ids=["rle", "j2k"])
-    @pytest.mark.parametrize(
-        "kind", ["mono2-u8", "mono2-s16", "mono1-u16", "rgb", "mono2-frames", "rgb-frames"]
-    )
+    @pytest.mark.parametrize("kind", ["mono2-u8", "mono2-s16", "mono1-u16", "rgb", "mono2-frames", "rgb-frames"])
     @pytest.mark.parametrize("preserve", [False, True], ids=["uncompressed", "preserve"])
     def test_lossless_round_trip(self, kind, syntax, preserve):
         source = image(**UNCOMPRESSED[kind], rows=36, cols=40)  # openjpeg needs 32 x 32 at least

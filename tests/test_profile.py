@@ -50,10 +50,18 @@ def test_every_row_of_the_cross_check_table_is_in_ours_with_the_same_code():
     """dicom-anonymizer's machine-readable copy of Table E.1-1 (2026c edition)."""
     from dicomanonymizer.dicom_anonymization_databases import dicomfields_2026c as kit
 
-    codes = {"D_TAGS": "D", "Z_TAGS": "Z", "X_TAGS": "X", "U_TAGS": "U", "Z_D_TAGS": "Z/D", "X_Z_TAGS": "X/Z",
-             "X_D_TAGS": "X/D", "X_Z_D_TAGS": "X/Z/D", "X_Z_U_STAR_TAGS": "X/Z/U*"}
-    masks = {(0x5000, 0x0000, 0xFF00, 0x0000): "50xx,xxxx", (0x6000, 0x3000, 0xFF00, 0xFFFF): "60xx,3000",
-             (0x6000, 0x4000, 0xFF00, 0xFFFF): "60xx,4000"}
+    codes = {
+        "D_TAGS": "D",
+        "Z_TAGS": "Z",
+        "X_TAGS": "X",
+        "U_TAGS": "U",
+        "Z_D_TAGS": "Z/D",
+        "X_Z_TAGS": "X/Z",
+        "X_D_TAGS": "X/D",
+        "X_Z_D_TAGS": "X/Z/D",
+        "X_Z_U_STAR_TAGS": "X/Z/U*",
+    }
+    masks = {(0x5000, 0x0000, 0xFF00, 0x0000): "50xx,xxxx", (0x6000, 0x3000, 0xFF00, 0xFFFF): "60xx,3000", (0x6000, 0x4000, 0xFF00, 0xFFFF): "60xx,4000"}
     ours = {r.pattern: r.code for r in profile.rows()}
     theirs = {}
     for name, code in codes.items():

@@ -56,9 +56,7 @@ def need_dciodvfy() -> str:
 
 def dciodvfy_errors(path: str | os.PathLike) -> list[str]:
     """The error lines dciodvfy prints for one file (its warnings are left out)."""
-    proc = subprocess.run(
-        [need_dciodvfy(), os.fspath(path)], capture_output=True, text=True, errors="replace", timeout=300, stdin=subprocess.DEVNULL
-    )
+    proc = subprocess.run([need_dciodvfy(), os.fspath(path)], capture_output=True, text=True, errors="replace", timeout=300, stdin=subprocess.DEVNULL)
     lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if "Error" in line]
     if proc.returncode < 0:  # it stops on a failed assertion for some files (rtdose.dcm): that counts too
         lines.append(f"dciodvfy crashed (signal {-proc.returncode})")

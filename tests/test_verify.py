@@ -520,7 +520,9 @@ class TestNoFalseAlarm:
         summary = json.loads((tmp_path / "verified" / "deidlang-manifest.json").read_text(encoding="utf-8"))["summary"]
         assert summary["written"] == written
 
-    @pytest.mark.parametrize("option", [o.name for o in __import__("deidlang.privacy.profile").privacy.profile.OPTIONS if o.recipe and o.name != "retain-safe-private"])
+    @pytest.mark.parametrize(
+        "option", [o.name for o in __import__("deidlang.privacy.profile").privacy.profile.OPTIONS if o.recipe and o.name != "retain-safe-private"]
+    )
     def test_each_option_on_the_demo_data(self, option, tmp_path, capsys):
         """Every file is written by `run --option X --verify`. With clean-descriptors, verify
         found two real leaks of the option recipe: the whole RequestAttributesSequence was

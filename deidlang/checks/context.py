@@ -374,7 +374,9 @@ def group_name(ctx: Context, kind: str, name: str, span: Span, text: str) -> Ite
     elif name in other:
         yield ctx.diag(span, "E203", f"'{name}' is a %{other_kind} group, not a %{kind} group", f"write '{other_kind}:{name}'")
     else:
-        hint = did_you_mean(name, groups, prefix=f"{kind}:") or (f"define it with `%{kind} {name}`" if not groups else f"defined %{kind} groups: {', '.join(sorted(groups))}")
+        hint = did_you_mean(name, groups, prefix=f"{kind}:") or (
+            f"define it with `%{kind} {name}`" if not groups else f"defined %{kind} groups: {', '.join(sorted(groups))}"
+        )
         yield ctx.diag(span, "E203", f"undefined %{kind} group '{name}'", hint)
 
 

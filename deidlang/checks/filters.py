@@ -46,7 +46,12 @@ def check_criteria(ctx: Context) -> Iterator[Diagnostic]:
                 f = c.field
                 value = c.value
                 if value is None and c.predicate in VALUED_PREDICATES:
-                    yield ctx.diag(span_after(f.span), "E303", f"'{c.predicate}' needs a value after the field", f"write `{c.predicate} {f.text} <value>` (deid exits on this line)")
+                    yield ctx.diag(
+                        span_after(f.span),
+                        "E303",
+                        f"'{c.predicate}' needs a value after the field",
+                        f"write `{c.predicate} {f.text} <value>` (deid exits on this line)",
+                    )
                 if type(f) is nodes.Keyword:
                     attr = exact_attr(f.name)
                     if attr is None:
@@ -87,9 +92,19 @@ def _criterion_comment(ctx: Context, cl: nodes.CriterionLine, line: str) -> Diag
 def _filter_keyword(ctx: Context, f: nodes.Keyword) -> Iterator[Diagnostic]:
     attr = folded_attr(f.name)
     if attr is None:
-        yield ctx.diag(f.span, "W201", f"unknown DICOM keyword '{f.name}': this criterion never sees a value", suggest_keyword(f.name) or "filters read top-level elements by keyword")
+        yield ctx.diag(
+            f.span,
+            "W201",
+            f"unknown DICOM keyword '{f.name}': this criterion never sees a value",
+            suggest_keyword(f.name) or "filters read top-level elements by keyword",
+        )
     else:
-        yield ctx.diag(f.span, "W411", f"deid looks up filter fields case-sensitively, so '{f.name}' is always missing under deid; deidlang reads {attr.keyword}", f"write '{attr.keyword}'")
+        yield ctx.diag(
+            f.span,
+            "W411",
+            f"deid looks up filter fields case-sensitively, so '{f.name}' is always missing under deid; deidlang reads {attr.keyword}",
+            f"write '{attr.keyword}'",
+        )
 
 
 def _filter_field(ctx: Context, c: nodes.Criterion) -> Iterator[Diagnostic]:
@@ -115,7 +130,12 @@ def _filter_field(ctx: Context, c: nodes.Criterion) -> Iterator[Diagnostic]:
             nodes.NestedName: "filters see only top-level elements",
             nodes.UidPath: "filters see only top-level elements",
         }.get(type(f), "filters read one top-level element by keyword")
-        yield ctx.diag(f.span, "W411", f"deid treats '{f.text}' as a keyword that never exists ({what}); deidlang reads it as a field expression", "use a top-level keyword")
+        yield ctx.diag(
+            f.span,
+            "W411",
+            f"deid treats '{f.text}' as a keyword that never exists ({what}); deidlang reads it as a field expression",
+            "use a top-level keyword",
+        )
 
 
 def _keyword_hint(tag: int) -> str:
@@ -131,7 +151,12 @@ def _criterion_regex(ctx: Context, c: nodes.Criterion) -> Iterator[Diagnostic]:
     err = regex_error(value)
     if err is not None:
         pos = err.pos or 0
-        yield ctx.diag(sub_span(span, pos, 1), "E209", f"invalid regular expression '{value}': {err.msg} at position {pos}", r"escape regex characters with a backslash, e.g. '\(' for '('")
+        yield ctx.diag(
+            sub_span(span, pos, 1),
+            "E209",
+            f"invalid regular expression '{value}': {err.msg} at position {pos}",
+            r"escape regex characters with a backslash, e.g. '\(' for '('",
+        )
         return
     yield from unbounded_regex(ctx, span, value, value.strip())
     if "\\" in value:
@@ -246,11 +271,21 @@ def check_coordinates(ctx: Context) -> Iterator[Diagnostic]:
     for lab in ctx.labels:
         for co in lab.coordinates:
             if "#" in ctx.tail(co.span):
-                yield ctx.diag(co.span, "W401", "deid keeps the comment in the coordinates and crashes when it cleans the pixels; deidlang ignores the comment", "move the comment to its own line")
+                yield ctx.diag(
+                    co.span,
+                    "W401",
+                    "deid keeps the comment in the coordinates and crashes when it cleans the pixels; deidlang ignores the comment",
+                    "move the comment to its own line",
+                )
             word = ctx.text(co.span)[: len(co.keyword)]
             if word != co.keyword:
                 when = "when it reads the recipe" if co.ctp else "when it cleans the pixels"
-                yield ctx.diag(sub_span(co.span, 0, len(word)), "W412", f"deid crashes on '{word}' {when} (only the lower-case keyword works); deidlang reads {co.keyword}", f"write '{co.keyword}'")
+                yield ctx.diag(
+                    sub_span(co.span, 0, len(word)),
+                    "W412",
+                    f"deid crashes on '{word}' {when} (only the lower-case keyword works); deidlang reads {co.keyword}",
+                    f"write '{co.keyword}'",
+                )
             spec = co.spec
             if isinstance(spec, nodes.Box):
                 if min(spec.x0, spec.y0, spec.x1, spec.y1) >= 0 and (spec.x1 <= spec.x0 or spec.y1 <= spec.y0):
@@ -258,24 +293,45 @@ def check_coordinates(ctx: Context) -> Iterator[Diagnostic]:
                         msg = f"box x,y,w,h = {spec.x0},{spec.y0},{spec.x1 - spec.x0},{spec.y1 - spec.y0} covers no pixels (width and height must be positive)"
                     else:
                         msg = f"box {spec.x0},{spec.y0},{spec.x1},{spec.y1} covers no pixels (x1 must be greater than x0 and y1 greater than y0)"
-                    yield ctx.diag(spec.span, "E307", msg + ", so this region is never cleaned", "coordinates are x0,y0,x1,y1 (ctpcoordinates: x,y,width,height)")
+                    yield ctx.diag(
+                        spec.span, "E307", msg + ", so this region is never cleaned", "coordinates are x0,y0,x1,y1 (ctpcoordinates: x,y,width,height)"
+                    )
             elif isinstance(spec, nodes.FromField):
                 if co.ctp:
-                    yield ctx.diag(co.span, "W412", f"deid crashes on '{co.keyword} from:' when it reads the recipe; deidlang reads the regions", f"write '{co.keyword[3:]} {ctx.text(spec.span)}'")
+                    yield ctx.diag(
+                        co.span,
+                        "W412",
+                        f"deid crashes on '{co.keyword} from:' when it reads the recipe; deidlang reads the regions",
+                        f"write '{co.keyword[3:]} {ctx.text(spec.span)}'",
+                    )
                 yield from _from_field(ctx, spec)
 
 
 def _from_field(ctx: Context, spec: nodes.FromField) -> Iterator[Diagnostic]:
     f = spec.field
     if not isinstance(f, nodes.Keyword):
-        yield ctx.diag(f.span, "W411", f"deid reads from: fields as one top-level keyword; '{f.text}' never exists under deid", "write from:SequenceOfUltrasoundRegions")
+        yield ctx.diag(
+            f.span, "W411", f"deid reads from: fields as one top-level keyword; '{f.text}' never exists under deid", "write from:SequenceOfUltrasoundRegions"
+        )
         return
     attr = exact_attr(f.name)
     if attr is None:
         attr = folded_attr(f.name)
         if attr is None:
-            yield ctx.diag(f.span, "W201", f"unknown DICOM keyword '{f.name}': these coordinates never apply", suggest_keyword(f.name) or "write from:SequenceOfUltrasoundRegions")
+            yield ctx.diag(
+                f.span,
+                "W201",
+                f"unknown DICOM keyword '{f.name}': these coordinates never apply",
+                suggest_keyword(f.name) or "write from:SequenceOfUltrasoundRegions",
+            )
             return
-        yield ctx.diag(f.span, "W411", f"deid looks up '{f.name}' case-sensitively and never finds it; deidlang reads {attr.keyword}", f"write '{attr.keyword}'")
+        yield ctx.diag(
+            f.span, "W411", f"deid looks up '{f.name}' case-sensitively and never finds it; deidlang reads {attr.keyword}", f"write '{attr.keyword}'"
+        )
     if attr.vr != "SQ":
-        yield ctx.diag(f.span, "E307", f"'{attr.keyword}' is not a sequence: from: reads RegionLocation boxes from the items of a sequence, so these coordinates never clean anything", "write from:SequenceOfUltrasoundRegions")
+        yield ctx.diag(
+            f.span,
+            "E307",
+            f"'{attr.keyword}' is not a sequence: from: reads RegionLocation boxes from the items of a sequence, so these coordinates never clean anything",
+            "write from:SequenceOfUltrasoundRegions",
+        )

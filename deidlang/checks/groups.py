@@ -70,7 +70,12 @@ def check_groups(ctx: Context) -> Iterator[Diagnostic]:
     """FIELD/SPLIT verbs and options; groups defined twice or never used."""
     for _section, g in ctx.group_lines:
         if g.verb != g.action:
-            yield ctx.diag(g.verb_span, "W102", f"deid ignores '{g.verb}' lines at run time (only upper-case '{g.action}' works); deidlang applies it as {g.action}", f"write '{g.action}'")
+            yield ctx.diag(
+                g.verb_span,
+                "W102",
+                f"deid ignores '{g.verb}' lines at run time (only upper-case '{g.action}' works); deidlang applies it as {g.action}",
+                f"write '{g.action}'",
+            )
         if g.action == "FIELD":
             if g.options:
                 yield ctx.diag(g.options[0].span, "W301", "'FIELD' takes no options; they are ignored", "SPLIT takes by= and minlength=")
@@ -83,7 +88,9 @@ def _split_options(ctx: Context, g: nodes.GroupLine) -> Iterator[Diagnostic]:
     for opt in g.options:
         name, value = opt.name, opt.value
         if name == "splitval":
-            yield ctx.diag(opt.span, "W414", "deid ignores 'splitval' (its option is 'by') and splits at spaces; deidlang reads it as 'by'", f"write by={value}")
+            yield ctx.diag(
+                opt.span, "W414", "deid ignores 'splitval' (its option is 'by') and splits at spaces; deidlang reads it as 'by'", f"write by={value}"
+            )
         elif name not in SPLIT_OPTIONS:
             hint = did_you_mean(name, SPLIT_OPTIONS) or "SPLIT options are by= and minlength="
             yield ctx.diag(opt.span, "E302", f"unknown SPLIT option '{name}'", hint)
@@ -101,7 +108,9 @@ def _split_options(ctx: Context, g: nodes.GroupLine) -> Iterator[Diagnostic]:
             if not sep:
                 yield ctx.diag(opt.span, "E302", f"{name}= needs a separator", "write e.g. by=^")
             elif "=" in value:
-                yield ctx.diag(opt.span, "W412", f"deid crashes on '=' in a SPLIT option value ({name}={value}); deidlang splits at '{sep}'", "use another separator")
+                yield ctx.diag(
+                    opt.span, "W412", f"deid crashes on '=' in a SPLIT option value ({name}={value}); deidlang splits at '{sep}'", "use another separator"
+                )
     # text deid sees after the options: a trailing ';' or a comment is an empty option for deid
     end = g.options[-1].span if g.options else g.field.span
     tail = ctx.tail(end)
@@ -109,7 +118,9 @@ def _split_options(ctx: Context, g: nodes.GroupLine) -> Iterator[Diagnostic]:
     if stripped.startswith(";"):
         yield ctx.diag(g.span, "W412", "deid crashes on the empty SPLIT option after ';'; deidlang ignores it", "delete the trailing ';'")
     elif not g.options and "#" in tail:
-        yield ctx.diag(g.span, "W401", "deid reads the comment as an empty SPLIT option and crashes; deidlang ignores the comment", "move the comment to its own line")
+        yield ctx.diag(
+            g.span, "W401", "deid reads the comment as an empty SPLIT option and crashes; deidlang ignores the comment", "move the comment to its own line"
+        )
 
 
 def _group_definitions(ctx: Context) -> Iterator[Diagnostic]:
@@ -119,7 +130,13 @@ def _group_definitions(ctx: Context) -> Iterator[Diagnostic]:
             continue
         key = (s.kind, s.name)
         if key in seen:
-            yield ctx.diag(s.span, "W206", f"%{s.kind} group '{s.name}' is also defined at line {seen[key].span.line}; the two are merged", "keep one section per group", severity=INFO)
+            yield ctx.diag(
+                s.span,
+                "W206",
+                f"%{s.kind} group '{s.name}' is also defined at line {seen[key].span.line}; the two are merged",
+                "keep one section per group",
+                severity=INFO,
+            )
             continue
         seen[key] = s
         other = ("fields" if s.kind == "values" else "values", s.name)

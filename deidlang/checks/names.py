@@ -126,8 +126,7 @@ def _field(ctx: Context, f: nodes.Field, action: str, sequence_ok: bool = False,
                 f.span,
                 "W419",
                 f"deid matches nothing with the repeating-group keyword '{attr.keyword}'; deidlang selects it in every group",
-                "deid sees no keyword for these elements; to select them under deid too, write "
-                f"'{_repeater_pattern(attr.keyword)}'",
+                f"deid sees no keyword for these elements; to select them under deid too, write '{_repeater_pattern(attr.keyword)}'",
             )
         yield from _sequence_target(ctx, f.span, f.name, attr, action)
     elif isinstance(f, nodes.NestedName):
@@ -135,7 +134,9 @@ def _field(ctx: Context, f: nodes.Field, action: str, sequence_ok: bool = False,
     elif isinstance(f, nodes.Tag):
         yield from _tag_form(ctx, f)
         if not tag_known(f.value):
-            yield ctx.diag(f.span, "W201", f"no DICOM attribute has tag {tag_text(f.value)}: this line matches nothing", "check the tag; private tags have an odd group")
+            yield ctx.diag(
+                f.span, "W201", f"no DICOM attribute has tag {tag_text(f.value)}: this line matches nothing", "check the tag; private tags have an odd group"
+            )
         else:
             attr = tag_attr(f.value)
             if attr is not None:
@@ -264,55 +265,106 @@ def _nested(ctx: Context, f: nodes.NestedName, action: str, line: Any = None) ->
         if attr.keyword != part:
             yield ctx.diag(span, "W202", f"'{part}' is not the DICOM keyword's spelling '{attr.keyword}'", f"write '{attr.keyword}'")
         if i < last and attr.vr != "SQ":
-            yield ctx.diag(span, "W201", f"'{attr.keyword}' is not a sequence, so '{f.text}' matches nothing", "the parts before the last one must be sequences")
+            yield ctx.diag(
+                span, "W201", f"'{attr.keyword}' is not a sequence, so '{f.text}' matches nothing", "the parts before the last one must be sequences"
+            )
         if i == last:
             yield from _sequence_target(ctx, f.span, f.text, attr, action)
     if action == "KEEP":
-        yield ctx.diag(f.span, "W408", f"deid's KEEP protects nothing with the nested name '{f.text}' (it compares top-level names and tags only); deidlang protects those elements", "KEEP the parent sequence, or the keyword alone")
+        yield ctx.diag(
+            f.span,
+            "W408",
+            f"deid's KEEP protects nothing with the nested name '{f.text}' (it compares top-level names and tags only); deidlang protects those elements",
+            "KEEP the parent sequence, or the keyword alone",
+        )
 
 
 def _uid_path(ctx: Context, f: nodes.UidPath, action: str) -> Iterator[Diagnostic]:
     tags = f.steps[0::2]
     for i, tag in enumerate(tags):
         if not tag_known(tag):
-            yield ctx.diag(f.span, "W201", f"no DICOM attribute has tag {tag_text(tag)} (in '{f.text}'): this line matches nothing", "check the tags; private tags have an odd group")
+            yield ctx.diag(
+                f.span,
+                "W201",
+                f"no DICOM attribute has tag {tag_text(tag)} (in '{f.text}'): this line matches nothing",
+                "check the tags; private tags have an odd group",
+            )
             return
         attr = tag_attr(tag)
         if attr is not None and i < len(tags) - 1 and attr.vr != "SQ":
-            yield ctx.diag(f.span, "W201", f"{tag_text(tag)} ({attr.keyword}) is not a sequence, so '{f.text}' matches nothing", "every tag but the last must be a sequence")
+            yield ctx.diag(
+                f.span,
+                "W201",
+                f"{tag_text(tag)} ({attr.keyword}) is not a sequence, so '{f.text}' matches nothing",
+                "every tag but the last must be a sequence",
+            )
             return
     last = tag_attr(tags[-1])
     if last is not None:
         yield from _sequence_target(ctx, f.span, f.text, last, action)
     if action == "KEEP":
-        yield ctx.diag(f.span, "W408", f"deid's KEEP protects nothing with the path '{f.text}' (it compares top-level names and tags only); deidlang protects that element", "KEEP the parent sequence instead")
+        yield ctx.diag(
+            f.span,
+            "W408",
+            f"deid's KEEP protects nothing with the path '{f.text}' (it compares top-level names and tags only); deidlang protects that element",
+            "KEEP the parent sequence instead",
+        )
 
 
 def _tag_form(ctx: Context, f: nodes.Tag) -> Iterator[Diagnostic]:
     """Tag spellings deid does not understand in a field position."""
     text = f.text
     if any(c.isspace() for c in text):
-        yield ctx.diag(f.span, "W411", f"deid splits '{text}' at the space and matches nothing; deidlang reads {tag_text(f.value)}", f"write '{tag_text(f.value)}' without spaces")
+        yield ctx.diag(
+            f.span,
+            "W411",
+            f"deid splits '{text}' at the space and matches nothing; deidlang reads {tag_text(f.value)}",
+            f"write '{tag_text(f.value)}' without spaces",
+        )
     elif text[:2].lower() == "0x":
-        yield ctx.diag(f.span, "W411", f"deid matches nothing with '{text}'; deidlang reads it as {tag_text(f.value)}", f"write '{tag_text(f.value)}' or '{f.value:08X}'")
+        yield ctx.diag(
+            f.span, "W411", f"deid matches nothing with '{text}'; deidlang reads it as {tag_text(f.value)}", f"write '{tag_text(f.value)}' or '{f.value:08X}'"
+        )
     elif not text.startswith("(") and "," in text:
-        yield ctx.diag(f.span, "W411", f"deid matches nothing with '{text}' (no parentheses); deidlang reads it as {tag_text(f.value)}", f"write '{tag_text(f.value)}'")
+        yield ctx.diag(
+            f.span, "W411", f"deid matches nothing with '{text}' (no parentheses); deidlang reads it as {tag_text(f.value)}", f"write '{tag_text(f.value)}'"
+        )
 
 
-_PRIVATE_SPACES_RE = re.compile(r'\s,|,\s')
+_PRIVATE_SPACES_RE = re.compile(r"\s,|,\s")
 
 
 def _private(ctx: Context, f: nodes.PrivateTag) -> Iterator[Diagnostic]:
     if f.group % 2 == 0:
-        yield ctx.diag(f.span, "E212", f"bad tag '{f.text}': the private-creator form needs an odd (private) group, not {f.group:04X}", "private groups are odd, e.g. 0033; address public elements by keyword")
+        yield ctx.diag(
+            f.span,
+            "E212",
+            f"bad tag '{f.text}': the private-creator form needs an odd (private) group, not {f.group:04X}",
+            "private groups are odd, e.g. 0033; address public elements by keyword",
+        )
     elem_text = f.text.rstrip(")").rsplit(",", 1)[-1].strip()
     if f.element > 0xFF:
-        yield ctx.diag(f.span, "E212", f"bad tag '{f.text}': the element is the 2-digit offset inside the private block, not '{elem_text}'", f"write '{f.element & 0xFF:02X}' (deid matches only the low byte)")
+        yield ctx.diag(
+            f.span,
+            "E212",
+            f"bad tag '{f.text}': the element is the 2-digit offset inside the private block, not '{elem_text}'",
+            f"write '{f.element & 0xFF:02X}' (deid matches only the low byte)",
+        )
     elif len(elem_text) != 2:
-        yield ctx.diag(f.span, "W411", f"deid matches the private-creator form only with a 2-digit element; '{elem_text}' matches nothing under deid, deidlang reads {f.element:02X}", f"write '{f.element:02X}'")
+        yield ctx.diag(
+            f.span,
+            "W411",
+            f"deid matches the private-creator form only with a 2-digit element; '{elem_text}' matches nothing under deid, deidlang reads {f.element:02X}",
+            f"write '{f.element:02X}'",
+        )
     outside = f.text.replace(f'"{f.creator}"', '""')
     if _PRIVATE_SPACES_RE.search(outside):
-        yield ctx.diag(f.span, "W411", f"deid splits '{f.text}' at the spaces and matches nothing; deidlang reads the private tag", "write it without spaces around the commas")
+        yield ctx.diag(
+            f.span,
+            "W411",
+            f"deid splits '{f.text}' at the spaces and matches nothing; deidlang reads the private tag",
+            "write it without spaces around the commas",
+        )
 
 
 def _expander(ctx: Context, f: nodes.Expander) -> Iterator[Diagnostic]:
@@ -336,7 +388,9 @@ def _expander(ctx: Context, f: nodes.Expander) -> Iterator[Diagnostic]:
         return
     if not arg:
         if kind == "except":
-            yield ctx.diag(f.span, "W303", "'except:' with an empty pattern matches no field", "write the pattern of the fields to spare, e.g. except:PatientSex")
+            yield ctx.diag(
+                f.span, "W303", "'except:' with an empty pattern matches no field", "write the pattern of the fields to spare, e.g. except:PatientSex"
+            )
         else:
             yield ctx.diag(f.span, "E216", f"'{f.text}' with an empty pattern selects every element", "write the pattern, or ALL if every element is meant")
         return
@@ -360,7 +414,12 @@ def _expander(ctx: Context, f: nodes.Expander) -> Iterator[Diagnostic]:
 def _select(ctx: Context, f: nodes.Expander, arg: str, arg_span: Span) -> Iterator[Diagnostic]:
     attr, sep, value = arg.partition(":")
     if not sep and attr.lower() != "private":
-        yield ctx.diag(f.span, "E208", f"'{f.text}' needs an attribute and a value", "write select:VR:XX, select:group:GGGG, select:private or select:creator:NAME (deid crashes on this line)")
+        yield ctx.diag(
+            f.span,
+            "E208",
+            f"'{f.text}' needs an attribute and a value",
+            "write select:VR:XX, select:group:GGGG, select:private or select:creator:NAME (deid crashes on this line)",
+        )
         return
     value_span = sub_span(arg_span, len(attr) + 1, len(value))
     low = attr.lower()
@@ -376,13 +435,25 @@ def _select(ctx: Context, f: nodes.Expander, arg: str, arg_span: Span) -> Iterat
             yield ctx.diag(value_span, "E211", f"bad group number '{value}'", "write 1 to 4 hex digits, e.g. select:group:0010 (deid crashes on other text)")
     elif low == "private":
         if value:
-            yield ctx.diag(value_span, "E208", f"'select:private' takes no value, not '{value}'", "write select:private, or select:creator:NAME for one creator's elements")
+            yield ctx.diag(
+                value_span, "E208", f"'select:private' takes no value, not '{value}'", "write select:private, or select:creator:NAME for one creator's elements"
+            )
     elif low == "creator":
         name = value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value
         if not name.strip():
-            yield ctx.diag(f.span, "E208", "'select:creator:' needs a private creator name", 'write e.g. select:creator:GEMS_ACQU_01 or select:creator:"SIEMENS CSA HEADER"')
+            yield ctx.diag(
+                f.span,
+                "E208",
+                "'select:creator:' needs a private creator name",
+                'write e.g. select:creator:GEMS_ACQU_01 or select:creator:"SIEMENS CSA HEADER"',
+            )
     else:
-        yield ctx.diag(sub_span(arg_span, 0, len(attr)), "E208", f"unknown select attribute '{attr}'", "write select:VR:XX, select:group:GGGG, select:private or select:creator:NAME")
+        yield ctx.diag(
+            sub_span(arg_span, 0, len(attr)),
+            "E208",
+            f"unknown select attribute '{attr}'",
+            "write select:VR:XX, select:group:GGGG, select:private or select:creator:NAME",
+        )
 
 
 def _group_ref(ctx: Context, f: nodes.GroupRef) -> Iterator[Diagnostic]:
@@ -428,11 +499,18 @@ def _add_field(ctx: Context, a: nodes.ActionLine) -> Iterator[Diagnostic]:
             if attr is None:
                 yield _unknown_keyword(ctx, f.span, f.name, "ADD", a, hint="ADD takes a DICOM keyword or an 8-digit tag such as 00100010")
                 return
-            yield ctx.diag(f.span, "W412", f"deid crashes on ADD of '{f.name}': ADD needs the exact keyword; deidlang adds {attr.keyword}", f"write '{attr.keyword}'")
+            yield ctx.diag(
+                f.span, "W412", f"deid crashes on ADD of '{f.name}': ADD needs the exact keyword; deidlang adds {attr.keyword}", f"write '{attr.keyword}'"
+            )
         yield from _addable(ctx, f.span, f.name, attr, a.value)
     elif isinstance(f, nodes.Tag):
         if f.text[:2].lower() == "0x" or not f.text.isalnum():
-            yield ctx.diag(f.span, "W412", f"deid crashes on ADD of '{f.text}': ADD takes a keyword or an 8-digit tag; deidlang adds {tag_text(f.value)}", f"write '{f.value:08X}'")
+            yield ctx.diag(
+                f.span,
+                "W412",
+                f"deid crashes on ADD of '{f.text}': ADD takes a keyword or an 8-digit tag; deidlang adds {tag_text(f.value)}",
+                f"write '{f.value:08X}'",
+            )
         if not tag_known(f.value):
             yield ctx.diag(
                 f.span,
@@ -455,7 +533,12 @@ def _add_field(ctx: Context, a: nodes.ActionLine) -> Iterator[Diagnostic]:
             nodes.UidPath: f"'{f.text}' is inside a sequence",
             nodes.PrivateTag: f"'{f.text}' needs its private block reserved",
         }[type(f)]
-        yield ctx.diag(f.span, "E304", f"'ADD' creates one top-level element: {what}", "ADD a keyword or an 8-digit tag (deid crashes on anything else); use REPLACE to change existing elements")
+        yield ctx.diag(
+            f.span,
+            "E304",
+            f"'ADD' creates one top-level element: {what}",
+            "ADD a keyword or an 8-digit tag (deid crashes on anything else); use REPLACE to change existing elements",
+        )
 
 
 def _add_by_number(ctx: Context, a: nodes.ActionLine, f: nodes.Tag, attr: Attr | None) -> Iterator[Diagnostic]:

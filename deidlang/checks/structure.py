@@ -35,7 +35,12 @@ def check_format(ctx: Context) -> Iterator[Diagnostic]:
                 "write `FORMAT dicom`",
             )
         if "#" in ctx.tail(f.span):
-            yield ctx.diag(f.span, "W412", "deid exits on a FORMAT line with a comment (it does not strip comments here); deidlang ignores the comment", "move the comment to its own line")
+            yield ctx.diag(
+                f.span,
+                "W412",
+                "deid exits on a FORMAT line with a comment (it does not strip comments here); deidlang ignores the comment",
+                "move the comment to its own line",
+            )
         if f is not first:
             yield ctx.diag(f.span, "W103", f"'FORMAT' given more than once (first at line {first.span.line})", "keep one `FORMAT dicom` line")
 
@@ -62,7 +67,12 @@ def check_structure(ctx: Context) -> Iterator[Diagnostic]:
         elif s.kind == "filter":
             for lab in s.body:
                 if not lab.criteria and not lab.coordinates and not lines_failed(lab.span.line):
-                    yield ctx.diag(lab.span, "W104", f"empty LABEL '{lab.name}': it has no criteria and no coordinates, so it never flags anything", "add criteria and coordinates, or delete it")
+                    yield ctx.diag(
+                        lab.span,
+                        "W104",
+                        f"empty LABEL '{lab.name}': it has no criteria and no coordinates, so it never flags anything",
+                        "add criteria and coordinates, or delete it",
+                    )
     if ctx.labels and not ctx.labels[0].criteria:
         lab = ctx.labels[0]
         yield ctx.diag(
@@ -90,7 +100,9 @@ def check_action_verbs(ctx: Context) -> Iterator[Diagnostic]:
         if a.value is None:
             if action in VALUE_ACTIONS:
                 example = {"ADD": "ADD PatientIdentityRemoved YES", "REPLACE": "REPLACE PatientID var:new_id", "JITTER": "JITTER StudyDate 5"}[action]
-                yield ctx.diag(span_after(a.field.span), "E102", f"'{action}' needs a value after the field", f"write `{action} <field> <value>`, e.g. `{example}`")
+                yield ctx.diag(
+                    span_after(a.field.span), "E102", f"'{action}' needs a value after the field", f"write `{action} <field> <value>`, e.g. `{example}`"
+                )
         elif action == "KEEP" and isinstance(a.value, nodes.DeidFunc):
             pass  # deidlang: KEEP with a built-in sets the kept elements first (check_values)
         elif action in ("BLANK", "KEEP"):

@@ -124,7 +124,11 @@ def _deid_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc) -> Iterator
     opts = {}
     for arg in v.args:
         if arg.name not in allowed:
-            hint = (did_you_mean(arg.name, allowed) or f"deid_func:{name} takes {', '.join(x + '=' for x in allowed)}") if allowed else f"deid_func:{name} takes no arguments"
+            hint = (
+                (did_you_mean(arg.name, allowed) or f"deid_func:{name} takes {', '.join(x + '=' for x in allowed)}")
+                if allowed
+                else f"deid_func:{name} takes no arguments"
+            )
             yield ctx.diag(arg.span, "E207", f"deid_func:{name} has no argument '{arg.name}'", hint)
             continue
         opts[arg.name] = arg.value
@@ -140,11 +144,26 @@ def _deid_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc) -> Iterator
             "use deid_func:hashuid (HMAC-SHA256 under your key: the same consistent mapping, not computable without the key)",
         )
     if action == "KEEP":
-        yield ctx.diag(v.span, "W418", f"deid ignores a value after KEEP; deidlang sets the kept elements to deid_func:{name}, then keeps them", "to keep the elements as they are, delete the value")
+        yield ctx.diag(
+            v.span,
+            "W418",
+            f"deid ignores a value after KEEP; deidlang sets the kept elements to deid_func:{name}, then keeps them",
+            "to keep the elements as they are, delete the value",
+        )
     if action == "JITTER":
-        yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not deid_func:{name}", f"deid crashes on this; write `REPLACE {a.field.text} deid_func:jitter days=N`, or `JITTER {a.field.text} N`")
+        yield ctx.diag(
+            v.span,
+            "E301",
+            f"'JITTER' needs a whole number of days, not deid_func:{name}",
+            f"deid crashes on this; write `REPLACE {a.field.text} deid_func:jitter days=N`, or `JITTER {a.field.text} N`",
+        )
     elif action == "ADD" and (name == "jitter" or (name == "pydicom_uuid" and opts.get("stable_remapping", "true") != "false")):
-        yield ctx.diag(v.span, "W412", f"deid crashes on ADD with deid_func:{name}: it reads the existing element, and ADD gives it none", f"use REPLACE {a.field.text} ..." + (" (or stable_remapping=false)" if name == "pydicom_uuid" else ""))
+        yield ctx.diag(
+            v.span,
+            "W412",
+            f"deid crashes on ADD with deid_func:{name}: it reads the existing element, and ADD gives it none",
+            f"use REPLACE {a.field.text} ..." + (" (or stable_remapping=false)" if name == "pydicom_uuid" else ""),
+        )
 
 
 def _deidlang_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc, name_span: Span) -> Iterator[Diagnostic]:
@@ -155,7 +174,11 @@ def _deidlang_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc, name_sp
     for arg in v.args:
         if arg.name not in allowed:
             bad = True
-            hint = (did_you_mean(arg.name, allowed) or f"deid_func:{name} takes {', '.join(x + '=' for x in allowed)}") if allowed else f"deid_func:{name} takes no arguments"
+            hint = (
+                (did_you_mean(arg.name, allowed) or f"deid_func:{name} takes {', '.join(x + '=' for x in allowed)}")
+                if allowed
+                else f"deid_func:{name} takes no arguments"
+            )
             yield ctx.diag(arg.span, "E207", f"deid_func:{name} has no argument '{arg.name}'", hint)
     if not bad:
         try:
@@ -174,14 +197,23 @@ def _deidlang_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc, name_sp
     vrs = _FUNC_VRS.get(name)
     attr = target_attr(a.field) if vrs else None
     if attr is not None and attr.vr not in vrs and not any(x in vrs for x in attr.vr.split(" or ")):
-        yield ctx.diag(v.span, "W306", f"deid_func:{name} works on elements of VR {', '.join(sorted(vrs))}; {attr.keyword} has VR {attr.vr}", "apply it to the elements it is made for")
+        yield ctx.diag(
+            v.span,
+            "W306",
+            f"deid_func:{name} works on elements of VR {', '.join(sorted(vrs))}; {attr.keyword} has VR {attr.vr}",
+            "apply it to the elements it is made for",
+        )
 
 
 def _deid_arg_problem(name: str, value: str) -> str:
     if name in ("days", "years"):
         return "" if _INT_RE.fullmatch(value) else f"{name}= takes a whole number, e.g. {name}=-5"
     if name == "org_root":
-        return "" if _UID_ROOT_RE.fullmatch(value) else "org_root= takes a UID root of digits and dots, without a trailing dot, e.g. org_root=1.2.826.0.1.3680043.10.1234"
+        return (
+            ""
+            if _UID_ROOT_RE.fullmatch(value)
+            else "org_root= takes a UID root of digits and dots, without a trailing dot, e.g. org_root=1.2.826.0.1.3680043.10.1234"
+        )
     if name == "prefix":
         if value in ("none", "null"):
             return ""
@@ -209,7 +241,12 @@ def _value_filter(ctx: Context, a: nodes.ActionLine, v: nodes.ValueFilter) -> It
             "deid never filters by value here; to be safe under both, select the fields by name",
         )
     elif action in ("ADD", "REPLACE"):
-        yield ctx.diag(v.span, "E305", f"value filter '{v.text}' only makes sense with REMOVE", f"deid would store the text '{v.text}' as the value; write the new value instead")
+        yield ctx.diag(
+            v.span,
+            "E305",
+            f"value filter '{v.text}' only makes sense with REMOVE",
+            f"deid would store the text '{v.text}' as the value; write the new value instead",
+        )
     elif action == "JITTER":
         yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not '{v.text}'", "write e.g. `JITTER StudyDate -30`")
 
@@ -229,9 +266,19 @@ def _literal(ctx: Context, a: nodes.ActionLine, v: nodes.Literal) -> Iterator[Di
         return  # W301 already
     if action == "JITTER":
         if v.quoted and _INT_RE.fullmatch(text):
-            yield ctx.diag(v.span, "W402", f"deid keeps the quotes in {v.raw} and crashes reading it as a number; deidlang reads {text.strip()}", f"write {text.strip()} without quotes")
+            yield ctx.diag(
+                v.span,
+                "W402",
+                f"deid keeps the quotes in {v.raw} and crashes reading it as a number; deidlang reads {text.strip()}",
+                f"write {text.strip()} without quotes",
+            )
         elif not _INT_RE.fullmatch(text):
-            yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not '{v.raw or text}'", "write e.g. `JITTER StudyDate -30` (deid crashes on other text), or use var:/func:")
+            yield ctx.diag(
+                v.span,
+                "E301",
+                f"'JITTER' needs a whole number of days, not '{v.raw or text}'",
+                "write e.g. `JITTER StudyDate -30` (deid crashes on other text), or use var:/func:",
+            )
         return
     # ADD / REPLACE
     m = None if v.quoted else _REFERENCE_LIKE_RE.match(text)
@@ -241,7 +288,7 @@ def _literal(ctx: Context, a: nodes.ActionLine, v: nodes.Literal) -> Iterator[Di
             sub_span(v.span, 0, m.end()),
             _REFERENCE_LIKE,
             f"'{m.group(0)}' is not a reference (only lower-case '{kind}:' with no space is): deid and deidlang store '{text}' as literal text",
-            f"write '{kind}:{text[m.end():].lstrip()}'",
+            f"write '{kind}:{text[m.end() :].lstrip()}'",
         )
     if v.quoted:
         yield ctx.diag(v.span, "W402", f"deid keeps the quotes: the value is {v.raw} under deid and '{text}' under deidlang", "delete the quotes")
@@ -283,7 +330,12 @@ def _typed_literal(ctx: Context, a: nodes.ActionLine, v: nodes.Literal) -> Itera
     else:
         return
     if not ok:
-        yield ctx.diag(v.span, "E305", f"'{v.text}' is not a valid {vr} value for '{attr.keyword}'", f"{attr.keyword} (VR {vr}) holds {what}; separate several values with a backslash")
+        yield ctx.diag(
+            v.span,
+            "E305",
+            f"'{v.text}' is not a valid {vr} value for '{attr.keyword}'",
+            f"{attr.keyword} (VR {vr}) holds {what}; separate several values with a backslash",
+        )
 
 
 def _is_float(s: str) -> bool:

@@ -21,12 +21,19 @@ def register(sub: Any) -> None:
         help="report every problem in recipes, without running them",
         description="Report every problem in one or more recipes. Diagnostics go to stdout.",
     )
-    p.add_argument("recipes", nargs="*", metavar="RECIPE", help="recipe files (with --profile: applied in this order; default: the bundled option recipes, then the default recipe)")
+    p.add_argument(
+        "recipes",
+        nargs="*",
+        metavar="RECIPE",
+        help="recipe files (with --profile: applied in this order; default: the bundled option recipes, then the default recipe)",
+    )
     p.add_argument("--ids", metavar="IDS.json", help="per-file variables in deid's shape, to check var: references")
     p.add_argument("--functions", metavar="FILE.py", help="Python file whose public functions are the known func: names (it is executed)")
     p.add_argument("--format", choices=FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
-    p.add_argument("--deid-compat", action="store_true", help="also report the lines deid 0.4.13 would run differently (W4xx), for recipes that also run under deid")
+    p.add_argument(
+        "--deid-compat", action="store_true", help="also report the lines deid 0.4.13 would run differently (W4xx), for recipes that also run under deid"
+    )
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found (2 still means failure)")
     add_profile_options(p)
     p.set_defaults(handler=run)
@@ -52,8 +59,10 @@ def run(args: argparse.Namespace) -> int:
     stopping = [d for d in refusing(diagnostics, deid_compat=args.deid_compat)[0] if not d.is_error]
     if stopping:
         codes = list(dict.fromkeys(d.code for d in stopping))
-        print_err(f"note: `{PROG} run` stops on {len(stopping)} of these warnings ({', '.join(codes)}): lines that select "
-             "nothing or will not do what they say; fix them, or run with " + " ".join(f"--allow {c}" for c in codes))
+        print_err(
+            f"note: `{PROG} run` stops on {len(stopping)} of these warnings ({', '.join(codes)}): lines that select "
+            "nothing or will not do what they say; fix them, or run with " + " ".join(f"--allow {c}" for c in codes)
+        )
     if args.exit_zero:
         return 0
     return 1 if has_errors(diagnostics, strict=args.strict) else 0
@@ -63,8 +72,16 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
     from ..privacy import profile
 
     group = parser.add_argument_group("profile coverage (DICOM PS3.15 Annex E)")
-    group.add_argument("--profile", choices=("basic",), help="report, row by row, how the recipes handle Table E.1-1 of the Basic Application Level Confidentiality Profile")
-    group.add_argument("--option", action="append", metavar="NAME", choices=[o.name for o in profile.OPTIONS], help="a profile option whose column applies (repeatable): " + ", ".join(o.name for o in profile.OPTIONS))
+    group.add_argument(
+        "--profile", choices=("basic",), help="report, row by row, how the recipes handle Table E.1-1 of the Basic Application Level Confidentiality Profile"
+    )
+    group.add_argument(
+        "--option",
+        action="append",
+        metavar="NAME",
+        choices=[o.name for o in profile.OPTIONS],
+        help="a profile option whose column applies (repeatable): " + ", ".join(o.name for o in profile.OPTIONS),
+    )
     group.add_argument("--all", action="store_true", help="with --profile: list every row, not only gaps and contradictions")
 
 

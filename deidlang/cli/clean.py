@@ -30,7 +30,8 @@ def register(sub: Any) -> None:
     p.add_argument("--input", action="append", metavar="PATH", help="DICOM file or directory (repeatable; default: the demo data)")
     p.add_argument("--output", default=DEFAULT_OUTPUT, metavar="DIR", help=f"output directory (default: ./{DEFAULT_OUTPUT})")
     p.add_argument(
-        "--png", metavar="DIR",
+        "--png",
+        metavar="DIR",
         help="write <name>-before.png and <name>-after.png previews of each cleaned file (middle frame) under DIR; "
         "the 'before' images show the original pixels: keep them where the original data may be",
     )
@@ -42,12 +43,13 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--fsync",
         action="store_true",
-        help="sync each output and manifest record to the disk before it counts as done (survives power loss "
-        "and OS crashes, not only a killed deidc; slower)",
+        help="sync each output and manifest record to the disk before it counts as done (survives power loss and OS crashes, not only a killed deidc; slower)",
     )
     p.add_argument("--jobs", type=positive_int, metavar="N", help="worker processes (default: all cores)")
     clean_private = p.add_mutually_exclusive_group()
-    clean_private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements (default, unless --pixels-only)")
+    clean_private.add_argument(
+        "--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements (default, unless --pixels-only)"
+    )
     clean_private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
     p.add_argument("--strict", action="store_true", help="do not run when the recipe has warnings")
     add_safety_options(p)

@@ -92,8 +92,7 @@ def read_ids(path: str) -> dict[str, dict[str, Any]]:
         raise CliError(f"cannot read ids file '{path}': {err.strerror or type(err).__name__}") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise CliError(
-            f"cannot use ids file '{path}': expected a JSON object mapping file paths to objects of variables, "
-            'e.g. {"/data/001.dcm": {"id": "SUB-001"}}'
+            f'cannot use ids file \'{path}\': expected a JSON object mapping file paths to objects of variables, e.g. {{"/data/001.dcm": {{"id": "SUB-001"}}}}'
         )
     return data
 
@@ -122,12 +121,15 @@ def check_recipes(
 def add_safety_options(parser: argparse.ArgumentParser) -> None:
     """``--allow CODE`` and ``--deid-compat``: what stops a recipe from running (docs/diagnostics.md)."""
     parser.add_argument(
-        "--allow", action="append", metavar="CODE",
+        "--allow",
+        action="append",
+        metavar="CODE",
         help="run although the recipe has findings with this code, which otherwise stop it (repeatable; "
         "'all' for every finding); a run records them in its manifest",
     )
     parser.add_argument(
-        "--deid-compat", action="store_true",
+        "--deid-compat",
+        action="store_true",
         help="also report the lines deid 0.4.13 would run differently (W4xx), and stop on them",
     )
 
@@ -140,7 +142,9 @@ def add_layout_option(parser: argparse.ArgumentParser) -> None:
     from ..engine.naming import DEFAULT_LAYOUT, LAYOUTS
 
     parser.add_argument(
-        "--layout", choices=LAYOUTS, default=DEFAULT_LAYOUT,
+        "--layout",
+        choices=LAYOUTS,
+        default=DEFAULT_LAYOUT,
         help="how outputs are named: mirror (default) = the input tree, every folder or file name that holds "
         "an identifying value of a file in it (name, ID, accession number, date, UID) replaced by a keyed "
         "pseudonym; pseudonym = every name a keyed pseudonym; dicom = PatientID/StudyInstanceUID/"
@@ -152,14 +156,17 @@ def add_key_options(parser: argparse.ArgumentParser) -> None:
     from ..privacy import profile
 
     parser.add_argument(
-        "--key-file", metavar="PATH",
+        "--key-file",
+        metavar="PATH",
         help="secret key for deid_func:hashuid/hashid/dateshift (default: $DEIDLANG_KEY, $DEIDLANG_KEY_FILE, "
         "else the user key file ~/.config/deidlang/key, created on first use)",
     )
     parser.add_argument(
-        "--option", action="append", metavar="NAME", choices=[o.name for o in profile.OPTIONS if o.recipe],
-        help="apply this bundled profile option recipe before the other recipes (repeatable): "
-        + ", ".join(o.name for o in profile.OPTIONS if o.recipe),
+        "--option",
+        action="append",
+        metavar="NAME",
+        choices=[o.name for o in profile.OPTIONS if o.recipe],
+        help="apply this bundled profile option recipe before the other recipes (repeatable): " + ", ".join(o.name for o in profile.OPTIONS if o.recipe),
     )
 
 
@@ -226,8 +233,14 @@ def compile_vetted(text: str, path: str):
 
 
 def load_programs(
-    recipe_paths: list[str], *, ids, funcs, strict: bool, what: str = "no file was read or written",
-    args: argparse.Namespace | None = None, applying: bool = True,
+    recipe_paths: list[str],
+    *,
+    ids,
+    funcs,
+    strict: bool,
+    what: str = "no file was read or written",
+    args: argparse.Namespace | None = None,
+    applying: bool = True,
 ) -> tuple[dict[str, str], list, tuple[Diagnostic, ...]] | None:
     """Check and compile the recipes (in the order given): (texts, programs, the findings
     --allow let through), or None after reporting what stops them.
@@ -254,8 +267,11 @@ def load_programs(
     if refused:
         codes = list(dict.fromkeys(d.code for d in refused))
         escape = f"; to run it anyway: {' '.join('--allow ' + c for c in codes)} (a run records it in its manifest)" if applying else ""
-        print_err(f"{what}: fix the recipe first ({', '.join(codes)} stop{'s' if len(codes) == 1 else ''} it)"
-             + (" (--strict: warnings count)" if strict else "") + escape)
+        print_err(
+            f"{what}: fix the recipe first ({', '.join(codes)} stop{'s' if len(codes) == 1 else ''} it)"
+            + (" (--strict: warnings count)" if strict else "")
+            + escape
+        )
         return None
     if verdict.allowed:
         codes = list(dict.fromkeys(d.code for d in verdict.allowed))

@@ -32,7 +32,9 @@ def register(sub: Any) -> None:
     p.add_argument("recipes", nargs="+", metavar="RECIPE", help="recipe files, applied in this order")
     p.add_argument("--format", choices=FORMATS, default="md", help="Markdown (default) or HTML")
     p.add_argument("--profile", choices=("basic",), default="basic", help="the profile the coverage is measured against (default: basic)")
-    p.add_argument("--option", action="append", metavar="NAME", choices=[o.name for o in profile.OPTIONS], help="a profile option whose column applies (repeatable)")
+    p.add_argument(
+        "--option", action="append", metavar="NAME", choices=[o.name for o in profile.OPTIONS], help="a profile option whose column applies (repeatable)"
+    )
     p.add_argument("--deid-compat", action="store_true", help="also list the W4xx findings (lines deid would run differently)")
     p.add_argument("--output", "-o", metavar="PATH", help="write the document here (default: standard output)")
     p.set_defaults(handler=run)

@@ -52,13 +52,14 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=EXPLAIN_FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--show-values", action="store_true", help="also print each element's value before and after (identifying data)")
     explain_private = p.add_mutually_exclusive_group()
-    explain_private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements, as `deidc run` does (default)")
+    explain_private.add_argument(
+        "--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements, as `deidc run` does (default)"
+    )
     explain_private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
     p.add_argument("--force", action="store_true", help="read a file that lacks the DICOM preamble")
     add_safety_options(p)
     add_key_options(p)
     p.set_defaults(handler=run)
-
 
 
 def _ids_for(ids: Mapping[str, dict] | None, path: str, ds: Any = None) -> dict | None:

@@ -54,9 +54,7 @@ def _inspect_entry(display: str, inspection) -> dict[str, Any]:
                 "group": m.group,
                 "label": m.label,
                 "criteria": [str(c) for c in m.criteria],
-                "regions": [
-                    {"action": "keep" if r.keep else "blank", "box": None if r.box is None else list(r.box)} for r in m.regions
-                ],
+                "regions": [{"action": "keep" if r.keep else "blank", "box": None if r.box is None else list(r.box)} for r in m.regions],
                 "recipe": f"{m.recipe}:{m.span.line}" if m.span is not None else m.recipe,
             }
             for m in inspection.matches
@@ -108,7 +106,9 @@ def run(args: argparse.Namespace) -> int:
                     unreadable.append({"file": display, "reason": err.message})
                     continue
                 except Exception as err:  # noqa: BLE001
-                    unreadable.append({"file": display, "reason": f"internal error while running the %filter sections ({type(err).__name__}); this is a bug in deidlang"})
+                    unreadable.append(
+                        {"file": display, "reason": f"internal error while running the %filter sections ({type(err).__name__}); this is a bug in deidlang"}
+                    )
                     continue
                 if inspection.flagged:
                     flagged.append(_inspect_entry(display, inspection))
@@ -130,8 +130,13 @@ def run(args: argparse.Namespace) -> int:
         },
     }
     if args.format == "json":
-        report = {"recipes": recipe_paths if args.recipe else ["<deidlang default recipe>"], "flagged": flagged,
-                  "clean": clean, "unreadable": unreadable, "summary": summary}
+        report = {
+            "recipes": recipe_paths if args.recipe else ["<deidlang default recipe>"],
+            "flagged": flagged,
+            "clean": clean,
+            "unreadable": unreadable,
+            "summary": summary,
+        }
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(_inspect_table(flagged, unreadable, summary))
@@ -144,17 +149,17 @@ def _inspect_table(flagged: list[dict[str, Any]], unreadable: list[dict[str, str
     rows: list[tuple[str, ...]] = []
     for entry in flagged:
         for n, m in enumerate(entry["matches"]):
-            regions = ", ".join(
-                f"{r['action']} {'all' if r['box'] is None else ','.join(str(v) for v in r['box'])}" for r in m["regions"]
+            regions = ", ".join(f"{r['action']} {'all' if r['box'] is None else ','.join(str(v) for v in r['box'])}" for r in m["regions"])
+            rows.append(
+                (
+                    entry["file"] if n == 0 else "",
+                    entry["verdict"] if n == 0 else "",
+                    m["group"],
+                    m["label"],
+                    "; ".join(m["criteria"]) or "(coordinates only)",
+                    regions or "-",
+                )
             )
-            rows.append((
-                entry["file"] if n == 0 else "",
-                entry["verdict"] if n == 0 else "",
-                m["group"],
-                m["label"],
-                "; ".join(m["criteria"]) or "(coordinates only)",
-                regions or "-",
-            ))
     lines: list[str] = []
     if rows:
         widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header) - 1)]
@@ -166,10 +171,7 @@ def _inspect_table(flagged: list[dict[str, Any]], unreadable: list[dict[str, str
         lines.append(f"unreadable: {item['file']}: {item['reason']}")
     if unreadable:
         lines.append("")
-    lines.append(
-        f"{count(summary['files'], 'file')}: {summary['flagged']} flagged, {summary['clean']} clean, "
-        f"{summary['unreadable']} unreadable"
-    )
+    lines.append(f"{count(summary['files'], 'file')}: {summary['flagged']} flagged, {summary['clean']} clean, {summary['unreadable']} unreadable")
     for group, n in summary["groups"].items():
         lines.append(f"  {group}: verdict for {count(n['verdict'], 'file')}, matches {count(n['matched'], 'file')}")
     return "\n".join(lines) + "\n"

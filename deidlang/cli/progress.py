@@ -24,7 +24,13 @@ class Progress:
     FORMAT = "{n_fmt}/{total_fmt} files |{bar}| {percentage:3.0f}% [{elapsed} elapsed, {remaining} left, {rate_fmt}]"
 
     def __init__(
-        self, total: int, stream: TextIO, *, delay: float = 0.5, every: float = 10.0, refresh: float = 0.2,
+        self,
+        total: int,
+        stream: TextIO,
+        *,
+        delay: float = 0.5,
+        every: float = 10.0,
+        refresh: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
     ):
         isatty = getattr(stream, "isatty", None)
@@ -43,8 +49,16 @@ class Progress:
             # a terminal that says it is 0 x 0 (a pseudo-terminal without a size) gets 80 x 24
             width = {"dynamic_ncols": True} if _columns(stream) else {"ncols": 80, "nrows": 24}
             self.bar = tqdm(
-                total=total, file=stream, delay=delay, unit=" files", bar_format=self.FORMAT,
-                leave=False, smoothing=0.1, mininterval=refresh, miniters=1, **width,
+                total=total,
+                file=stream,
+                delay=delay,
+                unit=" files",
+                bar_format=self.FORMAT,
+                leave=False,
+                smoothing=0.1,
+                mininterval=refresh,
+                miniters=1,
+                **width,
             )
 
     def elapsed(self) -> float:

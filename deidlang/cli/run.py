@@ -72,12 +72,12 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--fsync",
         action="store_true",
-        help="sync each output and manifest record to the disk before it counts as done (survives power loss "
-        "and OS crashes, not only a killed deidc; slower)",
+        help="sync each output and manifest record to the disk before it counts as done (survives power loss and OS crashes, not only a killed deidc; slower)",
     )
     p.add_argument("--jobs", type=positive_int, metavar="N", help="worker processes (default: all cores)")
     p.add_argument(
-        "--scheduler", metavar="ADDRESS",
+        "--scheduler",
+        metavar="ADDRESS",
         help="run on a Dask cluster: a scheduler address (tcp://HOST:8786) or local:N for a local cluster "
         "of N worker processes (needs deidlang[dask]); outputs and manifest are the same as a local run",
     )
@@ -89,17 +89,21 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
     pixels = p.add_argument_group("pixels (the recipe's %filter sections)")
     pixels.add_argument(
-        "--clean-pixels", action="store_true",
+        "--clean-pixels",
+        action="store_true",
         help="also blank the regions the %%filter labels give, in the same pass (one output file); "
         "a file whose pixels cannot be cleaned fails and is not written",
     )
     pixels.add_argument(
-        "--quarantine", action="append", metavar="GROUP",
+        "--quarantine",
+        action="append",
+        metavar="GROUP",
         help=f"write files whose verdict (first matching %%filter group) is GROUP to <output>/{QUARANTINE_DIR}/ "
         f"instead, listed with the reason in {QUARANTINE_DIR}/{QUARANTINE_REPORT} (repeatable)",
     )
     pixels.add_argument(
-        "--preserve-compression", action="store_true",
+        "--preserve-compression",
+        action="store_true",
         help="re-encode cleaned pixels with their lossless codec (RLE, JPEG 2000 lossless, JPEG-LS lossless); "
         "other sources are written uncompressed (default: always uncompressed)",
     )
@@ -232,8 +236,10 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
     except WriteError as err:  # disk full, read-only: the run stopped
         progress.clear()
         print_err(f"error: {err}")
-        print_err("note: the run stopped; the outputs in the folder are complete and recorded in its manifest: "
-             "make room (or make the folder writable) and run the same command again to finish")
+        print_err(
+            "note: the run stopped; the outputs in the folder are complete and recorded in its manifest: "
+            "make room (or make the folder writable) and run the same command again to finish"
+        )
         return 2
     except engine.BatchError as err:
         progress.clear()
@@ -305,22 +311,23 @@ def _failure_report(result: engine.FileResult, texts: Mapping[str, str], shown: 
     return f"{line}\n{block}"
 
 
-def _print_run_summary(
-    args, recipe_paths, summary: engine.Summary, *, options: engine.Options | None = None, elapsed: float | None = None
-) -> None:
+def _print_run_summary(args, recipe_paths, summary: engine.Summary, *, options: engine.Options | None = None, elapsed: float | None = None) -> None:
     out = sys.stdout
     total = summary.files
     recipes = "deidlang default recipe" if not args.recipe else ", ".join(recipe_paths)
     if getattr(args, "option", None):  # bundled profile options, applied first
-        recipes = ", ".join(f"option {o}" for o in dict.fromkeys(args.option)) + ", " + (recipes if args.recipe else "the default recipe (DICOM PS3.15 Basic Profile)")
+        recipes = (
+            ", ".join(f"option {o}" for o in dict.fromkeys(args.option))
+            + ", "
+            + (recipes if args.recipe else "the default recipe (DICOM PS3.15 Basic Profile)")
+        )
     source = "demo data shipped with deidlang" if not args.input else ", ".join(args.input)
     print(f"recipe: {recipes}", file=out)
     print(f"input: {source}", file=out)
     print(f"output: {os.path.abspath(args.output)}", file=out)
     held = f"{summary.quarantined} quarantined, " if options is not None and options.quarantine else ""
     print(
-        f"{count(total, 'file')} processed: {summary.written} written, {held}"
-        f"{summary.skipped} skipped, {summary.failed} failed",
+        f"{count(total, 'file')} processed: {summary.written} written, {held}{summary.skipped} skipped, {summary.failed} failed",
         file=out,
     )
     if elapsed is not None:
@@ -352,9 +359,9 @@ def add_run_proof_options(run: Any) -> None:
     proof.add_argument("--dry-run", action="store_true", help="read and de-identify in memory only: say what would change per file; write nothing")
     proof.add_argument("--report", metavar="PATH", help="with --dry-run: write every file's per-element explanation to PATH (JSON)")
     proof.add_argument(
-        "--verify", action="store_true",
-        help="search each output for identifying values of its original before writing it; "
-        "a file with a leak fails and is not written",
+        "--verify",
+        action="store_true",
+        help="search each output for identifying values of its original before writing it; a file with a leak fails and is not written",
     )
     proof.add_argument("--show-values", action="store_true", help="include element values in the --dry-run report and --verify failures (identifying data)")
 
@@ -416,10 +423,7 @@ def dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappin
         }
         write_text_atomic(report_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", private=show)
     done = len(tasks) - failed
-    print(
-        f"dry run: {count(done, 'file')} explained" + (f", {failed} failed" if failed else "")
-        + f"; nothing was written to {args.output}"
-    )
+    print(f"dry run: {count(done, 'file')} explained" + (f", {failed} failed" if failed else "") + f"; nothing was written to {args.output}")
     if done:
         print(f"would {_would(totals)} in all" if any(n for k, n in totals.items() if k != "kept") else "no element would change")
         if actions:

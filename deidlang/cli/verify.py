@@ -34,12 +34,11 @@ def register(sub: Any) -> None:
     p.add_argument("--format", choices=EXPLAIN_FORMATS, default="text", help="output format (default: text)")
     p.add_argument("--show-values", action="store_true", help="also print the leaked values (identifying data)")
     p.add_argument(
-        "--key-file", metavar="PATH",
-        help="the run's secret key: its manifest names inputs by keyed digests (default: $DEIDLANG_KEY, "
-        "$DEIDLANG_KEY_FILE, else the user key file)",
+        "--key-file",
+        metavar="PATH",
+        help="the run's secret key: its manifest names inputs by keyed digests (default: $DEIDLANG_KEY, $DEIDLANG_KEY_FILE, else the user key file)",
     )
     p.set_defaults(handler=run)
-
 
 
 def run(args: argparse.Namespace) -> int:

@@ -352,4 +352,3 @@ def _one_frame(image, ds: Dataset):
     if image.ndim == 4 or (image.ndim == 3 and samples == 1):
         return image[image.shape[0] // 2]
     return image
-

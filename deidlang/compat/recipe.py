@@ -91,9 +91,7 @@ def _resolve(entry: str | os.PathLike) -> tuple[str, str]:
     if text_entry and os.path.isdir(text_entry):
         found = sorted(n for n in os.listdir(text_entry) if n.startswith("deid") and os.path.isfile(os.path.join(text_entry, n)))
         if not found:
-            raise RecipeNotFoundError(
-                f"no recipe file (a name starting with 'deid') in directory '{text_entry}'", text_entry
-            )
+            raise RecipeNotFoundError(f"no recipe file (a name starting with 'deid') in directory '{text_entry}'", text_entry)
         text_entry = os.path.join(text_entry, found[0])
     if text_entry and os.path.isfile(text_entry):
         return text_entry, Path(text_entry).read_text(encoding="utf-8")
@@ -145,9 +143,7 @@ def _parts_for(entry: Any) -> list[_Part]:
     inner = getattr(entry, "deid", None)
     if isinstance(inner, dict):  # e.g. a DeidRecipe from the deid package itself
         return [_part_from_text(f"<{type(entry).__name__}.deid>", render_deid(inner))]
-    raise DeidlangError(
-        f"cannot use a '{type(entry).__name__}' as a recipe: give a path, a directory, a tag, a dict or a DeidRecipe"
-    )
+    raise DeidlangError(f"cannot use a '{type(entry).__name__}' as a recipe: give a path, a directory, a tag, a dict or a DeidRecipe")
 
 
 def _vet(parts: Iterable[_Part], new: Iterable[_Part], allow: Any) -> None:

@@ -43,9 +43,7 @@ __all__ = [
 ]
 
 #: Errors after which every later write to the same place fails too: a run should stop.
-FATAL_ERRNOS = frozenset(
-    code for code in (errnos.ENOSPC, getattr(errnos, "EDQUOT", None), errnos.EROFS) if code is not None
-)
+FATAL_ERRNOS = frozenset(code for code in (errnos.ENOSPC, getattr(errnos, "EDQUOT", None), errnos.EROFS) if code is not None)
 
 # What an errno means, in words a user acts on (os.strerror is terse and platform-worded).
 _PLAIN = {
@@ -67,9 +65,7 @@ if hasattr(errnos, "EDQUOT"):
 
 # Folders whose fsync the file system does not support: the rename is done, durability is the OS's.
 _NO_DIRECTORY_FSYNC = frozenset(
-    code
-    for code in (errnos.EINVAL, errnos.EBADF, errnos.EACCES, errnos.EPERM, errnos.EISDIR, getattr(errnos, "ENOTSUP", None))
-    if code is not None
+    code for code in (errnos.EINVAL, errnos.EBADF, errnos.EACCES, errnos.EPERM, errnos.EISDIR, getattr(errnos, "ENOTSUP", None)) if code is not None
 )
 
 

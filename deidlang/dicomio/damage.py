@@ -58,10 +58,7 @@ META_ONLY = "the file holds file meta information but no data set (cut short?)"
 MAX_DEPTH = 100
 TOO_DEEP = f"sequences nested too deeply to process (more than {MAX_DEPTH} levels)"
 DAMAGED = "damaged or unsupported DICOM"
-DICOMDIR = (
-    "a DICOMDIR (a media index): not de-identified, as its byte offsets would no longer "
-    "match; make a new one from the outputs"
-)
+DICOMDIR = "a DICOMDIR (a media index): not de-identified, as its byte offsets would no longer match; make a new one from the outputs"
 DANGLING = "a symbolic link whose target does not exist"
 LOOP = "a symbolic link loop"
 

@@ -195,8 +195,7 @@ def _check_encoding(ds: Dataset, implicit: bool) -> None:
             raise _Unsupported
 
 
-def _dataset(out: list[bytes], ds: Dataset, parent_encoding: Any, implicit: bool, pixel_undefined: bool | None,
-             *, skip_first: bool = False) -> None:
+def _dataset(out: list[bytes], ds: Dataset, parent_encoding: Any, implicit: bool, pixel_undefined: bool | None, *, skip_first: bool = False) -> None:
     _check_encoding(ds, implicit)
     elements = ds._dict
     encoding: Any = _UNSET  # decided on the first converted element (as pydicom: SpecificCharacterSet)

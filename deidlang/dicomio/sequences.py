@@ -113,9 +113,7 @@ META, TOP, ITEM = "meta", "top", "item"
 MAX_DEPTH = 32
 
 
-def read_elements(
-    data: bytes, pos: int, mode: str, encoding: Any, end: int | None = None, depth: int = 0, implicit: bool = False
-) -> tuple[dict, int] | None:
+def read_elements(data: bytes, pos: int, mode: str, encoding: Any, end: int | None = None, depth: int = 0, implicit: bool = False) -> tuple[dict, int] | None:
     """The elements from ``pos`` as pydicom's element generator reads them: of the file
     meta group (``META``), to the end of the data (``TOP``), or of one item (``ITEM``:
     to ``end``, or to the item delimiter when ``end`` is None). ``(elements, position
@@ -139,7 +137,7 @@ def read_elements(
         if mode == META and group != 2:
             return out, pos
         if mode == ITEM and end is None and (group << 16 | elem) == _ITEM_END:
-            return (out, pos + 8) if data[pos + 4:pos + 8] == b"\x00\x00\x00\x00" else None
+            return (out, pos + 8) if data[pos + 4 : pos + 8] == b"\x00\x00\x00\x00" else None
         if group == 0xFFFE or group == 0:
             return None
         value_tell = pos + 8
@@ -204,7 +202,7 @@ def read_sequence(
             return None
         start = pos
         pos += 8
-        if not implicit and data[pos + 4:pos + 6] not in VRS:
+        if not implicit and data[pos + 4 : pos + 6] not in VRS:
             return None  # an item that starts implicit (pydicom switches) or is too short
         read = read_elements(data, pos, ITEM, encoding, None if length == _UNDEFINED else pos + length, depth, implicit)
         if read is None or not read[0]:

@@ -82,8 +82,13 @@ class Batch:
 
     def _planned(self) -> Iterator[Task]:
         return plan(
-            self.roots, self.job.output, self.index, quarantine=bool(self.job.options.quarantine),
-            layout=self.layout, key=self.key, flags=self.names,
+            self.roots,
+            self.job.output,
+            self.index,
+            quarantine=bool(self.job.options.quarantine),
+            layout=self.layout,
+            key=self.key,
+            flags=self.names,
         )
 
     def scan_names(self, executor: Executor | None = None, size: int | None = None) -> NameFlags | None:
@@ -173,8 +178,13 @@ class Batch:
                 mine = manifest.holder(path) == source_digest(task.root, ikey)
                 if mine and manifest.state(path, task.source) == "complete":
                     return FileResult(
-                        task.display, "skipped", "complete in the manifest of an earlier run of the same job",
-                        output=path, resumed=True, root=task.root, relative=task.relative,
+                        task.display,
+                        "skipped",
+                        "complete in the manifest of an earlier run of the same job",
+                        output=path,
+                        resumed=True,
+                        root=task.root,
+                        relative=task.relative,
                     )
             return task
         replace = {}
@@ -184,8 +194,13 @@ class Batch:
             state = manifest.state(path, task.source)
             if state == "complete" and resume:
                 return FileResult(
-                    task.display, "skipped", "complete in the manifest of an earlier run of the same job",
-                    output=path, resumed=True, root=task.root, relative=task.relative,
+                    task.display,
+                    "skipped",
+                    "complete in the manifest of an earlier run of the same job",
+                    output=path,
+                    resumed=True,
+                    root=task.root,
+                    relative=task.relative,
                 )
             replace[name] = state in ("stale", "complete")
         if replace.get("target") or replace.get("quarantine"):
@@ -207,7 +222,9 @@ class Batch:
         job = self.job
         if job.manifest:
             self.manifest = Manifest(
-                self.output, manifest_header(job, self.roots, self._executor_name()), durable=job.options.durable,
+                self.output,
+                manifest_header(job, self.roots, self._executor_name()),
+                durable=job.options.durable,
                 by_input=self.layout == "dicom",
             )
             try:
@@ -266,8 +283,13 @@ class Batch:
                 except OSError as err:
                     remove_quietly(result.tmp)
                     result = attrs.evolve(
-                        result, status="failed", reason=f"cannot write '{result.output}': {describe(err)}",
-                        tmp="", output_sha256="", output_size=-1, output_mtime_ns=None,
+                        result,
+                        status="failed",
+                        reason=f"cannot write '{result.output}': {describe(err)}",
+                        tmp="",
+                        output_sha256="",
+                        output_size=-1,
+                        output_mtime_ns=None,
                     )
                     lost.append(result)
             out.append(result)
@@ -308,8 +330,15 @@ class Batch:
         if reason:
             remove_quietly(result.tmp)
             return attrs.evolve(
-                result, status="skipped" if final is None else "failed", reason=reason, tmp="",
-                output=result.output if final is None else "", output_sha256="", output_size=-1, output_mtime_ns=None, renamed=(),
+                result,
+                status="skipped" if final is None else "failed",
+                reason=reason,
+                tmp="",
+                output=result.output if final is None else "",
+                output_sha256="",
+                output_size=-1,
+                output_mtime_ns=None,
+                renamed=(),
             )
         if result.renamed:
             from .naming import DICOM_LEVELS
@@ -454,8 +483,16 @@ def execute(
     start_method: str | None = None,
 ) -> Iterator[FileResult]:
     """Process given tasks (no planning, no manifest): results in task order, outputs in place."""
-    job = Job(tuple(programs), options.output or os.getcwd(), funcs=funcs, functions_path=functions_path,
-              options=options, jobs=jobs, manifest=False, start_method=start_method)
+    job = Job(
+        tuple(programs),
+        options.output or os.getcwd(),
+        funcs=funcs,
+        functions_path=functions_path,
+        options=options,
+        jobs=jobs,
+        manifest=False,
+        start_method=start_method,
+    )
     size = batch_size(len(tasks), jobs)
     workers = min(jobs, math.ceil(len(tasks) / size) if tasks else 1)
     executor: Executor = Pool(job, workers, None) if workers > 1 and len(tasks) > 1 else InProcess(Worker(programs, funcs, options))

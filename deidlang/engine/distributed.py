@@ -172,8 +172,12 @@ class DaskExecutor(Executor):
             import logging
 
             self.cluster = LocalCluster(
-                n_workers=n, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=":0", silence_logs=logging.ERROR,
+                n_workers=n,
+                threads_per_worker=1,
+                processes=True,
+                host="127.0.0.1",
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
             )
             self.client = Client(self.cluster)
         else:
@@ -181,8 +185,7 @@ class DaskExecutor(Executor):
                 self.client = Client(where, timeout="30s")
             except Exception as err:  # noqa: BLE001 - unreachable, refused, bad address
                 raise BatchError(
-                    f"cannot reach the Dask scheduler '{address}' ({type(err).__name__}): is it running, and is "
-                    f"the address right? expected {ADDRESS_FORMS}"
+                    f"cannot reach the Dask scheduler '{address}' ({type(err).__name__}): is it running, and is the address right? expected {ADDRESS_FORMS}"
                 ) from None
         try:
             self.run_id = "deidlang-" + secrets.token_hex(8)

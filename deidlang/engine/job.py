@@ -33,9 +33,7 @@ class NoInput(BatchError):
 UNLISTABLE = "cannot read: the folder cannot be listed"
 OUTSIDE = "its output path would leave the output folder ('..' or an absolute name): not processed"
 #: A file the recipes' var: lines need an ids entry for, and which has none.
-NO_IDS_ENTRY = (
-    "no entry in the ids file (matched by path or SOPInstanceUID), and the recipe's var: lines need one: not written"
-)
+NO_IDS_ENTRY = "no entry in the ids file (matched by path or SOPInstanceUID), and the recipe's var: lines need one: not written"
 
 
 @attrs.frozen

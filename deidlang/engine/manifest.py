@@ -141,9 +141,7 @@ class Manifest:
             fd = os.open(self.records_path, flags, 0o666)
         except OSError as err:
             if os.path.islink(self.records_path):
-                raise BatchError(
-                    f"the manifest '{self.records_path}' is a symbolic link: not followed; remove it, or choose another --output"
-                ) from None
+                raise BatchError(f"the manifest '{self.records_path}' is a symbolic link: not followed; remove it, or choose another --output") from None
             raise WriteError.of(err, self.records_path, "the run manifest") from None
         self._fd = fd
         try:  # one run per output at a time; the lock goes with the process, even on SIGKILL
@@ -331,9 +329,11 @@ class Manifest:
                 key = _record_key(line)
                 if key is not None:
                     last[key] = n
-        with atomic_target(self.records_path, suffix=TMP_SUFFIX) as tmp, open(
-            self.records_path, encoding="utf-8", errors="surrogateescape"
-        ) as src, open(tmp, "w", encoding="utf-8", errors="surrogateescape") as dst:
+        with (
+            atomic_target(self.records_path, suffix=TMP_SUFFIX) as tmp,
+            open(self.records_path, encoding="utf-8", errors="surrogateescape") as src,
+            open(tmp, "w", encoding="utf-8", errors="surrogateescape") as dst,
+        ):
             for n, line in enumerate(src):
                 key = _record_key(line)
                 if key is not None and last.get(key) == n:

@@ -485,9 +485,7 @@ def scan_flags(source: str, names: Sequence[str], *, force: bool = False) -> tup
 # =========================================================================== the dicom layout
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-_RESERVED = frozenset(
-    ["con", "prn", "aux", "nul"] + [f"com{i}" for i in range(1, 10)] + [f"lpt{i}" for i in range(1, 10)]
-)
+_RESERVED = frozenset(["con", "prn", "aux", "nul"] + [f"com{i}" for i in range(1, 10)] + [f"lpt{i}" for i in range(1, 10)])
 
 #: The dicom layout's levels: the element each is named after, and the name when it has none.
 DICOM_LEVELS = (

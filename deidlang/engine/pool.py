@@ -27,7 +27,11 @@ _POOL_WORKER: Worker | None = None
 
 
 def _init_pool_worker(
-    programs: list, funcs: Mapping[str, Callable] | None, functions_path: str | None, options: Options, ids_index=None,
+    programs: list,
+    funcs: Mapping[str, Callable] | None,
+    functions_path: str | None,
+    options: Options,
+    ids_index=None,
     parent: int | None = None,
 ) -> None:
     global _POOL_WORKER

@@ -107,10 +107,7 @@ def check_quarantine(groups: Iterable[str], programs: Sequence) -> None:
     if not unknown:
         return
     if not known:
-        raise Refusal(
-            f"--quarantine {', '.join(repr(g) for g in unknown)}: the recipes have no %filter section, so no file "
-            "could be held back"
-        )
+        raise Refusal(f"--quarantine {', '.join(repr(g) for g in unknown)}: the recipes have no %filter section, so no file could be held back")
     group = unknown[0]
     hint = did_you_mean(group, known)
     more = f" (nor {', '.join(repr(g) for g in unknown[1:])})" if len(unknown) > 1 else ""
@@ -129,14 +126,10 @@ def check_found(total: int, inputs: Sequence[str]) -> None:
     if total:
         return
     where = ", ".join(f"'{i}'" for i in inputs) if inputs else "the demo data"
-    raise Refusal(
-        f"no input files found in {where}: nothing to de-identify (is the path right? names starting with '.' are skipped)"
-    )
+    raise Refusal(f"no input files found in {where}: nothing to de-identify (is the path right? names starting with '.' are skipped)")
 
 
-def check_ids(
-    variables: Sequence[str], *, ids_path: str | None, total: int, missing: int, strict: bool = False
-) -> str:
+def check_ids(variables: Sequence[str], *, ids_path: str | None, total: int, missing: int, strict: bool = False) -> str:
     """What the run does about files without an entry in the ids file.
 
     The recipes' ``var:`` lines (``variables``) take their values from each file's
@@ -162,8 +155,7 @@ def check_ids(
         )
     if variables and strict:
         raise Refusal(
-            f"{missing} of {total} input files have no entry in the ids file '{ids_path}' (matched {how}); "
-            f"the recipe's {_names(variables)} need one (--strict)"
+            f"{missing} of {total} input files have no entry in the ids file '{ids_path}' (matched {how}); the recipe's {_names(variables)} need one (--strict)"
         )
     if variables:
         return (

@@ -254,8 +254,10 @@ def _manifest_pairs(root: str, original: str, key: Any = None) -> list[tuple[str
                     rec = json.loads(line)
                 except ValueError:
                     continue
-                if isinstance(rec, Mapping) and isinstance(rec.get("output"), str) and (
-                    isinstance(rec.get("input"), str) or isinstance(rec.get("input_key"), str)
+                if (
+                    isinstance(rec, Mapping)
+                    and isinstance(rec.get("output"), str)
+                    and (isinstance(rec.get("input"), str) or isinstance(rec.get("input_key"), str))
                 ):
                     records[rec["output"]] = rec
     except OSError:
@@ -374,9 +376,7 @@ def verify_tree(original: str, deidentified: str, *, key: Any = None, show_value
         shown_out, shown_in = _shown(dst, base_out, deidentified), _shown(src, base_in, original)
         if masks is not None:
             shown_out, shown_in = masks.shown(shown_out, out_names, "out"), masks.shown(shown_in, in_names, "in")
-        check = verify_files(
-            src, dst, shown_output=shown_out, shown_original=shown_in, recipes=recipes, options=options, output_names=out_names
-        )
+        check = verify_files(src, dst, shown_output=shown_out, shown_original=shown_in, recipes=recipes, options=options, output_names=out_names)
         if check.error.startswith("cannot read the output") and not _looks_dicom(dst):
             not_dicom.append(shown_out)
             continue

@@ -90,10 +90,7 @@ def snapshot(ds) -> dict[int, tuple[Any, Any]]:
     """
     from pydicom.dataelem import DataElement
 
-    return {
-        tag: (elem, _comparable(elem.value) if type(elem) is DataElement and elem.VR != "SQ" else None)
-        for tag, elem in _elements(ds).items()
-    }
+    return {tag: (elem, _comparable(elem.value) if type(elem) is DataElement and elem.VR != "SQ" else None) for tag, elem in _elements(ds).items()}
 
 
 def changes(before: dict[int, tuple[Any, Any]], ds, encoding: Any) -> tuple[int, int, int]:
@@ -354,9 +351,7 @@ class Worker:
             from .. import pixels
 
             try:
-                report = pixels.clean_pixels(
-                    ds, inspection.regions, preserve_compression=options.preserve_compression, previews=options.png is not None
-                )
+                report = pixels.clean_pixels(ds, inspection.regions, preserve_compression=options.preserve_compression, previews=options.png is not None)
             except pixels.PixelError as err:
                 return failed(f"pixels not cleaned, file not written: {err}", **hashes)
             except Exception as err:  # noqa: BLE001 - never write a file whose pixels were meant to be cleaned
@@ -401,11 +396,22 @@ class Worker:
             remove_quietly(written.tmp)
             raise
         return FileResult(
-            task.display, status, removed=removed, added=added, changed=changed,
-            pixels=pixel_state, note=note, output=target, previews=previews, renamed=renamed,
+            task.display,
+            status,
+            removed=removed,
+            added=added,
+            changed=changed,
+            pixels=pixel_state,
+            note=note,
+            output=target,
+            previews=previews,
+            renamed=renamed,
             verdict=inspection.group if inspection is not None else None,
             matches=_match_summary(inspection),
-            tmp=written.tmp, output_sha256=written.sha256, output_size=written.size, output_mtime_ns=written.mtime_ns,
+            tmp=written.tmp,
+            output_sha256=written.sha256,
+            output_size=written.size,
+            output_mtime_ns=written.mtime_ns,
             **hashes,
         )
 

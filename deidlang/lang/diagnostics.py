@@ -312,9 +312,7 @@ class RecipeError(DeidlangError):
 
     def __init__(self, diagnostics: Iterable[Diagnostic], message: str | None = None, *, refused: Iterable[Diagnostic] | None = None):
         self.diagnostics: tuple[Diagnostic, ...] = tuple(diagnostics)
-        self.refused: tuple[Diagnostic, ...] = (
-            tuple(refused) if refused is not None else tuple(d for d in self.diagnostics if d.is_error)
-        )
+        self.refused: tuple[Diagnostic, ...] = tuple(refused) if refused is not None else tuple(d for d in self.diagnostics if d.is_error)
         if message is None:
             shown = self.refused[:5]
             lines = [f"{d.file}:{d.line}:{d.column}: {d.code} {d.message}" for d in shown]
@@ -388,7 +386,5 @@ class ApplyError(DeidlangError):
 
     def as_diagnostic(self) -> Diagnostic:
         span = self.span or Span(1, 1, 1, 1)
-        hint = " ".join(
-            p for p in (f"while applying to {self.path}" if self.path else "", f"element {self.element}" if self.element else "") if p
-        )
+        hint = " ".join(p for p in (f"while applying to {self.path}" if self.path else "", f"element {self.element}" if self.element else "") if p)
         return Diagnostic.at(span, self.code, self.message, hint, file=self.recipe)

@@ -73,7 +73,12 @@ class FastLines:
     VALUE_TERMINALS = ("VAR_REF", "FUNC_REF", "DEID_FUNC", "VALUE_FILTER", "QUOTED", "LITERAL")
 
     def __init__(self, terminals):
-        rx = {t.name: re.compile(t.pattern.to_regexp(), t.pattern.flags and functools.reduce(lambda a, b: a | b, (getattr(re, f.upper()) for f in t.pattern.flags), 0) or 0) for t in terminals}
+        rx = {
+            t.name: re.compile(
+                t.pattern.to_regexp(), t.pattern.flags and functools.reduce(lambda a, b: a | b, (getattr(re, f.upper()) for f in t.pattern.flags), 0) or 0
+            )
+            for t in terminals
+        }
         self.rx = rx
         self.ws = rx["WS_INLINE"]
         # START: one alternation in lark's order; every start terminal is a keyword

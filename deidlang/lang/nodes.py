@@ -120,7 +120,7 @@ class GroupRef:
 Field = Union[Keyword, NestedName, Tag, PrivateTag, UidPath, AllFields, Expander, GroupRef]
 
 _HEX4 = r"[0-9A-Fa-f]{4}"
-_PRIVATE_RE = re.compile(r'\(?(' + _HEX4 + r')[ \t]*,[ \t]*"([^"]*)"[ \t]*,[ \t]*([0-9A-Fa-f]{2,4})\)?')
+_PRIVATE_RE = re.compile(r"\(?(" + _HEX4 + r')[ \t]*,[ \t]*"([^"]*)"[ \t]*,[ \t]*([0-9A-Fa-f]{2,4})\)?')
 _TAG_PAREN_RE = re.compile(r"\([ \t]*(" + _HEX4 + r")[ \t]*,[ \t]*(" + _HEX4 + r")[ \t]*\)")
 _TAG_ONLY_RE = re.compile(r"^\((" + _HEX4 + r"),(" + _HEX4 + r")\)$|^(" + _HEX4 + r")(" + _HEX4 + r")$")
 
@@ -165,7 +165,6 @@ def field_node(kind: str, text: str, span: Span) -> Field:
             return UidPath(tuple(steps), text, span)
         return NestedName(tuple(parts), span)
     return Keyword(text, span)
-
 
 
 # --------------------------------------------------------------------------- values

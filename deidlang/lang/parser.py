@@ -189,7 +189,10 @@ def _explain(err: lark.exceptions.UnexpectedInput, line: str, number: int, name:
             q = line.index('"')
             return _at(number, q + 1, len(line) + 1, "E111", "unterminated quote", "close the quote with '\"'", name)
         candidates = did_you_mean(first_word, STATEMENT_KEYWORDS, case_insensitive=True)
-        hint = candidates or "a line starts with an action (ADD BLANK JITTER KEEP REMOVE REPLACE), a %section, FIELD/SPLIT, LABEL, a filter criterion or coordinates"
+        hint = (
+            candidates
+            or "a line starts with an action (ADD BLANK JITTER KEEP REMOVE REPLACE), a %section, FIELD/SPLIT, LABEL, a filter criterion or coordinates"
+        )
         return _at(number, first_col, first_col + len(first_word), "E101", f"unknown action or statement '{first_word}'", hint, name)
 
     rest = line[col - 1 :]
@@ -207,22 +210,72 @@ def _explain(err: lark.exceptions.UnexpectedInput, line: str, number: int, name:
 
     if head in ACTIONS or head in ("FIELD", "SPLIT"):
         if col == len(line.rstrip()) + 1 and _WORD.match(line[first.end() :].lstrip() or "") is None:
-            return _at(number, col, col + 1, "E102", f"'{first_word}' needs a field", f"write `{head} <field>{' <value>' if head in ('ADD', 'REPLACE', 'JITTER') else ''}`", name)
+            return _at(
+                number,
+                col,
+                col + 1,
+                "E102",
+                f"'{first_word}' needs a field",
+                f"write `{head} <field>{' <value>' if head in ('ADD', 'REPLACE', 'JITTER') else ''}`",
+                name,
+            )
         if head == "SPLIT":
-            return _at(number, col, end, "E302", f"bad SPLIT option '{word}'", "write options as name=value pairs separated by ';', e.g. `SPLIT PatientName by=^;minlength=2`", name)
+            return _at(
+                number,
+                col,
+                end,
+                "E302",
+                f"bad SPLIT option '{word}'",
+                "write options as name=value pairs separated by ';', e.g. `SPLIT PatientName by=^;minlength=2`",
+                name,
+            )
         if "deid_func:" in line[: col - 1]:
-            return _at(number, col, end, "E207", f"bad deid_func argument '{word}'", "deid_func arguments are name=value pairs, e.g. `deid_func:jitter days=3`", name)
-        return _at(number, col, end, "E104", unexpected, "the value ends the line; a var:/func: reference is a single word (put other text in a comment with '#')", name)
+            return _at(
+                number, col, end, "E207", f"bad deid_func argument '{word}'", "deid_func arguments are name=value pairs, e.g. `deid_func:jitter days=3`", name
+            )
+        return _at(
+            number,
+            col,
+            end,
+            "E104",
+            unexpected,
+            "the value ends the line; a var:/func: reference is a single word (put other text in a comment with '#')",
+            name,
+        )
     if lower in ("coordinates", "keepcoordinates", "ctpcoordinates", "ctpkeepcoordinates"):
         what = "x,y,w,h" if lower.startswith("ctp") else "x0,y0,x1,y1"
         return _at(number, col, len(line.rstrip()) + 1, "E110", f"malformed {lower}", f"write four integers {what}, 'all', or from:<Field>", name)
     if lower in ("contains", "notcontains", "equals", "notequals", "missing", "present", "empty"):
         if col == len(line.rstrip()) + 1:
-            return _at(number, col, col + 1, "E102", "filter criterion needs a field", f"write `{lower} <Field>{' <value>' if lower in ('contains', 'notcontains', 'equals', 'notequals') else ''}`", name)
+            return _at(
+                number,
+                col,
+                col + 1,
+                "E102",
+                "filter criterion needs a field",
+                f"write `{lower} <Field>{' <value>' if lower in ('contains', 'notcontains', 'equals', 'notequals') else ''}`",
+                name,
+            )
         if lower in ("missing", "present", "empty") or (isinstance(err, lark.exceptions.UnexpectedToken) and err.token.type == "TERM"):
-            return _at(number, col, len(line.rstrip()) + 1, "E104", f"unexpected text '{line[col - 1:].strip()}' after the field", "missing/present/empty take only a field; join criteria with ' + ' or ' || '", name)
+            return _at(
+                number,
+                col,
+                len(line.rstrip()) + 1,
+                "E104",
+                f"unexpected text '{line[col - 1 :].strip()}' after the field",
+                "missing/present/empty take only a field; join criteria with ' + ' or ' || '",
+                name,
+            )
     if first_word in ("+", "||"):
-        return _at(number, first_col, len(line.rstrip()) + 1, "E101", f"'{first_word}' must be followed by a filter criterion", "write e.g. `+ contains Modality CT`", name)
+        return _at(
+            number,
+            first_col,
+            len(line.rstrip()) + 1,
+            "E101",
+            f"'{first_word}' must be followed by a filter criterion",
+            "write e.g. `+ contains Modality CT`",
+            name,
+        )
     return _at(number, col, end, "E104", unexpected, "", name)
 
 
@@ -374,7 +427,11 @@ class ToNodes(Transformer):
 
     def deid_func(self, children):
         t, *args = children
-        return nodes.DeidFunc(str(t)[10:], tuple(args), self._span(t, None) if not args else Span(t.line + self.offset, t.column, args[-1].span.end_line, args[-1].span.end_column))
+        return nodes.DeidFunc(
+            str(t)[10:],
+            tuple(args),
+            self._span(t, None) if not args else Span(t.line + self.offset, t.column, args[-1].span.end_line, args[-1].span.end_column),
+        )
 
     def func_arg(self, children):
         name = children[0]
@@ -426,9 +483,7 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
     def close_label():
         nonlocal label
         if label is not None and current is not None:
-            current["body"].append(
-                nodes.Label(label["name"], tuple(label["criteria"]), tuple(label["coords"]), label["span"])
-            )
+            current["body"].append(nodes.Label(label["name"], tuple(label["criteria"]), tuple(label["coords"]), label["span"]))
         label = None
 
     def close_section():
@@ -460,13 +515,23 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
             unknown_section = False
             if kind not in SECTION_KINDS:
                 unknown_section = True
-                hint = did_you_mean(kind, SECTION_KINDS, prefix="%", case_insensitive=True) or "sections are %header, %labels, %filter NAME, %values NAME and %fields NAME"
+                hint = (
+                    did_you_mean(kind, SECTION_KINDS, prefix="%", case_insensitive=True)
+                    or "sections are %header, %labels, %filter NAME, %values NAME and %fields NAME"
+                )
                 label_text = f"%{item.keyword}" if item.keyword else "%"
                 err(item.keyword_span, "E105", f"unknown section '{label_text}'", hint)
                 continue
             name_ = item.name
             if kind in NAMED_SECTIONS and not name_:
-                err(item.span, "E106", f"%{kind} needs a name", f"write `%{kind} NAME`; actions refer to it as {'fields' if kind == 'fields' else 'values'}:NAME" if kind != "filter" else "write `%filter NAME` (e.g. `%filter blacklist`)")
+                err(
+                    item.span,
+                    "E106",
+                    f"%{kind} needs a name",
+                    f"write `%{kind} NAME`; actions refer to it as {'fields' if kind == 'fields' else 'values'}:NAME"
+                    if kind != "filter"
+                    else "write `%filter NAME` (e.g. `%filter blacklist`)",
+                )
             elif kind not in NAMED_SECTIONS and name_:
                 err(item.span, "E106", f"%{kind} does not take a name", f"write `%{kind}` alone (deid crashes on a named %{kind})")
                 name_ = None
@@ -481,7 +546,12 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
             elif kind is None:
                 err(item.verb_span, "E107", f"'{item.verb}' outside any section", "put `%header` on a line before the actions")
             else:
-                err(item.verb_span, "E108", f"'{item.verb}' is not allowed in %{kind}", "header actions go under %header" + (" (use FIELD/SPLIT here)" if kind in ("values", "fields") else ""))
+                err(
+                    item.verb_span,
+                    "E108",
+                    f"'{item.verb}' is not allowed in %{kind}",
+                    "header actions go under %header" + (" (use FIELD/SPLIT here)" if kind in ("values", "fields") else ""),
+                )
             continue
         if isinstance(item, nodes.GroupLine):
             if kind == "values" or (kind == "fields" and item.action == "FIELD"):
@@ -490,7 +560,12 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
                 err(item.verb_span, "E108", f"'{item.verb}' is not allowed in %fields", "%fields takes only FIELD lines; SPLIT belongs in %values")
             else:
                 where = f"in %{kind}" if kind else "outside any section"
-                err(item.verb_span, "E108" if kind else "E107", f"'{item.verb}' {where}", "FIELD and SPLIT lines belong in a `%values NAME` or `%fields NAME` section")
+                err(
+                    item.verb_span,
+                    "E108" if kind else "E107",
+                    f"'{item.verb}' {where}",
+                    "FIELD and SPLIT lines belong in a `%values NAME` or `%fields NAME` section",
+                )
             continue
         if isinstance(item, nodes.LabelLine):
             if kind == "filter":
@@ -499,7 +574,12 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
                 if not item.name:
                     err(item.span, "E102", "LABEL needs a name", "write `LABEL <name>`")
             else:
-                err(item.span, "E108" if kind else "E107", f"LABEL {'in %' + kind if kind else 'outside any section'}", "LABEL blocks belong in a `%filter NAME` section")
+                err(
+                    item.span,
+                    "E108" if kind else "E107",
+                    f"LABEL {'in %' + kind if kind else 'outside any section'}",
+                    "LABEL blocks belong in a `%filter NAME` section",
+                )
             continue
         if isinstance(item, (nodes.CriterionLine, nodes.CoordLine)):
             what = "filter criterion" if isinstance(item, nodes.CriterionLine) else item.keyword
@@ -508,7 +588,12 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
             elif kind == "filter":
                 err(item.span, "E109", f"{what} before the first LABEL", "start a block with `LABEL <name>` first")
             else:
-                err(item.span, "E109" if kind == "filter" else ("E108" if kind else "E107"), f"{what} {'in %' + kind if kind else 'outside any section'}", "filter criteria and coordinates belong in a LABEL block under `%filter NAME`")
+                err(
+                    item.span,
+                    "E109" if kind == "filter" else ("E108" if kind else "E107"),
+                    f"{what} {'in %' + kind if kind else 'outside any section'}",
+                    "filter criteria and coordinates belong in a LABEL block under `%filter NAME`",
+                )
             continue
     close_section()
     return nodes.Recipe(tuple(formats), tuple(sections), Span(1, 1, max(nlines, 1), 1))

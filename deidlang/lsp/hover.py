@@ -90,7 +90,7 @@ def _about_field(analysis: Analysis, field: Any, node: Any):
             yield f"`{field.text}` selects {len(found)} attribute{'s' if len(found) != 1 else ''} of the DICOM dictionary: {dictionary.names(found)}"
         return
     if isinstance(field, nodes.PrivateTag):
-        yield f"private element ({field.group:04X},xx{field.element & 0xFF:02X}) of creator \"{field.creator}\""
+        yield f'private element ({field.group:04X},xx{field.element & 0xFF:02X}) of creator "{field.creator}"'
     elif isinstance(field, nodes.Tag):
         yield f"({field.group:04X},{field.element:04X}): not in the DICOM dictionary"
     elif isinstance(field, nodes.Keyword):
@@ -173,7 +173,9 @@ def line_summary(analysis: Analysis, settings: Settings, samples: "SampleCache",
     if found is None:
         parts = [f"{head}: what it selects depends on the data"]
     else:
-        parts = [f"{head} selects {len(found)} attribute{'s' if len(found) != 1 else ''} of the DICOM dictionary" + (f": {dictionary.names(found)}" if found else "")]
+        parts = [
+            f"{head} selects {len(found)} attribute{'s' if len(found) != 1 else ''} of the DICOM dictionary" + (f": {dictionary.names(found)}" if found else "")
+        ]
     shadows = _shadows(analysis, line)
     if shadows:
         parts.append("Shadowed (judged on the dictionary):\n" + "\n".join(f"- {s}" for s in shadows))

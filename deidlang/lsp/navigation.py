@@ -65,7 +65,11 @@ def symbols(analysis: Analysis, positions: Positions) -> list[types.DocumentSymb
 
     for node in items:
         if isinstance(node, nodes.FormatLine):
-            out.append(types.DocumentSymbol(name=f"FORMAT {node.value}".strip(), kind=K.File, range=positions.range(node.span), selection_range=positions.range(node.span)))
+            out.append(
+                types.DocumentSymbol(
+                    name=f"FORMAT {node.value}".strip(), kind=K.File, range=positions.range(node.span), selection_range=positions.range(node.span)
+                )
+            )
         elif isinstance(node, nodes.SectionLine):
             close_labels(node.span.line)
             section_index += 1
@@ -86,7 +90,9 @@ def symbols(analysis: Analysis, positions: Positions) -> list[types.DocumentSymb
             labels.append(node)
         elif isinstance(node, nodes.GroupLine) and current is not None:
             current.children.append(
-                types.DocumentSymbol(name=f"{node.action} {node.field.text}", kind=K.Field, range=positions.range(node.span), selection_range=positions.range(node.field.span))
+                types.DocumentSymbol(
+                    name=f"{node.action} {node.field.text}", kind=K.Field, range=positions.range(node.span), selection_range=positions.range(node.field.span)
+                )
             )
     close_labels(len(analysis.lines) + 1)
     return out

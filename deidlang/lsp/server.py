@@ -34,6 +34,7 @@ __all__ = ["DeidServer", "create_server", "serve"]
 
 log = logging.getLogger("deidlang.lsp")
 
+
 def _path_of(uri: str) -> str:
     parsed = urlparse(uri)
     if parsed.scheme == "file":

@@ -99,7 +99,9 @@ def load(raw: Any, root: str | None = None) -> Settings:
             sample.walk(lambda _ds, _elem: None)  # read it all now: a damaged file is reported here
         except Exception as err:  # noqa: BLE001 - any unreadable file is reported, never fatal
             problems.append(f"deidlang.sampleDicom: cannot read '{sample_file}' as DICOM ({type(err).__name__})")
-    options = Options(ids=ids, ids_key=ids_key, functions=tuple(sorted(functions)) if functions is not None else None, deid_compat=bool(data.get("deidCompat", False)))
+    options = Options(
+        ids=ids, ids_key=ids_key, functions=tuple(sorted(functions)) if functions is not None else None, deid_compat=bool(data.get("deidCompat", False))
+    )
     return Settings(
         ids_file=ids_file,
         functions_file=functions_file,

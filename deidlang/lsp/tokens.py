@@ -12,8 +12,21 @@ from .positions import Positions
 __all__ = ["LEGEND_TYPES", "LEGEND_MODIFIERS", "encode"]
 
 LEGEND_TYPES = [
-    "keyword", "namespace", "type", "class", "property", "variable", "function",
-    "parameter", "string", "number", "regexp", "operator", "comment", "macro", "enumMember",
+    "keyword",
+    "namespace",
+    "type",
+    "class",
+    "property",
+    "variable",
+    "function",
+    "parameter",
+    "string",
+    "number",
+    "regexp",
+    "operator",
+    "comment",
+    "macro",
+    "enumMember",
 ]
 LEGEND_MODIFIERS = ["declaration", "deprecated"]
 _T = {name: i for i, name in enumerate(LEGEND_TYPES)}
@@ -42,8 +55,15 @@ def _field(tok) -> list[tuple[int, int, int, int]]:
 
 
 _SIMPLE = {
-    "keyword": "keyword", "section": "namespace", "value": "string", "variable": "variable",
-    "function": "function", "parameter": "parameter", "pattern": "regexp", "operator": "operator", "number": "number",
+    "keyword": "keyword",
+    "section": "namespace",
+    "value": "string",
+    "variable": "variable",
+    "function": "function",
+    "parameter": "parameter",
+    "pattern": "regexp",
+    "operator": "operator",
+    "number": "number",
 }
 
 

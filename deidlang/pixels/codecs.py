@@ -202,9 +202,7 @@ def store_native(ds: Dataset, keyword: str, arr: np.ndarray, meta: dict, source:
         data = pack_bits(arr, pad=False)
     else:
         if keyword == "PixelData" and arr.dtype.itemsize * 8 != bits:
-            raise PixelError(
-                f"cannot write pixel data in '{_syntax_name(out)}': the decoded samples do not fit (0028,0100) Bits Allocated"
-            )
+            raise PixelError(f"cannot write pixel data in '{_syntax_name(out)}': the decoded samples do not fit (0028,0100) Bits Allocated")
         if arr.dtype.itemsize > 1:
             arr = arr.astype(arr.dtype.newbyteorder("<" if out.is_little_endian else ">"), copy=False)
         data = arr.tobytes()

@@ -207,7 +207,13 @@ def _status(required: str, effect: str, row: Row) -> tuple[str, str]:
     if required == "U" or (required.endswith("U*") and effect in ("L", "R")):
         if effect in ("K", "C"):
             return "contradicts", "keeps the original UID"
-        return "contradicts", "UIDs must be replaced by consistent new UIDs, not " + {"X": "removed", "Z": "emptied", "D": "dummy values", "L": "a fixed value", "R": "random values"}.get(effect, effect)
+        return "contradicts", "UIDs must be replaced by consistent new UIDs, not " + {
+            "X": "removed",
+            "Z": "emptied",
+            "D": "dummy values",
+            "L": "a fixed value",
+            "R": "random values",
+        }.get(effect, effect)
     if effect in ("L", "R"):
         effect = "D"
         if effect in allowed:

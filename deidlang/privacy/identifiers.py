@@ -84,8 +84,7 @@ _NOT_NAMES = frozenset(
 )
 #: Values that stand for "no value" in any element.
 _PLACEHOLDERS = frozenset(
-    "anonymous anonymized anonymised anon unknown none null nil test demo sample phantom patient removed "
-    "deidentified de-identified redacted n/a na".split()
+    "anonymous anonymized anonymised anon unknown none null nil test demo sample phantom patient removed deidentified de-identified redacted n/a na".split()
 )
 
 
@@ -271,7 +270,7 @@ def is_well_known_uid(value: str) -> bool:
         elif value.startswith(prefix):
             if rule == "subtree":
                 return True
-            rest = value[len(prefix):].split(".")
+            rest = value[len(prefix) :].split(".")
             if 1 <= len(rest) <= 4 and all(p.isdigit() and len(p) <= 4 for p in rest):
                 return True
     return False

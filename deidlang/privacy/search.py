@@ -40,9 +40,16 @@ __all__ = ["Leak", "search", "check_dataset"]
 #: Sample data: numbers, not text (pixels, overlays, curves, waveforms, lookup tables).
 _SAMPLE_TAGS = frozenset(
     {
-        0x7FE00008, 0x7FE00009, 0x7FE00010,  # float, double and integer pixel data
-        0x00281201, 0x00281202, 0x00281203, 0x00281204,  # palette color lookup table data
-        0x00281221, 0x00281222, 0x00281223,  # segmented palette color lookup table data
+        0x7FE00008,
+        0x7FE00009,
+        0x7FE00010,  # float, double and integer pixel data
+        0x00281201,
+        0x00281202,
+        0x00281203,
+        0x00281204,  # palette color lookup table data
+        0x00281221,
+        0x00281222,
+        0x00281223,  # segmented palette color lookup table data
         0x00283006,  # LUTData
         0x54001010,  # WaveformData
         0x56000020,  # SpectroscopyData
@@ -275,9 +282,7 @@ def _decodings(data: bytes) -> list[str]:
     return out
 
 
-def _coincidence(
-    elem, uid: str, matched: str, plain: Mapping[str, frozenset], written: frozenset[str], dated: Mapping[str, frozenset] | None = None
-) -> bool:
+def _coincidence(elem, uid: str, matched: str, plain: Mapping[str, frozenset], written: frozenset[str], dated: Mapping[str, frozenset] | None = None) -> bool:
     """Whether a value found in ``elem`` is no copy: the element does not identify and
     holds what the original had there, or its value is one the recipe writes, or (when
     the recipes shift dates) it is a date element whose every value the run changed from

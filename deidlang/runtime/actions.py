@@ -253,7 +253,7 @@ class Add:
         ds = run.ds
         is_meta = (self.tag >> 16) == 2
         tag = self._resolve_tag(run, create=False)
-        target = (ds.__dict__.get("file_meta") if is_meta else ds)
+        target = ds.__dict__.get("file_meta") if is_meta else ds
         label = tag if tag is not None else self.field_text
         existing = run.top_field(tag, target, is_meta) if tag is not None else None
         current = None
@@ -530,4 +530,3 @@ class FieldsGroupDef:
             for field in run.select(index):
                 seen.setdefault(id(field), field)
         return list(seen.values())
-

@@ -102,7 +102,9 @@ def _check_new(b: Builtin) -> None:
     if name == "hashuid":
         prefix = b.option("prefix", "2.25.")
         if not isinstance(prefix, str) or not _UID_PREFIX.fullmatch(prefix) or len(prefix) > 30:
-            raise BadArgument("deid_func:hashuid needs a prefix like '1.2.826.0.1.3680043.10.1234.' (digits and dots, ending with a dot, at most 30 characters)")
+            raise BadArgument(
+                "deid_func:hashuid needs a prefix like '1.2.826.0.1.3680043.10.1234.' (digits and dots, ending with a dot, at most 30 characters)"
+            )
     elif name == "hashid":
         _whole(b, "length", 16, 8, 64)
         prefix = b.option("prefix", "")
@@ -117,13 +119,15 @@ def _check_new(b: Builtin) -> None:
         for key in ("value", "scheme", "meaning"):
             v = b.option(key)
             if not isinstance(v, str) or not v.strip():
-                raise BadArgument(f"deid_func:code needs {key}=, e.g. `deid_func:code value=113100 scheme=DCM meaning=\"Basic Application Confidentiality Profile\"`")
+                raise BadArgument(
+                    f'deid_func:code needs {key}=, e.g. `deid_func:code value=113100 scheme=DCM meaning="Basic Application Confidentiality Profile"`'
+                )
         if len(b.option("value")) > 16 or len(b.option("scheme")) > 16 or len(b.option("meaning")) > 64:
             raise BadArgument("deid_func:code: value= and scheme= hold at most 16 characters, meaning= at most 64")
     elif name == "append":
         v = b.option("value")
         if not isinstance(v, str) or not v.strip() or "\\" in v:
-            raise BadArgument("deid_func:append needs value= one value (no backslash), e.g. value=\"Basic Application Confidentiality Profile\"")
+            raise BadArgument('deid_func:append needs value= one value (no backslash), e.g. value="Basic Application Confidentiality Profile"')
 
 
 def make_builtin(name: str, pairs: list[tuple[str, str]], text: str) -> Builtin:
@@ -228,12 +232,38 @@ TEXT_VRS = frozenset(("AE", "AS", "DA", "DT", "TM", "PN", "LO", "SH", "ST", "LT"
 _SCRUB_VRS = frozenset(("LO", "SH", "ST", "LT", "UT", "UC"))
 _DUMMY_TEXT = "ANONYMOUS"
 _DUMMY: dict[str, Any] = {
-    "AE": _DUMMY_TEXT, "CS": _DUMMY_TEXT, "LO": _DUMMY_TEXT, "LT": _DUMMY_TEXT, "PN": _DUMMY_TEXT,
-    "SH": _DUMMY_TEXT, "ST": _DUMMY_TEXT, "UC": _DUMMY_TEXT, "UT": _DUMMY_TEXT, "UR": _DUMMY_TEXT,
-    "AS": "000D", "DA": "19000101", "DT": "19000101000000", "TM": "000000",
-    "DS": "0", "IS": "0", "FL": 0.0, "FD": 0.0, "SL": 0, "SS": 0, "SV": 0, "UL": 0, "US": 0, "UV": 0,
-    "AT": 0, "OB": b"\x00\x00", "OD": b"\x00" * 8, "OF": b"\x00" * 4, "OL": b"\x00" * 4,
-    "OV": b"\x00" * 8, "OW": b"\x00\x00", "UN": b"\x00\x00",
+    "AE": _DUMMY_TEXT,
+    "CS": _DUMMY_TEXT,
+    "LO": _DUMMY_TEXT,
+    "LT": _DUMMY_TEXT,
+    "PN": _DUMMY_TEXT,
+    "SH": _DUMMY_TEXT,
+    "ST": _DUMMY_TEXT,
+    "UC": _DUMMY_TEXT,
+    "UT": _DUMMY_TEXT,
+    "UR": _DUMMY_TEXT,
+    "AS": "000D",
+    "DA": "19000101",
+    "DT": "19000101000000",
+    "TM": "000000",
+    "DS": "0",
+    "IS": "0",
+    "FL": 0.0,
+    "FD": 0.0,
+    "SL": 0,
+    "SS": 0,
+    "SV": 0,
+    "UL": 0,
+    "US": 0,
+    "UV": 0,
+    "AT": 0,
+    "OB": b"\x00\x00",
+    "OD": b"\x00" * 8,
+    "OF": b"\x00" * 4,
+    "OL": b"\x00" * 4,
+    "OV": b"\x00" * 8,
+    "OW": b"\x00\x00",
+    "UN": b"\x00\x00",
 }
 
 
@@ -363,6 +393,7 @@ def _dummy(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     _need(element, b)
     vr = element.VR
     if vr == "SQ":
+
         def change(ds, tag, elem):
             if elem.VR in TEXT_VRS and elem.value not in (None, ""):
                 elem.value = dummy_value(elem.VR)
@@ -377,19 +408,38 @@ def _dummy(b: Builtin, field: Any, element: Any, run: Any) -> Any:
 
 #: identifying values of the dataset that scrub removes from text
 _SCRUB_SOURCES = (
-    "PatientName", "PatientID", "OtherPatientIDs", "OtherPatientNames", "PatientBirthName",
-    "PatientMotherBirthName", "PatientBirthDate", "PatientAddress", "PatientTelephoneNumbers",
-    "IssuerOfPatientID", "MedicalRecordLocator", "AdmissionID", "AccessionNumber", "StudyID",
-    "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "ReferringPhysicianName",
-    "PerformingPhysicianName", "NameOfPhysiciansReadingStudy", "OperatorsName", "PhysiciansOfRecord",
-    "RequestingPhysician", "ResponsiblePerson", "StationName", "DeviceSerialNumber",
+    "PatientName",
+    "PatientID",
+    "OtherPatientIDs",
+    "OtherPatientNames",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+    "PatientBirthDate",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "IssuerOfPatientID",
+    "MedicalRecordLocator",
+    "AdmissionID",
+    "AccessionNumber",
+    "StudyID",
+    "InstitutionName",
+    "InstitutionAddress",
+    "InstitutionalDepartmentName",
+    "ReferringPhysicianName",
+    "PerformingPhysicianName",
+    "NameOfPhysiciansReadingStudy",
+    "OperatorsName",
+    "PhysiciansOfRecord",
+    "RequestingPhysician",
+    "ResponsiblePerson",
+    "StationName",
+    "DeviceSerialNumber",
 )
 
 
 #: Words of an address that name no place (scrub leaves them in the text).
 _ADDRESS_WORDS = frozenset(
-    "road street avenue lane drive boulevard court place square suite floor building house apartment "
-    "north south east west main unit block flat".split()
+    "road street avenue lane drive boulevard court place square suite floor building house apartment north south east west main unit block flat".split()
 )
 
 
@@ -442,6 +492,7 @@ def _scrub(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     _need(element, b)
     rx = _scrub_regex(run)
     if element.VR == "SQ":
+
         def change(ds, tag, elem):
             if elem.VR in _SCRUB_VRS and isinstance(elem.value, (str, MultiValue, list)):
                 new = [_scrub_text(v, rx, elem.VR) for v in _text_items(elem.value)]

@@ -247,11 +247,7 @@ class Tracer:
 
     def _spared_reason(self, tables: _Tables, f) -> str:
         ids = set(f.ids)
-        names = [
-            tables.rules[i].location
-            for i in tables.exclusion_steps
-            if any(i in tables.by_selector.get(s, ()) for s in ids)
-        ]
+        names = [tables.rules[i].location for i in tables.exclusion_steps if any(i in tables.by_selector.get(s, ()) for s in ids)]
         who = ", ".join(names) if names else "a REPLACE or JITTER line"
         return f"cancelled: {who} names this element (a REMOVE never deletes an element a REPLACE or JITTER names)"
 
@@ -384,7 +380,11 @@ class Tracer:
                 else:
                     reason = "no lasting effect"
             elif e.effect == "kept":
-                reason = "KEEP does not stop ADD" if decided is not None and decided.rule is not None and decided.rule.action == "ADD" else "KEEP protects this element"
+                reason = (
+                    "KEEP does not stop ADD"
+                    if decided is not None and decided.rule is not None and decided.rule.action == "ADD"
+                    else "KEEP protects this element"
+                )
             else:
                 reason = e.reason or "no effect"
             seen.add((e.order, e.rule.text))
@@ -403,7 +403,9 @@ class Tracer:
                 reason = (
                     "not applied: protected by deid's skip list"
                     if hidden.effect == "protected"
-                    else f"not applied: KEEP at {hidden.rule.location} protects this element" if hidden.rule else "not applied: KEEP protects this element"
+                    else f"not applied: KEEP at {hidden.rule.location} protects this element"
+                    if hidden.rule
+                    else "not applied: KEEP protects this element"
                 )
             elif removal is not None and removal.order < order and removal.rule is not None:
                 reason = f"not applied: already removed by {removal.rule.location}"

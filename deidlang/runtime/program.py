@@ -176,12 +176,7 @@ class Program:
             skip_tags = skip.tags
             for f in fields:
                 owner = f.owner
-                f.visible = (
-                    (owner is None or owner.visible)
-                    and f.tag_int not in skip_tags
-                    and f.tag_int not in keep_tags
-                    and id(f) not in nested
-                )
+                f.visible = (owner is None or owner.visible) and f.tag_int not in skip_tags and f.tag_int not in keep_tags and id(f) not in nested
             run.hidden_top = skip_tags | keep_tags
         else:
             run.hidden_top = skip.tags
@@ -519,4 +514,3 @@ def _config_step(action: Any, table: build.SelectorTable, name: str, n: int):
         except ValueError:
             raise DeidlangError(f"config put.actions[{n - 1}]: JITTER needs a whole number of days") from None
     return build.make_step(verb, selector=index, value=value, days=days, text=text, span=span, label=build.field_label(field))
-

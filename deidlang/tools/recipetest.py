@@ -264,9 +264,7 @@ def _programs(case: Case):
             programs.append(api.compile(text, path=shown, allow=case.allow))
         except RecipeError as err:  # refused as `deidc run` refuses it (errors, and findings that mean a line does nothing)
             first = err.refused[0]
-            raise CaseError(
-                f"recipe '{shown}' is refused: {len(err.refused)} finding(s), first at line {first.line}: {first.code} {first.message}"
-            ) from None
+            raise CaseError(f"recipe '{shown}' is refused: {len(err.refused)} finding(s), first at line {first.line}: {first.code} {first.message}") from None
     programs = extras.chain(programs)
     if keyed.needs_key(programs):
         if not case.key:

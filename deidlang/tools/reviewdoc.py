@@ -83,7 +83,9 @@ def build(texts: Sequence[tuple[str, str]], options: Iterable[str] = (), *, deid
         result = parser.parse(Source(text, path))
         found = findings(result, deid_compat=deid_compat)
         errors += [d for d in found if d.is_error]
-        infos.append(RecipeInfo(path, hashlib.sha256(text.encode("utf-8")).hexdigest(), len(result.source.lines), result.recipe, tuple(found), result.source.lines))
+        infos.append(
+            RecipeInfo(path, hashlib.sha256(text.encode("utf-8")).hexdigest(), len(result.source.lines), result.recipe, tuple(found), result.source.lines)
+        )
     if errors:
         raise ReviewError(errors)
     opts = tuple(dict.fromkeys(options))
@@ -148,7 +150,9 @@ def _group_rows(review: Review) -> list[tuple[str, str, str, str]]:
     for info in review.recipes:
         for kind in ("values", "fields"):
             for name, lines in info.recipe.groups(kind).items():
-                members = "; ".join(f"{g.action} {g.field.text}" + (" " + ";".join(f"{o.name}={o.value}" for o in g.options) if g.options else "") for g in lines)
+                members = "; ".join(
+                    f"{g.action} {g.field.text}" + (" " + ";".join(f"{o.name}={o.value}" for o in g.options) if g.options else "") for g in lines
+                )
                 out.append((info.path, f"%{kind}", name, members))
     return out
 
@@ -203,7 +207,9 @@ def _md_code(text: str) -> str:
 
 def render_markdown(review: Review) -> str:
     out = ["# De-identification review", ""]
-    out.append(f"Produced by deidlang {__version__} (`deidc doc`) against DICOM PS3.15 {profile.EDITION}, Annex E, Table E.1-1 (Basic Application Level Confidentiality Profile).")
+    out.append(
+        f"Produced by deidlang {__version__} (`deidc doc`) against DICOM PS3.15 {profile.EDITION}, Annex E, Table E.1-1 (Basic Application Level Confidentiality Profile)."
+    )
     out += ["", "## Recipes", "", "Applied in this order; the KEEP lines of each protect elements from the later ones.", ""]
     out += ["| # | recipe | lines | SHA-256 | findings |", "|---|---|---|---|---|"]
     for i, info in enumerate(review.recipes, 1):
@@ -225,7 +231,13 @@ def render_markdown(review: Review) -> str:
     for status, n in _summary(review):
         out.append(f"| {status} | {n} | {meaning[status]} |")
     out.append(f"| all | {len(review.report.handlings)} | rows of Table E.1-1 |")
-    out += ["", "## Attributes", "", "Grouped as PS3.15 groups them: by the profile option that concerns each attribute. Codes: D dummy value, Z empty or dummy, X remove, K keep, C clean, U new consistent UID.", ""]
+    out += [
+        "",
+        "## Attributes",
+        "",
+        "Grouped as PS3.15 groups them: by the profile option that concerns each attribute. Codes: D dummy value, Z empty or dummy, X remove, K keep, C clean, U new consistent UID.",
+        "",
+    ]
     for title, rows in review.groups:
         out += [f"### {title}", "", "| tag | attribute | profile | the recipes | line | status |", "|---|---|---|---|---|---|"]
         for h in rows:
@@ -285,9 +297,20 @@ def _code(text: str) -> str:
 
 
 def render_html(review: Review) -> str:
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">', "<title>De-identification review</title>", f"<style>{_CSS}</style>", "</head>", "<body>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        "<title>De-identification review</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+    ]
     out.append("<h1>De-identification review</h1>")
-    out.append(f"<p>Produced by deidlang {_h(__version__)} (<code>deidc doc</code>) against DICOM PS3.15 {_h(profile.EDITION)}, Annex E, Table E.1-1 (Basic Application Level Confidentiality Profile).</p>")
+    out.append(
+        f"<p>Produced by deidlang {_h(__version__)} (<code>deidc doc</code>) against DICOM PS3.15 {_h(profile.EDITION)}, Annex E, Table E.1-1 (Basic Application Level Confidentiality Profile).</p>"
+    )
     out.append("<h2>Recipes</h2><p>Applied in this order; the KEEP lines of each protect elements from the later ones.</p>")
     rows = []
     for i, info in enumerate(review.recipes, 1):
@@ -296,12 +319,18 @@ def render_html(review: Review) -> str:
     out += _table(["#", "recipe", "lines", "SHA-256", "findings"], rows)
     out.append("<h2>Profile options</h2>")
     if review.options:
-        out.append("<ul>" + "".join(f"<li>{_h(profile.option(o).meaning)} ({_h(o)}, CID 7050 code {_h(profile.option(o).code)})</li>" for o in review.options) + "</ul>")
+        out.append(
+            "<ul>"
+            + "".join(f"<li>{_h(profile.option(o).meaning)} ({_h(o)}, CID 7050 code {_h(profile.option(o).code)})</li>" for o in review.options)
+            + "</ul>"
+        )
     else:
         out.append("<p>None: the Basic Profile alone.</p>")
     out.append("<h2>Coverage summary</h2>")
     out += _table(["status", "rows"], [[_h(s), str(n)] for s, n in _summary(review)] + [["all", str(len(review.report.handlings))]])
-    out.append("<h2>Attributes</h2><p>Grouped as PS3.15 groups them: by the profile option that concerns each attribute. Codes: D dummy value, Z empty or dummy, X remove, K keep, C clean, U new consistent UID.</p>")
+    out.append(
+        "<h2>Attributes</h2><p>Grouped as PS3.15 groups them: by the profile option that concerns each attribute. Codes: D dummy value, Z empty or dummy, X remove, K keep, C clean, U new consistent UID.</p>"
+    )
     for title, handlings in review.groups:
         out.append(f"<h3>{_h(title)}</h3>")
         rows, classes = [], []
@@ -320,7 +349,10 @@ def render_html(review: Review) -> str:
     filters = _filter_rows(review)
     if filters:
         out.append("<h2>Pixel filters</h2>")
-        out += _table(["recipe", "group", "line", "label", "criteria", "coordinates"], [[_code(f), _h(g), str(n), _h(lab), _h(c), _h(co)] for f, g, n, lab, c, co in filters])
+        out += _table(
+            ["recipe", "group", "line", "label", "criteria", "coordinates"],
+            [[_code(f), _h(g), str(n), _h(lab), _h(c), _h(co)] for f, g, n, lab, c, co in filters],
+        )
     out.append("<h2>Findings of <code>deidc check</code></h2>")
     findings = [d for info in review.recipes for d in info.findings]
     if findings:
