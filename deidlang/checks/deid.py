@@ -87,7 +87,7 @@ def check_remove_cancelled(ctx: Context) -> Iterator[Diagnostic]:
             continue
         p = hits[0]
         if len(hits) == 1:
-            what = f"what {p.action} {p.field.text} (line {p.span.line}) also selects; when {p.value.text} gives no value"
+            what = f"what {p.action} {p.field.text} (line {p.span.line}) also selects; when {p.value.text} gives no value"  # type: ignore[union-attr]  # a protector has a value
         else:
             what = f"what the REPLACE/JITTER lines {', '.join(str(h.span.line) for h in hits)} also select; when their var:/func: gives no value"
         yield ctx.diag(
@@ -180,7 +180,7 @@ def check_keep_nested(ctx: Context) -> Iterator[Diagnostic]:
         yield ctx.diag(
             f.span,
             "W408",
-            f"deid's KEEP protects '{f.text}' only where it is a top-level element of the file; {attr.keyword} normally sits only inside {where}, where deid's KEEP protects nothing; deidlang protects it at every depth",
+            f"deid's KEEP protects '{f.text}' only where it is a top-level element of the file; {attr.keyword} normally sits only inside {where}, where deid's KEEP protects nothing; deidlang protects it at every depth",  # type: ignore[union-attr]  # where: from attr
             "KEEP the sequences that hold it: both tools then protect everything inside them",
         )
 

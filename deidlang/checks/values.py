@@ -196,7 +196,7 @@ def _deidlang_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc, name_sp
         return
     vrs = _FUNC_VRS.get(name)
     attr = target_attr(a.field) if vrs else None
-    if attr is not None and attr.vr not in vrs and not any(x in vrs for x in attr.vr.split(" or ")):
+    if attr is not None and vrs is not None and attr.vr not in vrs and not any(x in vrs for x in attr.vr.split(" or ")):
         yield ctx.diag(
             v.span,
             "W306",

@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         if outcome.status == "pass":
             print(f"PASS {shown}")
         elif outcome.status == "updated":
-            _write(outcome.case.expected, recipetest.render_expected(outcome.actual))
+            _write(outcome.case.expected, recipetest.render_expected(outcome.actual))  # type: ignore[arg-type]  # an updated case has its result
             print(f"UPDATED {shown} -> {os.path.relpath(outcome.case.expected)}")
         elif outcome.status == "error":
             print(f"ERROR {shown}: {outcome.reason}")

@@ -305,7 +305,7 @@ class DicomCleaner:
             return None
         ds, path = self._dataset()
         if path is not None and isinstance(self.dicom_file, (str, os.PathLike)):
-            out = pydicom.dcmread(path, force=self.force)
+            out: Dataset = pydicom.dcmread(path, force=self.force)
         else:
             out = copy.deepcopy(ds)
         if image_type == "cleaned":

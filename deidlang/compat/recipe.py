@@ -25,6 +25,7 @@ import warnings
 from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
+from types import FrameType
 from typing import Any, Iterable
 
 import attrs
@@ -174,7 +175,7 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _caller_level() -> int:
     """The ``stacklevel`` for a warning raised by _warn's caller: the first frame outside deidlang."""
-    frame = sys._getframe(2)  # the caller of _warn
+    frame: FrameType | None = sys._getframe(2)  # the caller of _warn
     level = 2
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
         frame = frame.f_back
@@ -221,7 +222,7 @@ class DeidRecipe:
         self._allow = parse_allow(allow)
         self._parts: tuple[_Part, ...] = ()
         self.deid: OrderedDict = OrderedDict()
-        self._compiled: tuple[OrderedDict, Any] | None = None
+        self._compiled: tuple[str, Any] | None = None  # (the .deid's signature, the Program)
         parts = [p for e in entries for p in _parts_for(e)]
         self._set_parts(parts, parts)
 

@@ -166,7 +166,7 @@ def _file_meta(meta: Dataset) -> bytes:
     from pydicom.filewriter import validate_file_meta
 
     try:
-        validate_file_meta(meta, enforce_standard=False)
+        validate_file_meta(meta, enforce_standard=False)  # type: ignore[arg-type]  # the dataset's FileMetaDataset
     except Exception as err:  # noqa: BLE001
         raise _Unsupported from err
     parts: list[bytes] = []
@@ -176,7 +176,7 @@ def _file_meta(meta: Dataset) -> bytes:
     body = b"".join(parts)
     if not has_length:
         return body
-    vr = meta._dict[0x00020000].VR
+    vr = meta._dict[0x00020000].VR  # type: ignore[index]  # Dataset._dict is keyed by BaseTag, an int
     if vr not in ("UL", None):
         raise _Unsupported
     return _SHORT.pack(0x0002, 0x0000, b"UL", 4) + struct.pack("<I", len(body)) + body
@@ -213,7 +213,7 @@ def _dataset(out: list[bytes], ds: Dataset, parent_encoding: Any, implicit: bool
                 raise _Unsupported  # a deferred value: pydicom reads it
             elem = ds[tag]  # an empty raw value: pydicom's writer converts it (get_item), so do we
         if type(elem) is RawDataElement:
-            value = elem.value
+            value: bytes = elem.value  # type: ignore[assignment]  # read: an empty or deferred raw value was handled above
             vr = elem.VR
             undefined = elem.length == 0xFFFFFFFF
             if tag == _PIXEL_DATA and (

@@ -104,6 +104,7 @@ def read_bytes(data: bytes, *, path: str | None = None) -> FileDataset | None:
         return None
     elements, _ = read
     dataset = Dataset(elements, parent_encoding=default_encoding)
+    encoding: str | list[str]
     if _CHARSET in elements:
         encoding = convert_encodings(convert_raw_data_element(elements[BaseTag(_CHARSET)]).value)
     else:

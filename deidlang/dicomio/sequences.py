@@ -173,7 +173,7 @@ def read_elements(data: bytes, pos: int, mode: str, encoding: Any, end: int | No
             pos = value_tell + length
             if pos > size:
                 return None
-            value = data[value_tell:pos] if length else empty_value_for_VR(vr, raw=True)
+            value = data[value_tell:pos] if length else empty_value_for_VR(vr, raw=True)  # type: ignore[assignment]  # b'' for a raw value
             if key == _CHARSET:  # sequences read at once below inherit it (as pydicom's reader does)
                 encoding = convert_encodings(convert_string(value or b"", True))
         out[key] = RawDataElement(key, vr, length, value, value_tell, implicit, True)

@@ -147,7 +147,7 @@ class Batch:
             if worker is not None and not task.refused:
                 named = worker.name(task)
                 if named:
-                    task = attrs.evolve(task, target=claims.name(named))
+                    task = attrs.evolve(task, target=claims.name(named))  # type: ignore[union-attr, arg-type]  # made with the worker; it names it
             yield task
 
     def _executor_name(self) -> str:
@@ -188,16 +188,16 @@ class Batch:
                     )
             return task
         replace = {}
-        for name, path in (("target", task.target), ("quarantine", task.quarantine)):
-            if path is None:
+        for name, place in (("target", task.target), ("quarantine", task.quarantine)):
+            if place is None:
                 continue
-            state = manifest.state(path, task.source)
+            state = manifest.state(place, task.source)
             if state == "complete" and resume:
                 return FileResult(
                     task.display,
                     "skipped",
                     "complete in the manifest of an earlier run of the same job",
-                    output=path,
+                    output=place,
                     resumed=True,
                     root=task.root,
                     relative=task.relative,
@@ -345,8 +345,8 @@ class Batch:
 
             last = len(DICOM_LEVELS) - 1
             self.summary.renamed_files += last in result.renamed
-            self.summary.renamed_folders += claims.count_folders(final, [i for i in result.renamed if i != last])
-        return attrs.evolve(result, output=final)
+            self.summary.renamed_folders += claims.count_folders(final, [i for i in result.renamed if i != last])  # type: ignore[arg-type]  # a name: no reason above
+        return attrs.evolve(result, output=final)  # type: ignore[arg-type]  # as above
 
 
 def _task_source(root: Root, relative: str) -> str:

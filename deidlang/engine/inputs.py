@@ -51,7 +51,7 @@ def roots(inputs: Sequence[str] | None) -> list[Root]:
         return [Root("", str(DEMO_DIR), True, "")]
     out: list[Root] = []
     seen: set[str] = set()
-    prefixes: set[str] = set()
+    prefixes: set[int] = set()  # digests of the names taken (paths.unique_name)
     for given in inputs:
         if is_url(given):
             fs, path = _fsspec().core.url_to_fs(given)
@@ -117,7 +117,8 @@ def _scan(directory: str, real_dir: str, exclude: str) -> Iterator[tuple[str, st
         # instead of leaving out what it holds without a word
         yield directory, real_dir
         return
-    files, dirs = [], []
+    files: list[os.DirEntry[str]] = []
+    dirs: list[os.DirEntry[str]] = []
     for entry in entries:
         if entry.name.startswith("."):
             continue
@@ -274,7 +275,7 @@ def read_input(source: str, *, force: bool = False, stop_before_pixels: bool = F
     ``stop_before_pixels``: for commands that only look at the header (the
     elements read are checked; what follows them is not).
     """
-    opts = {"force": force, "stop_before_pixels": stop_before_pixels}
+    opts: dict[str, Any] = {"force": force, "stop_before_pixels": stop_before_pixels}
     if is_url(source):
         try:
             with _fsspec().open(source, "rb") as fh:
@@ -337,9 +338,9 @@ def load_functions(path: str, text: str | None = None) -> dict[str, Callable]:
     sys.modules[name] = module  # so that dataclasses, pickling etc. inside it work
     try:
         if spec is not None:
-            spec.loader.exec_module(module)
+            spec.loader.exec_module(module)  # type: ignore[union-attr]  # checked when the spec was made
         else:
-            exec(compile(text, str(file), "exec"), module.__dict__)  # the user's own functions file
+            exec(compile(text, str(file), "exec"), module.__dict__)  # type: ignore[arg-type]  # the user's own functions file (text given here)
     except Exception as err:  # noqa: BLE001 - the user's code, reported, not a bug in deidlang
         sys.modules.pop(name, None)
         raise BatchError(f"cannot load functions file '{path}': {type(err).__name__}: {err}") from None

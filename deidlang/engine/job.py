@@ -131,7 +131,7 @@ class Task:
     source: str  # absolute input path, or URL
     target: str  # absolute output path
     display: str  # how the file is named in messages
-    ids: dict | None = None  # this file's variables (None: no ids given)
+    ids: Mapping[str, Any] | None = None  # this file's variables (None: no ids given)
     quarantine: str | None = None  # absolute path under <output>/quarantine (with --quarantine)
     ids_key: str | None = None  # the file's key in the worker's ids index (instead of ``ids``)
     root: int = 0  # index of its input root

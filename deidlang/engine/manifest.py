@@ -382,7 +382,7 @@ def _root_key(key: Any, root: Root) -> str | None:
 def manifest_header(job: Job, root_list: Sequence[Root], executor: str) -> dict[str, Any]:
     """The manifest's description of a run; ``run_key`` hashes what decides the output bytes."""
     tools = _tool_fingerprint()
-    recipes = [{"path": r.path, "sha256": r.sha256} for r in job.recipes]
+    recipes: list[dict[str, Any]] = [{"path": r.path, "sha256": r.sha256} for r in job.recipes]
     if not recipes:
         recipes = [{"path": getattr(p, "name", "<program>"), "sha256": getattr(p, "sha256", None)} for p in job.programs]
     ids = {"path": job.ids_path, "sha256": _file_sha256(job.ids_path)} if job.ids_path else None

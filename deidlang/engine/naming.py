@@ -144,7 +144,7 @@ def _path_tags() -> frozenset[int]:
     return frozenset(found)
 
 
-def path_identifiers(ds, only: Iterable[int] | None = None) -> list:
+def path_identifiers(ds, only: Iterable[int] | None = None) -> Sequence[Any]:
     """The identifying values of ``ds`` that an output name is checked against:
     :func:`deidlang.privacy.identifiers.harvest` over the top-level elements of :func:`_path_tags`
     (``only``: over those of these tags), each converted on its own copy (``ds`` is not
@@ -413,9 +413,10 @@ def top_elements(data: bytes):
         if tag >= _PIXEL_DATA or group == 0xFFFE:
             break
         if length == _UNDEFINED:
-            pos = _step_over_items(data, value, implicit or vr == "UN")
-            if pos is None:
+            after = _step_over_items(data, value, implicit or vr == "UN")
+            if after is None:
                 return None
+            pos = after
             continue
         pos = value + length
         if pos > size:
@@ -464,9 +465,10 @@ def _step_over_items(data: bytes, pos: int, implicit: bool, depth: int = 0) -> i
                     length, value = unpack_long(data, value)[0], value + 4
                 inner = vr == "UN"
             if length == _UNDEFINED:
-                pos = _step_over_items(data, value, inner, depth + 1)
-                if pos is None:
+                after = _step_over_items(data, value, inner, depth + 1)
+                if after is None:
                     return None
+                pos = after
             else:
                 pos = value + length
     return None

@@ -16,7 +16,7 @@ def is_url(text: str) -> bool:
     return bool(sep) and len(scheme) > 1 and scheme.replace("+", "").replace("-", "").isalnum()
 
 
-def unique_name(relative: str, taken: DigestSet) -> str:
+def unique_name(relative: str, taken: DigestSet | set[int]) -> str:
     """``relative``, or ``name-2.ext``, ``name-3.ext``... if it is taken (case-insensitively)."""
     candidate = relative
     stem, ext = os.path.splitext(relative)

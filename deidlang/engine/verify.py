@@ -262,7 +262,8 @@ def _manifest_pairs(root: str, original: str, key: Any = None) -> list[tuple[str
                     records[rec["output"]] = rec
     except OSError:
         return None
-    inputs = header.get("inputs") if isinstance(header.get("inputs"), list) else []
+    given = header.get("inputs")
+    inputs = given if isinstance(given, list) else []
     keyed_inputs = None
     found: list[tuple[str, str]] = []
     for out_rel, rec in records.items():
@@ -292,7 +293,8 @@ def _run_key(key: Any, header: Mapping[str, Any]):
             key = keys.default_key(create=False)[0]
         except keys.MissingKey:
             key = None
-    used = header.get("keys") if isinstance(header.get("keys"), list) else []
+    listed = header.get("keys")
+    used = listed if isinstance(listed, list) else []
     if key is None or (used and key.fingerprint not in used):
         have = "no key was found" if key is None else f"the key given has fingerprint {key.fingerprint}"
         raise DeidlangError(

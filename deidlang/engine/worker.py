@@ -248,7 +248,7 @@ class Worker:
                 return ""
         return result.output if result.status != "failed" else ""
 
-    def _ids(self, task: Task) -> dict | None:
+    def _ids(self, task: Task) -> Mapping[str, Any] | None:
         if task.ids is not None or task.ids_key is None:
             return task.ids
         found = self.ids_index.get(task.ids_key) if (self.ids_index is not None and task.ids_key) else None

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from . import nodes
 from .nodes import field_node
@@ -35,7 +35,7 @@ class FastToken:
 
     __slots__ = ("type", "value", "line", "column", "end_line", "end_column")
 
-    def __init__(self, kind: str, text: str, start: int):
+    def __init__(self, kind: str | None, text: str, start: int):
         self.type = kind
         self.value = text
         self.line = self.end_line = 1
@@ -310,7 +310,7 @@ class FastLines:
         n = tx.offset + 1
         fspan = _SPAN(Span, (n, fstart + 1, n, fend + 1))
         if text.isascii() and text.isalnum() and text[0].isalpha() and len(text) != 8:  # _plain_word, inlined
-            field = nodes.AllFields(text, fspan) if len(text) == 3 and text.lower() == "all" else nodes.Keyword(text, fspan)
+            field: nodes.Field = nodes.AllFields(text, fspan) if len(text) == 3 and text.lower() == "all" else nodes.Keyword(text, fspan)
         elif _plain_word(text):
             field = nodes.Keyword(text, fspan)
         else:
@@ -349,7 +349,7 @@ class FastLines:
         return tx.action_line([head, f, value])
 
     def _criteria(self, line, pos, tx):
-        children = []
+        children: list[Any] = []
         expect_op_first = True
         while True:
             m = self.start.match(line, pos)

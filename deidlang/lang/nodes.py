@@ -20,7 +20,7 @@ _NOSPAN = Span(0, 0, 0, 0)
 
 
 def _span() -> Span:
-    return attrs.field(default=_NOSPAN, eq=False, repr=False)  # type: ignore[return-value]
+    return attrs.field(default=_NOSPAN, eq=False, repr=False)
 
 
 # --------------------------------------------------------------------------- fields
@@ -125,7 +125,7 @@ _TAG_PAREN_RE = re.compile(r"\([ \t]*(" + _HEX4 + r")[ \t]*,[ \t]*(" + _HEX4 + r
 _TAG_ONLY_RE = re.compile(r"^\((" + _HEX4 + r"),(" + _HEX4 + r")\)$|^(" + _HEX4 + r")(" + _HEX4 + r")$")
 
 
-def field_node(kind: str, text: str, span: Span) -> Field:
+def field_node(kind: str | None, text: str, span: Span) -> Field:
     """The Field node for a field token of terminal ``kind`` (the parser's and the fast
     path's: one way to build it)."""
     if kind == "PRIVATE_TAG":

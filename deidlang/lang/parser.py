@@ -29,6 +29,7 @@ import functools
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import attrs
 import lark
@@ -291,12 +292,12 @@ class ToNodes(Transformer):
         self.offset = offset
 
     # -- helpers
-    def _span(self, first: Token, last: Token | None = None) -> Span:
+    def _span(self, first: Any, last: Any = None) -> Span:
         last = last or first
         off = self.offset
         return Span(first.line + off, first.column, last.end_line + off, last.end_column)
 
-    def _comment_after(self, last: Token) -> str | None:
+    def _comment_after(self, last: Any) -> str | None:
         text = self.lines[last.end_line + self.offset - 1] if last.end_line + self.offset - 1 < len(self.lines) else ""
         rest = text[last.end_column - 1 :]
         i = rest.find("#")
@@ -321,7 +322,7 @@ class ToNodes(Transformer):
         last = children[-1]
         span = self._span(head, last)
         if len(children) > 1:
-            span = span._replace(end_column=last.column + len(name))
+            span = span._replace(end_column=last.column + len(name))  # type: ignore[arg-type]  # a name with its children
         return nodes.SectionLine(str(head)[1:], name, span, self._span(head))
 
     def action_line(self, children):
@@ -387,7 +388,7 @@ class ToNodes(Transformer):
         vspan = None
         if rest:
             t = rest[0]
-            vspan = Span(t.line + self.offset, t.column, t.line + self.offset, t.column + len(value))
+            vspan = Span(t.line + self.offset, t.column, t.line + self.offset, t.column + len(value))  # type: ignore[arg-type]  # rest: a value
         end = vspan or field.span
         return nodes.Criterion(str(pred).lower(), field, value, Span(pred.line + self.offset, pred.column, end.end_line, end.end_column), vspan)
 
@@ -497,6 +498,7 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
         diags.append(Diagnostic.at(span, code, msg, hint, file=name))
 
     Criterion, Coord, Action = nodes.CriterionLine, nodes.CoordLine, nodes.ActionLine
+    kind: str | None
     for item in items:
         t = type(item)
         # the commonest cases first: a line of an open LABEL block, an action of a header
@@ -542,7 +544,7 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
         kind = current["kind"] if current else None
         if isinstance(item, nodes.ActionLine):
             if kind in ("header", "labels"):
-                current["body"].append(item)
+                current["body"].append(item)  # type: ignore[index]  # a kind: a section is open
             elif kind is None:
                 err(item.verb_span, "E107", f"'{item.verb}' outside any section", "put `%header` on a line before the actions")
             else:
@@ -555,7 +557,7 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
             continue
         if isinstance(item, nodes.GroupLine):
             if kind == "values" or (kind == "fields" and item.action == "FIELD"):
-                current["body"].append(item)
+                current["body"].append(item)  # type: ignore[index]  # a kind: a section is open
             elif kind == "fields":
                 err(item.verb_span, "E108", f"'{item.verb}' is not allowed in %fields", "%fields takes only FIELD lines; SPLIT belongs in %values")
             else:

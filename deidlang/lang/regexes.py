@@ -48,7 +48,7 @@ import array
 import functools
 import re
 import sys
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 import attrs
 
@@ -58,8 +58,8 @@ try:  # Python >= 3.11
     from re import _constants as _c
     from re import _parser as _sre_parse
 except ImportError:  # pragma: no cover - Python 3.10
-    import sre_constants as _c  # type: ignore[no-redef]
-    import sre_parse as _sre_parse  # type: ignore[no-redef]
+    import sre_constants as _c  # type: ignore[no-redef, unused-ignore]
+    import sre_parse as _sre_parse  # type: ignore[no-redef, unused-ignore]
 
 __all__ = [
     "TIME_LIMIT",
@@ -526,6 +526,16 @@ class _Searching:
     for what RE2 cannot run (a pattern it cannot express, a text with a lone surrogate)."""
 
     __slots__ = ()
+    # what the matchers that inherit this define (annotations only: no class attributes)
+    _linear: Any
+    _slow: list
+    ignorecase: bool
+    _python_pattern: Callable[[], str]
+
+    if TYPE_CHECKING:
+
+        @property
+        def label(self) -> str: ...
 
     def search(self, text: str, *, limit: float | None = None) -> bool:
         """Whether the pattern is found anywhere in ``text`` (``re.search`` semantics).

@@ -103,7 +103,7 @@ def complete(analysis: Analysis, settings: Settings, positions: Positions, posit
     before = line[: column - 1]
     if "#" in before:
         return types.CompletionList(is_incomplete=False, items=[])
-    word = _WORD.search(before).group()
+    word = _WORD.search(before).group()  # type: ignore[union-attr]  # [^\s]*$ always matches
     start = column - len(word)
     rng = types.Range(start=positions.position(line_no, start), end=positions.position(line_no, column))
     words = before.split()

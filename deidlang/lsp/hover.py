@@ -138,7 +138,7 @@ def _about_function(settings: Settings, value: Any) -> str:
 
 def _tags(field: Any, recipe: Any = None) -> frozenset[int] | None:
     found = dictionary.selected(field, recipe=recipe)
-    return None if found is None else frozenset(a.tag for a in found)
+    return None if found is None else frozenset(a.tag for a in found)  # type: ignore[misc]  # what a field selects has tags
 
 
 def _shadows(analysis: Analysis, line: nodes.ActionLine) -> list[str]:
@@ -156,7 +156,7 @@ def _shadows(analysis: Analysis, line: nodes.ActionLine) -> list[str]:
         common = mine & theirs if theirs else frozenset()
         if not common:
             continue
-        what = dictionary.names([dictionary.by_tag(t) for t in sorted(common) if dictionary.by_tag(t)], limit=6)
+        what = dictionary.names([dictionary.by_tag(t) for t in sorted(common) if dictionary.by_tag(t)], limit=6)  # type: ignore[misc]  # filtered
         where = f"line {other.span.line} `{analysis.source.line(other.span.line).strip()}`"
         if other.action == "KEEP" and line.action not in ("KEEP", "ADD"):
             out.append(f"{where} keeps {what}: this line does not touch them")

@@ -60,7 +60,7 @@ def symbols(analysis: Analysis, positions: Positions) -> list[types.DocumentSymb
             end = labels[i + 1].span.line if i + 1 < len(labels) else stop
             last = _last_line(analysis, lab.span.line, end)
             rng = types.Range(start=positions.position(lab.span.line, 1), end=positions.position(last, len(analysis.source.line(last)) + 1))
-            kids.append(types.DocumentSymbol(name=lab.name or "LABEL", detail="LABEL", kind=K.Event, range=rng, selection_range=positions.range(lab.span)))
+            kids.append(types.DocumentSymbol(name=lab.name or "LABEL", detail="LABEL", kind=K.Event, range=rng, selection_range=positions.range(lab.span)))  # type: ignore[union-attr]  # made with children=[]
         labels.clear()
 
     for node in items:
@@ -89,7 +89,7 @@ def symbols(analysis: Analysis, positions: Positions) -> list[types.DocumentSymb
         elif isinstance(node, nodes.LabelLine) and current is not None:
             labels.append(node)
         elif isinstance(node, nodes.GroupLine) and current is not None:
-            current.children.append(
+            current.children.append(  # type: ignore[union-attr]  # made with children=[]
                 types.DocumentSymbol(
                     name=f"{node.action} {node.field.text}", kind=K.Field, range=positions.range(node.span), selection_range=positions.range(node.field.span)
                 )

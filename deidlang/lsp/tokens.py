@@ -97,7 +97,7 @@ def encode(analysis: Analysis, positions: Positions) -> list[int]:
     """The protocol's relative encoding of :func:`pieces`."""
     data: list[int] = []
     prev_line, prev_char = 0, 0
-    last_end = {}
+    last_end: dict[int, int] = {}
     for line, col, end, kind, mods in pieces(analysis):
         start = positions.character(line, col)
         stop = positions.character(line, end)

@@ -177,7 +177,7 @@ def clean_pixels(
     photometric = str(meta.get("photometric_interpretation") or ds.get("PhotometricInterpretation", ""))
     after = middle_frame(arr, samples).copy() if before is not None else None
     if before is not None and photometric == "PALETTE COLOR":
-        before, after = palette_rgb(before, ds), palette_rgb(after, ds)
+        before, after = palette_rgb(before, ds), palette_rgb(after, ds)  # type: ignore[arg-type]  # after is made with before
 
     target = UID(str(compression)) if compression is not None else source if preserve_compression else None
     note = ""

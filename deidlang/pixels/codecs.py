@@ -159,7 +159,7 @@ def decode(ds: Dataset, keyword: str, *, fix_interpretation: bool) -> tuple[np.n
     if fix_interpretation and keyword == "PixelData" and _full_rgb_in_ybr422(ds, uid, keyword):
         options["photometric_interpretation"] = "RGB"
     try:
-        arr, meta = decoder.as_array(ds, as_rgb=True, **options)
+        arr, meta = decoder.as_array(ds, as_rgb=True, **options)  # type: ignore[arg-type]  # pydicom types its **kwargs as one DecodeOptions
     except MemoryError:
         raise
     except Exception as exc:  # pydicom and its plugins raise many kinds; their text may hold data
@@ -254,7 +254,7 @@ def encode(ds: Dataset, keyword: str, arr: np.ndarray, meta: dict, target: UID) 
     _set_image_elements(ds, meta, samples_per_pixel(ds))
     try:
         compress(ds, target, arr=arr, generate_instance_uid=False)
-        back, _ = get_decoder(target).as_array(ds, as_rgb=False)
+        back, _ = get_decoder(target).as_array(ds, as_rgb=False)  # type: ignore[arg-type]  # as above
         if back.shape != arr.shape or not np.array_equal(back, arr):
             raise ValueError("re-encoded pixels differ")
     except Exception as exc:  # noqa: BLE001 - undo, and write uncompressed instead

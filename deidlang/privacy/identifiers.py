@@ -286,7 +286,7 @@ def _dummies() -> frozenset[str]:
     return frozenset(str(dummy_value(vr)).lower() for vr in TEXT_VRS)
 
 
-_FACTS: dict[tuple[str, str], tuple[tuple[str, ...], frozenset[str]]] = {}
+_FACTS: dict[tuple[str, str], tuple[tuple[str, ...], frozenset[str], bool]] = {}
 
 
 def recipe_facts(recipes: Iterable[Any]) -> tuple[tuple[str, ...], frozenset[str]]:

@@ -160,7 +160,7 @@ def rows() -> tuple[Row, ...]:
             tag = int(pattern.replace(",", ""), 16)
         keyword = "" if quoted is not None else word
         name = quoted if quoted is not None else (dictionary_description(tag) if tag is not None and dictionary_has_tag(tag) else word)
-        out.append(Row(tag, pattern, code, keyword, name, opts))  # type: ignore[arg-type]
+        out.append(Row(tag, pattern, code, keyword, name, opts))
     return tuple(out)
 
 

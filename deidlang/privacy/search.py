@@ -224,9 +224,9 @@ class _Matcher:
     def _words(self, text: str) -> Iterator[tuple[int, str]]:
         if not self.words:
             return
-        lowered = text.lower()
-        if len(lowered) != len(text):  # a character whose lower case is longer: compare piece by piece
-            lowered = None
+        folded = text.lower()
+        # a character whose lower case is longer: compare piece by piece
+        lowered = folded if len(folded) == len(text) else None
         n = len(text)
         for m in _TOKEN.finditer(text):
             token = m.group(0)

@@ -121,7 +121,7 @@ class _LazyElement:
 
 
 def _element_for(field: DicomField) -> Any:
-    raw = field.parent._dict.get(field.dkey)
+    raw = field.parent._dict.get(field.dkey)  # type: ignore[call-overload]  # keyed by BaseTag, an int
     if type(raw) is RawDataElement and raw.VR not in _CONVERT_FIRST and raw.length != 0xFFFFFFFF and raw.value is not None:
         return _LazyElement(field, raw)
     return field.element
@@ -133,19 +133,19 @@ def assign(run: Run, step, field: DicomField, value: Any) -> None:
     A raw element whose VR is final is replaced by a new element holding the value:
     the same element as converting the old one and setting it, without decoding the
     old value."""
-    raw = field.parent._dict.get(field.dkey)
+    raw = field.parent._dict.get(field.dkey)  # type: ignore[call-overload]  # keyed by BaseTag, an int
     if type(raw) is RawDataElement and raw.VR not in _CONVERT_FIRST and raw.length != 0xFFFFFFFF:
-        vr = raw.VR
+        vr: str = raw.VR  # type: ignore[assignment]  # final (not in _CONVERT_FIRST)
         try:
             typed = coerce(value, vr)
         except Uncoercible as exc:
             raise run.error(step, "R003", str(exc), field) from exc
         data = rawtext.encode(typed, vr)
         if data is not None:
-            field.parent._dict[field.dkey] = rawtext.element(raw, data)
+            field.parent._dict[field.dkey] = rawtext.element(raw, data)  # type: ignore[index]
             return
         try:
-            field.parent._dict[field.dkey] = DataElement(raw.tag, vr, typed)
+            field.parent._dict[field.dkey] = DataElement(raw.tag, vr, typed)  # type: ignore[index]
         except Exception as exc:
             raise run.error(step, "R003", f"value cannot be stored in VR {vr}", field) from exc
         return
@@ -267,6 +267,7 @@ class Add:
             return
         if tag is None:
             tag = self._resolve_tag(run, create=True)
+            assert tag is not None  # create=True makes the private block's slot
             creator_tag = (tag & 0xFFFF0000) | ((tag & 0xFFFF) >> 8)
             if creator_tag not in run.top:
                 cfield = DicomField(creator_tag, ds, name="")
@@ -275,6 +276,7 @@ class Add:
         if is_meta and target is None:
             target = FileMetaDataset()
             ds.file_meta = target
+        assert target is not None  # the dataset, or its file meta (made above)
         vr = self._new_vr(target, tag)
         try:
             typed = coerce(value, vr)
@@ -344,14 +346,14 @@ class Blank:
                 continue
             run.current = field
             elements = field.parent._dict
-            raw = elements.get(field.dkey)
+            raw = elements.get(field.dkey)  # type: ignore[call-overload]  # keyed by BaseTag, an int
             if raw is None:
                 continue
             if type(raw) is RawDataElement and raw.VR not in _CONVERT_FIRST and raw.length != 0xFFFFFFFF:
                 # the same element as converting and emptying it, without decoding the old value
                 # (None needs no conversion for any VR but SQ, excluded above: already_converted
                 # builds the same element as DataElement(tag, VR, None), at a quarter of the cost)
-                elements[field.dkey] = DataElement(raw.tag, raw.VR, None, already_converted=True)
+                elements[field.dkey] = DataElement(raw.tag, raw.VR, None, already_converted=True)  # type: ignore[index, arg-type]  # a final VR
             else:
                 field.element.value = None
             if field.children:

@@ -26,7 +26,7 @@ into local copies.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
@@ -38,6 +38,9 @@ from ..lang import regexes
 from ..lang.diagnostics import ApplyError
 from ..lang.source import Span
 from .inspection import Criterion, Inspection, LabelMatch, Region
+
+if TYPE_CHECKING:
+    from .context import Run
 
 __all__ = [
     "TopElement",
@@ -65,7 +68,7 @@ def element_value(ds: Dataset, tag: int) -> Any:
     A raw element is converted into a local copy, so reading never changes
     the dataset (``ds[tag]`` would replace the raw element in place).
     """
-    elem = ds._dict.get(tag)
+    elem = ds._dict.get(tag)  # type: ignore[call-overload]  # keyed by BaseTag, an int
     if elem is None:
         return _ABSENT
     if isinstance(elem, RawDataElement):
@@ -322,7 +325,7 @@ class _View:
         self.path = path
         self._values: dict = {}
         self._texts: dict = {}
-        self._run = None
+        self._run: Run | None = None
 
     def values(self, reader: Reader) -> list:
         found = self._values.get(reader, _ABSENT)

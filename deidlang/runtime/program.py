@@ -47,7 +47,7 @@ class Cache:
         self.configs: dict = {}
         self.lock = threading.Lock()
         self.derived: tuple | None = None
-        self.matcher = None
+        self.matcher: Callable[..., tuple] | None = None
         self.lists: list | None = None  # template of Run.lists: () per list selector, None per group
         self.steps: tuple | None = None  # (step, index of a selection it only iterates, or -1)
 
@@ -218,11 +218,11 @@ class Program:
                 i = getattr(step, "selector", None)
                 listed = type(step) in kinds and isinstance(i, int) and 0 <= i < len(self.selectors)
                 if listed:
-                    sel = self.selectors[i]
+                    sel = self.selectors[i]  # type: ignore[index]  # listed: an int
                     listed = bool(sel.static or isinstance(sel, UidPath))
                 out.append((step, i if listed else -1))
                 if listed:
-                    by_selector.setdefault(i, []).append(pos)
+                    by_selector.setdefault(i, []).append(pos)  # type: ignore[arg-type]  # listed: an int
                 else:
                     always.append(pos)
             plan = self._cache.steps = (tuple(out), tuple(always), {i: tuple(p) for i, p in by_selector.items()})

@@ -119,7 +119,7 @@ def name_of(tag: int, creator: object = None) -> str:
             name = "Private tag data"
             if creator:
                 try:
-                    name = f"[{private_dictionary_description(Tag(tag), creator)}]"
+                    name = f"[{private_dictionary_description(Tag(tag), creator)}]"  # type: ignore[arg-type]  # a creator's text
                 except (KeyError, TypeError, ValueError):
                     pass
             elif (tag & 0xFFFF) >> 8 == 0:
@@ -368,7 +368,7 @@ def _creator_value(d: Dataset, ctag: int) -> object:
     trailing spaces and NULs stripped) without converting the element;
     anything else goes through pydicom.
     """
-    raw = d._dict[ctag]
+    raw = d._dict[ctag]  # type: ignore[index]  # Dataset._dict is keyed by BaseTag, an int
     if type(raw) is RawDataElement and raw.VR in ("LO", None):
         v = raw.value
         if isinstance(v, bytes) and v.isascii() and b"\\" not in v and b"\x1b" not in v:
@@ -394,13 +394,13 @@ def _is_sequence_raw(elem, tag: int) -> bool | None:
 
 def element_vr(d: Dataset, tag: int) -> str:
     """The VR deid would see for an element (converting only when the raw VR is not final)."""
-    elem = d._dict[tag]
+    elem = d._dict[tag]  # type: ignore[index]  # keyed by BaseTag, an int
     if type(elem) is RawDataElement:
         vr = elem.VR
         if vr is not None and vr != "UN":
             return vr
         return d[tag].VR
-    return elem.VR
+    return elem.VR  # type: ignore[return-value]  # a converted element's VR is set
 
 
 def walk(
@@ -462,7 +462,7 @@ def walk(
                         if creator is _UNSET:
                             creator = cvalues[ctag] = _creator_value(d, ctag)
                 else:
-                    creator = elem.private_creator
+                    creator = elem.private_creator  # type: ignore[union-attr]  # a DataElement: the raw ones were handled above
                     if creator is not None and not isinstance(creator, str):
                         creator = str(creator)
             if top:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from pydicom.datadict import DicomDictionary, RepeatersDictionary
 
@@ -140,7 +140,7 @@ def selected(field: object, limit: int | None = None, recipe: nodes.Recipe | Non
 
 
 @functools.lru_cache(maxsize=512)
-def _matching(field: object) -> tuple[Attribute, ...] | None:
+def _matching(field: Any) -> tuple[Attribute, ...] | None:
     """Every dictionary attribute an expander (or ALL) selects, computed once per expression."""
     from ..compiler import selector_for
     from ..runtime.universe import FieldInfo

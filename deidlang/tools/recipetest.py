@@ -234,7 +234,7 @@ def dataset_from(description: Mapping[str, Any], where: str = "dataset"):
         raise CaseError(f"{where}: 'file_meta' must be an object")
     build(meta_desc, meta, f"{where}.file_meta")
     if "TransferSyntaxUID" not in meta:
-        meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+        meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"  # type: ignore[assignment]  # pydicom makes it a UID
     ds.file_meta = meta
     return ds
 
@@ -378,7 +378,7 @@ def compare(expected: Mapping, actual: Mapping, *, show_values: bool = False) ->
         e, a = exp.get(uid), act.get(uid)
         label = f"{uid} {(a or e or {}).get('path', '')}".rstrip()
         if a is None:
-            out.append(f"{label}: expected {e.get('outcome')}, but the element is not in the result")
+            out.append(f"{label}: expected {e.get('outcome')}, but the element is not in the result")  # type: ignore[union-attr]  # expected, as it is not found
             continue
         if e is None:
             out.append(f"{label}: not expected, but the result has it ({a.get('outcome')})")
