@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from . import nodes
 from .nodes import field_node
 from .source import Span
 
-if TYPE_CHECKING:
-    from .parser import ToNodes
+#: ``tx`` below is the parser's transformer (:class:`deidlang.lang.parser.ToNodes`), whose
+#: methods build the nodes; typed Any here, as this module must not import the parser.
+Transformer = Any
 
 __all__ = ["FastLines", "FastToken"]
 
@@ -145,7 +146,7 @@ class FastLines:
             return _tok(m.lastgroup, m.group(), pos)
         return None
 
-    def _value(self, line: str, pos: int, tx: ToNodes):
+    def _value(self, line: str, pos: int, tx: Transformer):
         for kind, rx in self.values:
             m = rx.match(line, pos)
             if m and m.end() > pos:
@@ -164,7 +165,7 @@ class FastLines:
         return None, 0
 
     # -- lines
-    def line(self, line: str, tx: ToNodes):
+    def line(self, line: str, tx: Transformer):
         if "\r" in line or "\n" in line:
             return None
         shape = self.shape_of(line.lstrip()[:3])
@@ -217,7 +218,7 @@ class FastLines:
             x1, y1 = x0 + x1, y0 + y1
         return nodes.CoordLine(keyword, nodes.Box(x0, y0, x1, y1, box_span), _SPAN(Span, (n, m.start("kw") + 1, n, box_span.end_column)))
 
-    def _generic(self, line: str, tx: ToNodes):
+    def _generic(self, line: str, tx: Transformer):
         pos = self._skip(line, 0)
         m = self.start.match(line, pos)
         if not m:
