@@ -45,7 +45,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from peers import (  # noqa: E402
-    DCMTK_ENV,
     LOOPBACK,
     Serve,
     StoreSCP,
@@ -65,12 +64,11 @@ SENDERS = 4
 # =========================================================================== the plain node
 
 
-def plain_forwarder(port: int, spool: Path, destination: tuple[str, str, int], ready: threading.Event, stop: threading.Event,
-                    fast_meta: bool = False) -> None:
+def plain_forwarder(port: int, spool: Path, destination: tuple[str, str, int], ready: threading.Event, stop: threading.Event, fast_meta: bool = False) -> None:
     """A pynetdicom store-and-forward node (no de-identification) until ``stop`` is set.
     ``fast_meta``: write the received file as deidc serve does (file meta encoded by hand,
     the data set not copied) instead of pynetdicom's ``Event.encoded_dataset()``."""
-    from pynetdicom import ALL_TRANSFER_SYNTAXES, AE, AllStoragePresentationContexts, _config, evt
+    from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, _config, evt
 
     _config.STORE_SEND_CHUNKED_DATASET = True
     spool.mkdir(parents=True, exist_ok=True)
@@ -81,7 +79,6 @@ def plain_forwarder(port: int, spool: Path, destination: tuple[str, str, int], r
 
     from deidlang.serve.forwarders import pause_reactor  # the node's work-around for a pynetdicom race
     from deidlang.serve.receiver import no_delay as nodelay  # the same TCP_NODELAY as the node's
-
     from deidlang.serve.receiver import received_file
 
     def on_store(event):
@@ -173,8 +170,12 @@ def measure(kind: str, batches: list[list[Path]], work: Path, key: Path) -> dict
         port = free_port()
         if kind.startswith("plain"):
             node = subprocess.Popen(
-                [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.serve_bench import _plain_process; "
-                 f"_plain_process({port}, {str(work / 'spool')!r}, {scp.ae_title!r}, {LOOPBACK!r}, {scp.port}, {kind == 'plain-fast-meta'})"],
+                [
+                    sys.executable,
+                    "-c",
+                    f"import sys; sys.path.insert(0, {str(ROOT)!r}); from benchmarks.serve_bench import _plain_process; "
+                    f"_plain_process({port}, {str(work / 'spool')!r}, {scp.ae_title!r}, {LOOPBACK!r}, {scp.port}, {kind == 'plain-fast-meta'})",
+                ],
                 stdin=subprocess.PIPE,
             )
             wait_until(lambda: _listening(port), 30, what="the plain node")

@@ -15,9 +15,9 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from peers import make_objects
 
 from benchmarks.serve_bench import SENDERS, measure
-from peers import make_objects
 
 OBJECTS = 200
 

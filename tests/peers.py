@@ -133,8 +133,9 @@ _SENDING = re.compile(r"^I: Sending file: (.*)$")
 _RESPONSE = re.compile(r"^I: Received Store Response \((.*)\)$")
 
 
-def storescu(port: int, files: Iterable[str | Path], *, calling: str = "SENDER", called: str = "DEIDC",
-             extra: Iterable[str] = (), timeout: float = 300.0) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
+def storescu(
+    port: int, files: Iterable[str | Path], *, calling: str = "SENDER", called: str = "DEIDC", extra: Iterable[str] = (), timeout: float = 300.0
+) -> tuple[subprocess.CompletedProcess, dict[str, str]]:
     """Send ``files`` with one ``storescu`` association; returns the process and, per file
     sent, the response it saw (``Success``, a failure text, or missing when no answer came)."""
     cmd = [need("storescu"), "-v", "-aet", calling, "-aec", called, *extra, LOOPBACK, str(port), *map(str, files)]
@@ -157,8 +158,7 @@ def parse_acks(output: str) -> dict[str, str]:
     return acks
 
 
-def storescu_popen(port: int, files: Iterable[str | Path], *, calling: str = "SENDER", called: str = "DEIDC",
-                   out: Path | None = None) -> subprocess.Popen:
+def storescu_popen(port: int, files: Iterable[str | Path], *, calling: str = "SENDER", called: str = "DEIDC", out: Path | None = None) -> subprocess.Popen:
     """A ``storescu`` sending in the background; its verbose output goes to ``out``."""
     cmd = [need("storescu"), "-v", "-aet", calling, "-aec", called, LOOPBACK, str(port), *map(str, files)]
     sink = open(out, "w") if out else subprocess.DEVNULL
@@ -197,8 +197,9 @@ def send_raw(port: int, parts: list[tuple[str, bytes]], *, calling: str = "RAW")
 
 
 def echoscu(port: int, *, calling: str = "SENDER", called: str = "DEIDC", extra: Iterable[str] = ()) -> subprocess.CompletedProcess:
-    return subprocess.run([need("echoscu"), "-v", "-aet", calling, "-aec", called, *extra, LOOPBACK, str(port)],
-                          capture_output=True, text=True, timeout=60, env=DCMTK_ENV)
+    return subprocess.run(
+        [need("echoscu"), "-v", "-aet", calling, "-aec", called, *extra, LOOPBACK, str(port)], capture_output=True, text=True, timeout=60, env=DCMTK_ENV
+    )
 
 
 # =========================================================================== Orthanc
@@ -299,8 +300,7 @@ class Orthanc:
 class Serve:
     """``deidc serve`` in a subprocess. ``events()`` reads its JSON log."""
 
-    def __init__(self, spool: Path, args: Iterable[str], *, port: int | None = None, log: Path | None = None,
-                 env: dict | None = None, ae_title: str = "DEIDC"):
+    def __init__(self, spool: Path, args: Iterable[str], *, port: int | None = None, log: Path | None = None, env: dict | None = None, ae_title: str = "DEIDC"):
         self.spool = Path(spool)
         self.args = list(args)
         self.port = port or free_port()
@@ -311,8 +311,23 @@ class Serve:
         self.stderr_path = self.log.with_suffix(".stderr")
 
     def command(self) -> list[str]:
-        return [sys.executable, "-m", "deidlang", "serve", "--host", LOOPBACK, "--port", str(self.port),
-                "--ae-title", self.ae_title, "--spool", str(self.spool), "--log", str(self.log), *self.args]
+        return [
+            sys.executable,
+            "-m",
+            "deidlang",
+            "serve",
+            "--host",
+            LOOPBACK,
+            "--port",
+            str(self.port),
+            "--ae-title",
+            self.ae_title,
+            "--spool",
+            str(self.spool),
+            "--log",
+            str(self.log),
+            *self.args,
+        ]
 
     def start(self, wait: bool = True) -> "Serve":
         env = {**os.environ, **(self.env or {})}
@@ -326,7 +341,7 @@ class Serve:
     def _started(self) -> bool:
         if self.proc is not None and self.proc.poll() is not None:
             raise AssertionError(f"deidc serve exited ({self.proc.returncode}): {self.stderr_path.read_text()[-3000:]}")
-        return any(e["event"] == "started" for e in self.events()[self._lines_before:])
+        return any(e["event"] == "started" for e in self.events()[self._lines_before :])
 
     def events(self, kind: str | None = None) -> list[dict]:
         try:
@@ -411,12 +426,12 @@ def dataset_bytes(data: bytes) -> bytes:
     """A Part 10 file's bytes after its file meta group (the data set as encoded)."""
     import io
 
-    from pydicom.filereader import read_preamble, _read_file_meta_info
+    from pydicom.filereader import _read_file_meta_info, read_preamble
 
     fp = io.BytesIO(data)
     read_preamble(fp, False)
     _read_file_meta_info(fp)
-    return data[fp.tell():]
+    return data[fp.tell() :]
 
 
 def iter_dicom(folder: Path) -> Iterator[Path]:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -31,7 +30,7 @@ from pydicom.uid import generate_uid
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import materialize, normalize_dataset  # noqa: E402
-from peers import LOOPBACK, Orthanc, Serve, StoreSCP, dataset_bytes, iter_dicom, need, spool_empty, storescu, wait_until  # noqa: E402
+from peers import LOOPBACK, Orthanc, Serve, StoreSCP, dataset_bytes, iter_dicom, need, spool_empty, storescu  # noqa: E402
 
 DEMO = Path(__file__).resolve().parents[1] / "deidlang" / "data" / "demo"
 #: Compressed test files of pydicom's (deid-data's are JPEG baseline too).
@@ -108,8 +107,27 @@ def scene(tmp_path_factory, inputs, key_file):
     orthanc = Orthanc(base / "orthanc").start()
     scp = StoreSCP(base / "storescp").start()
     folder = base / "folder"
-    serve = Serve(base / "spool", ["--forward", orthanc.address, "--forward", scp.address, "--output", str(folder),
-                                   "--key-file", str(key_file), "--retry-min", "0.2", "--retry-max", "1", "--attempts", "2", "--jobs", "2"])
+    serve = Serve(
+        base / "spool",
+        [
+            "--forward",
+            orthanc.address,
+            "--forward",
+            scp.address,
+            "--output",
+            str(folder),
+            "--key-file",
+            str(key_file),
+            "--retry-min",
+            "0.2",
+            "--retry-max",
+            "1",
+            "--attempts",
+            "2",
+            "--jobs",
+            "2",
+        ],
+    )
     try:
         serve.start()
         acks = {}
@@ -227,8 +245,8 @@ def test_failures_are_quarantined_with_a_reason_and_the_spool_is_empty(scene):
 def test_data_set_bytes_equal_deidc_run_when_sent_as_they_are(tmp_path, key_file):
     """pynetdicom sends a file's data set bytes unchanged: the node's output data set is
     then byte for byte ``deidc run``'s for the same file, key and recipe."""
-    from pynetdicom import AE, _config
     from pydicom.data import get_testdata_file
+    from pynetdicom import AE, _config
 
     files = [Path(get_testdata_file(n)) for n in ("CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "MR_small_implicit.dcm")]
     files += sorted(DEMO.rglob("*.dcm"))[:4]

@@ -11,7 +11,6 @@ from __future__ import annotations
 import errno
 import io
 import json
-import os
 import random
 import signal
 import subprocess
@@ -32,7 +31,6 @@ from peers import (  # noqa: E402
     free_port,
     in_ci,
     make_objects,
-    need,
     parse_acks,
     send_raw,
     spool_empty,
@@ -59,8 +57,12 @@ def expected_outputs(tmp_path: Path, inputs: list[Path], key_file: Path) -> dict
     for path in inputs:
         (folder / path.name).write_bytes(path.read_bytes())
     out = tmp_path / "expected-out"
-    done = subprocess.run([sys.executable, "-m", "deidlang", "run", "--input", str(folder), "--output", str(out), "--key-file", str(key_file)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "deidlang", "run", "--input", str(folder), "--output", str(out), "--key-file", str(key_file)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return {str(pydicom.dcmread(p, stop_before_pixels=True).SOPInstanceUID): dataset_bytes(p.read_bytes()) for p in out.glob("*.dcm")}
 
@@ -246,7 +248,7 @@ def test_malformed_data_set_is_quarantined_with_a_reason_and_the_association_goe
     assert len(reasons) == 1
     record = json.loads(reasons[0].read_text())
     assert record["status"] == "failed" and "cut short" in record["reason"] and record["calling_ae"] == "RAW"
-    assert reasons[0].with_suffix(".dcm").read_bytes().endswith(broken[len(head):])  # the original data set, as received
+    assert reasons[0].with_suffix(".dcm").read_bytes().endswith(broken[len(head) :])  # the original data set, as received
     assert len(list(out.rglob("*.dcm"))) == 1
 
 

@@ -16,7 +16,7 @@ import pydicom
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import Serve, StoreSCP, children, make_objects, parse_acks, rss_kib, spool_empty, storescu_popen, wait_until  # noqa: E402
+from peers import Serve, StoreSCP, children, make_objects, parse_acks, rss_kib, spool_empty, storescu_popen  # noqa: E402
 
 SENDERS = 4
 PER_SENDER = 250
@@ -99,8 +99,10 @@ def test_four_senders_250_objects_each_none_lost_none_duplicated(tmp_path):
 
     node_500, workers_500 = rss.at(500)
     node_end, workers_end = rss.samples[-1][1:]
-    print(f"\nload: {total} objects from {SENDERS} senders: received {total / (received_at - started):.0f} objects/s, "
-          f"forwarded {total / (forwarded_at - started):.0f} objects/s; RSS node {node_500} KiB after 500, {node_end} KiB at the end; "
-          f"workers {workers_500} KiB -> {workers_end} KiB; spool empty")
+    print(
+        f"\nload: {total} objects from {SENDERS} senders: received {total / (received_at - started):.0f} objects/s, "
+        f"forwarded {total / (forwarded_at - started):.0f} objects/s; RSS node {node_500} KiB after 500, {node_end} KiB at the end; "
+        f"workers {workers_500} KiB -> {workers_end} KiB; spool empty"
+    )
     assert node_end <= node_500 * 1.2, (node_500, node_end)
     assert workers_end <= max(workers_500, 1) * 1.2, (workers_500, workers_end)

@@ -19,9 +19,7 @@ asserted to have happened (a scene that triggers nothing proves nothing).
 
 from __future__ import annotations
 
-import io
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
@@ -102,8 +100,18 @@ def test_no_marker_in_any_log_line_or_metric(tmp_path):
 
     events = serve.events()
     kinds = {e["event"] for e in events}
-    assert {"received", "refused", "association-rejected", "quarantined", "deidentified", "forward-retry", "set-aside",
-            "forwarded", "stopped", "started"} <= kinds, kinds
+    assert {
+        "received",
+        "refused",
+        "association-rejected",
+        "quarantined",
+        "deidentified",
+        "forward-retry",
+        "set-aside",
+        "forwarded",
+        "stopped",
+        "started",
+    } <= kinds, kinds
     reasons = [e.get("reason", "") for e in events if e["event"] == "quarantined"]
     assert any("blacklist" in r for r in reasons) and any("cut short" in r or "cannot read" in r for r in reasons), reasons
     assert "deidc_serve_set_aside_total" in scraped[0] and "deidc_serve_received_total" in scraped[1]

@@ -20,7 +20,6 @@ from deidlang.serve import config as cfg  # noqa: E402
 from deidlang.serve.metrics import EventLog, Metrics  # noqa: E402
 from deidlang.serve.spool import Spool  # noqa: E402
 
-
 # =========================================================================== settings
 
 

@@ -23,8 +23,8 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import attrs
 
-from ..diagnostics import DeidlangError
-from ..suggest import did_you_mean
+from ..lang.diagnostics import DeidlangError
+from ..lang.suggest import did_you_mean
 
 __all__ = [
     "ConfigError",
@@ -261,10 +261,34 @@ def _safe_name(text: str) -> str:
 
 #: Settings at the top level of the TOML file (each has a command-line option of the same name).
 NODE_KEYS = (
-    "ae_title", "port", "host", "spool", "recipe", "option", "key_file", "clean_pixels", "quarantine",
-    "keep_private", "forward", "output", "allow_ae", "jobs", "tls_cert", "tls_key", "tls_ca",
-    "max_associations", "max_pdu", "max_object_size", "acse_timeout", "dimse_timeout", "network_timeout",
-    "retry_min", "retry_max", "attempts", "metrics", "log",
+    "ae_title",
+    "port",
+    "host",
+    "spool",
+    "recipe",
+    "option",
+    "key_file",
+    "clean_pixels",
+    "quarantine",
+    "keep_private",
+    "forward",
+    "output",
+    "allow_ae",
+    "jobs",
+    "tls_cert",
+    "tls_key",
+    "tls_ca",
+    "max_associations",
+    "max_pdu",
+    "max_object_size",
+    "acse_timeout",
+    "dimse_timeout",
+    "network_timeout",
+    "retry_min",
+    "retry_max",
+    "attempts",
+    "metrics",
+    "log",
 )
 TABLES = ("destinations", "routes")
 DESTINATION_KEYS = {"dicom": ("type", "ae_title", "host", "port", "tls"), "folder": ("type", "path"), "stow": ("type", "url")}
@@ -276,7 +300,7 @@ def load_toml(path: str) -> dict[str, Any]:
     try:
         import tomllib
     except ImportError:  # Python 3.10
-        import tomli as tomllib  # type: ignore[no-redef]
+        import tomli as tomllib  # type: ignore[no-redef,import-not-found,unused-ignore]
     try:
         with open(path, "rb") as fh:
             return tomllib.load(fh)
@@ -411,12 +435,25 @@ def build(settings: Mapping[str, Any], *, source: str | None = None) -> NodeConf
     if problems:
         raise ConfigError(problems)
     return NodeConfig(
-        ae_title=ae_title, port=port, host=get("host", str, "0.0.0.0"), spool=spool, recipes=recipes,
-        options=tuple(options), key_file=_relative_to(base, key_file) if key_file else None,
-        clean_pixels=get("clean_pixels", bool, False), quarantine=quarantine,
-        remove_private=not get("keep_private", bool, False), destinations=tuple(destinations), routes=routes,
-        allow=allow, jobs=jobs, tls=tls, limits=limits, metrics=metrics,
-        log=_relative_to(base, settings["log"]) if isinstance(settings.get("log"), str) else None, source=source,
+        ae_title=ae_title,
+        port=port,
+        host=get("host", str, "0.0.0.0"),
+        spool=spool,
+        recipes=recipes,
+        options=tuple(options),
+        key_file=_relative_to(base, key_file) if key_file else None,
+        clean_pixels=get("clean_pixels", bool, False),
+        quarantine=quarantine,
+        remove_private=not get("keep_private", bool, False),
+        destinations=tuple(destinations),
+        routes=routes,
+        allow=allow,
+        jobs=jobs,
+        tls=tls,
+        limits=limits,
+        metrics=metrics,
+        log=_relative_to(base, settings["log"]) if isinstance(settings.get("log"), str) else None,
+        source=source,
     )
 
 
@@ -505,7 +542,7 @@ def _routes(value: Any, names: Sequence[str], base: str | None, where: str, prob
 
 def _bad_options(names: Sequence[str], where: str) -> list[str]:
     """Profile options that have no bundled recipe (as `deidc run --option` accepts them)."""
-    from .. import profile
+    from ..privacy import profile
 
     known = [o.name for o in profile.OPTIONS if o.recipe]
     out = []

@@ -31,8 +31,8 @@ import threading
 import time
 from typing import Any
 
-from .. import batch
-from ..atomic import describe, fsync_directory, fsync_file, remove_quietly, temporary_name
+from .. import engine as batch
+from ..dicomio.atomic import describe, fsync_directory, fsync_file, remove_quietly, temporary_name
 from .config import Destination, Limits, NodeConfig
 from .metrics import EventLog, Metrics
 from .spool import Spool
@@ -156,7 +156,9 @@ class Forwarder:
                 continue
             except Exception as err:  # noqa: BLE001 - a bug must not stop deliveries; the object waits
                 self.metrics.add("forward_failed", label=self.name)
-                self.log.write("forward-retry", destination=self.name, object=f"{seq:020d}", reason=f"internal error ({type(err).__name__})", wait=round(delay, 2))
+                self.log.write(
+                    "forward-retry", destination=self.name, object=f"{seq:020d}", reason=f"internal error ({type(err).__name__})", wait=round(delay, 2)
+                )
                 self.close()
                 self._wait(delay)
                 delay = min(delay * 2, self.limits.retry_max)
@@ -229,7 +231,7 @@ class DicomForwarder(Forwarder):
         from pynetdicom import _config
 
         _config.STORE_SEND_CHUNKED_DATASET = True  # a file whose syntax is accepted is sent as it is, in chunks
-        self._assoc = None
+        self._assoc: Any = None  # the open association to the destination
         self._proposed: set[tuple[str, str]] = set()  # (SOP Class, transfer syntax) offered in this association
         self._ssl = None
         if self.destination.tls:
@@ -253,8 +255,8 @@ class DicomForwarder(Forwarder):
                 assoc.abort()
 
     def _associate(self, classes: list[tuple[str, str]]):
-        from pynetdicom import AE, evt
         from pydicom.uid import ExplicitVRLittleEndian, ImplicitVRLittleEndian
+        from pynetdicom import AE, evt
 
         from .receiver import no_delay
 
@@ -264,9 +266,9 @@ class DicomForwarder(Forwarder):
         ae.network_timeout = self.limits.network_timeout
         ae.maximum_pdu_size = self.limits.max_pdu
         uncompressed = [ExplicitVRLittleEndian, ImplicitVRLittleEndian]
-        contexts: list[tuple[str, list[str]]] = []  # one per compressed syntax: the destination takes or leaves each
+        contexts: list[tuple[str, list[Any]]] = []  # one per compressed syntax: the destination takes or leaves each
         for sop_class, syntax in dict.fromkeys(classes):
-            wanted = [(sop_class, uncompressed)] if not any(c == sop_class and ts == uncompressed for c, ts in contexts) else []
+            wanted: list[tuple[str, list[Any]]] = [(sop_class, uncompressed)] if not any(c == sop_class and ts == uncompressed for c, ts in contexts) else []
             if syntax not in uncompressed:
                 wanted.append((sop_class, [syntax]))
             if len(contexts) + len(wanted) > _MAX_CONTEXTS:
@@ -276,7 +278,7 @@ class DicomForwarder(Forwarder):
             ae.add_requested_context(sop_class, syntaxes)
         self._proposed = {(sop_class, ts) for sop_class, syntaxes in contexts for ts in syntaxes}
         dest = self.destination
-        tls = (self._ssl, None) if self._ssl is not None else None
+        tls: Any = (self._ssl, None) if self._ssl is not None else None  # no hostname check: a peer by address
         try:
             assoc = ae.associate(dest.host, dest.port, ae_title=dest.ae_title, tls_args=tls, evt_handlers=[(evt.EVT_CONN_OPEN, no_delay)])
         except Exception as err:  # noqa: BLE001 - socket errors and the like
@@ -397,14 +399,14 @@ class StowForwarder(Forwarder):
 
     def __init__(self, *args: Any, **kwargs: Any):
         super().__init__(*args, **kwargs)
-        self._client = None
+        self._client: Any = None  # dicomweb-client, made on first use
 
     def send(self, path: str) -> None:
         import pydicom
 
         try:
-            from dicomweb_client.api import DICOMwebClient
             import requests
+            from dicomweb_client.api import DICOMwebClient
         except ImportError:
             raise Unreachable("STOW-RS needs dicomweb-client: pip install 'deidlang[serve]'") from None
         if self._client is None:

@@ -32,12 +32,12 @@ import time
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import attrs
 
-from .. import batch
-from ..atomic import remove_quietly
+from .. import engine as batch
+from ..dicomio.atomic import remove_quietly
 from .config import NodeConfig, Route
 from .metrics import EventLog, Metrics
 from .spool import Entry, Spool
@@ -175,7 +175,7 @@ class Processor:
         self._crashes: dict[int, int] = {}
         self._cond = threading.Condition()
         self._stopping = False
-        self._executor = None
+        self._executor: Any = None  # a thread pool (--jobs 1) or a process pool, once started
         self._thread: threading.Thread | None = None
         self.window = max(2, config.jobs * 4)
 
@@ -206,7 +206,7 @@ class Processor:
     def _submit(self, job: Job) -> Future:
         executor = self._executor
         if isinstance(executor, ThreadPoolExecutor):
-            return executor.submit(executor.process, job)  # type: ignore[attr-defined]
+            return executor.submit(executor.process, job)  # type: ignore[attr-defined]  # the in-process executor carries its Worker
         return executor.submit(_process_in_worker, job)
 
     def add(self, entry: Entry) -> None:
@@ -252,14 +252,18 @@ class Processor:
                 continue
             except OSError as err:  # the spool is full or read-only: the object stays in incoming/
                 inflight.popleft()
-                self.log.write("deidentify-paused", object=entry.name, reason="the spool cannot take the output",
-                               errno=getattr(err, "errno", None))
+                self.log.write("deidentify-paused", object=entry.name, reason="the spool cannot take the output", errno=getattr(err, "errno", None))
                 self._requeue([entry])
                 time.sleep(FULL_PAUSE)
                 continue
             except Exception as err:  # noqa: BLE001 - never lose an object: quarantine it with the reason
                 inflight.popleft()
-                outcome = Outcome(batch.FileResult(f"object {entry.name}", "failed", f"internal error while de-identifying ({type(err).__name__}); this is a bug in deidlang"), None)
+                outcome = Outcome(
+                    batch.FileResult(
+                        f"object {entry.name}", "failed", f"internal error while de-identifying ({type(err).__name__}); this is a bug in deidlang"
+                    ),
+                    None,
+                )
             else:
                 inflight.popleft()
             ready = [(entry, outcome, started)]
@@ -301,7 +305,8 @@ class Processor:
                 self.manifest.record_many([o.result for _e, o, _s in ready])
             handover = [
                 (entry, o.result.tmp, self.config.route_destinations(self.config.route_for_name(o.route)))
-                for entry, o, _s in ready if o.result.status == "written"
+                for entry, o, _s in ready
+                if o.result.status == "written"
             ]
             handed = self.spool.hand_over(handover) if handover else []
         except OSError as err:
@@ -310,13 +315,23 @@ class Processor:
         again: list[Entry] = []
         for entry, outcome, started in ready:
             result = outcome.result
-            fields = dict(object=entry.name, route=outcome.route, status=result.status,
-                          removed=result.removed, changed=result.changed, added=result.added,
-                          bytes=result.output_size if result.output_size >= 0 else None,
-                          ms=round((time.monotonic() - started) * 1000, 2))
+            fields = dict(
+                object=entry.name,
+                route=outcome.route,
+                status=result.status,
+                removed=result.removed,
+                changed=result.changed,
+                added=result.added,
+                bytes=result.output_size if result.output_size >= 0 else None,
+                ms=round((time.monotonic() - started) * 1000, 2),
+            )
             if result.status != "written":
-                reason = {"status": result.status, "reason": result.reason or f"flagged by the %filter group '{result.verdict}'",
-                          "verdict": result.verdict, "matches": [[g, label, list(c)] for g, label, c in result.matches]}
+                reason: dict[str, Any] = {
+                    "status": result.status,
+                    "reason": result.reason or f"flagged by the %filter group '{result.verdict}'",
+                    "verdict": result.verdict,
+                    "matches": [[g, label, list(c)] for g, label, c in result.matches],
+                }
                 try:
                     self.spool.hold(entry, reason, output_tmp=result.tmp or None)
                 except OSError as err:

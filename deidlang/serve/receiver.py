@@ -22,9 +22,9 @@ import ssl
 import struct
 import threading
 import time
-from typing import Callable
+from typing import Any, Callable, cast
 
-from ..atomic import describe, errno_of
+from ..dicomio.atomic import describe, errno_of
 from .config import NodeConfig
 from .metrics import EventLog, Metrics
 from .spool import Entry, Spool
@@ -84,8 +84,13 @@ def received_file(event) -> list:
     version = str(PYNETDICOM_IMPLEMENTATION_VERSION).encode("ascii")
     implementation = str(PYNETDICOM_IMPLEMENTATION_UID).encode("ascii")
     body = (
-        struct.pack("<HH", 0x0002, 0x0001) + b"OB\0\0" + struct.pack("<I", 2) + b"\0\x01"
-        + _element(0x0002, b"UI", pad[0]) + _element(0x0003, b"UI", pad[1]) + _element(0x0010, b"UI", pad[2])
+        struct.pack("<HH", 0x0002, 0x0001)
+        + b"OB\0\0"
+        + struct.pack("<I", 2)
+        + b"\0\x01"
+        + _element(0x0002, b"UI", pad[0])
+        + _element(0x0003, b"UI", pad[1])
+        + _element(0x0010, b"UI", pad[2])
         + _element(0x0012, b"UI", implementation + b"\0" * (len(implementation) % 2))
         + _element(0x0013, b"SH", version + b" " * (len(version) % 2))
     )
@@ -117,16 +122,16 @@ class Receiver:
         self.metrics = metrics
         self.log = log
         self.on_spooled = on_spooled
-        self.server = None
-        self._ae = None
+        self.server: Any = None  # pynetdicom's ThreadedAssociationServer, once listening
+        self._ae: Any = None
         self._associations: dict[int, _Association] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> int:
         """Listen; returns the port (useful with port 0). Raises OSError when the address is taken."""
-        from pynetdicom import ALL_TRANSFER_SYNTAXES, AE, AllStoragePresentationContexts, evt
-        from pynetdicom.sop_class import Verification
+        from pynetdicom import AE, ALL_TRANSFER_SYNTAXES, AllStoragePresentationContexts, evt
+        from pynetdicom.sop_class import Verification  # type: ignore[attr-defined]  # made at import time
 
         limits = self.config.limits
         ae = AE(ae_title=self.config.ae_title)
@@ -136,9 +141,9 @@ class Receiver:
         ae.dimse_timeout = limits.dimse_timeout
         ae.network_timeout = limits.network_timeout
         for context in AllStoragePresentationContexts:
-            ae.add_supported_context(context.abstract_syntax, ALL_TRANSFER_SYNTAXES)
+            ae.add_supported_context(cast(str, context.abstract_syntax), ALL_TRANSFER_SYNTAXES)
         ae.add_supported_context(Verification)
-        handlers = [
+        handlers: list[Any] = [
             (evt.EVT_CONN_OPEN, no_delay),
             (evt.EVT_REQUESTED, self._on_requested),
             (evt.EVT_ESTABLISHED, self._on_established),
@@ -147,9 +152,9 @@ class Receiver:
             (evt.EVT_C_ECHO, self._on_echo),
         ]
         tls = self.config.tls
-        context = tls_context(tls.cert, tls.key, tls.ca, server=True) if tls else None
+        ssl_context = tls_context(tls.cert, tls.key, tls.ca, server=True) if tls else None
         self._ae = ae
-        self.server = ae.start_server((self.config.host, self.config.port), block=False, evt_handlers=handlers, ssl_context=context)
+        self.server = ae.start_server((self.config.host, self.config.port), block=False, evt_handlers=handlers, ssl_context=ssl_context)
         return self.server.server_address[1]
 
     def stop_accepting(self) -> None:
@@ -208,8 +213,14 @@ class Receiver:
         if info is None:
             return
         self.log.write(
-            "association", calling_ae=info.calling_ae, address=info.address, stored=info.stored,
-            refused=info.refused, echoes=info.echoes, bytes=info.bytes, seconds=round(time.monotonic() - info.start, 3),
+            "association",
+            calling_ae=info.calling_ae,
+            address=info.address,
+            stored=info.stored,
+            refused=info.refused,
+            echoes=info.echoes,
+            bytes=info.bytes,
+            seconds=round(time.monotonic() - info.start, 3),
             outcome="aborted" if event.assoc.is_aborted else "released",
         )
 
@@ -243,15 +254,22 @@ class Receiver:
         info.stored += 1
         info.bytes += size
         self.metrics.add("spooled")
-        self.log.write("received", object=entry.name, calling_ae=info.calling_ae, bytes=size, status="0x0000",
-                       ms=round((time.monotonic() - started) * 1000, 2))
+        self.log.write("received", object=entry.name, calling_ae=info.calling_ae, bytes=size, status="0x0000", ms=round((time.monotonic() - started) * 1000, 2))
         self.on_spooled(entry)
         return SUCCESS
 
-    def _refuse(self, info: _Association, size: int, started: float, reason: str, text: str, *, errno: int | None = None,
-                status: int = OUT_OF_RESOURCES) -> int:
+    def _refuse(
+        self, info: _Association, size: int, started: float, reason: str, text: str, *, errno: int | None = None, status: int = OUT_OF_RESOURCES
+    ) -> int:
         info.refused += 1
         self.metrics.add("refused", label=reason)
-        self.log.write("refused", calling_ae=info.calling_ae, bytes=size, status=f"0x{status:04X}", reason=text,
-                       errno=errno, ms=round((time.monotonic() - started) * 1000, 2))
+        self.log.write(
+            "refused",
+            calling_ae=info.calling_ae,
+            bytes=size,
+            status=f"0x{status:04X}",
+            reason=text,
+            errno=errno,
+            ms=round((time.monotonic() - started) * 1000, 2),
+        )
         return status

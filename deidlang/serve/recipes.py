@@ -9,8 +9,8 @@ one compiled program list (a *pipeline*); workers get the pipelines once.
 
 from __future__ import annotations
 
+import argparse
 import os
-import types
 from typing import Sequence
 
 import attrs
@@ -22,7 +22,7 @@ __all__ = ["Pipeline", "Compiled", "compile_node", "load_recipes", "default_reci
 
 def default_recipe() -> str:
     """The bundled default recipe (DICOM PS3.15 Basic Profile), as ``deidc run`` applies it."""
-    from .. import cli
+    from ..cli import common as cli
 
     return str(cli.DEFAULT_RECIPE)
 
@@ -53,12 +53,12 @@ def load_recipes(paths: Sequence[str]) -> tuple[dict[str, str], list] | None:
     The single place that decides refusal: swap this call for the engine's
     refusal function when there is one.
     """
-    from .. import cli
+    from ..cli import common as cli
 
     # a node has no ids file and no functions file: a var:/func: line is refused (E215/E205),
     # as is every finding deidlang.diagnostics.refusing names; a node offers no --allow
-    policy = types.SimpleNamespace(allow=None, deid_compat=False)
-    loaded = cli._load_programs(list(paths), ids=None, funcs=None, strict=False, what="the node did not start", args=policy, applying=True)
+    policy = argparse.Namespace(allow=None, deid_compat=False)
+    loaded = cli.load_programs(list(paths), ids=None, funcs=None, strict=False, what="the node did not start", args=policy, applying=True)
     if loaded is None:
         return None
     texts, programs, _allowed = loaded
@@ -68,7 +68,7 @@ def load_recipes(paths: Sequence[str]) -> tuple[dict[str, str], list] | None:
 def compile_node(config: NodeConfig) -> Compiled | None:
     """Every route's pipeline (None after reporting a recipe that refuses the node).
     Raises ``deidlang.cli.CliError`` for an unreadable recipe or key file."""
-    from .. import cli
+    from ..cli import common as cli
 
     pipelines: list[Pipeline] = []
     index: dict[tuple, int] = {}
@@ -78,8 +78,8 @@ def compile_node(config: NodeConfig) -> Compiled | None:
         options = route.options if route.options is not None else config.options
         key = (tuple(recipes), tuple(options))
         if key not in index:
-            args = types.SimpleNamespace(option=list(options), key_file=config.key_file)
-            paths = cli._option_recipes(args) + list(recipes)
+            args = argparse.Namespace(option=list(options), key_file=config.key_file)
+            paths = cli.option_recipes(args) + list(recipes)
             for path in paths:
                 if not os.path.isfile(path):
                     raise cli.CliError(f"cannot read recipe '{path}': no such file")
@@ -87,7 +87,7 @@ def compile_node(config: NodeConfig) -> Compiled | None:
             if loaded is None:
                 return None
             texts, programs = loaded
-            programs = cli._compose_programs(programs, args)
+            programs = cli.compose_programs(programs, args)
             index[key] = len(pipelines)
             pipelines.append(Pipeline(tuple(paths), tuple(options), tuple(programs), texts))
         route_pipeline[route.name] = index[key]

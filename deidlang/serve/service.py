@@ -16,9 +16,9 @@ import os
 import sys
 import threading
 import time
-from typing import TextIO
+from typing import Any, TextIO
 
-from .. import batch
+from .. import engine as batch
 from .config import NodeConfig
 from .forwarders import Forwarder, make_forwarder
 from .metrics import EventLog, Metrics, serve_metrics
@@ -43,7 +43,7 @@ class Node:
         self.manifest: batch.Manifest | None = None
         self.forwarders: dict[str, Forwarder] = {}
         self.processor: Processor | None = None
-        self.receiver = None
+        self.receiver: Any = None  # the Receiver, once listening
         self.port = 0
         self._metrics_server = None
         self._started = 0.0
@@ -78,11 +78,16 @@ class Node:
         for orphan in sorted(set(self.spool.outboxes()) - set(names)):
             waiting = len(self.spool.waiting(orphan))
             if waiting:
-                self.log.write("orphan-outbox", destination=orphan, waiting=waiting,
-                               reason="objects wait for a destination the settings no longer name")
+                self.log.write("orphan-outbox", destination=orphan, waiting=waiting, reason="objects wait for a destination the settings no longer name")
         self.processor = Processor(
-            config, [p.programs for p in self.compiled.pipelines], self.compiled.route_pipeline, self.spool,
-            self.manifest, self.metrics, self.log, self._handed,
+            config,
+            [p.programs for p in self.compiled.pipelines],
+            self.compiled.route_pipeline,
+            self.spool,
+            self.manifest,
+            self.metrics,
+            self.log,
+            self._handed,
         )
         pending = self.spool.pending()
         for entry in pending:
@@ -104,10 +109,18 @@ class Node:
                 raise NodeError(f"cannot serve /metrics on {config.metrics[0]}:{config.metrics[1]}: {err.strerror or type(err).__name__}") from None
         self._started = time.monotonic()
         self.log.write(
-            "started", ae_title=config.ae_title, host=config.host, port=self.port, spool=self.spool.root, jobs=config.jobs,
-            destinations=[d.name for d in config.destinations], routes=[r.name for r in config.effective_routes()],
-            recovered_incoming=len(pending), recovered_outbox={n: len(f) for n, f in self.forwarders.items()},
-            tls=config.tls is not None, pid=os.getpid(),
+            "started",
+            ae_title=config.ae_title,
+            host=config.host,
+            port=self.port,
+            spool=self.spool.root,
+            jobs=config.jobs,
+            destinations=[d.name for d in config.destinations],
+            routes=[r.name for r in config.effective_routes()],
+            recovered_incoming=len(pending),
+            recovered_outbox={n: len(f) for n, f in self.forwarders.items()},
+            tls=config.tls is not None,
+            pid=os.getpid(),
         )
         return self.port
 
@@ -118,11 +131,12 @@ class Node:
 
     def _manifest_header(self) -> dict:
         programs = tuple(p for pipeline in self.compiled.pipelines for p in pipeline.programs)
-        refs = []
+        refs: list[Any] = []
         for pipeline in self.compiled.pipelines:
             refs.extend(batch.recipe_ref(path, pipeline.texts[path]) for path in pipeline.recipes if path in pipeline.texts)
-        options = batch.Options(overwrite=True, remove_private=self.config.remove_private, clean_pixels=self.config.clean_pixels,
-                                quarantine=self.config.quarantine, durable=True)
+        options = batch.Options(
+            overwrite=True, remove_private=self.config.remove_private, clean_pixels=self.config.clean_pixels, quarantine=self.config.quarantine, durable=True
+        )
         job = batch.Job(programs=programs, output=self.spool.root, recipes=tuple(refs), options=options)
         header = batch.manifest_header(job, [], f"deidc serve, {self.config.jobs} worker{'s' if self.config.jobs > 1 else ''}")
         header["inputs"] = [f"DICOM C-STORE to {self.config.ae_title} on port {self.config.port}"]
@@ -171,8 +185,7 @@ class Node:
             t.join()
         if self.manifest is not None:
             counts = self.metrics.snapshot()
-            summary = batch.Summary(files=counts["deidentified"] + counts["quarantined"], written=counts["deidentified"],
-                                    quarantined=counts["quarantined"])
+            summary = batch.Summary(files=counts["deidentified"] + counts["quarantined"], written=counts["deidentified"], quarantined=counts["quarantined"])
             try:
                 self.manifest.finish(summary, complete=False)  # a node's run is never complete: the next start goes on
             except OSError:

@@ -34,8 +34,8 @@ from typing import Any, Iterator
 
 import attrs
 
-from ..atomic import fsync_directory, is_temporary, remove_quietly, temporary_name, write_text
-from ..batch import TMP_SUFFIX
+from ..dicomio.atomic import fsync_directory, is_temporary, remove_quietly, temporary_name, write_text
+from ..engine import TMP_SUFFIX
 
 __all__ = ["Entry", "Spool", "SpoolFull", "INCOMING", "WORK", "OUTBOX", "QUARANTINE", "FAILED"]
 
@@ -202,8 +202,12 @@ class Spool:
         ``%filter`` group) or, when it was not de-identified, the original as received.
         The reason goes beside it (``<seq>.json``). Returns the quarantined file."""
         target = self.quarantine_target(entry)
-        record = {"object": entry.name, "calling_ae": entry.calling_ae, **reason,
-                  "content": "de-identified" if output_tmp else "the original as received (not de-identified)"}
+        record = {
+            "object": entry.name,
+            "calling_ae": entry.calling_ae,
+            **reason,
+            "content": "de-identified" if output_tmp else "the original as received (not de-identified)",
+        }
         write_text(os.path.splitext(target)[0] + ".json", json.dumps(record, indent=2, ensure_ascii=False) + "\n", suffix=TMP_SUFFIX)
         if output_tmp:
             os.replace(output_tmp, target)
@@ -223,7 +227,11 @@ class Spool:
         folder = os.path.join(self.failed, destination)
         os.makedirs(folder, exist_ok=True)
         target = os.path.join(folder, f"{seq:020d}.dcm")
-        write_text(os.path.join(folder, f"{seq:020d}.json"), json.dumps({"object": f"{seq:020d}", "destination": destination, **reason}, indent=2) + "\n", suffix=TMP_SUFFIX)
+        write_text(
+            os.path.join(folder, f"{seq:020d}.json"),
+            json.dumps({"object": f"{seq:020d}", "destination": destination, **reason}, indent=2) + "\n",
+            suffix=TMP_SUFFIX,
+        )
         os.replace(path, target)
         return target
 
