@@ -221,9 +221,15 @@ class DicomParser:
         return [e["field"] for e in self.recipe.get_actions(action="JITTER") + self.recipe.get_actions(action="REPLACE") if e.get("field")]
 
     def get_fields(self, expand_sequences=True):
-        """The fields of ``.dicom`` but the protected ones: ``{uid: DicomField}`` with lookup tables."""
+        """The fields of ``.dicom`` that actions act on: ``{uid: DicomField}`` with lookup tables.
+
+        Left out, as in deid: the protected fields (``skip``) and the elements
+        with the tag of a top-level field that a KEEP line selects (``keep``),
+        at every depth.
+        """
         if not self.fields:
-            self.fields = get_fields_with_lookup(self.dicom, skip=self.skip, expand_sequences=expand_sequences, seen=self.seen)
+            skip = self.skip + self.keep
+            self.fields = get_fields_with_lookup(self.dicom, skip=skip, expand_sequences=expand_sequences, seen=self.seen)
         return self.fields
 
     def _expand(self, expression: str) -> list[str]:
