@@ -364,6 +364,11 @@ DEID_DATA_FILES: dict[str, tuple[str, str]] = {
 
 DATASETS: tuple[str, ...] = (*SYNTHETIC, *PYDICOM_FILES, *DEID_DATA_FILES)
 
+#: pydicom files that only the recipes naming them (``datasets = ...``) are run on
+OPT_IN_FILES: dict[str, str] = {
+    "liver": "liver_1frame.dcm",  # enhanced CT: references three levels deep in per-frame groups
+}
+
 
 def deid_data_base() -> Path | None:
     import importlib.util
@@ -390,8 +395,8 @@ def materialize(folder: str | os.PathLike, names: tuple[str, ...] = DATASETS) ->
             path = folder / f"{name}.dcm"
             SYNTHETIC[name]().save_as(path, enforce_file_format=True)
             out[name] = str(path)
-        elif name in PYDICOM_FILES:
-            found = get_testdata_file(PYDICOM_FILES[name])
+        elif name in PYDICOM_FILES or name in OPT_IN_FILES:
+            found = get_testdata_file(PYDICOM_FILES.get(name) or OPT_IN_FILES[name])
             if found:
                 out[name] = str(found)
         elif name in DEID_DATA_FILES and base is not None:

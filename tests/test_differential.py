@@ -233,7 +233,7 @@ SHIPPED: dict[str, tuple[str, ...]] = {
 
 @pytest.fixture(scope="session")
 def corpus_paths(tmp_path_factory) -> dict[str, str]:
-    return corpus.materialize(tmp_path_factory.mktemp("corpus"))
+    return corpus.materialize(tmp_path_factory.mktemp("corpus"), (*corpus.DATASETS, *corpus.OPT_IN_FILES))
 
 
 @pytest.fixture(scope="session")

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Iterator
 
 from ..lang import nodes
 from ..lang.diagnostics import INFO, Diagnostic
 from ..lang.suggest import did_you_mean
-from .context import SPLIT_OPTIONS, Context, folded_attr, tag_known, tag_text
+from .context import SPLIT_OPTIONS, Context, expander_source, folded_attr, pattern_probe, tag_known, tag_text
 
 # --------------------------------------------------------------------------- %fields members
 
@@ -20,7 +21,14 @@ def check_fields_members(ctx: Context) -> Iterator[Diagnostic]:
     bare tag (spec 3.4), which reaches that tag at every depth (and under any
     private creator). That changes nothing for a keyword or a tag, which match
     at every depth anyway, but widens a uid path, a nested name or a
-    private-creator form. deidlang keeps exactly what the group collected.
+    private-creator form, and a ``contains:``/``startswith:``/``except:``
+    pattern that can match a sequence's keyword: the nested name of every
+    element inside such a sequence starts with it, so the pattern collects
+    them whatever their own keyword, and deid then reaches their tags at every
+    depth (``FIELD contains:Instance`` collects the ReferencedSOPClassUID of a
+    ReferencedInstanceSequence item, and deid removes every
+    ReferencedSOPClassUID of the file). deidlang keeps exactly what the group
+    collected.
     """
     uses: dict[str, nodes.ActionLine] = {}
     for a in ctx.actions:
@@ -61,6 +69,40 @@ def check_fields_members(ctx: Context) -> Iterator[Diagnostic]:
                 f"deid looks this member up again by its tag when it runs {ref}, so it reaches every element with the same tag at any depth, whatever its private creator; deidlang keeps exactly the elements of creator '{f.creator}'",
                 f"write the private-creator form on the action line to get the same elements from both: {use.action} {f.text} ...",
             )
+        elif isinstance(f, nodes.Expander) and f.kind in _PARENT_MATCHING:
+            sequence = _sequence_matched(f.kind, f.argument)
+            if sequence is None:
+                continue
+            yield ctx.diag(
+                f.span,
+                "W407",
+                f"'{f.text}' matches sequence keywords (such as {sequence}), so it collects every element nested in such a sequence whatever its own keyword, and deid looks each one up again by its tag when it runs {ref}, reaching every element with that tag at any depth; deidlang keeps exactly what the pattern collected",
+                f"to act on the same elements under both, write the pattern on the action line: {use.action} {f.text} ...",
+            )
+
+
+#: expanders whose pattern can match a nested name through its parent's keyword
+_PARENT_MATCHING = frozenset({"contains", "startswith", "except"})
+
+
+@functools.lru_cache(maxsize=256)
+def _sequence_matched(kind: str, argument: str) -> str | None:
+    """A sequence keyword (the shortest) that the pattern matches as the start of a
+    nested name (``keyword__``, lower-cased as deid matches names), or None."""
+    search = pattern_probe(expander_source(kind, argument))
+    if search is None:
+        return None
+    for keyword in _sequence_keywords():
+        if search(keyword.lower() + "__"):
+            return keyword
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _sequence_keywords() -> tuple[str, ...]:
+    from pydicom.datadict import DicomDictionary
+
+    return tuple(sorted((kw for vr, _vm, _name, _retired, kw in DicomDictionary.values() if vr == "SQ" and kw), key=lambda k: (len(k), k)))
 
 
 # --------------------------------------------------------------------------- groups

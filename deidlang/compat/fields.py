@@ -18,7 +18,7 @@ from ..lang import regexes
 from ..lang.diagnostics import DeidlangError
 from .files import _as_list, load_dataset
 
-__all__ = ["DicomField", "get_identifiers"]
+__all__ = ["DicomField", "dicom_fields", "get_identifiers"]
 
 
 class DicomField:
@@ -117,10 +117,12 @@ def _skip_list(config: Any, disable_skip: bool) -> tuple[str, ...]:
     return tuple(skip)
 
 
-def _universe(ds, *, skip: tuple[str, ...], expand_sequences: bool):
+def dicom_fields(ds, *, skip: tuple[str, ...], expand_sequences: bool = True) -> dict[str, DicomField]:
+    """``{uid: DicomField}`` for every field of ``ds`` (file meta included) but those of ``skip``,
+    in deid's order, from the universe recipes run on (:mod:`deidlang.runtime.universe`)."""
     from ..runtime import universe
 
-    return universe.fields(ds, expand_sequences=expand_sequences, skip=skip)
+    return {f.uid: DicomField(f.element, f.name, f.uid, bool(f.is_filemeta)) for f in universe.fields(ds, expand_sequences=expand_sequences, skip=skip)}
 
 
 def get_identifiers(
@@ -144,12 +146,12 @@ def get_identifiers(
     for item in _as_list(dicom_files):
         ds, path = load_dataset(item, force=force)
         fields: dict[str, DicomField] = {}
-        for f in _universe(ds, skip=skip, expand_sequences=expand_sequences):
-            if strip_sequences and (f.element.VR == "SQ" or "__" in f.uid):
+        for uid, f in dicom_fields(ds, skip=skip, expand_sequences=expand_sequences).items():
+            if strip_sequences and (f.element.VR == "SQ" or "__" in uid):
                 continue
-            if remove_private and _has_private_step(f.uid):
+            if remove_private and _has_private_step(uid):
                 continue
-            fields[f.uid] = DicomField(f.element, f.name, f.uid, bool(f.is_filemeta))
+            fields[uid] = f
         lookup[path] = fields
     return lookup
 

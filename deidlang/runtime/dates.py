@@ -8,8 +8,10 @@ deid guesses dates with dateutil (``2023`` becomes today's month and day;
 
 Output formats are deid's: DA -> ``YYYYMMDD``; DT ->
 ``YYYYMMDDHHMMSS.ffffff`` plus the original offset; any other VR ->
-``YYYYMMDD`` when the text is a DA or DT. A value that does not parse is
-returned as ``None`` (the caller keeps the original).
+``YYYYMMDD`` when the text is a DA or a DT without a fraction of a second,
+and the DT form when the text is a DT with one (deid's dateutil cannot read
+that text, so deid falls back to its DT formats). A value that does not
+parse is returned as ``None`` (the caller keeps the original).
 """
 
 from __future__ import annotations
@@ -73,13 +75,19 @@ def jitter_item(text: str, vr: str, days: int) -> str | None:
         parsed = parse_dt(text)
         if parsed is None:
             return None
-        value, off = parsed
-        v = _shift(value, days)
-        return f"{_ymd(v)}{v.hour:02d}{v.minute:02d}{v.second:02d}.{v.microsecond:06d}{off}"
+        return _dt_text(parsed, days)
     d = parse_da(text)
     if d is None:
         parsed = parse_dt(text)
         if parsed is None:
             return None
+        if "." in text:  # a fraction of a second: deid keeps the DT form
+            return _dt_text(parsed, days)
         d = parsed[0]
     return _ymd(_shift(d, days))
+
+
+def _dt_text(parsed: tuple[dt.datetime, str], days: int) -> str:
+    value, off = parsed
+    v = _shift(value, days)
+    return f"{_ymd(v)}{v.hour:02d}{v.minute:02d}{v.second:02d}.{v.microsecond:06d}{off}"
