@@ -223,6 +223,8 @@ class Options:
     durable: bool = False  # fsync outputs, manifest records and folders (deidc run --fsync)
     layout: str = "mirror"  # how outputs are named: mirror | pseudonym | dicom (deidlang.naming)
     key: Any = attrs.field(default=None, eq=False, repr=False)  # the Key of output-name pseudonyms and input keys
+    tables: Any = attrs.field(default=None, eq=False, repr=False)  # deidlang.tables.Tables: lookups and the missing-row policy
+    linkage: bool = False  # collect each file's linkage rows (deidc run --linkage; deidlang/tables)
 
     @property
     def inspects(self) -> bool:
@@ -239,6 +241,8 @@ class Options:
             "pixels_only": self.pixels_only,
             "verify": self.verify,
             "layout": self.layout,
+            **({"tables": self.tables.fingerprint()} if self.tables is not None else {}),  # deidlang/tables
+            **({"linkage": True} if self.linkage else {}),
         }
 
 
@@ -286,6 +290,7 @@ class Job:
     require_ids: bool = False  # the recipes need ids (var:): a file without an entry fails, unwritten
     allow: tuple[str, ...] = ()
     allowed: tuple = ()  # Diagnostics
+    linkage: str | None = None  # the linkage file (deidc run --linkage; deidlang/tables/linkage.py)
 
 
 # =========================================================================== planning
@@ -798,6 +803,9 @@ class FileResult:
     flags: tuple[int, ...] = ()  # a name scan: which names of the output path hold identifying values
     renamed: tuple[int, ...] = ()  # the dicom layout: which names of the output path were replaced by pseudonyms
     input_key: str = ""  # the keyed digest that stands for the input in the manifest and reports
+    # lookup tables (deidlang/tables):
+    fallbacks: tuple[str, ...] = ()  # "table:key element" of each keyed fallback of a missing row (--on-missing hash)
+    linkage: tuple = attrs.field(default=(), eq=False, repr=False)  # (kind, original, replacement): for the linkage file only
 
 
 @attrs.define
@@ -825,9 +833,11 @@ class Summary:
     renamed_files: int = 0  # file names that held an identifying value (replaced)
     held: list = attrs.field(factory=list)
     clean_pixels: bool = False
+    fallbacks: int = 0  # files that used a keyed fallback for a missing table row (deidlang/tables)
 
     def add(self, result: FileResult) -> None:
         self.files += 1
+        self.fallbacks += bool(result.fallbacks)
         setattr(self, result.status, getattr(self, result.status) + 1)
         self.resumed += result.resumed
         self.removed += result.removed
@@ -1754,13 +1764,18 @@ class Worker:
             naming_state = naming.snapshot(ds)
 
         removed = added = changed = 0
+        record = None
         if not options.pixels_only:
             encoding = getattr(ds, "original_character_set", None)
             before = snapshot(ds)
             ids = self._ids(task)
+            record = _tables_runs().record_for(options, ds, self.programs)  # lookup tables, linkage rows
             try:
                 for program in self.programs:
-                    result = program.apply(ds, ids=ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private)
+                    result = program.apply(
+                        ds, ids=ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private,
+                        tables=options.tables, record=record,
+                    )
                     ds = result if result is not None else ds
             except ApplyError as err:
                 detail = raised_message(err) if options.show_values else ""
@@ -1769,6 +1784,11 @@ class Worker:
                 return failed(f"internal error while applying the recipe ({type(err).__name__}); this is a bug in deidlang", **hashes)
             removed, added, changed = changes(before, ds, encoding)
             del before
+            if record is not None and _tables_runs().held(record) and task.quarantine:  # --on-missing quarantine: a table had no row
+                target, status, replace = task.quarantine, "quarantined", task.replace_quarantine
+                early = None if named_here else self._existing(task, target, replace)
+                if early is not None:
+                    return attrs.evolve(early, **hashes)
         renamed: tuple[int, ...] = ()
         if naming_state is not None:
             try:
@@ -1842,14 +1862,14 @@ class Worker:
         except BaseException:  # never leave the temporary file of a result that is not returned
             remove_quietly(written.tmp)
             raise
-        return FileResult(
+        return _tables_runs().finish(record, FileResult(
             task.display, status, removed=removed, added=added, changed=changed,
             pixels=pixel_state, note=note, output=target, previews=previews, renamed=renamed,
             verdict=inspection.group if inspection is not None else None,
             matches=_match_summary(inspection),
             tmp=written.tmp, output_sha256=written.sha256, output_size=written.size, output_mtime_ns=written.mtime_ns,
             **hashes,
-        )
+        ))
 
     def _existing(self, task: Task, target: str, replace: bool) -> FileResult | None:
         """The result for a file whose output already exists (or would overwrite the input)."""
@@ -1864,6 +1884,13 @@ class Worker:
             if not (self.options.overwrite or replace):
                 return FileResult(task.display, "skipped", "the output exists", output=target)
         return None
+
+
+def _tables_runs():
+    """deidlang/tables/runs.py: lookup tables and the linkage file in a run."""
+    from .tables import runs
+
+    return runs
 
 
 def is_dicomdir(ds) -> bool:
@@ -2333,6 +2360,8 @@ class Manifest:
             rec["verdict"] = result.verdict
         if result.note:
             rec["note"] = result.note
+        if result.fallbacks:  # table and key element names, never values (deidlang/tables)
+            rec["fallbacks"] = list(result.fallbacks)
         return _json_text(rec) + "\n"
 
     # -- closing
@@ -2489,6 +2518,11 @@ class Batch:
         self.roots = roots(job.inputs)
         check_output(job.output, self.roots)
         self.output = os.path.abspath(job.output)
+        try:
+            _tables_runs().check_linkage(job.linkage, self.output)  # never inside the output folder
+        except DeidlangError as err:
+            raise BatchError(str(err)) from None
+        self.linkage = None  # the open linkage file, while results() runs
         self.index = {os.path.normpath(k): v for k, v in job.ids.items()} if job.ids is not None else None
         self.names: NameFlags | None = None  # the mirror layout: what the first pass found (scan_names)
         self.total = 0
@@ -2514,7 +2548,8 @@ class Batch:
 
     def _planned(self) -> Iterator[Task]:
         return plan(
-            self.roots, self.job.output, self.index, quarantine=bool(self.job.options.quarantine),
+            self.roots, self.job.output, self.index,
+            quarantine=bool(self.job.options.quarantine) or _tables_runs().quarantines(self.job.options),
             layout=self.layout, key=self.key, flags=self.names,
         )
 
@@ -2647,6 +2682,10 @@ class Batch:
             except OSError as err:
                 raise WriteError.of(err, self.output, "the output folder") from None
             self.manifest.open()
+        try:
+            self.linkage = _tables_runs().open_linkage(job.linkage, self.output, durable=job.options.durable)
+        except DeidlangError as err:
+            raise BatchError(str(err)) from None
         executor = self._executor()
         size = batch_size(self.total, job.jobs if not job.scheduler else getattr(executor, "workers", job.jobs))
         if self.layout == "dicom":
@@ -2664,6 +2703,8 @@ class Batch:
             complete = True
         finally:
             executor.close(cancel=not complete)
+            if self.linkage is not None:
+                self.linkage.close()
             if self.names is not None:
                 self.summary.renamed_folders, self.summary.renamed_files = self.names.folders, self.names.files
             if not complete:
@@ -2686,6 +2727,7 @@ class Batch:
         chunk = [attrs.evolve(r, input_key=input_key(self.key, r.relative)) if r.relative else r for r in chunk]
         if self._claims is not None:
             chunk = [self._settle(r) for r in chunk]
+        _tables_runs().write_linkage(self.linkage, chunk)  # before the records: a stopped run redoes these files
         if self.manifest is not None:
             self.manifest.record_many([r for r in chunk if not r.resumed])
         out: list[FileResult] = []

@@ -38,6 +38,7 @@ from .runtime.builtins import DEID_NAMES as _DEID_BUILTINS
 from .runtime.builtins import BadArgument as _BadArgument
 from .runtime.builtins import make_builtin as _make_builtin
 from .runtime.values import ASCII_ONLY_VRS, INT_RANGES, IS_RANGE, ds_text_ok, is_text_ok
+from .tables import check as _tables_check
 
 __all__ = ["CHECKS", "Context", "RAISE_ON_BUG", "check_recipe"]
 
@@ -1108,10 +1109,10 @@ def _deidlang_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc, name_sp
         except _BadArgument as exc:
             yield ctx.diag(v.span, "E207", str(exc))
     action = a.action
-    if action == "JITTER":
+    if action == "JITTER" and name != "lookup":  # a lookup can give JITTER its days (deidlang/tables)
         yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not deid_func:{name}", f"write `REPLACE {a.field.text} deid_func:{name}`")
         return
-    fits = {"code": ("ADD", "REPLACE"), "append": ("ADD", "REPLACE")}.get(name, ("REPLACE", "KEEP"))
+    fits = {"code": ("ADD", "REPLACE"), "append": ("ADD", "REPLACE"), "lookup": ("ADD", "REPLACE", "KEEP", "JITTER")}.get(name, ("REPLACE", "KEEP"))
     if action in ("ADD", "REPLACE", "KEEP") and action not in fits:
         what = "ADD (it makes the value from the existing element, and ADD may have none)" if action == "ADD" else action
         yield ctx.diag(v.span, "W306", f"deid_func:{name} does not work with {what}", f"use it with {' or '.join(fits)}")
@@ -2048,6 +2049,7 @@ CHECKS: tuple[Check, ...] = (
     check_groups,
     check_criteria,
     check_coordinates,
+    _tables_check.check_tables,  # lookup tables (deidlang/tables/check.py)
 )
 
 

@@ -44,6 +44,7 @@ from . import __version__, api, batch, preflight
 from .atomic import WriteError, describe, write_text
 from .diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError, parse_allow, refusing
 from .render import render_concise, render_json, render_sarif, render_text
+from .tables import options as _tables  # --table, --on-missing, --linkage, identifiers --keys (deidlang/tables)
 
 __all__ = ["main", "run_main", "FileResult", "Progress", "identifiers_of"]
 
@@ -200,6 +201,7 @@ def _build_parser() -> argparse.ArgumentParser:
     check.add_argument("--deid-compat", action="store_true", help="also report the lines deid 0.4.13 would run differently (W4xx), for recipes that also run under deid")
     check.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found (2 still means failure)")
     _add_profile_options(check)
+    _tables.add_check_options(check)
     check.set_defaults(handler=_cmd_check)
 
     run = sub.add_parser(
@@ -258,6 +260,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_layout_option(run)
     _add_key_options(run)
     _add_run_proof_options(run)
+    _tables.add_run_options(run)
 
     inspect = sub.add_parser(
         "inspect",
@@ -335,6 +338,7 @@ def _build_parser() -> argparse.ArgumentParser:
     ids.add_argument("--recipe", metavar="RECIPE", help="recipe the ids are for: it is checked, and its var: names are listed")
     ids.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     ids.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
+    _tables.add_identifiers_options(ids)
     ids.set_defaults(handler=_cmd_identifiers)
 
     _add_proof_commands(sub)
@@ -406,10 +410,10 @@ def _read_recipes(paths: Iterable[str]) -> dict[str, str]:
 
 
 def _check_recipes(
-    paths: Iterable[str], *, ids: Mapping | None, functions: Iterable[str] | None, deid_compat: bool = False
+    paths: Iterable[str], *, ids: Mapping | None, functions: Iterable[str] | None, deid_compat: bool = False, tables: Any = None
 ) -> tuple[dict[str, str], list[Diagnostic]]:
     texts = _read_recipes(paths)
-    verdict = api.vet(texts, ids=ids, functions=functions, deid_compat=deid_compat)
+    verdict = api.vet(texts, ids=ids, functions=functions, deid_compat=deid_compat, tables=tables)
     return texts, list(verdict.diagnostics)
 
 
@@ -440,7 +444,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
         raise CliError("check needs at least one RECIPE (or --profile basic)")
     ids = _read_ids(args.ids) if args.ids else None
     functions = _load_functions(args.functions) if args.functions else None
-    texts, diagnostics = _check_recipes(args.recipes, ids=ids, functions=functions, deid_compat=args.deid_compat)
+    texts, diagnostics = _check_recipes(args.recipes, ids=ids, functions=functions, deid_compat=args.deid_compat, tables=_tables.tables_of(args))
     out = sys.stdout
     if args.format == "json":
         out.write(render_json(diagnostics))
@@ -455,9 +459,10 @@ def _cmd_check(args: argparse.Namespace) -> int:
         codes = list(dict.fromkeys(d.code for d in stopping))
         _err(f"note: `{PROG} run` stops on {len(stopping)} of these warnings ({', '.join(codes)}): lines that select "
              "nothing or will not do what they say; fix them, or run with " + " ".join(f"--allow {c}" for c in codes))
+    missing = _tables.check_inputs(args, texts)  # --input: the inputs without a row in a table
     if args.exit_zero:
         return 0
-    return 1 if _has_errors(diagnostics, strict=args.strict) else 0
+    return 1 if missing or _has_errors(diagnostics, strict=args.strict) else 0
 
 
 # =========================================================================== check --profile, keys
@@ -736,11 +741,12 @@ def _load_programs(
         allow = parse_allow(getattr(args, "allow", None)) if applying else frozenset()
     except ValueError as err:
         raise CliError(f"--allow: {err}") from None
+    tables = _tables.tables_of(args, applying=applying)
     if applying:
-        verdict = api.vet(texts, ids=ids if ids is not None else {}, functions=funcs or (), allow=allow, deid_compat=deid_compat, strict=strict)
+        verdict = api.vet(texts, ids=ids if ids is not None else {}, functions=funcs or (), allow=allow, deid_compat=deid_compat, strict=strict, tables=tables)
         refused = verdict.refused
     else:
-        verdict = api.vet(texts, ids=ids, functions=funcs, deid_compat=deid_compat)
+        verdict = api.vet(texts, ids=ids, functions=funcs, deid_compat=deid_compat, tables=tables)
         refused = tuple(d for d in verdict.diagnostics if d.is_error or (strict and d.severity == WARNING))
     if verdict.diagnostics:
         sys.stderr.write(render_text(verdict.diagnostics, texts, color=_want_color(sys.stderr), recipes=len(texts)))
@@ -835,6 +841,7 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         durable=bool(getattr(args, "fsync", False)),
         layout=args.layout,
         key=key,
+        **_tables.run_options(args),
     )
     job = batch.Job(
         programs=tuple(programs),
@@ -852,6 +859,7 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         require_ids=bool(variables),
         allow=tuple(sorted(parse_allow(args.allow))),
         allowed=allowed,
+        **_tables.job_options(args),
     )
     try:
         run = batch.prepare(job)
@@ -908,8 +916,9 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
     progress.clear()
 
     summary = run.summary
-    report = _write_quarantine_report(options.output, summary.held) if quarantine else None
+    report = _write_quarantine_report(options.output, summary.held) if quarantine or summary.held else None
     _print_run_summary(args, recipe_paths, summary, options=options, elapsed=progress.elapsed())
+    _tables.print_run_summary(args, run)
     if clean_pixels:
         _print_pixel_summary(summary, options)
     if report is not None and (summary.held or os.path.exists(report)):
@@ -977,7 +986,7 @@ def _print_run_summary(
     print(f"recipe: {recipes}", file=out)
     print(f"input: {source}", file=out)
     print(f"output: {os.path.abspath(args.output)}", file=out)
-    held = f"{summary.quarantined} quarantined, " if options is not None and options.quarantine else ""
+    held = f"{summary.quarantined} quarantined, " if options is not None and (options.quarantine or summary.quarantined) else ""
     print(
         f"{_count(total, 'file')} processed: {summary.written} written, {held}"
         f"{summary.skipped} skipped, {summary.failed} failed",
@@ -1237,6 +1246,8 @@ def _cmd_identifiers(args: argparse.Namespace) -> int:
 
     from .atomic import atomic_write
 
+    if args.keys or args.format == "csv":  # the table of --keys (deidlang/tables/template.py)
+        return _tables.identifiers_table(args)
     output = args.output
     if os.path.exists(output) and not args.overwrite:
         raise CliError(f"'{output}' exists (it may hold your edits); use --overwrite to replace it")
@@ -1325,6 +1336,7 @@ def _add_proof_commands(sub: Any) -> None:
     explain_private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements, as `deidc run` does (default)")
     explain_private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
     explain.add_argument("--force", action="store_true", help="read a file that lacks the DICOM preamble")
+    _tables.add_explain_options(explain)
     _add_safety_options(explain)
     _add_key_options(explain)
     explain.set_defaults(handler=_cmd_explain)
@@ -1434,7 +1446,10 @@ def _cmd_explain(args: argparse.Namespace) -> int:
     _texts, programs, _allowed = loaded
     programs = _compose_programs(programs, args)  # as `deidc run` applies them: earlier KEEPs protect; keys bound
     try:
-        explanation = explaining.explain(programs, ds, ids=_ids_for(ids, file, ds), funcs=funcs, path=file, remove_private=args.remove_private)
+        explanation = explaining.explain(
+            programs, ds, ids=_ids_for(ids, file, ds), funcs=funcs, path=file, remove_private=args.remove_private,
+            **_tables.apply_options(args, ds, programs),
+        )
     except ApplyError as err:
         _err(f"error: {_apply_error_text(err, args.show_values)}")
         return 1
@@ -1465,7 +1480,10 @@ def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappi
             if task.refused:  # no ids entry for a recipe that needs one; a path that would leave the output
                 raise CliError(task.refused)
             ds = _read_dicom_or_fail(task.source, args.force)
-            explanation = explaining.explain(programs, ds, ids=task.ids, funcs=funcs, path=task.display, remove_private=args.remove_private)
+            explanation = explaining.explain(
+                programs, ds, ids=task.ids, funcs=funcs, path=task.display, remove_private=args.remove_private,
+                **_tables.apply_options(args, ds, programs),
+            )
         except CliError as err:
             reason = str(err)
         except ApplyError as err:
@@ -1506,6 +1524,7 @@ def _dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappi
         f"dry run: {_count(done, 'file')} explained" + (f", {failed} failed" if failed else "")
         + f"; nothing was written to {args.output}"
     )
+    _tables.dry_run_report(args, tasks, programs)  # the inputs without a row in a table
     if done:
         print(f"would {_would(totals)} in all" if any(n for k, n in totals.items() if k != "kept") else "no element would change")
         if actions:

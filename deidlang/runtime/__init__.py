@@ -311,6 +311,8 @@ class Program:
         disable_skip: bool = False,
         config: Mapping[str, Any] | str | os.PathLike | None = None,
         trace: Any = None,
+        tables: Any = None,
+        record: Any = None,
     ) -> Dataset:
         """De-identify ``dataset`` in place and return it.
 
@@ -322,8 +324,11 @@ class Program:
         replaces the protected list and whose ``put.actions`` run after the
         recipe. ``trace``: a :class:`deidlang.explain.Tracer` that records
         which line decided each element (``None``: no cost beyond one check
-        per step). Raises :class:`~deidlang.ApplyError` naming the recipe line,
-        the element and the file.
+        per step). ``tables``: the :class:`deidlang.tables.Tables` that
+        ``deid_func:lookup`` reads (with their missing-row policy); ``record``: a
+        :class:`deidlang.tables.FileRecord` that collects the fallbacks used and,
+        when asked, the linkage rows. Raises :class:`~deidlang.ApplyError` naming
+        the recipe line, the element and the file.
         """
         if not isinstance(dataset, Dataset):
             raise TypeError(f"apply() needs a pydicom Dataset, not {type(dataset).__name__}")
@@ -340,6 +345,8 @@ class Program:
         try:
             # reading the dataset can fail in pydicom (a damaged or ambiguous element):
             # an ApplyError naming the file, like any failure below
+            if tables is not None or record is not None:  # the original keys first (deidlang/tables)
+                run.tables = _tables_begin(program, dataset, tables, record)
             if strip_sequences:
                 _strip_sequences(dataset)
             if remove_private:
@@ -519,6 +526,12 @@ def _config_step(action: Any, table: build.SelectorTable, name: str, n: int):
         except ValueError:
             raise DeidlangError(f"config put.actions[{n - 1}]: JITTER needs a whole number of days") from None
     return build.make_step(verb, selector=index, value=value, days=days, text=text, span=span, label=build.field_label(field))
+
+
+def _tables_begin(program: Program, dataset: Dataset, tables: Any, record: Any) -> Any:
+    from ..tables.lookup import begin
+
+    return begin(program, dataset, tables, record)
 
 
 from . import universe  # noqa: E402  (deidlang.runtime.universe: the module, see fields())

@@ -49,11 +49,12 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "basic_uuid": (),
     "hashuid": ("prefix",),
     "hashid": ("length", "prefix"),
-    "dateshift": ("max_days", "patient"),
+    "dateshift": ("max_days", "patient", "table", "key", "column", "key_column"),  # table=...: deidlang/tables
     "dummy": (),
     "scrub": (),
     "code": ("value", "scheme", "meaning"),
     "append": ("value",),
+    "lookup": ("table", "key", "column", "key_column"),  # a table's value for this file's key: deidlang/tables
 }
 NAMES = tuple(ARGUMENTS)
 _UID_PREFIX = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.")
@@ -66,7 +67,10 @@ class BadArgument(ValueError):
 
 
 class BuiltinFailed(ValueError):
-    """A built-in cannot produce a value for this element (the message names no value)."""
+    """A built-in cannot produce a value for this element (the message names no value).
+    ``code``: the ApplyError code it becomes."""
+
+    code = "R004"
 
 
 def _convert(value: str) -> Any:
@@ -108,6 +112,10 @@ def _check_new(b: Builtin) -> None:
         prefix = b.option("prefix", "")
         if not isinstance(prefix, str) or not _ID_PREFIX.fullmatch(prefix):
             raise BadArgument("deid_func:hashid needs a prefix of at most 16 letters, digits, '_', '-' or '.'")
+    elif name == "lookup" or (name == "dateshift" and b.has("table")):  # tables: deidlang/tables/lookup.py
+        from ..tables.lookup import check_arguments
+
+        check_arguments(b)
     elif name == "dateshift":
         _whole(b, "max_days", 365, 1, 36500)
         patient = b.option("patient", "PatientID")
@@ -291,6 +299,8 @@ def _hashuid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     if texts is None:
         texts = _text_items(element.value)
     out = [keyed.hash_uid(key, u, prefix) if u.strip() else u for u in texts]
+    if run is not None and run.tables is not None:  # the linkage record (deidlang/tables)
+        _tables().link_each(run, field, texts, out)
     return _one(out) if out else ""
 
 
@@ -304,6 +314,8 @@ def _hashid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     if texts is None:
         texts = _text_items(element.value)
     out = [keyed.hash_id(key, v, length, prefix) if v.strip() else v for v in texts]
+    if run is not None and run.tables is not None:  # the linkage record (deidlang/tables)
+        _tables().link_each(run, field, texts, out)
     return _one(out) if out else ""
 
 
@@ -350,7 +362,13 @@ def _dateshift(b: Builtin, field: Any, element: Any, run: Any) -> Any:
         return element.value  # a whole-day shift keeps the time of day
     if vr not in ("DA", "DT"):
         raise BuiltinFailed(f"deid_func:dateshift works on DA, DT and TM elements, not VR {vr}")
-    days = keyed.day_offset(_key(b), _patient(b, run), int(b.option("max_days", 365)))
+    if b.has("table"):  # the offset from a table (deidlang/tables)
+        days = _tables().table_days(b, run)
+    else:
+        patient = _patient(b, run)
+        days = keyed.day_offset(_key(b), patient, int(b.option("max_days", 365)))
+        if run.tables is not None:  # the linkage record (deidlang/tables)
+            _tables().link(run, f"day offset ({b.option('patient', 'PatientID')})", patient.strip(), days)
     try:
         out = [_shift_one(v, vr, days) if v.strip() else v for v in _text_items(element.value)]
     except OverflowError:
@@ -500,7 +518,19 @@ def _append(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     return _one(items)
 
 
+def _tables():
+    """deidlang/tables/lookup.py (imported when a table or a linkage record is in use)."""
+    from ..tables import lookup
+
+    return lookup
+
+
+def _lookup(b: Builtin, field: Any, element: Any, run: Any) -> Any:
+    return _tables().evaluate(b, field, element, run)
+
+
 _NEW = {
+    "lookup": _lookup,
     "hashuid": _hashuid,
     "hashid": _hashid,
     "dateshift": _dateshift,
