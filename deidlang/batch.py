@@ -1888,9 +1888,15 @@ class Worker:
 
 def _tables_runs():
     """deidlang/tables/runs.py: lookup tables and the linkage file in a run."""
-    from .tables import runs
+    global _TABLES_RUNS
+    if _TABLES_RUNS is None:
+        from .tables import runs
 
-    return runs
+        _TABLES_RUNS = runs
+    return _TABLES_RUNS
+
+
+_TABLES_RUNS = None
 
 
 def is_dicomdir(ds) -> bool:

@@ -384,3 +384,21 @@ def test_memory_stays_compact():
     rows = [(f"PAT{i:07d}", f"SUB-{i:07d}", str(i % 731 - 365)) for i in range(20_000)]
     t = subjects(*rows)["subjects"]
     assert t.nbytes() < 40 * len(rows)  # the cells and offsets: no Python object per cell
+
+
+def test_compat_replace_identifiers_takes_the_tables(tmp_path, monkeypatch):
+    import warnings
+
+    from deidlang.compat import replace_identifiers
+
+    monkeypatch.setenv("DEIDLANG_KEY", "0123456789abcdef0123456789abcdef")
+    recipe = tmp_path / "deid.tables"
+    recipe.write_text("FORMAT dicom\n%header\nREPLACE PatientID deid_func:lookup table=subjects key=PatientID column=subject_id\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # I202: the recipe is checked without the tables when it is loaded
+        assert replace_identifiers([dataset("P2")], deid=str(recipe), tables=subjects())[0].PatientID == "SUB-2"
+        for policy in ("fail", "quarantine"):  # compat holds no files: quarantine fails as fail does
+            with pytest.raises(ApplyError, match="R006"):
+                replace_identifiers([dataset("P9")], deid=str(recipe), tables=subjects(policy=policy))
+        out = replace_identifiers([dataset("P9")], deid=str(recipe), tables=subjects(policy="hash"))[0]
+    assert out.PatientID == keyed.hash_id(keyed.default_key()[0], "P9")

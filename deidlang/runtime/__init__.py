@@ -529,6 +529,7 @@ def _config_step(action: Any, table: build.SelectorTable, name: str, n: int):
 
 
 def _tables_begin(program: Program, dataset: Dataset, tables: Any, record: Any) -> Any:
+    """deidlang/tables/lookup.py's ``begin``: the original keys, read before any step."""
     from ..tables.lookup import begin
 
     return begin(program, dataset, tables, record)

@@ -519,10 +519,16 @@ def _append(b: Builtin, field: Any, element: Any, run: Any) -> Any:
 
 
 def _tables():
-    """deidlang/tables/lookup.py (imported when a table or a linkage record is in use)."""
-    from ..tables import lookup
+    """deidlang/tables/lookup.py (imported when a table or a linkage record is first used)."""
+    global _TABLES
+    if _TABLES is None:
+        from ..tables import lookup
 
-    return lookup
+        _TABLES = lookup
+    return _TABLES
+
+
+_TABLES = None
 
 
 def _lookup(b: Builtin, field: Any, element: Any, run: Any) -> Any:

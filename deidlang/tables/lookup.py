@@ -196,26 +196,36 @@ def _as_tables(tables: Any) -> Tables:
     raise TypeError(f"tables= takes a deidlang.tables.Tables (or a mapping of names to Tables), not {type(tables).__name__}")
 
 
+#: Each lookup built-in's (table, key path, key column, value column), by its text.
+_PLANS: dict[str, tuple[str, KeyPath, str, str]] = {}
+
+
+def _plan(b: Any) -> tuple[str, KeyPath, str, str]:
+    plan = _PLANS.get(b.text)
+    if plan is None:
+        plan = lookup_of(b)
+        if len(_PLANS) > 4096:
+            _PLANS.clear()
+        _PLANS[b.text] = plan
+    return plan
+
+
 def _found(b: Any, run: Any) -> tuple[Any, str, str, str, KeyPath]:
     """``(table, key value, key column, value column, key path)`` of a lookup in this run."""
-    state = getattr(run, "tables", None) if run is not None else None
-    name = b.option("table")
+    state = run.tables if run is not None else None
+    name, path, key_column, column = _plan(b)
     tables = state.tables if state is not None else None
     if tables is None or name not in tables:
         raise NoTable(f"table '{name}' was not given: give it with --table {name}=PATH (in Python: apply(..., tables=...))")
-    path = key_path(b.option("key"))
     key = state.originals.get(path.text)
     if key is None:
         key = state.originals[path.text] = read(state.ds, path)
-    return tables[name], key, b.option("key_column", path.text), b.option("column"), path
+    return tables[name], key, key_column, column, path
 
 
 def _cell(table: Any, key: str, key_column: str, column: str) -> str:
     """The value for ``key`` ("" when there is no row, or the row's cell is empty)."""
-    if not key:
-        return ""
-    row = table.find(key_column, key)
-    return table.cell(row, column) if row >= 0 else ""
+    return table.value(key_column, key, column) if key else ""
 
 
 def _missing(b: Any, run: Any, table: Any, key: str, path: KeyPath) -> Any:

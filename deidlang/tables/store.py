@@ -170,6 +170,7 @@ class Table:
         self.row_word = row_word
         self._where = {c: i for i, c in enumerate(self.columns)}
         self._indexes: dict[int, dict[str, int]] = {}
+        self._named: dict[str, dict[str, int]] = {}  # the same indexes by column name
         self._lock = threading.Lock()
 
     @classmethod
@@ -261,6 +262,19 @@ class Table:
 
     def _keys(self, c: int) -> list[str]:
         return self._data[c].data.decode("utf-8").split(SEP) if self.rows else []
+
+    def value(self, key_column: str, key: str, column: str) -> str:
+        """The ``column`` cell of the first row whose ``key_column`` holds ``key`` (already
+        normalised), or "" (the lookup of every file: kept short)."""
+        index = self._named.get(key_column)
+        if index is None:
+            index = self._named[key_column] = self.index(key_column)
+        row = index.get(key, -1)
+        if row < 0:
+            return ""
+        data = self._data[self._where[column]]
+        starts = data.starts
+        return data.data[starts[row] : starts[row + 1] - 1].decode("utf-8")
 
     def find(self, column: str | int, key: str) -> int:
         """The first row (in file order) whose ``column`` holds ``key`` (normalised), or -1."""
