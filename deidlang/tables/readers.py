@@ -191,7 +191,7 @@ class _Rows:
 
 #: Characters read at once while the rows hold no quote (from the first quote or lone
 #: carriage return on, the csv module reads the rest).
-BLOCK = 1 << 23
+BLOCK = 1 << 21
 
 
 def _plain_blocks(text: io.TextIOBase, delimiter: str, rows: _Rows) -> str | None:
