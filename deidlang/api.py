@@ -119,10 +119,10 @@ def vet(
 
     names = sorted(functions) if functions is not None else None
     diagnostics: list[Diagnostic] = []
-    with given(tables) as seen:
+    more = {"tables": tables} if tables is not None else {}
+    with given(tables) as seen:  # one context for every recipe: a table none of them looks up is W209
         for path, text in texts.items():
-            result = parser.parse(text, path=path)
-            diagnostics.extend(checker.check_recipe(result, ids=ids, functions=names, deid_compat=deid_compat))
+            diagnostics.extend(check(text, path=path, ids=ids, functions=names, deid_compat=deid_compat, **more))
         diagnostics.extend(seen.unused())
     refused, allowed = refusing(diagnostics, allow=allow, deid_compat=deid_compat, strict=strict)
     return Vetting(tuple(diagnostics), tuple(refused), tuple(allowed))

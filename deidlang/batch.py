@@ -1770,12 +1770,10 @@ class Worker:
             before = snapshot(ds)
             ids = self._ids(task)
             record = _tables_runs().record_for(options, ds, self.programs)  # lookup tables, linkage rows
+            more = {"tables": options.tables, "record": record} if record is not None else {}
             try:
                 for program in self.programs:
-                    result = program.apply(
-                        ds, ids=ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private,
-                        tables=options.tables, record=record,
-                    )
+                    result = program.apply(ds, ids=ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private, **more)
                     ds = result if result is not None else ds
             except ApplyError as err:
                 detail = raised_message(err) if options.show_values else ""

@@ -62,8 +62,9 @@ def s_file(paths, tmp_path) -> str:
 
 
 #: deidlang's keyword-only additions to deid's signatures (docs/compat.md): the opt-out
-#: from refusing a recipe that would leak (deidlang.diagnostics.refusing).
-DEIDLANG_ADDITIONS = {("allow", inspect.Parameter.KEYWORD_ONLY, ())}
+#: from refusing a recipe that would leak (deidlang.diagnostics.refusing), and the lookup
+#: tables of replace_identifiers (deidlang.tables).
+DEIDLANG_ADDITIONS = {("allow", inspect.Parameter.KEYWORD_ONLY, ()), ("tables", inspect.Parameter.KEYWORD_ONLY, None)}
 
 
 def _params(fn) -> list[tuple]:

@@ -71,9 +71,24 @@ class Given:
 _GIVEN: contextvars.ContextVar[Given | None] = contextvars.ContextVar("deidlang_tables_given", default=None)
 
 
+class _Inner:
+    """A ``given`` inside another with the same tables (``vet`` around ``check``): the
+    outer context collects the names used and says which tables are unused, once."""
+
+    def __init__(self, outer: Given):
+        self.tables = outer.tables
+
+    def unused(self) -> list[Diagnostic]:
+        return []
+
+
 @contextlib.contextmanager
-def given(tables: Tables | None) -> Iterator[Given]:
+def given(tables: Tables | None) -> Iterator[Given | _Inner]:
     """Check recipes with ``tables`` (None: the tables are not known)."""
+    outer = _GIVEN.get()
+    if outer is not None and outer.tables is tables:
+        yield _Inner(outer)
+        return
     state = Given(tables)
     token = _GIVEN.set(state)
     try:
