@@ -109,9 +109,9 @@ def measure_load(table: Path, rounds: int, traced: bool = False) -> list[dict]:
 
 def _programs(texts: list[str], tables):
     import deidlang
-    from deidlang.runtime import extras, keyed
+    from deidlang.runtime import extras, keyed, keys
 
-    key = keyed.key_from_text("benchmark-key-0123456789abcdef")
+    key = keys.key_from_text("benchmark-key-0123456789abcdef")
     compiled = [deidlang.compile(t, path=f"recipe{i}.dicom", tables=tables) for i, t in enumerate(texts)]
     return tuple(keyed.bind(p, key) for p in extras.chain(compiled))
 
@@ -119,7 +119,7 @@ def _programs(texts: list[str], tables):
 def _engine(programs, tables, root: Path, out: Path) -> None:
     import shutil
 
-    from deidlang import batch
+    from deidlang import engine as batch
 
     shutil.rmtree(out, ignore_errors=True)
     options = batch.Options(output=str(out), tables=tables, layout="pseudonym")

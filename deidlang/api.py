@@ -7,9 +7,11 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from . import checker, parser
-from .diagnostics import Diagnostic, RecipeError, refusing
-from .source import Source
+from . import checks
+from .checks.tables import given
+from .lang import parser
+from .lang.diagnostics import Diagnostic, RecipeError, refusing
+from .lang.source import Source
 
 __all__ = ["parse", "check", "compile", "load", "vet", "Vetting"]
 
@@ -39,11 +41,9 @@ def check(
     lookups read (checked: E217-E219, E308, and W209 for a table no line uses);
     without them the lookups are not checked (I202).
     """
-    from .tables.check import given
-
     result = parser.parse(source, path=path)
     with given(tables) as seen:
-        found = checker.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
+        found = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
         return found + seen.unused()
 
 
@@ -60,7 +60,7 @@ def compile(
     """Check and compile a recipe into an immutable, reusable, picklable Program.
 
     Raises :class:`RecipeError` carrying every diagnostic when the recipe has
-    a finding that stops a run (:func:`deidlang.diagnostics.refusing`): an
+    a finding that stops a run (:func:`deidlang.lang.diagnostics.refusing`): an
     error, or a line that selects nothing or will not do what it says (and,
     with ``deid_compat``, a line deid would run differently). ``allow`` lets
     findings through by code (``allow=["W201"]``), or all of them
@@ -68,11 +68,9 @@ def compile(
     ``ids``/``functions``/``tables`` as for :func:`check`.
     """
     from .compiler import compile_recipe
-    from .tables.check import given
-
     result = parser.parse(source, path=path)
     with given(tables) as seen:
-        diagnostics = checker.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat) + seen.unused()
+        diagnostics = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat) + seen.unused()
     refused, _allowed = refusing(diagnostics, allow=allow, deid_compat=deid_compat)
     if refused:
         raise RecipeError(diagnostics, refused=refused)
@@ -110,13 +108,11 @@ def vet(
     At run time the ids and functions are known: pass ``ids={}`` and
     ``functions=()`` when none were given, so that every ``var:``/``func:``
     without a value is a finding. The findings that stop the run are those
-    of :func:`deidlang.diagnostics.refusing` (``strict``: every warning too).
+    of :func:`deidlang.lang.diagnostics.refusing` (``strict``: every warning too).
     ``tables``: as for :func:`check` (pass an empty ``Tables()`` when none were
     given, so that every lookup is a finding); a table none of the recipes looks
     up is a warning (W209).
     """
-    from .tables.check import given
-
     names = sorted(functions) if functions is not None else None
     diagnostics: list[Diagnostic] = []
     more = {"tables": tables} if tables is not None else {}

@@ -27,13 +27,13 @@ from pydicom.sequence import Sequence
 
 import deidlang
 from deidlang import ApplyError
-from deidlang.runtime import keyed
+from deidlang.runtime import keyed, keys
 from deidlang.tables import FileRecord, OnMissing, Table, TableError, Tables, load_table, load_tables, parse_spec
 from deidlang.tables.keys import BadKey, key_path, read
 from deidlang.tables.linkage import Linkage
 from deidlang.tables.template import Template
 
-KEY = keyed.key_from_text("0123456789abcdef0123456789abcdef", "test")
+KEY = keys.key_from_text("0123456789abcdef0123456789abcdef", "test")
 
 RECIPE = """FORMAT dicom
 %header
@@ -241,9 +241,9 @@ def test_hash_falls_back_to_the_keyed_pseudonym_of_the_key_and_records_it():
     record = FileRecord()
     p = program(text, allow=["E308"])  # a subject ID is no UID: the hash fallback is
     out = p.apply(dataset("P9", FrameOfReferenceUID="1.2.5"), tables=subjects(policy="hash"), record=record)
-    assert out.PatientID == out.PatientName == keyed.hash_id(KEY, "P9")
-    assert out.FrameOfReferenceUID == keyed.hash_uid(KEY, "P9")
-    days = keyed.day_offset(KEY, "P9", 365)
+    assert out.PatientID == out.PatientName == keys.hash_id(KEY, "P9")
+    assert out.FrameOfReferenceUID == keys.hash_uid(KEY, "P9")
+    days = keys.day_offset(KEY, "P9", 365)
     assert out.StudyDate == (datetime.date(2020, 1, 1) + datetime.timedelta(days=days)).strftime("%Y%m%d")
     assert record.fallback_names() == ("subjects:PatientID",) and not record.missing
 
@@ -253,7 +253,7 @@ def test_quarantine_needs_a_record_else_it_fails():
         program().apply(dataset("P9"), tables=subjects(policy="quarantine"))
     record = FileRecord()
     out = program().apply(dataset("P9"), tables=subjects(policy="quarantine"), record=record)
-    assert out.PatientID == keyed.hash_id(KEY, "P9")
+    assert out.PatientID == keys.hash_id(KEY, "P9")
     assert list(record.missing) == [("subjects", "PatientID")]
     assert "SECRET" not in record.missing_note() and "no row for its PatientID" in record.missing_note()
 
@@ -288,7 +288,7 @@ def test_linkage_rows_are_collected_only_when_asked():
     rows = set(record.linkage_rows())
     assert ("PatientID", "P1", "SUB-1") in rows and ("PatientName", "Doe^Jane", "SUB-1") in rows
     assert ("day offset (PatientID)", "P1", "10") in rows
-    assert ("StudyInstanceUID", "1.2.3.4", keyed.hash_uid(KEY, "1.2.3.4")) in rows
+    assert ("StudyInstanceUID", "1.2.3.4", keys.hash_uid(KEY, "1.2.3.4")) in rows
     quiet = FileRecord()
     program().apply(dataset("P1"), tables=subjects(), record=quiet)
     assert quiet.linkage_rows() == ()
@@ -401,4 +401,4 @@ def test_compat_replace_identifiers_takes_the_tables(tmp_path, monkeypatch):
             with pytest.raises(ApplyError, match="R006"):
                 replace_identifiers([dataset("P9")], deid=str(recipe), tables=subjects(policy=policy))
         out = replace_identifiers([dataset("P9")], deid=str(recipe), tables=subjects(policy="hash"))[0]
-    assert out.PatientID == keyed.hash_id(keyed.default_key()[0], "P9")
+    assert out.PatientID == keys.hash_id(keys.default_key()[0], "P9")

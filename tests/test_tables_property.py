@@ -22,11 +22,11 @@ from pydicom.uid import ExplicitVRLittleEndian
 
 import deidlang
 from deidlang import ApplyError
-from deidlang.runtime import keyed
+from deidlang.runtime import keyed, keys
 from deidlang.tables import FileRecord, Table, Tables
 
 SECRET = "differential-key-0123456789abcdef"
-KEY = keyed.key_from_text(SECRET)
+KEY = keys.key_from_text(SECRET)
 
 RECIPE = """FORMAT dicom
 %header

@@ -21,15 +21,15 @@ import pydicom
 import pytest
 
 import deidlang
-from deidlang import batch, cli
-from deidlang.runtime import extras, keyed
+from deidlang import cli, engine
+from deidlang.runtime import extras, keyed, keys
 from deidlang.tables import load_tables
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from canary import build_corpus, find_markers, recipe_keywords  # noqa: E402
 
 KEY_TEXT = "table-tests-key-0123456789abcdef"
-KEY = keyed.key_from_text(KEY_TEXT)
+KEY = keys.key_from_text(KEY_TEXT)
 #: The demo data's patients: two are enrolled, FMH-318805 (3 files) is not.
 ENROLLED = {"FMH-100027": ("SUB-001", -120), "FMH-204418": ("SUB-002", 37)}
 MISSING = "FMH-318805"
@@ -111,9 +111,9 @@ def test_fail_policy_writes_nothing_for_a_missing_row(files, tmp_path, where, re
     tables, progs = programs(files, "fail")
     out = tmp_path / "out"
     scheduler = request.getfixturevalue("cluster").scheduler_address if where == "dask" else None
-    job = batch.Job(tuple(progs), str(out), inputs=(str(files["demo"]),), options=batch.Options(tables=tables),
+    job = engine.Job(tuple(progs), str(out), inputs=(str(files["demo"]),), options=engine.Options(tables=tables),
                     jobs=2 if where == "jobs2" else 1, scheduler=scheduler)
-    results = list(batch.run(job))
+    results = list(engine.run(job))
     failed = [r for r in results if r.status == "failed"]
     assert len(failed) == 3 and len(results) == 10
     for r in failed:
@@ -127,17 +127,17 @@ def test_quarantine_policy_holds_the_files_with_keyed_fallbacks(files, tmp_path,
     tables, progs = programs(files, "quarantine")
     out = tmp_path / "out"
     scheduler = request.getfixturevalue("cluster").scheduler_address if where == "dask" else None
-    job = batch.Job(tuple(progs), str(out), inputs=(str(files["demo"]),), options=batch.Options(tables=tables), scheduler=scheduler)
-    run_ = batch.prepare(job)
+    job = engine.Job(tuple(progs), str(out), inputs=(str(files["demo"]),), options=engine.Options(tables=tables), scheduler=scheduler)
+    run_ = engine.prepare(job)
     results = list(run_.results())
     held = [r for r in results if r.status == "quarantined"]
     assert len(held) == 3 and sum(r.status == "written" for r in results) == 7
     for r in held:
-        assert r.output.startswith(str(out / batch.QUARANTINE_DIR))
+        assert r.output.startswith(str(out / engine.QUARANTINE_DIR))
         assert "table 'subjects' has no row for its PatientID" in r.note
-        assert str(pydicom.dcmread(r.output).PatientID) == keyed.hash_id(KEY, MISSING)
+        assert str(pydicom.dcmread(r.output).PatientID) == keys.hash_id(KEY, MISSING)
     assert not (out / "patient-002").exists()
-    report = batch.write_quarantine_report(str(out), run_.summary.held)
+    report = engine.write_quarantine_report(str(out), run_.summary.held)
     assert MISSING not in Path(report).read_text(encoding="utf-8")
 
 
@@ -145,7 +145,7 @@ def test_quarantine_policy_through_deidc(files, tmp_path, capsys):
     code, out, err = run(run_args(files, tmp_path / "out", "--on-missing", "quarantine"), capsys)
     assert code == 0, err
     assert "10 files processed: 7 written, 3 quarantined" in out
-    report = json.loads((tmp_path / "out" / batch.QUARANTINE_DIR / batch.QUARANTINE_REPORT).read_text(encoding="utf-8"))
+    report = json.loads((tmp_path / "out" / engine.QUARANTINE_DIR / engine.QUARANTINE_REPORT).read_text(encoding="utf-8"))
     assert len(report["files"]) == 3
     assert MISSING not in out + err + json.dumps(report)
 
@@ -157,13 +157,13 @@ def test_hash_policy_through_deidc_local_and_dask(files, tmp_path, capsys):
         code, out, err = run(run_args(files, outs[name], "--on-missing", "hash", *extra), capsys)
         assert code == 0, err
         assert "10 files processed: 10 written" in out and "3 files had no row in a table and got keyed fallbacks" in out
-        records = [json.loads(line) for line in (outs[name] / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()]
+        records = [json.loads(line) for line in (outs[name] / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()]
         assert sum(r.get("fallbacks") == ["subjects:PatientID"] for r in records) == 3
-        assert MISSING not in (outs[name] / batch.MANIFEST_RECORDS).read_text(encoding="utf-8") + out + err
-        head = json.loads((outs[name] / batch.MANIFEST).read_text(encoding="utf-8"))
+        assert MISSING not in (outs[name] / engine.MANIFEST_RECORDS).read_text(encoding="utf-8") + out + err
+        head = json.loads((outs[name] / engine.MANIFEST).read_text(encoding="utf-8"))
         assert head["options"]["tables"]["on_missing"] == "hash"
     assert digests(outs["local"]) == digests(outs["dask"])
-    assert keyed.hash_id(KEY, MISSING) in {v[0] for v in values(outs["local"])}
+    assert keys.hash_id(KEY, MISSING) in {v[0] for v in values(outs["local"])}
 
 
 def test_fail_policy_through_deidc(files, tmp_path, capsys):
@@ -212,7 +212,7 @@ def test_linkage_file_content_mode_and_place(files, tmp_path, capsys):
     by = {(r["kind"], r["original"]): r["replacement"] for r in rows}
     assert by[("PatientID", "FMH-204418")] == "SUB-002"
     assert by[("day offset (PatientID)", "FMH-204418")] == "37"
-    assert by[("PatientID", MISSING)] == keyed.hash_id(KEY, MISSING)
+    assert by[("PatientID", MISSING)] == keys.hash_id(KEY, MISSING)
     for p in out.rglob("*.dcm"):  # every output UID is in the linkage file
         assert (("SOPInstanceUID", str(pydicom.dcmread(p).SOPInstanceUID)) not in by) and str(pydicom.dcmread(p).SOPInstanceUID) in {r["replacement"] for r in rows}
     assert "linkage:" in text and str(link) in text
@@ -230,7 +230,7 @@ def test_without_linkage_nothing_of_the_kind_is_written(files, tmp_path, capsys,
     assert all(p.startswith("out/") for p in written)
     names = {p.split("/")[-1] for p in written}
     assert names - {"deidlang-manifest.json", "deidlang-manifest.jsonl"} == {Path(p).name for p in written if p.endswith(".dcm")}
-    manifest = (tmp_path / "out" / batch.MANIFEST_RECORDS).read_text(encoding="utf-8")
+    manifest = (tmp_path / "out" / engine.MANIFEST_RECORDS).read_text(encoding="utf-8")
     for pid in [*ENROLLED, MISSING]:
         assert pid not in manifest
 
@@ -255,7 +255,7 @@ def test_the_same_values_whatever_the_file_order_and_the_workers(files, tmp_path
     assert values(first) == values(second)
     assert len(values(first)) == 10
     pids = {v[0] for v in values(first)}
-    assert pids == {"SUB-001", "SUB-002", keyed.hash_id(KEY, MISSING)}
+    assert pids == {"SUB-001", "SUB-002", keys.hash_id(KEY, MISSING)}
 
 
 # --------------------------------------------------------------------------- no value in messages

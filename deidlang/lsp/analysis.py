@@ -13,9 +13,10 @@ from typing import Any, Iterator, Mapping, NamedTuple
 
 import attrs
 
-from .. import nodes, parser
-from ..diagnostics import Diagnostic
-from ..source import Source, Span
+from ..checks.tables import given
+from ..lang import nodes, parser
+from ..lang.diagnostics import Diagnostic
+from ..lang.source import Source, Span
 from ..tools.findings import findings
 
 __all__ = ["Options", "Analysis", "Token", "tokens_of"]
@@ -180,9 +181,7 @@ class Analysis:
         self.options = options
         self.source = Source(text, path)
         self.parsed = parser.parse(self.source)
-        from ..tables.check import given
-
-        with given(options.tables):  # lookup tables (deidlang/tables/check.py)
+        with given(options.tables):  # lookup tables (deidlang/checks/tables.py)
             self.diagnostics: list[Diagnostic] = findings(self.parsed, ids=options.ids, functions=options.functions, deid_compat=options.deid_compat)
         self.by_line: dict[int, Any] = {node.span.line: node for node in self.parsed.items}
 

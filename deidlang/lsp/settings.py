@@ -68,7 +68,7 @@ def _modified(path: str) -> int:
 
 def load(raw: Any, root: str | None = None) -> Settings:
     """Settings from the editor's JSON (the ``deidlang`` section or its content)."""
-    from ..cli import CliError, _load_functions, _read_ids
+    from ..cli.common import CliError, load_functions, read_ids
 
     data = _section(raw)
     problems: list[str] = []
@@ -85,14 +85,14 @@ def load(raw: Any, root: str | None = None) -> Settings:
     ids_key = None
     if ids_file:
         try:
-            ids = _read_ids(ids_file)
+            ids = read_ids(ids_file)
             ids_key = (ids_file, os.stat(ids_file).st_mtime_ns)
         except (CliError, OSError) as err:
             problems.append(f"deidlang.idsFile: {err}")
     functions = None
     if functions_file:
         try:
-            functions = _load_functions(functions_file)
+            functions = load_functions(functions_file)
         except CliError as err:
             problems.append(f"deidlang.functionsFile: {err}")
     loaded_tables = None

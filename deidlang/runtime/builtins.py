@@ -2,7 +2,7 @@
 
 deid's (spec 4.4): jitter, dicom_uuid, pydicom_uuid, suffix_uuid, basic_uuid.
 deidlang's (docs/language.md, "Built-in functions"): hashuid, hashid and
-dateshift (keyed: see :mod:`.keyed`), dummy (a valid value for the
+dateshift (keyed: see :mod:`.keys`), dummy (a valid value for the
 element's VR), scrub (the text without this dataset's identifying values),
 code (a coded item for a code sequence) and append (one more value of a
 multi-valued element).
@@ -22,7 +22,7 @@ from typing import Any
 from pydicom.uid import generate_uid
 
 from .dates import jitter_item
-from .values import Builtin, items_of
+from .values import BadArgument, Builtin, BuiltinFailed, items_of
 
 __all__ = [
     "NAMES",
@@ -62,17 +62,6 @@ _ID_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,16}")
 _KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 
 
-class BadArgument(ValueError):
-    """An unknown built-in, or an argument it cannot use."""
-
-
-class BuiltinFailed(ValueError):
-    """A built-in cannot produce a value for this element (the message names no value).
-    ``code``: the ApplyError code it becomes."""
-
-    code = "R004"
-
-
 def _convert(value: str) -> Any:
     if value == "true":
         return True
@@ -106,16 +95,16 @@ def _check_new(b: Builtin) -> None:
     if name == "hashuid":
         prefix = b.option("prefix", "2.25.")
         if not isinstance(prefix, str) or not _UID_PREFIX.fullmatch(prefix) or len(prefix) > 30:
-            raise BadArgument("deid_func:hashuid needs a prefix like '1.2.826.0.1.3680043.10.1234.' (digits and dots, ending with a dot, at most 30 characters)")
+            raise BadArgument(
+                "deid_func:hashuid needs a prefix like '1.2.826.0.1.3680043.10.1234.' (digits and dots, ending with a dot, at most 30 characters)"
+            )
     elif name == "hashid":
         _whole(b, "length", 16, 8, 64)
         prefix = b.option("prefix", "")
         if not isinstance(prefix, str) or not _ID_PREFIX.fullmatch(prefix):
             raise BadArgument("deid_func:hashid needs a prefix of at most 16 letters, digits, '_', '-' or '.'")
-    elif name == "lookup" or (name == "dateshift" and b.has("table")):  # tables: deidlang/tables/lookup.py
-        from ..tables.lookup import check_arguments
-
-        check_arguments(b)
+    elif name == "lookup" or (name == "dateshift" and b.has("table")):  # lookup tables: runtime/lookups.py
+        _lookups().check_arguments(b)
     elif name == "dateshift":
         _whole(b, "max_days", 365, 1, 36500)
         patient = b.option("patient", "PatientID")
@@ -125,13 +114,15 @@ def _check_new(b: Builtin) -> None:
         for key in ("value", "scheme", "meaning"):
             v = b.option(key)
             if not isinstance(v, str) or not v.strip():
-                raise BadArgument(f"deid_func:code needs {key}=, e.g. `deid_func:code value=113100 scheme=DCM meaning=\"Basic Application Confidentiality Profile\"`")
+                raise BadArgument(
+                    f'deid_func:code needs {key}=, e.g. `deid_func:code value=113100 scheme=DCM meaning="Basic Application Confidentiality Profile"`'
+                )
         if len(b.option("value")) > 16 or len(b.option("scheme")) > 16 or len(b.option("meaning")) > 64:
             raise BadArgument("deid_func:code: value= and scheme= hold at most 16 characters, meaning= at most 64")
     elif name == "append":
         v = b.option("value")
         if not isinstance(v, str) or not v.strip() or "\\" in v:
-            raise BadArgument("deid_func:append needs value= one value (no backslash), e.g. value=\"Basic Application Confidentiality Profile\"")
+            raise BadArgument('deid_func:append needs value= one value (no backslash), e.g. value="Basic Application Confidentiality Profile"')
 
 
 def make_builtin(name: str, pairs: list[tuple[str, str]], text: str) -> Builtin:
@@ -224,23 +215,50 @@ def evaluate(b: Builtin, *, field: Any, element: Any, run: Any = None) -> Any:
 
 from pydicom.dataelem import DataElement  # noqa: E402
 from pydicom.dataset import Dataset  # noqa: E402
-from pydicom.tag import Tag  # noqa: E402
 from pydicom.multival import MultiValue  # noqa: E402
 from pydicom.sequence import Sequence  # noqa: E402
+from pydicom.tag import Tag  # noqa: E402
 
-from . import keyed, rawtext, sequences  # noqa: E402
+from ..dicomio import rawtext, sequences  # noqa: E402
+from . import keys  # noqa: E402
 
 #: VRs whose values can carry identifying text or dates (what dummy/scrub touch inside sequences).
 TEXT_VRS = frozenset(("AE", "AS", "DA", "DT", "TM", "PN", "LO", "SH", "ST", "LT", "UT", "UC", "UR"))
 _SCRUB_VRS = frozenset(("LO", "SH", "ST", "LT", "UT", "UC"))
 _DUMMY_TEXT = "ANONYMOUS"
 _DUMMY: dict[str, Any] = {
-    "AE": _DUMMY_TEXT, "CS": _DUMMY_TEXT, "LO": _DUMMY_TEXT, "LT": _DUMMY_TEXT, "PN": _DUMMY_TEXT,
-    "SH": _DUMMY_TEXT, "ST": _DUMMY_TEXT, "UC": _DUMMY_TEXT, "UT": _DUMMY_TEXT, "UR": _DUMMY_TEXT,
-    "AS": "000D", "DA": "19000101", "DT": "19000101000000", "TM": "000000",
-    "DS": "0", "IS": "0", "FL": 0.0, "FD": 0.0, "SL": 0, "SS": 0, "SV": 0, "UL": 0, "US": 0, "UV": 0,
-    "AT": 0, "OB": b"\x00\x00", "OD": b"\x00" * 8, "OF": b"\x00" * 4, "OL": b"\x00" * 4,
-    "OV": b"\x00" * 8, "OW": b"\x00\x00", "UN": b"\x00\x00",
+    "AE": _DUMMY_TEXT,
+    "CS": _DUMMY_TEXT,
+    "LO": _DUMMY_TEXT,
+    "LT": _DUMMY_TEXT,
+    "PN": _DUMMY_TEXT,
+    "SH": _DUMMY_TEXT,
+    "ST": _DUMMY_TEXT,
+    "UC": _DUMMY_TEXT,
+    "UT": _DUMMY_TEXT,
+    "UR": _DUMMY_TEXT,
+    "AS": "000D",
+    "DA": "19000101",
+    "DT": "19000101000000",
+    "TM": "000000",
+    "DS": "0",
+    "IS": "0",
+    "FL": 0.0,
+    "FD": 0.0,
+    "SL": 0,
+    "SS": 0,
+    "SV": 0,
+    "UL": 0,
+    "US": 0,
+    "UV": 0,
+    "AT": 0,
+    "OB": b"\x00\x00",
+    "OD": b"\x00" * 8,
+    "OF": b"\x00" * 4,
+    "OL": b"\x00" * 4,
+    "OV": b"\x00" * 8,
+    "OW": b"\x00\x00",
+    "UN": b"\x00\x00",
 }
 
 
@@ -257,8 +275,8 @@ def _one(items: list) -> Any:
     return items[0] if len(items) == 1 else items
 
 
-def _key(b: Builtin) -> "keyed.Key":
-    return keyed.resolve_key(b.key)
+def _key(b: Builtin) -> keys.Key:
+    return keys.resolve_key(b.key)
 
 
 def _need(element: Any, b: Builtin) -> None:
@@ -298,9 +316,9 @@ def _hashuid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     texts = rawtext.uid_texts(raw) if raw is not None else None
     if texts is None:
         texts = _text_items(element.value)
-    out = [keyed.hash_uid(key, u, prefix) if u.strip() else u for u in texts]
-    if run is not None and run.tables is not None:  # the linkage record (deidlang/tables)
-        _tables().link_each(run, field, texts, out)
+    out = [keys.hash_uid(key, u, prefix) if u.strip() else u for u in texts]
+    if run is not None and run.tables is not None:  # the linkage record (runtime/lookups.py)
+        _lookups().link_each(run, field, texts, out)
     return _one(out) if out else ""
 
 
@@ -313,9 +331,9 @@ def _hashid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     texts = rawtext.texts(raw) if raw is not None else None
     if texts is None:
         texts = _text_items(element.value)
-    out = [keyed.hash_id(key, v, length, prefix) if v.strip() else v for v in texts]
-    if run is not None and run.tables is not None:  # the linkage record (deidlang/tables)
-        _tables().link_each(run, field, texts, out)
+    out = [keys.hash_id(key, v, length, prefix) if v.strip() else v for v in texts]
+    if run is not None and run.tables is not None:  # the linkage record (runtime/lookups.py)
+        _lookups().link_each(run, field, texts, out)
     return _one(out) if out else ""
 
 
@@ -334,9 +352,9 @@ def _patient(b: Builtin, run: Any) -> str:
 
 
 def _shift_one(text: str, vr: str, days: int) -> str:
-    from .dates import parse_da, parse_dt
-
     import datetime as _dt
+
+    from .dates import parse_da, parse_dt
 
     if vr == "DA":
         d = parse_da(text)
@@ -362,13 +380,13 @@ def _dateshift(b: Builtin, field: Any, element: Any, run: Any) -> Any:
         return element.value  # a whole-day shift keeps the time of day
     if vr not in ("DA", "DT"):
         raise BuiltinFailed(f"deid_func:dateshift works on DA, DT and TM elements, not VR {vr}")
-    if b.has("table"):  # the offset from a table (deidlang/tables)
-        days = _tables().table_days(b, run)
+    if b.has("table"):  # the offset from a table (runtime/lookups.py)
+        days = _lookups().table_days(b, run)
     else:
         patient = _patient(b, run)
-        days = keyed.day_offset(_key(b), patient, int(b.option("max_days", 365)))
-        if run.tables is not None:  # the linkage record (deidlang/tables)
-            _tables().link(run, f"day offset ({b.option('patient', 'PatientID')})", patient.strip(), days)
+        days = keys.day_offset(_key(b), patient, int(b.option("max_days", 365)))
+        if run.tables is not None:  # the linkage record (runtime/lookups.py)
+            _lookups().link(run, f"day offset ({b.option('patient', 'PatientID')})", patient.strip(), days)
     try:
         out = [_shift_one(v, vr, days) if v.strip() else v for v in _text_items(element.value)]
     except OverflowError:
@@ -380,6 +398,7 @@ def _dummy(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     _need(element, b)
     vr = element.VR
     if vr == "SQ":
+
         def change(ds, tag, elem):
             if elem.VR in TEXT_VRS and elem.value not in (None, ""):
                 elem.value = dummy_value(elem.VR)
@@ -388,25 +407,44 @@ def _dummy(b: Builtin, field: Any, element: Any, run: Any) -> Any:
         return element.value
     if vr == "UI":
         key = _key(b)
-        return keyed.hash_uid(key, "dummy\x00" + str(element.value or ""))
+        return keys.hash_uid(key, "dummy\x00" + str(element.value or ""))
     return dummy_value(vr)
 
 
 #: identifying values of the dataset that scrub removes from text
 _SCRUB_SOURCES = (
-    "PatientName", "PatientID", "OtherPatientIDs", "OtherPatientNames", "PatientBirthName",
-    "PatientMotherBirthName", "PatientBirthDate", "PatientAddress", "PatientTelephoneNumbers",
-    "IssuerOfPatientID", "MedicalRecordLocator", "AdmissionID", "AccessionNumber", "StudyID",
-    "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "ReferringPhysicianName",
-    "PerformingPhysicianName", "NameOfPhysiciansReadingStudy", "OperatorsName", "PhysiciansOfRecord",
-    "RequestingPhysician", "ResponsiblePerson", "StationName", "DeviceSerialNumber",
+    "PatientName",
+    "PatientID",
+    "OtherPatientIDs",
+    "OtherPatientNames",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+    "PatientBirthDate",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "IssuerOfPatientID",
+    "MedicalRecordLocator",
+    "AdmissionID",
+    "AccessionNumber",
+    "StudyID",
+    "InstitutionName",
+    "InstitutionAddress",
+    "InstitutionalDepartmentName",
+    "ReferringPhysicianName",
+    "PerformingPhysicianName",
+    "NameOfPhysiciansReadingStudy",
+    "OperatorsName",
+    "PhysiciansOfRecord",
+    "RequestingPhysician",
+    "ResponsiblePerson",
+    "StationName",
+    "DeviceSerialNumber",
 )
 
 
 #: Words of an address that name no place (scrub leaves them in the text).
 _ADDRESS_WORDS = frozenset(
-    "road street avenue lane drive boulevard court place square suite floor building house apartment "
-    "north south east west main unit block flat".split()
+    "road street avenue lane drive boulevard court place square suite floor building house apartment north south east west main unit block flat".split()
 )
 
 
@@ -459,6 +497,7 @@ def _scrub(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     _need(element, b)
     rx = _scrub_regex(run)
     if element.VR == "SQ":
+
         def change(ds, tag, elem):
             if elem.VR in _SCRUB_VRS and isinstance(elem.value, (str, MultiValue, list)):
                 new = [_scrub_text(v, rx, elem.VR) for v in _text_items(elem.value)]
@@ -518,21 +557,21 @@ def _append(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     return _one(items)
 
 
-def _tables():
-    """deidlang/tables/lookup.py (imported when a table or a linkage record is first used)."""
-    global _TABLES
-    if _TABLES is None:
-        from ..tables import lookup
+def _lookups() -> Any:
+    """runtime/lookups.py: lookup tables (imported when a table or a linkage record is first used)."""
+    global _LOOKUPS
+    if _LOOKUPS is None:
+        from . import lookups
 
-        _TABLES = lookup
-    return _TABLES
+        _LOOKUPS = lookups
+    return _LOOKUPS
 
 
-_TABLES = None
+_LOOKUPS: Any = None
 
 
 def _lookup(b: Builtin, field: Any, element: Any, run: Any) -> Any:
-    return _tables().evaluate(b, field, element, run)
+    return _lookups().evaluate(b, field, element, run)
 
 
 _NEW = {

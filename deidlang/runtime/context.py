@@ -12,8 +12,8 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from .. import regexes
-from ..diagnostics import ApplyError
+from ..lang import regexes
+from ..lang.diagnostics import ApplyError
 from .selectors import FieldsGroup
 from .universe import DicomField, keyword_of, tag_string
 from .values import items_of
@@ -61,7 +61,7 @@ class Run:
         self.spared: dict[int, Any] = {}
         self._values_regex: dict[str, regexes.LiteralSet | None] = {}
         self.hidden_top: frozenset = frozenset()
-        self.tables = None  # lookup tables and the linkage record of this apply (deidlang/tables/lookup.py)
+        self.tables: Any = None  # lookup tables and the linkage record of this apply (runtime/lookups.py)
 
     # -- selection
     def select(self, index: int) -> list[DicomField]:

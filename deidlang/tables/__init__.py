@@ -15,18 +15,24 @@ In Python::
     record = FileRecord(linkage=True)            # optional: fallbacks used, linkage rows
     program.apply(ds, tables=tables, record=record)
 
-Modules: :mod:`.store` (the compact :class:`Table`, :class:`Tables`, the
-:class:`OnMissing` policy), :mod:`.readers` (CSV, TSV, JSON, SQLite),
-:mod:`.keys` (``key=``), :mod:`.lookup` (apply time), :mod:`.check` (the
-checks), :mod:`.linkage` (the linkage file), :mod:`.coverage` (inputs
-without a row), :mod:`.template` (``deidc identifiers --keys``) and
-:mod:`.options` (the command-line options).
+Owns the tables as data: :mod:`.store` (the compact :class:`Table`,
+:class:`Tables`, the :class:`OnMissing` policy), :mod:`.readers` (CSV, TSV, JSON,
+SQLite), :mod:`.keys` (``key=``: which element, and reading it from a dataset),
+:mod:`.record` (the lookups of Programs, :class:`FileRecord`), :mod:`.linkage`
+(the linkage file), :mod:`.coverage` (inputs without a row), :mod:`.template`
+(``deidc identifiers --keys``) and :mod:`.runs` (what the batch engine does per
+file). What a lookup does at apply time is :mod:`deidlang.runtime.lookups`; the
+checks are :mod:`deidlang.checks.tables`; the command-line options
+:mod:`deidlang.cli.tables`.
+
+May import: :mod:`deidlang.lang` and :mod:`deidlang.dicomio` (it sits below the
+runtime, which reads the tables); nothing above.
 """
 
 from __future__ import annotations
 
-from .lookup import FileRecord, MissingRow, NoTable
 from .readers import load_table, load_tables, parse_spec
+from .record import FileRecord
 from .store import OnMissing, Table, TableError, Tables
 
 __all__ = [
@@ -35,8 +41,6 @@ __all__ = [
     "OnMissing",
     "TableError",
     "FileRecord",
-    "MissingRow",
-    "NoTable",
     "load_table",
     "load_tables",
     "parse_spec",

@@ -23,7 +23,7 @@ from pydicom.sequence import Sequence
 
 from .store import normal
 
-__all__ = ["KeyPath", "BadKey", "key_path", "read", "value_text"]
+__all__ = ["KeyPath", "BadKey", "key_path", "keyword_tag", "read", "value_text"]
 
 
 class BadKey(ValueError):
@@ -48,8 +48,8 @@ class KeyPath:
 @functools.lru_cache(maxsize=256)
 def key_path(text: str) -> KeyPath:
     """The element ``text`` names (cached). Raises :class:`BadKey`."""
-    from .. import nodes
-    from ..parser import parse_line
+    from ..lang import nodes
+    from ..lang.parser import parse_line
 
     written = text.strip()
     if not written:
@@ -59,12 +59,12 @@ def key_path(text: str) -> KeyPath:
     if problems or field is None or field.text != written:
         raise BadKey(f"key={written} is not a field expression")
     if isinstance(field, nodes.Keyword):
-        tag = _keyword_tag(field.name)
+        tag = keyword_tag(field.name)
         return KeyPath(written, (("tag", tag),), tag)
     if isinstance(field, nodes.Tag):
         return KeyPath(written, (("tag", field.value),), field.value)
     if isinstance(field, nodes.NestedName):
-        tags = tuple(_keyword_tag(p) for p in field.parts)
+        tags = tuple(keyword_tag(p) for p in field.parts)
         return KeyPath(written, tuple(("tag", t) for t in tags), tags[-1])
     if isinstance(field, nodes.UidPath):
         steps = tuple(("item", s) if i % 2 else ("tag", s) for i, s in enumerate(field.steps))
@@ -84,7 +84,8 @@ def _keywords() -> dict[str, int]:
     return {k: v for k, v in keyword_dict.items() if k}
 
 
-def _keyword_tag(word: str) -> int:
+def keyword_tag(word: str) -> int:
+    """The tag of a DICOM keyword (any case, when no other keyword differs only by case). Raises :class:`BadKey`."""
     keywords = _keywords()
     tag = keywords.get(word)
     if tag is not None:
@@ -92,7 +93,7 @@ def _keyword_tag(word: str) -> int:
     folded = {k.lower(): v for k, v in keywords.items()}.get(word.lower())
     if folded is not None:
         return folded
-    from ..suggest import did_you_mean
+    from ..lang.suggest import did_you_mean
 
     hint = did_you_mean(word, keywords, case_insensitive=True)
     raise BadKey(f"key={word}: no DICOM keyword '{word}'" + (f" ({hint})" if hint else ""))
@@ -115,7 +116,7 @@ def _raw_text(ds: Dataset, tag: int) -> str | None:
     if elem is None:
         return None
     if type(elem) is RawDataElement:
-        from ..runtime import rawtext
+        from ..dicomio import rawtext
 
         texts = rawtext.texts(elem)
         if texts is not None:

@@ -278,7 +278,7 @@ def _sqlite(name: str, spec: str) -> Table:
     try:
         known = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type IN ('table', 'view') ORDER BY name")]
         if table not in known:
-            from ..suggest import did_you_mean
+            from ..lang.suggest import did_you_mean
 
             hint = did_you_mean(table, known) or (f"its tables: {', '.join(known)}" if known else "it has no table")
             raise TableError(f"table '{name}': the database {path} has no table '{table}' ({hint})")

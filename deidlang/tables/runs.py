@@ -1,4 +1,4 @@
-"""Tables in a batch run (``deidlang.batch`` calls these; each call is one line there).
+"""Tables in a batch run (:mod:`deidlang.engine` calls these; each call is one line there).
 
 Per file, in the worker: :func:`record_for` reads the original keys before any
 recipe runs and collects what the run did with tables and keyed pseudonyms;
@@ -17,10 +17,10 @@ from typing import Any, Iterable, Sequence
 import attrs
 
 from .linkage import Linkage, refuse_inside
-from .lookup import FileRecord
+from .record import FileRecord
 from .store import OnMissing
 
-__all__ = ["record_for", "held", "finish", "quarantines", "open_linkage", "write_linkage", "check_linkage"]
+__all__ = ["Linkage", "record_for", "held", "finish", "quarantines", "open_linkage", "write_linkage", "check_linkage"]
 
 #: Results whose pseudonyms leave the run (the others wrote nothing).
 _WRITTEN = frozenset(("written", "quarantined"))

@@ -26,7 +26,7 @@ import itertools
 import threading
 from typing import Any, Iterable, Iterator, Mapping, Sequence
 
-from ..diagnostics import DeidlangError
+from ..lang.diagnostics import DeidlangError
 
 __all__ = ["Table", "Tables", "OnMissing", "TableError", "Builder", "normal"]
 
