@@ -156,10 +156,17 @@ def per_file(root: Path, table: Path, tmp: Path, rounds: int, files: int) -> dic
         "bundled recipe": (_programs([bundled], None), None, None),
         "bundled recipe, PatientID from the table (not hashid)": (_programs([one], tables), tables, "bundled recipe"),
         "bundled recipe, 3 lines keyed (hashid, hashid, dateshift)": (_programs([_lines(bundled, False)], None), None, "bundled recipe"),
-        "bundled recipe, the same 3 lines from the table": (_programs([_lines(bundled, True)], tables), tables, "bundled recipe, 3 lines keyed (hashid, hashid, dateshift)"),
+        "bundled recipe, the same 3 lines from the table": (
+            _programs([_lines(bundled, True)], tables),
+            tables,
+            "bundled recipe, 3 lines keyed (hashid, hashid, dateshift)",
+        ),
         "keyed recipe + bundled recipe (the same KEEP lines, keyed)": (_programs([KEYED_RECIPE, bundled], None), None, "bundled recipe"),
         "table recipe + bundled recipe (the README's example)": (
-            _programs([TABLE_RECIPE, bundled], tables), tables, "keyed recipe + bundled recipe (the same KEEP lines, keyed)"),
+            _programs([TABLE_RECIPE, bundled], tables),
+            tables,
+            "keyed recipe + bundled recipe (the same KEEP lines, keyed)",
+        ),
     }
     jobs = {name: (lambda p=p, t=t, n=n: _engine(p, t, root, tmp / f"out{n}")) for n, (name, (p, t, _)) in enumerate(workloads.items())}
     wall: dict[str, list[float]] = {name: [] for name in workloads}
@@ -217,8 +224,22 @@ def sharing(root: Path, table: Path, recipe: Path, tmp: Path) -> dict:
     env = dict(os.environ, DEIDLANG_KEY="benchmark-key-0123456789abcdef")
     runs = {
         "without table": [*deidc, "run", "--input", str(root), "--output", str(tmp / "s1"), "--jobs", "2"],
-        "with table": [*deidc, "run", "--recipe", str(recipe), "--recipe", str(BUNDLED), "--input", str(root),
-                       "--output", str(tmp / "s2"), "--jobs", "2", "--table", f"subjects={table}"],
+        "with table": [
+            *deidc,
+            "run",
+            "--recipe",
+            str(recipe),
+            "--recipe",
+            str(BUNDLED),
+            "--input",
+            str(root),
+            "--output",
+            str(tmp / "s2"),
+            "--jobs",
+            "2",
+            "--table",
+            f"subjects={table}",
+        ],
     }
     result = {}
     for name, argv in runs.items():
@@ -234,8 +255,12 @@ def sharing(root: Path, table: Path, recipe: Path, tmp: Path) -> dict:
                 private = m.get("Private_Clean", 0) + m.get("Private_Dirty", 0)
                 old = peak.get(child)
                 if old is None or private > old["private"]:
-                    peak[child] = {"rss": m.get("Rss", 0), "pss": m.get("Pss", 0), "private": private,
-                                   "shared": m.get("Shared_Clean", 0) + m.get("Shared_Dirty", 0)}
+                    peak[child] = {
+                        "rss": m.get("Rss", 0),
+                        "pss": m.get("Pss", 0),
+                        "private": private,
+                        "shared": m.get("Shared_Clean", 0) + m.get("Shared_Dirty", 0),
+                    }
             time.sleep(0.05)
         assert proc.returncode == 0, f"{name}: exit {proc.returncode}"
         result[name] = {"parent_rss": parent_peak, "workers": list(peak.values())}
@@ -263,17 +288,22 @@ def main(argv: list[str] | None = None) -> int:
         med = lambda key: statistics.median(x[key] for x in loads)  # noqa: E731
         walls = ", ".join(f"{x['total']:.2f}" for x in loads)
         cpus = ", ".join(f"{x['cpu']:.2f}" for x in loads)
-        print(f"load (read + index), fresh process, 5 runs: wall {walls} s; CPU {cpus} s "
-              f"(median read {med('read_cpu'):.2f} + index {med('index_cpu'):.2f} s CPU)")
+        print(
+            f"load (read + index), fresh process, 5 runs: wall {walls} s; CPU {cpus} s (median read {med('read_cpu'):.2f} + index {med('index_cpu'):.2f} s CPU)"
+        )
         traced = measure_load(table, 1, traced=True)[0]
-        print(f"memory held after load: {traced['live'] / mb:.0f} MB live (tracemalloc; cells and offsets "
-              f"{traced['cells'] / mb:.0f} MB, the rest the PatientID index); peak while loading {traced['peak'] / mb:.0f} MB; "
-              f"resident set grew by {med('rss_growth') / mb:.0f} MB (freed memory the allocator keeps included)")
+        print(
+            f"memory held after load: {traced['live'] / mb:.0f} MB live (tracemalloc; cells and offsets "
+            f"{traced['cells'] / mb:.0f} MB, the rest the PatientID index); peak while loading {traced['peak'] / mb:.0f} MB; "
+            f"resident set grew by {med('rss_growth') / mb:.0f} MB (freed memory the allocator keeps included)"
+        )
 
         costs = per_file(tmp / "corpus", table, tmp, args.rounds, args.files)
         for name, c in costs.items():
-            versus = "" if c["base"] == name else (
-                f" ({(c['ratio'] - 1) * 100:+.1f}% wall, {(c['cpu_ratio'] - 1) * 100:+.1f}% CPU vs '{c['base']}'; medians of per-round ratios)"
+            versus = (
+                ""
+                if c["base"] == name
+                else (f" ({(c['ratio'] - 1) * 100:+.1f}% wall, {(c['cpu_ratio'] - 1) * 100:+.1f}% CPU vs '{c['base']}'; medians of per-round ratios)")
             )
             print(f"per file: {name}: {c['ms_per_file']:.2f} ms wall, {c['cpu_ms_per_file']:.2f} ms CPU{versus}")
 

@@ -68,6 +68,7 @@ def compile(
     ``ids``/``functions``/``tables`` as for :func:`check`.
     """
     from .compiler import compile_recipe
+
     result = parser.parse(source, path=path)
     with given(tables) as seen:
         diagnostics = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat) + seen.unused()

@@ -16,9 +16,7 @@ import os
 import pickle
 import sqlite3
 import stat
-from pathlib import Path
 
-import pydicom
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -69,9 +67,7 @@ def dataset(pid: str = "P1", **more) -> Dataset:
 
 def test_csv_with_a_bom_padding_quotes_and_crlf(tmp_path):
     path = tmp_path / "t.csv"
-    path.write_bytes(
-        "\ufeffPatientID, subject_id ,note\r\nP1 ,SUB-1,plain\r\n\r\n  P2,SUB-2,\"with, a comma\r\nand a line\"\r\nP3,SUB-3,\r\n".encode("utf-8")
-    )
+    path.write_bytes('\ufeffPatientID, subject_id ,note\r\nP1 ,SUB-1,plain\r\n\r\n  P2,SUB-2,"with, a comma\r\nand a line"\r\nP3,SUB-3,\r\n'.encode("utf-8"))
     t = load_table("s", str(path))
     assert t.columns == ("PatientID", "subject_id", "note") and t.rows == 3 and t.kind == "csv"
     assert t.cells("PatientID") == ["P1", "P2", "P3"]
@@ -99,9 +95,16 @@ def test_the_fast_reader_and_the_csv_module_agree(tmp_path):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=8),
-                          st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=8)),
-                min_size=1, max_size=30))
+@given(
+    st.lists(
+        st.tuples(
+            st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=8),
+            st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00\r"), max_size=8),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
 def test_any_cells_read_back_normalised(tmp_path_factory, rows):
     path = tmp_path_factory.mktemp("csv") / "t.csv"
     with open(path, "w", encoding="utf-8", newline="") as fh:
@@ -342,7 +345,8 @@ def test_linkage_file_mode_content_and_resume(tmp_path):
     assert stat.S_IMODE(db.stat().st_mode) == 0o600
     with sqlite3.connect(db) as con:
         assert con.execute("SELECT kind, original, replacement, first_file FROM linkage ORDER BY original").fetchall() == [
-            ("PatientID", "P1", "SUB-1", "a.dcm"), ("PatientID", "P2", "SUB-2", "b.dcm"),
+            ("PatientID", "P1", "SUB-1", "a.dcm"),
+            ("PatientID", "P2", "SUB-2", "b.dcm"),
         ]
     con.close()
     other = tmp_path / "other.csv"
@@ -370,11 +374,7 @@ def test_template_rows_counts_and_columns():
             ds.PatientID, ds.AccessionNumber = pid, acc
         ds.StudyInstanceUID = study
         t.add(ds)
-    assert "".join(t.lines()) == (
-        "PatientID,AccessionNumber,files,studies,subject_id,day_offset\n"
-        "P1,A9,1,1,,\n"
-        "P2,A1,3,2,,\n"
-    )
+    assert "".join(t.lines()) == ("PatientID,AccessionNumber,files,studies,subject_id,day_offset\nP1,A9,1,1,,\nP2,A1,3,2,,\n")
     assert (t.files, t.keyless) == (5, 1)
     with pytest.raises(ValueError, match="named twice"):
         Template(["PatientID"], ["files"])

@@ -11,7 +11,6 @@ import csv
 import hashlib
 import json
 import logging
-import os
 import shutil
 import stat
 import sys
@@ -68,7 +67,12 @@ def files(tmp_path_factory) -> dict:
 def cluster():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=":0", silence_logs=logging.ERROR,
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
     ) as c:
         yield c
 
@@ -93,8 +97,20 @@ def run(argv: list[str], capsys) -> tuple[int, str, str]:
 
 
 def run_args(files: dict, out: Path, *more: str) -> list[str]:
-    return ["run", "--recipe", str(files["recipe"]), "--recipe", str(cli.DEFAULT_RECIPE), "--input", str(files["demo"]),
-            "--output", str(out), "--table", f"subjects={files['table']}", *more]
+    return [
+        "run",
+        "--recipe",
+        str(files["recipe"]),
+        "--recipe",
+        str(cli.DEFAULT_RECIPE),
+        "--input",
+        str(files["demo"]),
+        "--output",
+        str(out),
+        "--table",
+        f"subjects={files['table']}",
+        *more,
+    ]
 
 
 def programs(files: dict, policy: str):
@@ -111,8 +127,9 @@ def test_fail_policy_writes_nothing_for_a_missing_row(files, tmp_path, where, re
     tables, progs = programs(files, "fail")
     out = tmp_path / "out"
     scheduler = request.getfixturevalue("cluster").scheduler_address if where == "dask" else None
-    job = engine.Job(tuple(progs), str(out), inputs=(str(files["demo"]),), options=engine.Options(tables=tables),
-                    jobs=2 if where == "jobs2" else 1, scheduler=scheduler)
+    job = engine.Job(
+        tuple(progs), str(out), inputs=(str(files["demo"]),), options=engine.Options(tables=tables), jobs=2 if where == "jobs2" else 1, scheduler=scheduler
+    )
     results = list(engine.run(job))
     failed = [r for r in results if r.status == "failed"]
     assert len(failed) == 3 and len(results) == 10
@@ -214,7 +231,9 @@ def test_linkage_file_content_mode_and_place(files, tmp_path, capsys):
     assert by[("day offset (PatientID)", "FMH-204418")] == "37"
     assert by[("PatientID", MISSING)] == keys.hash_id(KEY, MISSING)
     for p in out.rglob("*.dcm"):  # every output UID is in the linkage file
-        assert (("SOPInstanceUID", str(pydicom.dcmread(p).SOPInstanceUID)) not in by) and str(pydicom.dcmread(p).SOPInstanceUID) in {r["replacement"] for r in rows}
+        assert (("SOPInstanceUID", str(pydicom.dcmread(p).SOPInstanceUID)) not in by) and str(pydicom.dcmread(p).SOPInstanceUID) in {
+            r["replacement"] for r in rows
+        }
     assert "linkage:" in text and str(link) in text
     # a second run into the same linkage file adds nothing twice
     before = link.read_text(encoding="utf-8")
@@ -294,8 +313,9 @@ def test_no_canary_marker_in_manifest_reports_or_messages(tmp_path, capsys):
 
 def test_identifiers_keys_writes_the_template(files, tmp_path, capsys):
     out = tmp_path / "subjects.csv"
-    code, text, err = run(["identifiers", "--input", str(files["demo"]), "--keys", "PatientID", "--format", "csv",
-                           "--recipe", str(files["recipe"]), "--output", str(out)], capsys)
+    code, text, err = run(
+        ["identifiers", "--input", str(files["demo"]), "--keys", "PatientID", "--format", "csv", "--recipe", str(files["recipe"]), "--output", str(out)], capsys
+    )
     assert code == 0, err
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
     rows = list(csv.reader(out.open(encoding="utf-8")))

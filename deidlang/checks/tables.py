@@ -63,7 +63,8 @@ class Given:
             if name not in self.used:
                 out.append(
                     Diagnostic.at(
-                        Span(1, 1, 1, 2), "W209",
+                        Span(1, 1, 1, 2),
+                        "W209",
                         f"table '{name}' is given but no line of the recipes looks it up",
                         "remove --table " + name + "=..., or look it up: `REPLACE PatientID deid_func:lookup table=" + name + " key=PatientID column=...`",
                         file=table.source,
@@ -119,7 +120,8 @@ def check_tables(ctx: Any) -> Iterator[Diagnostic]:
     if state is None or state.tables is None:
         a, v = lines[0]
         yield ctx.diag(
-            v.span, "I202",
+            v.span,
+            "I202",
             f"the lookups of {len(lines)} line{'s' if len(lines) != 1 else ''} are not checked: no tables were given",
             "give each table with --table NAME=PATH (in Python: tables=); a run without them fails every file",
         )
@@ -173,7 +175,8 @@ def _duplicates(ctx: Any, span: Span, table: Table, key_column: str, column: str
     more = f"; and {len(groups) - SHOWN} more" if len(groups) > SHOWN else ""
     n = len(groups)
     return ctx.diag(
-        span, "E219",
+        span,
+        "E219",
         f"table '{table.name}': {n} key{'s' if n != 1 else ''} of column '{key_column}' appear{'' if n != 1 else 's'} in several rows "
         f"that give different '{column}' values: {shown}{more}",
         "keep one row per key (a lookup takes the first); rows that agree on the value are fine",
@@ -275,6 +278,8 @@ def _cell_fits(text: str, need: str) -> bool:
 
 def _misfits(table: Table, column: str, need: str) -> str:
     """What is wrong with the cells of ``column`` for ``need`` ("" when nothing)."""
+    limit: int | None
+    pattern: str | None
     if need == DAYS:
         limit, pattern = None, _DAYS_FAST
     else:

@@ -121,7 +121,7 @@ def tables_of(args: Any, *, applying: bool = False) -> Tables | None:
     every lookup is then a finding)."""
     if args is None:
         return None
-    found = getattr(args, _TABLES, _UNREAD)
+    found: Any = getattr(args, _TABLES, _UNREAD)
     if found is not _UNREAD:
         return found
     specs = getattr(args, "table", None) or []
@@ -268,6 +268,7 @@ def load_programs(
     what: str = "no file was read or written",
     args: argparse.Namespace | None = None,
     applying: bool = True,
+    tables: Tables | None = None,
 ) -> tuple[dict[str, str], list, tuple[Diagnostic, ...]] | None:
     """Check and compile the recipes (in the order given): (texts, programs, the findings
     --allow let through), or None after reporting what stops them.
@@ -275,7 +276,8 @@ def load_programs(
     ``applying``: the header actions will run, so the ids and functions are known
     (none given: every var:/func: lacks a value), and every finding that
     :func:`deidlang.lang.diagnostics.refusing` names stops the run unless --allow
-    names it. Otherwise (inspect) only errors stop it.
+    names it. Otherwise (inspect) only errors stop it. ``tables``: the lookup tables
+    the recipes are checked with (default: the command's, :func:`tables_of`).
     """
     texts = read_recipes(recipe_paths)
     deid_compat = bool(getattr(args, "deid_compat", False))
@@ -283,11 +285,10 @@ def load_programs(
         allow = parse_allow(getattr(args, "allow", None)) if applying else frozenset()
     except ValueError as err:
         raise CliError(f"--allow: {err}") from None
-    tables = tables_of(args, applying=applying)
+    if tables is None:
+        tables = tables_of(args, applying=applying)
     if applying:
-        verdict = api.vet(
-            texts, ids=ids if ids is not None else {}, functions=funcs or (), allow=allow, deid_compat=deid_compat, strict=strict, tables=tables
-        )
+        verdict = api.vet(texts, ids=ids if ids is not None else {}, functions=funcs or (), allow=allow, deid_compat=deid_compat, strict=strict, tables=tables)
         refused = verdict.refused
     else:
         verdict = api.vet(texts, ids=ids, functions=funcs, deid_compat=deid_compat, tables=tables)

@@ -111,7 +111,13 @@ def run(args: argparse.Namespace) -> int:
     programs = compose_programs(programs, args)  # as `deidc run` applies them: earlier KEEPs protect; keys bound
     try:
         explanation = explaining.explain(
-            programs, ds, ids=_ids_for(ids, file, ds), funcs=funcs, path=file, remove_private=args.remove_private, **cli_tables.apply_options(args, ds, programs)
+            programs,
+            ds,
+            ids=_ids_for(ids, file, ds),
+            funcs=funcs,
+            path=file,
+            remove_private=args.remove_private,
+            **cli_tables.apply_options(args, ds, programs),
         )
     except ApplyError as err:
         print_err(f"error: {apply_error_text(err, args.show_values)}")

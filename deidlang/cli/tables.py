@@ -32,6 +32,7 @@ from .common import CliError, read_recipe, tables_of
 
 __all__ = [
     "add_table_option",
+    "add_on_missing",
     "add_run_options",
     "add_check_options",
     "add_identifiers_options",
@@ -50,17 +51,23 @@ POLICIES = tuple(p.value for p in OnMissing)
 # --------------------------------------------------------------------------- arguments
 
 
-def add_table_option(parser: argparse.ArgumentParser) -> None:
+def add_table_option(parser: Any) -> None:
+    """``--table NAME=PATH`` on a parser or an argument group."""
     parser.add_argument(
-        "--table", action="append", metavar="NAME=PATH",
-        help="a lookup table for deid_func:lookup (repeatable): CSV or TSV with a header row, JSON (a list of objects) "
-        "or SQLite (PATH#TABLE)",
+        "--table",
+        action="append",
+        metavar="NAME=PATH",
+        help="a lookup table for deid_func:lookup (repeatable): CSV or TSV with a header row, JSON (a list of objects) or SQLite (PATH#TABLE)",
     )
 
 
-def _add_on_missing(parser: argparse.ArgumentParser) -> None:
+def add_on_missing(parser: Any) -> None:
+    """``--on-missing POLICY`` on a parser or an argument group."""
     parser.add_argument(
-        "--on-missing", choices=POLICIES, default=None, metavar="POLICY",
+        "--on-missing",
+        choices=POLICIES,
+        default=None,
+        metavar="POLICY",
         help="a file whose key has no row in a table: fail (default; nothing is written for it), quarantine "
         "(held in the quarantine folder, written with keyed fallbacks) or hash (the keyed pseudonym of the key, "
         "recorded in the manifest)",
@@ -70,10 +77,11 @@ def _add_on_missing(parser: argparse.ArgumentParser) -> None:
 def add_run_options(parser: argparse.ArgumentParser) -> None:
     """``deidc run``: --table, --on-missing, --linkage."""
     group = parser.add_argument_group("lookup tables (deid_func:lookup)")
-    add_table_option(group)  # type: ignore[arg-type]
-    _add_on_missing(group)  # type: ignore[arg-type]
+    add_table_option(group)
+    add_on_missing(group)
     group.add_argument(
-        "--linkage", metavar="PATH",
+        "--linkage",
+        metavar="PATH",
         help="write what every table and keyed pseudonym stands for (kind, original, replacement, first file) to PATH "
         "(.csv, or .sqlite/.db), mode 0600, outside the output folder: identifying data, for the honest broker only",
     )
@@ -82,7 +90,7 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
 def add_explain_options(parser: argparse.ArgumentParser) -> None:
     """``deidc explain``: --table, --on-missing."""
     add_table_option(parser)
-    _add_on_missing(parser)
+    add_on_missing(parser)
 
 
 def add_check_options(parser: argparse.ArgumentParser) -> None:
@@ -97,7 +105,9 @@ def add_identifiers_options(parser: argparse.ArgumentParser) -> None:
     """``deidc identifiers``: --keys, --format, --columns."""
     parser.add_argument("--keys", metavar="K1,K2", help="write a table with one row per distinct combination of these elements (with --format csv)")
     parser.add_argument("--format", choices=("json", "csv"), default="json", help="json: every element of every file (the ids); csv: the table of --keys")
-    parser.add_argument("--columns", metavar="C1,C2", help="with --keys: empty columns to fill in (default: the columns the --recipe's lookups read, else subject_id)")
+    parser.add_argument(
+        "--columns", metavar="C1,C2", help="with --keys: empty columns to fill in (default: the columns the --recipe's lookups read, else subject_id)"
+    )
 
 
 # --------------------------------------------------------------------------- the tables
@@ -195,11 +205,14 @@ def dry_run_report(args: Any, tasks: Sequence, programs: Sequence) -> None:
     policy = tables.on_missing.value
     lines = render(coverage, show_values=bool(getattr(args, "show_values", False)))
     if coverage.missing:
-        lines[0] += f" (--on-missing {policy}: " + {
-            "fail": "they would fail, unwritten)",
-            "quarantine": "they would be held in the quarantine folder)",
-            "hash": "they would get keyed fallbacks)",
-        }[policy]
+        lines[0] += (
+            f" (--on-missing {policy}: "
+            + {
+                "fail": "they would fail, unwritten)",
+                "quarantine": "they would be held in the quarantine folder)",
+                "hash": "they would get keyed fallbacks)",
+            }[policy]
+        )
     for line in lines:
         print(line)
 
@@ -209,12 +222,16 @@ def print_run_summary(args: Any, run: Any) -> None:
     summary = run.summary
     tables = run.job.options.tables
     if summary.fallbacks and tables is not None and tables.on_missing is OnMissing.HASH:
-        print(f"{summary.fallbacks} file{'s' if summary.fallbacks != 1 else ''} had no row in a table and got keyed fallbacks "
-              "(--on-missing hash; the manifest names the table and key element)")
+        print(
+            f"{summary.fallbacks} file{'s' if summary.fallbacks != 1 else ''} had no row in a table and got keyed fallbacks "
+            "(--on-missing hash; the manifest names the table and key element)"
+        )
     linkage = getattr(run, "linkage", None)
     if linkage is not None:
-        print(f"linkage: {linkage.added} new row{'s' if linkage.added != 1 else ''} in {linkage.path} "
-              "(identifying data, readable by you only: for whoever may re-link findings, never with the outputs)")
+        print(
+            f"linkage: {linkage.added} new row{'s' if linkage.added != 1 else ''} in {linkage.path} "
+            "(identifying data, readable by you only: for whoever may re-link findings, never with the outputs)"
+        )
 
 
 # --------------------------------------------------------------------------- identifiers --keys
@@ -264,8 +281,10 @@ def identifiers_table(args: Any) -> int:
     except (WriteError, OSError) as err:
         raise CliError(f"cannot write '{output}': {getattr(err, 'strerror', None) or err}") from None
     rows = len(template.rows)
-    print(f"wrote {rows} row{'s' if rows != 1 else ''} (one per distinct {', '.join(template.keys)}) from "
-          f"{template.files} file{'s' if template.files != 1 else ''} to {output}" + (f" ({failed} failed)" if failed else ""))
+    print(
+        f"wrote {rows} row{'s' if rows != 1 else ''} (one per distinct {', '.join(template.keys)}) from "
+        f"{template.files} file{'s' if template.files != 1 else ''} to {output}" + (f" ({failed} failed)" if failed else "")
+    )
     if template.keyless:
         print(f"{template.keyless} file{'s have' if template.keyless != 1 else ' has'} none of the keys: not in the table")
     print(f"fill in {', '.join(template.columns)}, then: deidc run --table NAME={output} ...")

@@ -117,8 +117,12 @@ def load(raw: Any, root: str | None = None) -> Settings:
         except Exception as err:  # noqa: BLE001 - any unreadable file is reported, never fatal
             problems.append(f"deidlang.sampleDicom: cannot read '{sample_file}' as DICOM ({type(err).__name__})")
     options = Options(
-        ids=ids, ids_key=ids_key, functions=tuple(sorted(functions)) if functions is not None else None,
-        deid_compat=bool(data.get("deidCompat", False)), tables=loaded_tables, tables_key=tables_key,
+        ids=ids,
+        ids_key=ids_key,
+        functions=tuple(sorted(functions)) if functions is not None else None,
+        deid_compat=bool(data.get("deidCompat", False)),
+        tables=loaded_tables,
+        tables_key=tables_key,
     )
     return Settings(
         ids_file=ids_file,

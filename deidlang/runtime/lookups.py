@@ -69,9 +69,7 @@ def check_arguments(b: Any) -> None:
     what = f"deid_func:{b.name}"
     missing = [k for k in ("table", "key", "column") if not (isinstance(b.option(k), str) and b.option(k).strip())]
     if missing:
-        raise BadArgument(
-            f"{what} needs {', '.join(k + '=' for k in missing)}: e.g. `{what} table=subjects key=PatientID column=subject_id`"
-        )
+        raise BadArgument(f"{what} needs {', '.join(k + '=' for k in missing)}: e.g. `{what} table=subjects key=PatientID column=subject_id`")
     if not _NAME.fullmatch(b.option("table")):
         raise BadArgument(f"{what}: table= takes a table name (a letter or '_' first, then letters, digits, '_' or '-')")
     key_column = b.option("key_column")
@@ -129,6 +127,7 @@ def _plan(b: Any) -> tuple[str, KeyPath, str, str]:
     plan = _PLANS.get(b.text)
     if plan is None:
         plan = lookup_of(b)
+        assert plan is not None, "called for lookup built-ins only"  # evaluate and table_days
         if len(_PLANS) > 4096:
             _PLANS.clear()
         _PLANS[b.text] = plan
@@ -140,7 +139,7 @@ def _found(b: Any, run: Any) -> tuple[Any, str, str, str, KeyPath]:
     state = run.tables if run is not None else None
     name, path, key_column, column = _plan(b)
     tables = state.tables if state is not None else None
-    if tables is None or name not in tables:
+    if state is None or tables is None or name not in tables:
         raise NoTable(f"table '{name}' was not given: give it with --table {name}=PATH (in Python: apply(..., tables=...))")
     key = state.originals.get(path.text)
     if key is None:
@@ -182,7 +181,7 @@ def evaluate(b: Any, field: Any, element: Any, run: Any) -> Any:
     element, and for a date (the days a JITTER shifts it by) ``dateshift``'s keyed
     day offset."""
     table, key, key_column, column, path = _found(b, run)
-    value = _cell(table, key, key_column, column)
+    value: str | int = _cell(table, key, key_column, column)
     vr = getattr(element, "VR", None)
     dated = vr in ("DA", "DT", "TM")
     if not value:

@@ -39,9 +39,7 @@ class Coverage:
         return len({m.file for m in self.missing})
 
 
-def survey(
-    uses: Sequence[tuple[str, KeyPath, str, str]], tables: Tables, items: Iterable[tuple[str, Any]]
-) -> Coverage:
+def survey(uses: Sequence[tuple[str, KeyPath, str, str]], tables: Tables, items: Iterable[tuple[str, Any]]) -> Coverage:
     """Look up every key of ``uses`` for each ``(name, dataset or reason)`` of ``items``
     (a string instead of a dataset: the file could not be read, and why)."""
     lookups = list(dict.fromkeys((t, path, column) for t, path, column, _value in uses if t in tables and tables[t].has(column)))

@@ -13,6 +13,7 @@ element has no key.
 from __future__ import annotations
 
 import functools
+import typing
 from typing import Any
 
 import attrs
@@ -112,7 +113,7 @@ def value_text(value: Any) -> str:
 
 def _raw_text(ds: Dataset, tag: int) -> str | None:
     """The top-level element's text, straight from the bytes when it is plain ASCII."""
-    elem = ds._dict.get(tag)
+    elem = ds._dict.get(tag)  # type: ignore[call-overload]  # keyed by BaseTag, an int
     if elem is None:
         return None
     if type(elem) is RawDataElement:
@@ -151,7 +152,7 @@ def _find(ds: Dataset, steps: tuple) -> Any:
     if not rest:
         value = elem.value
         return None if isinstance(value, Sequence) else value
-    items = elem.value if isinstance(elem.value, Sequence) else ()
+    items: typing.Sequence[Any] = elem.value if isinstance(elem.value, Sequence) else ()
     if rest[0][0] == "item":
         index, rest = rest[0][1], rest[1:]
         items = items[index : index + 1] if index < len(items) else ()

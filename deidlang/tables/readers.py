@@ -168,15 +168,13 @@ class _Rows:
         self.line = 2  # the row number of the next data row (the header is row 1)
 
     def _wrong(self, bad: int, cells: int) -> TableError:
-        return TableError(
-            f"table '{self.name}' ({self.path}): row {self.line + bad} has {cells} cells where the header names {self.width} columns"
-        )
+        return TableError(f"table '{self.name}' ({self.path}): row {self.line + bad} has {cells} cells where the header names {self.width} columns")
 
     def add(self, chunk: list) -> None:
         if set(map(len, chunk)) != {self.width}:
             bad = next(i for i, row in enumerate(chunk) if len(row) != self.width)
             raise self._wrong(bad, len(chunk[bad]))
-        self.builder.add(list(zip(*chunk)), self.line)  # type: ignore[arg-type]
+        self.builder.add(list(zip(*chunk)), self.line)
         self.line += len(chunk)
 
     def add_lines(self, lines: list[str], delimiter: str) -> None:
@@ -246,7 +244,7 @@ def _json(name: str, path: str) -> Table:
         raise TableError(f"table '{name}' ({path}): not valid JSON" + (f" (line {line})" if line else "")) from None
     del data
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise TableError(f"table '{name}' ({path}): expected a JSON list of objects, one per row, e.g. [{{\"PatientID\": \"...\", \"subject_id\": \"...\"}}]")
+        raise TableError(f'table \'{name}\' ({path}): expected a JSON list of objects, one per row, e.g. [{{"PatientID": "...", "subject_id": "..."}}]')
     columns: dict[str, None] = {}
     for item in items:
         for k in item:
@@ -257,10 +255,7 @@ def _json(name: str, path: str) -> Table:
     builder = Builder(names)
     for start in range(0, len(items), CHUNK):
         chunk = items[start : start + CHUNK]
-        cols = [
-            [_cell(item.get(c), f"table '{name}' ({path}): item {start + i + 1}, key '{c}'") for i, item in enumerate(chunk)]
-            for c in names
-        ]
+        cols = [[_cell(item.get(c), f"table '{name}' ({path}): item {start + i + 1}, key '{c}'") for i, item in enumerate(chunk)] for c in names]
         builder.add(cols, start + 1)
     return builder.build(name=name, source=path, kind="json", sha256=sha, first_row=1, row_word="item")
 
@@ -292,9 +287,7 @@ def _sqlite(name: str, spec: str) -> Table:
             chunk = cursor.fetchmany(CHUNK)
             if not chunk:
                 break
-            cols = [
-                [_sql_cell(r[c], name, row + i, names[c]) for i, r in enumerate(chunk)] for c in range(len(names))
-            ]
+            cols = [[_sql_cell(r[c], name, row + i, names[c]) for i, r in enumerate(chunk)] for c in range(len(names))]
             for c in cols:
                 sha.update("\x00".join(c).encode("utf-8"))
                 sha.update(b"\x01")

@@ -79,4 +79,3 @@ def write_linkage(linkage: Linkage | None, results: Iterable[Any]) -> None:
         rows = getattr(result, "linkage", ())
         if rows and result.status in _WRITTEN:
             linkage.add(rows, result.display)
-

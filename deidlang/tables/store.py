@@ -136,7 +136,7 @@ class Builder:
             # each cell takes its length plus its separator (the last one an imaginary one past the end)
             starts.extend(itertools.accumulate(n + 1 for n in lengths))
             columns.append(_Column(data, starts))
-        self._parts = self._lengths = []
+        self._parts, self._lengths = [], []
         return Table(name, source, kind, sha256, self.columns, columns, self.rows, first_row, row_word)
 
 
@@ -191,15 +191,29 @@ class Table:
     # the key indexes it uses once (a forked worker shares its parent's)
     def __getstate__(self) -> dict:
         return {
-            "name": self.name, "source": self.source, "kind": self.kind, "sha256": self.sha256,
-            "columns": self.columns, "data": [(c.data, c.starts) for c in self._data], "rows": self.rows,
-            "first_row": self.first_row, "row_word": self.row_word,
+            "name": self.name,
+            "source": self.source,
+            "kind": self.kind,
+            "sha256": self.sha256,
+            "columns": self.columns,
+            "data": [(c.data, c.starts) for c in self._data],
+            "rows": self.rows,
+            "first_row": self.first_row,
+            "row_word": self.row_word,
         }
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(
-            state["name"], state["source"], state["kind"], state["sha256"], state["columns"],
-            [_Column(d, s) for d, s in state["data"]], state["rows"], state["first_row"], state["row_word"],
+        Table.__init__(
+            self,
+            state["name"],
+            state["source"],
+            state["kind"],
+            state["sha256"],
+            state["columns"],
+            [_Column(d, s) for d, s in state["data"]],
+            state["rows"],
+            state["first_row"],
+            state["row_word"],
         )
 
     def __repr__(self) -> str:
