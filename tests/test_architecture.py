@@ -25,6 +25,7 @@ LAYERS = (
     "deidlang.version",
     "deidlang.lang",
     "deidlang.dicomio",
+    "deidlang.tables",
     "deidlang.runtime",
     "deidlang.compiler",
     "deidlang.pixels",

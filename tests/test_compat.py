@@ -63,8 +63,9 @@ def s_file(paths, tmp_path) -> str:
 
 
 #: deidlang's keyword-only additions to deid's signatures (docs/compat.md): the opt-out
-#: from refusing a recipe that would leak (deidlang.lang.diagnostics.refusing).
-DEIDLANG_ADDITIONS = {("allow", inspect.Parameter.KEYWORD_ONLY, ())}
+#: from refusing a recipe that would leak (deidlang.lang.diagnostics.refusing), and the lookup
+#: tables of replace_identifiers (deidlang.tables).
+DEIDLANG_ADDITIONS = {("allow", inspect.Parameter.KEYWORD_ONLY, ()), ("tables", inspect.Parameter.KEYWORD_ONLY, None)}
 
 
 def _params(fn) -> list[tuple]:

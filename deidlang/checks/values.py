@@ -186,10 +186,10 @@ def _deidlang_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc, name_sp
         except _BadArgument as exc:
             yield ctx.diag(v.span, "E207", str(exc))
     action = a.action
-    if action == "JITTER":
+    if action == "JITTER" and name != "lookup":  # a lookup can give JITTER its days (checks/tables.py)
         yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not deid_func:{name}", f"write `REPLACE {a.field.text} deid_func:{name}`")
         return
-    fits = {"code": ("ADD", "REPLACE"), "append": ("ADD", "REPLACE")}.get(name, ("REPLACE", "KEEP"))
+    fits = {"code": ("ADD", "REPLACE"), "append": ("ADD", "REPLACE"), "lookup": ("ADD", "REPLACE", "KEEP", "JITTER")}.get(name, ("REPLACE", "KEEP"))
     if action in ("ADD", "REPLACE", "KEEP") and action not in fits:
         what = "ADD (it makes the value from the existing element, and ADD may have none)" if action == "ADD" else action
         yield ctx.diag(v.span, "W306", f"deid_func:{name} does not work with {what}", f"use it with {' or '.join(fits)}")

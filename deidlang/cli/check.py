@@ -11,7 +11,21 @@ from .. import api
 from ..lang.diagnostics import Diagnostic, refusing
 from ..lang.render import render_concise, render_json, render_sarif, render_text
 from ..version import __version__
-from .common import DEFAULT_RECIPE, FORMATS, PROG, CliError, check_recipes, has_errors, load_functions, print_err, read_ids, read_recipe, want_color
+from . import tables as cli_tables  # --table, --input (deidlang/tables)
+from .common import (
+    DEFAULT_RECIPE,
+    FORMATS,
+    PROG,
+    CliError,
+    check_recipes,
+    has_errors,
+    load_functions,
+    print_err,
+    read_ids,
+    read_recipe,
+    tables_of,
+    want_color,
+)
 
 
 def register(sub: Any) -> None:
@@ -36,6 +50,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found (2 still means failure)")
     add_profile_options(p)
+    cli_tables.add_check_options(p)
     p.set_defaults(handler=run)
 
 
@@ -46,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("check needs at least one RECIPE (or --profile basic)")
     ids = read_ids(args.ids) if args.ids else None
     functions = load_functions(args.functions) if args.functions else None
-    texts, diagnostics = check_recipes(args.recipes, ids=ids, functions=functions, deid_compat=args.deid_compat)
+    texts, diagnostics = check_recipes(args.recipes, ids=ids, functions=functions, deid_compat=args.deid_compat, tables=tables_of(args))
     out = sys.stdout
     if args.format == "json":
         out.write(render_json(diagnostics))
@@ -63,9 +78,10 @@ def run(args: argparse.Namespace) -> int:
             f"note: `{PROG} run` stops on {len(stopping)} of these warnings ({', '.join(codes)}): lines that select "
             "nothing or will not do what they say; fix them, or run with " + " ".join(f"--allow {c}" for c in codes)
         )
+    missing = cli_tables.check_inputs(args, texts)  # --input: the inputs without a row in a table
     if args.exit_zero:
         return 0
-    return 1 if has_errors(diagnostics, strict=args.strict) else 0
+    return 1 if missing or has_errors(diagnostics, strict=args.strict) else 0
 
 
 def add_profile_options(parser: argparse.ArgumentParser) -> None:

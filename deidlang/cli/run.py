@@ -18,6 +18,7 @@ from ..engine import pool, preflight, worker
 from ..lang.diagnostics import ApplyError, parse_allow
 from ..lang.render import render_text
 from ..version import __version__
+from . import tables as cli_tables  # --table, --on-missing, --linkage (deidlang/tables)
 from .common import (
     DEFAULT_OUTPUT,
     DEFAULT_RECIPE,
@@ -111,6 +112,7 @@ def register(sub: Any) -> None:
     add_layout_option(p)
     add_key_options(p)
     add_run_proof_options(p)
+    cli_tables.add_run_options(p)
 
 
 _START_METHOD: str | None = None  # the platform's default multiprocessing start method (a seam for tests)
@@ -179,6 +181,7 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
         durable=bool(getattr(args, "fsync", False)),
         layout=args.layout,
         key=key,
+        **cli_tables.run_options(args),
     )
     job = engine.Job(
         programs=tuple(programs),
@@ -196,6 +199,7 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
         require_ids=bool(variables),
         allow=tuple(sorted(parse_allow(args.allow))),
         allowed=allowed,
+        **cli_tables.job_options(args),
     )
     try:
         run = engine.prepare(job)
@@ -254,8 +258,9 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
     progress.clear()
 
     summary = run.summary
-    report = _write_quarantine_report(options.output, summary.held) if quarantine else None
+    report = _write_quarantine_report(options.output, summary.held) if quarantine or summary.held else None
     _print_run_summary(args, recipe_paths, summary, options=options, elapsed=progress.elapsed())
+    cli_tables.print_run_summary(args, run)
     if clean_pixels:
         _print_pixel_summary(summary, options)
     if report is not None and (summary.held or os.path.exists(report)):
@@ -325,7 +330,7 @@ def _print_run_summary(args, recipe_paths, summary: engine.Summary, *, options: 
     print(f"recipe: {recipes}", file=out)
     print(f"input: {source}", file=out)
     print(f"output: {os.path.abspath(args.output)}", file=out)
-    held = f"{summary.quarantined} quarantined, " if options is not None and options.quarantine else ""
+    held = f"{summary.quarantined} quarantined, " if options is not None and (options.quarantine or summary.quarantined) else ""
     print(
         f"{count(total, 'file')} processed: {summary.written} written, {held}{summary.skipped} skipped, {summary.failed} failed",
         file=out,
@@ -386,7 +391,9 @@ def dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappin
             if task.refused:  # no ids entry for a recipe that needs one; a path that would leave the output
                 raise CliError(task.refused)
             ds = read_dicom_or_fail(task.source, args.force)
-            explanation = explaining.explain(programs, ds, ids=task.ids, funcs=funcs, path=task.display, remove_private=args.remove_private)
+            explanation = explaining.explain(
+                programs, ds, ids=task.ids, funcs=funcs, path=task.display, remove_private=args.remove_private, **cli_tables.apply_options(args, ds, programs)
+            )
         except CliError as err:
             reason = str(err)
         except ApplyError as err:
@@ -424,6 +431,7 @@ def dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappin
         write_text_atomic(report_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", private=show)
     done = len(tasks) - failed
     print(f"dry run: {count(done, 'file')} explained" + (f", {failed} failed" if failed else "") + f"; nothing was written to {args.output}")
+    cli_tables.dry_run_report(args, tasks, programs)  # the inputs without a row in a table
     if done:
         print(f"would {_would(totals)} in all" if any(n for k, n in totals.items() if k != "kept") else "no element would change")
         if actions:

@@ -54,6 +54,8 @@ class Options:
     durable: bool = False  # fsync outputs, manifest records and folders (deidc run --fsync)
     layout: str = "mirror"  # how outputs are named: mirror | pseudonym | dicom (deidlang.engine.naming)
     key: Any = attrs.field(default=None, eq=False, repr=False)  # the Key of output-name pseudonyms and input keys
+    tables: Any = attrs.field(default=None, eq=False, repr=False)  # deidlang.tables.Tables: lookups and the missing-row policy
+    linkage: bool = False  # collect each file's linkage rows (deidc run --linkage; deidlang/tables)
 
     @property
     def inspects(self) -> bool:
@@ -70,6 +72,8 @@ class Options:
             "pixels_only": self.pixels_only,
             "verify": self.verify,
             "layout": self.layout,
+            **({"tables": self.tables.fingerprint()} if self.tables is not None else {}),  # deidlang/tables
+            **({"linkage": True} if self.linkage else {}),
         }
 
 
@@ -117,6 +121,7 @@ class Job:
     require_ids: bool = False  # the recipes need ids (var:): a file without an entry fails, unwritten
     allow: tuple[str, ...] = ()
     allowed: tuple = ()  # Diagnostics
+    linkage: str | None = None  # the linkage file (deidc run --linkage; deidlang/tables/linkage.py)
 
 
 @attrs.frozen
@@ -180,6 +185,9 @@ class FileResult:
     flags: tuple[int, ...] = ()  # a name scan: which names of the output path hold identifying values
     renamed: tuple[int, ...] = ()  # the dicom layout: which names of the output path were replaced by pseudonyms
     input_key: str = ""  # the keyed digest that stands for the input in the manifest and reports
+    # lookup tables (deidlang/tables):
+    fallbacks: tuple[str, ...] = ()  # "table:key element" of each keyed fallback of a missing row (--on-missing hash)
+    linkage: tuple = attrs.field(default=(), eq=False, repr=False)  # (kind, original, replacement): for the linkage file only
 
 
 @attrs.define
@@ -207,9 +215,11 @@ class Summary:
     renamed_files: int = 0  # file names that held an identifying value (replaced)
     held: list = attrs.field(factory=list)
     clean_pixels: bool = False
+    fallbacks: int = 0  # files that used a keyed fallback for a missing table row (deidlang/tables)
 
     def add(self, result: FileResult) -> None:
         self.files += 1
+        self.fallbacks += bool(result.fallbacks)
         setattr(self, result.status, getattr(self, result.status) + 1)
         self.resumed += result.resumed
         self.removed += result.removed

@@ -303,6 +303,8 @@ class Manifest:
             rec["verdict"] = result.verdict
         if result.note:
             rec["note"] = result.note
+        if result.fallbacks:  # table and key element names, never values (deidlang/tables)
+            rec["fallbacks"] = list(result.fallbacks)
         return _json_text(rec) + "\n"
 
     # -- closing

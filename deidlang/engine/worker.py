@@ -17,6 +17,7 @@ import attrs
 from ..dicomio.atomic import FATAL_ERRNOS, WriteError, describe, errno_of, remove_quietly
 from ..dicomio.damage import DAMAGED, DICOMDIR, SMALL_FILE, TOO_DEEP, InputError, is_dicomdir
 from ..lang.diagnostics import ApplyError
+from ..tables import runs as tables_runs
 from .inputs import read_input
 from .job import QUARANTINE_DIR, FileResult, Options, Task
 from .outputs import OutputError, write_output
@@ -309,13 +310,16 @@ class Worker:
             naming_state = naming.snapshot(ds)
 
         removed = added = changed = 0
+        record = None
         if not options.pixels_only:
             encoding = getattr(ds, "original_character_set", None)
             before = snapshot(ds)
             ids = self._ids(task)
+            record = tables_runs.record_for(options, ds, self.programs)  # lookup tables, linkage rows
+            more = {"tables": options.tables, "record": record} if record is not None else {}
             try:
                 for program in self.programs:
-                    result = program.apply(ds, ids=ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private)
+                    result = program.apply(ds, ids=ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private, **more)
                     ds = result if result is not None else ds
             except ApplyError as err:
                 detail = raised_message(err) if options.show_values else ""
@@ -324,6 +328,11 @@ class Worker:
                 return failed(f"internal error while applying the recipe ({type(err).__name__}); this is a bug in deidlang", **hashes)
             removed, added, changed = changes(before, ds, encoding)
             del before
+            if tables_runs.held(record) and task.quarantine:  # --on-missing quarantine: a table had no row
+                target, status, replace = task.quarantine, "quarantined", task.replace_quarantine
+                early = None if named_here else self._existing(task, target, replace)
+                if early is not None:
+                    return attrs.evolve(early, **hashes)
         renamed: tuple[int, ...] = ()
         if naming_state is not None:
             try:
@@ -395,7 +404,7 @@ class Worker:
         except BaseException:  # never leave the temporary file of a result that is not returned
             remove_quietly(written.tmp)
             raise
-        return FileResult(
+        done = FileResult(
             task.display,
             status,
             removed=removed,
@@ -414,6 +423,7 @@ class Worker:
             output_mtime_ns=written.mtime_ns,
             **hashes,
         )
+        return tables_runs.finish(record, done)
 
     def _existing(self, task: Task, target: str, replace: bool) -> FileResult | None:
         """The result for a file whose output already exists (or would overwrite the input)."""

@@ -82,7 +82,7 @@ def resolve(run: Run, step, source, field_arg: Any, element: Any, target: DicomF
         except MissingKey as exc:
             raise run.error(step, "R005", f"deid_func:{source.name} needs a key: {exc}", target, label) from exc
         except BuiltinFailed as exc:
-            raise run.error(step, "R004", str(exc), target, label) from exc
+            raise run.error(step, exc.code, str(exc), target, label) from exc
         except JitterOverflow as exc:
             raise run.error(step, "R004", "the jittered date is out of range", target, label) from exc
         except LookupError as exc:

@@ -22,7 +22,7 @@ from typing import Any
 from pydicom.uid import generate_uid
 
 from .dates import jitter_item
-from .values import Builtin, items_of
+from .values import BadArgument, Builtin, BuiltinFailed, items_of
 
 __all__ = [
     "NAMES",
@@ -49,24 +49,17 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "basic_uuid": (),
     "hashuid": ("prefix",),
     "hashid": ("length", "prefix"),
-    "dateshift": ("max_days", "patient"),
+    "dateshift": ("max_days", "patient", "table", "key", "column", "key_column"),  # table=...: deidlang/tables
     "dummy": (),
     "scrub": (),
     "code": ("value", "scheme", "meaning"),
     "append": ("value",),
+    "lookup": ("table", "key", "column", "key_column"),  # a table's value for this file's key: deidlang/tables
 }
 NAMES = tuple(ARGUMENTS)
 _UID_PREFIX = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.")
 _ID_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,16}")
 _KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-
-
-class BadArgument(ValueError):
-    """An unknown built-in, or an argument it cannot use."""
-
-
-class BuiltinFailed(ValueError):
-    """A built-in cannot produce a value for this element (the message names no value)."""
 
 
 def _convert(value: str) -> Any:
@@ -110,6 +103,8 @@ def _check_new(b: Builtin) -> None:
         prefix = b.option("prefix", "")
         if not isinstance(prefix, str) or not _ID_PREFIX.fullmatch(prefix):
             raise BadArgument("deid_func:hashid needs a prefix of at most 16 letters, digits, '_', '-' or '.'")
+    elif name == "lookup" or (name == "dateshift" and b.has("table")):  # lookup tables: runtime/lookups.py
+        _lookups().check_arguments(b)
     elif name == "dateshift":
         _whole(b, "max_days", 365, 1, 36500)
         patient = b.option("patient", "PatientID")
@@ -322,6 +317,8 @@ def _hashuid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     if texts is None:
         texts = _text_items(element.value)
     out = [keys.hash_uid(key, u, prefix) if u.strip() else u for u in texts]
+    if run is not None and run.tables is not None:  # the linkage record (runtime/lookups.py)
+        _lookups().link_each(run, field, texts, out)
     return _one(out) if out else ""
 
 
@@ -335,6 +332,8 @@ def _hashid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     if texts is None:
         texts = _text_items(element.value)
     out = [keys.hash_id(key, v, length, prefix) if v.strip() else v for v in texts]
+    if run is not None and run.tables is not None:  # the linkage record (runtime/lookups.py)
+        _lookups().link_each(run, field, texts, out)
     return _one(out) if out else ""
 
 
@@ -381,7 +380,13 @@ def _dateshift(b: Builtin, field: Any, element: Any, run: Any) -> Any:
         return element.value  # a whole-day shift keeps the time of day
     if vr not in ("DA", "DT"):
         raise BuiltinFailed(f"deid_func:dateshift works on DA, DT and TM elements, not VR {vr}")
-    days = keys.day_offset(_key(b), _patient(b, run), int(b.option("max_days", 365)))
+    if b.has("table"):  # the offset from a table (runtime/lookups.py)
+        days = _lookups().table_days(b, run)
+    else:
+        patient = _patient(b, run)
+        days = keys.day_offset(_key(b), patient, int(b.option("max_days", 365)))
+        if run.tables is not None:  # the linkage record (runtime/lookups.py)
+            _lookups().link(run, f"day offset ({b.option('patient', 'PatientID')})", patient.strip(), days)
     try:
         out = [_shift_one(v, vr, days) if v.strip() else v for v in _text_items(element.value)]
     except OverflowError:
@@ -552,7 +557,25 @@ def _append(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     return _one(items)
 
 
+def _lookups() -> Any:
+    """runtime/lookups.py: lookup tables (imported when a table or a linkage record is first used)."""
+    global _LOOKUPS
+    if _LOOKUPS is None:
+        from . import lookups
+
+        _LOOKUPS = lookups
+    return _LOOKUPS
+
+
+_LOOKUPS: Any = None
+
+
+def _lookup(b: Builtin, field: Any, element: Any, run: Any) -> Any:
+    return _lookups().evaluate(b, field, element, run)
+
+
 _NEW = {
+    "lookup": _lookup,
     "hashuid": _hashuid,
     "hashid": _hashid,
     "dateshift": _dateshift,

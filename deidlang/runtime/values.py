@@ -28,6 +28,8 @@ __all__ = [
     "Func",
     "Builtin",
     "Filter",
+    "BadArgument",
+    "BuiltinFailed",
     "Uncoercible",
     "coerce",
     "deid_typed",
@@ -102,6 +104,17 @@ class Filter:
 
 
 Value = Constant | Var | Func | Builtin | Filter
+
+
+class BadArgument(ValueError):
+    """An unknown built-in, or an argument it cannot use (``runtime.builtins``)."""
+
+
+class BuiltinFailed(ValueError):
+    """A built-in cannot produce a value for this element (the message names no value).
+    ``code``: the ApplyError code it becomes."""
+
+    code = "R004"
 
 
 # --------------------------------------------------------------------------- typing
