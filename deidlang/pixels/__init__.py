@@ -23,7 +23,7 @@ Choices (docs/pixels.md):
 * ``BurnedInAnnotation`` becomes ``NO`` only when pixels were blanked.
 
 Needs numpy and pydicom's decoders (with the pylibjpeg plugins for JPEG,
-JPEG-LS and JPEG 2000): ``pip install 'deidlang[pixels]'``. Pillow is needed
+JPEG-LS and JPEG 2000): ``pip install '.[pixels]'`` in a deidlang checkout. Pillow is needed
 only by :func:`~.previews.write_png`. Messages name transfer syntaxes, tags and reasons,
 never pixel or element values.
 
