@@ -1,7 +1,7 @@
 """deid's pixel API (``deid.dicom.pixels``): ``has_burned_pixels``, ``DicomCleaner``.
 
 Detection runs on :meth:`deidlang.Program.inspect`; the results are given
-deid 0.4.13's shapes (spec 8.4) with deid's strings (group key, reason,
+deid 0.4.13's shapes with deid's strings (group key, reason,
 coordinates as written in the recipe), plus a ``"label"`` key naming the
 LABEL. Pixel work is done by :mod:`deidlang.pixels` (numpy, pydicom's
 decoders and pylibjpeg: ``pip install '.[pixels]'`` in a deidlang checkout), imported only
@@ -61,7 +61,7 @@ def _layout(name: str, text: str) -> dict[int, _LabelInfo]:
     for section in result.recipe.sections_of("filter"):
         groups.setdefault(_section_name(section, lines), []).extend(section.body)
     out: dict[int, _LabelInfo] = {}
-    operator = ""  # deid reuses the operator of the last criterion line it evaluated (spec 8.3)
+    operator = ""  # deid reuses the operator of the last criterion line it evaluated
     for key, labels in groups.items():
         for label in labels:
             coords = []
