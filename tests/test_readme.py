@@ -122,7 +122,9 @@ def test_the_set_up_commands_are_in_the_readme_verbatim() -> None:
 
 
 def test_the_checker_of_this_test_finds_what_is_wrong() -> None:
-    text = "```\ndeidc run --input x --no-such-option\ndeidc frobnicate\ndeidc serve --port 1\n      [--nope]\n```\nand `deidc check --strict`, `--allow CODE`.\n"
+    text = (
+        "```\ndeidc run --input x --no-such-option\ndeidc frobnicate\ndeidc serve --port 1\n      [--nope]\n```\nand `deidc check --strict`, `--allow CODE`.\n"
+    )
     assert shown(text) == [
         ("run", ["--input", "--no-such-option"], "deidc run --input x --no-such-option"),
         ("frobnicate", [], "deidc frobnicate"),
