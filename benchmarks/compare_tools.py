@@ -297,9 +297,8 @@ def report(names, sources, results, leaks, errors, times, markdown: bool) -> str
     return "\n\n".join(
         [
             h.table(header, rows, markdown),
-            "Leaks by kind of value, and how many of them are in private elements:\n\n"
-            + h.table(["tool", *KINDS, "in private elements"], kinds_rows, markdown),
-            "Files not written, by reason:\n\n" + h.table(["tool", "reasons"], failed_rows, markdown),
+            "Leaks by kind of value, and how many of them are in private elements:\n" + h.table(["tool", *KINDS, "in private elements"], kinds_rows, markdown),
+            "Files not written, by reason:\n" + h.table(["tool", "reasons"], failed_rows, markdown),
         ]
     )
 

@@ -171,14 +171,16 @@ def machine() -> str:
         pass
     return (
         f"{datetime.date.today().isoformat()}, {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()}, pydicom {pydicom.__version__}, deidlang {deidlang.__version__}"
+        f"Python {platform.python_version()}, pydicom {pydicom.__version__}, deidlang {deidlang.__version__}, "
+        f"load average {os.getloadavg()[0]:.1f} at the start (other work on the machine slows every row alike)"
     )
 
 
 def table(header: list[str], rows: list[list[str]], markdown: bool = False) -> str:
-    """Rows under a header: aligned columns for a terminal, or a Markdown table."""
+    """Rows under a header: aligned columns for a terminal, or a Markdown table (after a
+    blank line, so that it never continues the paragraph above it)."""
     if markdown:
-        lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        lines = ["", "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
         return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
 

@@ -149,3 +149,34 @@ def test_inspect_help_and_pixels_doc_say_an_unreadable_file_makes_the_status_1(t
         assert cli.main(["inspect", "--input", str(tmp_path)]) == 1
         (tmp_path / "notes.dcm").unlink()
         assert cli.main(["inspect", "--input", str(tmp_path)]) == 0
+
+
+# --------------------------------------------------------------------------- links between the documents
+
+_LINK = re.compile(r"\]\(([^)\s]+)\)")
+
+
+def anchors(path: Path) -> set[str]:
+    """The anchors GitHub gives the headings of a Markdown file."""
+    out = set()
+    text = _FENCE.sub("", path.read_text(encoding="utf-8"))
+    for heading in re.findall(r"^#+\s+(.*?)\s*$", text, re.M):
+        slug = re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
+        out.add(slug)
+    return out
+
+
+def test_every_relative_link_in_the_docs_leads_somewhere() -> None:
+    documents = [ROOT / "README.md", ROOT / "CONTRIBUTING.md", *sorted((ROOT / "docs").glob("*.md"))]
+    broken = []
+    for doc in documents:
+        for target in _LINK.findall(_FENCE.sub("", doc.read_text(encoding="utf-8"))):
+            if re.match(r"[a-z]+:", target):
+                continue  # a URL
+            file, _, anchor = target.partition("#")
+            path = (doc.parent / file).resolve() if file else doc
+            if not path.exists():
+                broken.append(f"{doc.relative_to(ROOT)}: {target} (no such file)")
+            elif anchor and path.suffix == ".md" and anchor not in anchors(path):
+                broken.append(f"{doc.relative_to(ROOT)}: {target} (no such heading)")
+    assert not broken, "\n".join(broken)
