@@ -444,7 +444,7 @@ def test_missing_extra_message(tmp_path):
         env={**os.environ, "PYTHONPATH": str(shadow)},
         stdin=subprocess.DEVNULL,
     )
-    assert r.returncode == 2 and "pip install 'deidlang[lsp]'" in r.stderr
+    assert r.returncode == 2 and "pip install '.[lsp]' in a deidlang checkout" in r.stderr
 
 
 def test_hover_with_a_sample_never_shows_its_values(tmp_path):

@@ -339,7 +339,7 @@ def span_after(span: Span) -> Span:
 CHANGING = frozenset(("REMOVE", "BLANK", "REPLACE", "JITTER"))
 
 
-#: Elements deid's default config protects from every action but ADD (spec 3.1, 5.5).
+#: Elements deid's default config protects from every action but ADD.
 PROTECTED = frozenset(
     (
         "PixelData",

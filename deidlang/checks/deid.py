@@ -126,7 +126,7 @@ def _overlap(a: nodes.Field, b: nodes.Field) -> bool:
 
 
 #: Keywords that DICOM defines only inside sequence items. deid's KEEP protects
-#: an element only where it is top-level in the file (spec 5.2), so KEEP of one
+#: an element only where it is top-level in the file, so KEEP of one
 #: of these protects nothing in practice. Curated from PS3.3 macros: the Code
 #: Sequence Macro (Table 8.8-1), the SOP Instance Reference Macro (Table 10-11),
 #: the Image SOP Instance Reference Macro (Table 10-3) and the SR content item

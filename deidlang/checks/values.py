@@ -55,7 +55,7 @@ _INT_RE = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
 _UID_ROOT_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 _UID_PREFIX_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.")
 _REFERENCE_LIKE_RE = re.compile(r"(var|func|deid_func)[ \t]*:", re.IGNORECASE)
-# deid's action-line tokenizer, as described in the spec (2.6): runs of
+# deid's action-line tokenizer: runs of
 # characters that are neither whitespace nor quotes, glued to whole quoted strings.
 _DEID_TOKEN_RE = re.compile(r"""(?:[^\s"']+|"(?:\\.|[^"])*"|'(?:\\.|[^'])*')+""")
 
@@ -358,7 +358,7 @@ def check_jitter_targets(ctx: Context) -> Iterator[Diagnostic]:
     deidlang changes only values written as a date, so a JITTER of an element
     that is not a date (DA/DT) by name leaves it as it is (W308; a person name
     too, where deid crashes, W412). deid runs dateutil over the value of any VR
-    but DA/DT (spec 7.5): some times and numbers become dates, other text is
+    but DA/DT: some times and numbers become dates, other text is
     kept; an expander that also selects such elements is a deid note (W416).
     Explicit fields are checked against the dictionary VR; ``select:VR:`` by
     its VR; regex expanders and ``fields:`` groups by the dictionary entries

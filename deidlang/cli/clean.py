@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..version import install_hint
 from .common import DEFAULT_OUTPUT, CliError, add_layout_option, add_safety_options, positive_int
 from .run import process_files
 
@@ -63,5 +64,5 @@ def run(args: argparse.Namespace) -> int:
         try:
             import PIL  # noqa: F401
         except ImportError:
-            raise CliError("--png needs Pillow: pip install 'deidlang[pixels]'") from None
+            raise CliError(f"--png needs Pillow: {install_hint('pixels')}") from None
     return process_files(args, pixels_only=args.pixels_only, png=args.png)

@@ -26,6 +26,7 @@ from ..engine import preflight, worker
 from ..lang.diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError, parse_allow
 from ..lang.render import render_text
 from ..tables import OnMissing, TableError, Tables, load_tables
+from ..version import install_hint
 
 PROG = "deidc"
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -326,7 +327,7 @@ def require_pixels() -> None:
     try:
         from .. import pixels  # noqa: F401
     except ImportError as err:
-        raise CliError(f"pixel cleaning needs numpy and pydicom's decoders ({err.name or 'a module'} is missing): pip install 'deidlang[pixels]'") from None
+        raise CliError(f"pixel cleaning needs numpy and pydicom's decoders ({err.name or 'a module'} is missing): {install_hint('pixels')}") from None
 
 
 def count(n: int, word: str) -> str:

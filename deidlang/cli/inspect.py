@@ -27,7 +27,8 @@ def register(sub: Any) -> None:
             "(the first group that flags it), each matching label with the criteria that held and the regions "
             "it would blank, then a count per group. Only headers are read; nothing is written. Without "
             "--input, runs on the demo data; without --recipe, uses deidlang's default recipe. Unreadable "
-            "files are listed and do not change the exit status."
+            "files are listed, the others still inspected, and the exit status is then 1 (a file that could "
+            "not be looked at is not clean)."
         ),
     )
     p.add_argument("--recipe", action="append", metavar="RECIPE", help="recipe whose %%filter sections to run (repeatable)")

@@ -80,7 +80,7 @@ def register(sub: Any) -> None:
         "--scheduler",
         metavar="ADDRESS",
         help="run on a Dask cluster: a scheduler address (tcp://HOST:8786) or local:N for a local cluster "
-        "of N worker processes (needs deidlang[dask]); outputs and manifest are the same as a local run",
+        "of N worker processes (needs the dask extra); outputs and manifest are the same as a local run",
     )
     private = p.add_mutually_exclusive_group()
     private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements (default)")

@@ -16,6 +16,7 @@ import threading
 from typing import Any
 
 from ..serve.config import DEFAULT_AE_TITLE, DEFAULT_PORT, ConfigError, NodeConfig, build, load_toml
+from ..version import install_hint
 from . import tables as cli_tables
 
 __all__ = ["register", "run", "settings_from"]
@@ -214,7 +215,7 @@ def _require(module: str, what: str) -> None:
     from . import common as cli
 
     if importlib.util.find_spec(module) is None:
-        raise cli.CliError(f"{what}: pip install 'deidlang[serve]'")
+        raise cli.CliError(f"{what}: {install_hint('serve')}")
 
 
 def _describe(config: NodeConfig, tables: Any = None) -> None:

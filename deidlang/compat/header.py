@@ -1,4 +1,4 @@
-"""``replace_identifiers`` and ``remove_private_identifiers`` (spec 5.1, 5.10, 9.4).
+"""``replace_identifiers`` and ``remove_private_identifiers``.
 
 The recipe is compiled once per call and applied to each input in turn.
 Inputs are paths (read with ``dcmread(force=force)``) or pydicom datasets

@@ -99,7 +99,7 @@ class Job:
     entry; a file without one fails and is not written. ``funcs``: callables for
     ``func:``; ``functions_path``: the file they came from (executed again in
     workers that cannot inherit them). ``jobs``: local worker processes.
-    ``scheduler``: a Dask scheduler address or ``local:N`` (needs ``deidlang[dask]``).
+    ``scheduler``: a Dask scheduler address or ``local:N`` (needs the ``dask`` extra).
     ``manifest``: write the run manifest and resume from it. ``allow``: the
     codes the user let through (``deidc run --allow``) and ``allowed``: the
     recipe findings they let through, recorded in the manifest.

@@ -1,6 +1,6 @@
 """The deidlang runtime: an immutable :class:`Program` applied to pydicom datasets.
 
-``Program.apply`` (:mod:`.program`) follows deid 0.4.13's pipeline (spec 5.1): strip
+``Program.apply`` (:mod:`.program`) follows deid 0.4.13's pipeline: strip
 sequences / private tags if asked, build the field universe (:mod:`.universe`, after the
 KEEP pre-pass), compute the ``%values``/``%fields`` groups, run the header actions
 (:mod:`.actions`, choosing fields with :mod:`.selectors`, values from :mod:`.values` and

@@ -1,6 +1,6 @@
 """The ``deid_func:`` built-ins.
 
-deid's (spec 4.4): jitter, dicom_uuid, pydicom_uuid, suffix_uuid, basic_uuid.
+deid's: jitter, dicom_uuid, pydicom_uuid, suffix_uuid, basic_uuid.
 deidlang's (docs/language.md, "Built-in functions"): hashuid, hashid and
 dateshift (keyed: see :mod:`.keys`), dummy (a valid value for the
 element's VR), scrub (the text without this dataset's identifying values),

@@ -1,6 +1,6 @@
 """The immutable :class:`Program` (a compiled recipe) and how it applies to pydicom datasets.
 
-``Program.apply`` follows deid 0.4.13's pipeline (spec 5.1): strip
+``Program.apply`` follows deid 0.4.13's pipeline: strip
 sequences / private tags if asked, build the field universe (after the
 KEEP pre-pass), compute the ``%values``/``%fields`` groups, run the header
 actions in recipe order, then the config's ``put.actions``.
