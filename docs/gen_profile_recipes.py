@@ -44,6 +44,18 @@ _PATTERNS = {
     "private": "select:private",
 }
 _TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "CS", "AE", "PN", "SQ"}
+#: the built-in that cleans what an option keeps (scrub cannot: it keeps the rest of the text)
+_CLEANERS = {"clean-structured-content": "cleancontent"}
+_CLEANER_NOTES = {
+    "clean-structured-content": [
+        "# deid_func:cleancontent keeps each content tree's structure, codes and numeric",
+        "# measurements, and replaces what identifies: TEXT values and other free text,",
+        "# PNAME, DATE, TIME and DATETIME values by dummies, UIDREF values and instance UIDs",
+        "# by keyed hashes (the same as the profile's hashuid gives elsewhere in the file),",
+        "# observer identities (they are content items); private elements inside go.",
+        "# See docs/profile.md.",
+    ],
+}
 
 
 def field(row: profile.Row) -> str:
@@ -152,7 +164,9 @@ def option_text(o: profile.Option) -> str:
         vr = r.vr
         if o.name == "retain-safe-private":
             continue
-        if code == "K":
+        if o.name in _CLEANERS:
+            lines.append(f"KEEP {f} deid_func:{_CLEANERS[o.name]}")
+        elif code == "K":
             lines.append(f"KEEP {f}")
         elif o.name == "retain-modified-dates":
             if vr in ("DA", "DT", "TM"):
@@ -193,9 +207,10 @@ def option_text(o: profile.Option) -> str:
             "# the physicians and operators...). It cannot know names the file does not",
             "# hold: review free text before you share it.",
         ]
+    out += _CLEANER_NOTES.get(o.name, [])
     if skipped:
         out += ["#", "# Not retained here:"] + [f"#   {s}" for s in skipped]
-    out += ["", *lines, "", *_method(o.meaning, o.code), ""]
+    out += ["", *dict.fromkeys(lines), "", *_method(o.meaning, o.code), ""]
     return "\n".join(out)
 
 

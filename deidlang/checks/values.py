@@ -41,6 +41,7 @@ _FUNC_VRS: dict[str, frozenset[str]] = {
     "hashuid": frozenset(("UI",)),
     "dateshift": frozenset(("DA", "DT", "TM")),
     "code": frozenset(("SQ",)),
+    "cleancontent": frozenset(("SQ",)),
 }
 
 

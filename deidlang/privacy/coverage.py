@@ -177,7 +177,7 @@ def _value_effect(v: nodes.Value | None, vr: str) -> tuple[str, str]:
             return ("R", "a new random UID on every file: references between files break") if vr == "UI" else ("D", "")
         if n in ("dicom_uuid", "basic_uuid", "suffix_uuid"):
             return ("R", "a new random value on every file: references between files break") if vr == "UI" else ("D", "")
-        if n in ("dateshift", "jitter", "scrub"):
+        if n in ("dateshift", "jitter", "scrub", "cleancontent"):
             return "C", ""
         return "D", ""  # dummy, hashid, code, append
     if isinstance(v, nodes.Literal):

@@ -53,6 +53,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
+from ..runtime.content import CODE_ITEM_KEYWORDS
 from ..runtime.universe import keyword_of, tag_string
 
 __all__ = [
@@ -93,19 +94,7 @@ _PLACEHOLDERS = frozenset(
 #: person or institution named in a code item is also named in its own element.
 _CODED = frozenset(
     {
-        "CodeValue",
-        "CodeMeaning",
-        "CodingSchemeDesignator",
-        "CodingSchemeVersion",
-        "LongCodeValue",
-        "URNCodeValue",
-        "ContextIdentifier",
-        "ContextUID",
-        "MappingResource",
-        "MappingResourceUID",
-        "MappingResourceName",
-        "ContextGroupExtensionFlag",
-        "ContextGroupExtensionCreatorUID",
+        *CODE_ITEM_KEYWORDS,
         "CodingSchemeUID",
         "CodingSchemeRegistry",
         "CodingSchemeExternalID",
@@ -556,7 +545,7 @@ def harvest(ds: Dataset, *, recipes: Iterable[Any] = (), options: Iterable[str] 
         if shift and vr in DATE_VRS:
             dated[uid] = _plain_value(elem)
         code = _effective(tag, opts, within)
-        if code == "C" and vr not in DATE_VRS:
+        if code == "C" and vr not in DATE_VRS and kw not in _CODED and vr in _SPECIFIC_VRS:
             continue  # text an option cleans and keeps: its own words are no evidence, other values in it are
         if code in (None, "K") or kw in _CODED or vr not in _SPECIFIC_VRS:
             # an element that does not identify, or a coded value, a number, an age,

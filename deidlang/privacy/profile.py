@@ -69,7 +69,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("retain-full-dates", "113106", "Retain Longitudinal Temporal Information Full Dates Option", "retain-full-dates.dicom"),
     Option("retain-modified-dates", "113107", "Retain Longitudinal Temporal Information Modified Dates Option", "retain-modified-dates.dicom"),
     Option("clean-descriptors", "113105", "Clean Descriptors Option", "clean-descriptors.dicom"),
-    Option("clean-structured-content", "113104", "Clean Structured Content Option", None),
+    Option("clean-structured-content", "113104", "Clean Structured Content Option", "clean-structured-content.dicom"),
     Option("clean-graphics", "113103", "Clean Graphics Option", None),
 )
 
