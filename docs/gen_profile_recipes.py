@@ -45,7 +45,7 @@ _PATTERNS = {
 }
 _TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "CS", "AE", "PN", "SQ"}
 #: the built-in that cleans what an option keeps (scrub cannot: it keeps the rest of the text)
-_CLEANERS = {"clean-structured-content": "cleancontent"}
+_CLEANERS = {"clean-structured-content": "cleancontent", "clean-graphics": "cleangraphics"}
 _CLEANER_NOTES = {
     "clean-structured-content": [
         "# deid_func:cleancontent keeps each content tree's structure, codes and numeric",
@@ -53,6 +53,17 @@ _CLEANER_NOTES = {
         "# PNAME, DATE, TIME and DATETIME values by dummies, UIDREF values and instance UIDs",
         "# by keyed hashes (the same as the profile's hashuid gives elsewhere in the file),",
         "# observer identities (they are content items); private elements inside go.",
+        "# See docs/profile.md.",
+    ],
+    "clean-graphics": [
+        "# deid_func:cleangraphics keeps the graphics and cleans them: an overlay plane whose",
+        "# bitmap holds text-like marks is blanked (its group stays whole and valid), one",
+        "# that cannot be examined (bits in the pixel data) goes with its whole group (as the",
+        "# profile removes every overlay); the other planes stay. Curves stay. The text of",
+        "# graphic annotations, overlays and curves loses this file's identifying values",
+        "# and what looks like an identifier (dates, long numbers, Last^First names,",
+        "# telephone numbers, ZIP codes, e-mail and web addresses); names and dates inside",
+        "# become dummies, UIDs keyed hashes.",
         "# See docs/profile.md.",
     ],
 }

@@ -86,6 +86,11 @@ def test_the_uids_replaced_inside_a_tree_are_the_profiles_u_rows():
     assert content.REPLACED_UIDS == rows
 
 
+def test_what_a_tree_keeps_has_no_row_of_the_table():
+    rows = {r.tag: r.code for r in profile.rows() if r.tag is not None}
+    assert {t: rows[t] for t in content.KEPT if t in rows and rows[t] != "K"} == {}
+
+
 def test_the_option_recipe_is_generated_and_checks_clean(capsys):
     text = profile.option_recipe(OPTION).read_text(encoding="utf-8")
     assert "KEEP ContentSequence deid_func:cleancontent" in text and "113104" in text

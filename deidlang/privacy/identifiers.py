@@ -53,7 +53,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from ..runtime.content import CODE_ITEM_KEYWORDS
+from ..runtime.content import CODE_ITEM_KEYWORDS, DATED_CODE_ITEM_KEYWORDS
 from ..runtime.universe import keyword_of, tag_string
 
 __all__ = [
@@ -94,7 +94,7 @@ _PLACEHOLDERS = frozenset(
 #: person or institution named in a code item is also named in its own element.
 _CODED = frozenset(
     {
-        *CODE_ITEM_KEYWORDS,
+        *(k for k in CODE_ITEM_KEYWORDS if k not in DATED_CODE_ITEM_KEYWORDS),  # versions: dates, rows of their own
         "CodingSchemeUID",
         "CodingSchemeRegistry",
         "CodingSchemeExternalID",

@@ -70,7 +70,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("retain-modified-dates", "113107", "Retain Longitudinal Temporal Information Modified Dates Option", "retain-modified-dates.dicom"),
     Option("clean-descriptors", "113105", "Clean Descriptors Option", "clean-descriptors.dicom"),
     Option("clean-structured-content", "113104", "Clean Structured Content Option", "clean-structured-content.dicom"),
-    Option("clean-graphics", "113103", "Clean Graphics Option", None),
+    Option("clean-graphics", "113103", "Clean Graphics Option", "clean-graphics.dicom"),
 )
 
 
@@ -199,10 +199,16 @@ _OVERRIDES = {
     # X: Type 2C in the Patient module (required, possibly empty, for an animal): emptied
     "ResponsiblePerson": "Z",
     "ResponsibleOrganization": "Z",
+    # X: Type 1 in the Presentation State Identification module: a dummy value
+    "PresentationCreationDate": "D",
+    "PresentationCreationTime": "D",
 }
 #: X rows whose attribute is Type 2C: an empty element (Z) is what keeps an object
 #: that needs it valid, and holds no more information than a removed one.
 EMPTY_FOR_X = frozenset(("ResponsiblePerson", "ResponsibleOrganization"))
+#: X rows whose attribute is Type 1 (a presentation state's creation date and time): a
+#: dummy value is what keeps an object that needs it valid, and holds nothing of the original.
+DUMMY_FOR_X = frozenset(("PresentationCreationDate", "PresentationCreationTime"))
 
 
 def resolution(row: Row) -> str:

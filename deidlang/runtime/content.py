@@ -35,7 +35,7 @@ from . import keys
 from .cleaning import BuiltinFailed, builtin_key, dummy_value, enclosed, hidden, need, one, text_items
 from .values import Builtin
 
-__all__ = ["REPLACED_UIDS", "CODE_ITEM_KEYWORDS", "KEPT", "clean_content", "clean_tree", "PN_DUMMY"]
+__all__ = ["REPLACED_UIDS", "CODE_ITEM_KEYWORDS", "DATED_CODE_ITEM_KEYWORDS", "KEPT", "clean_content", "clean_tree", "PN_DUMMY"]
 
 
 def _tag(keyword: str) -> int:
@@ -82,9 +82,12 @@ CODE_ITEM_KEYWORDS = (
     "ContextGroupExtensionFlag",
     "ContextGroupExtensionCreatorUID",
 )
-#: Text, date and UID elements of a content tree that are kept: the code items' and the
-#: templates' (versions are dates of a standard, not of a person).
-KEPT = _tags(*CODE_ITEM_KEYWORDS, "TemplateIdentifier", "TemplateVersion", "TemplateLocalVersion", "TemplateExtensionFlag")
+#: The code items' elements that Table E.1-1 lists (as D: dates of a context group's
+#: version): replaced inside a tree as the profile replaces them everywhere.
+DATED_CODE_ITEM_KEYWORDS = ("ContextGroupVersion", "ContextGroupLocalVersion")
+#: Text and UID elements of a content tree that are kept: the code items' and the
+#: templates' identifiers (tests/test_content.py: none has a row of Table E.1-1).
+KEPT = _tags(*(k for k in CODE_ITEM_KEYWORDS if k not in DATED_CODE_ITEM_KEYWORDS), "TemplateIdentifier", "TemplateExtensionFlag")
 
 #: A name that a validator reads as a person's name (family name and an empty given name).
 PN_DUMMY = "ANONYMOUS^"

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: deid_func built-ins that need a key.
-KEYED = frozenset(("hashuid", "hashid", "dateshift", "cleancontent"))
+KEYED = frozenset(("hashuid", "hashid", "dateshift", "cleancontent", "cleangraphics"))
 MIN_KEY_BYTES = 16
 
 
