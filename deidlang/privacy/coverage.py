@@ -177,7 +177,7 @@ def _value_effect(v: nodes.Value | None, vr: str) -> tuple[str, str]:
             return ("R", "a new random UID on every file: references between files break") if vr == "UI" else ("D", "")
         if n in ("dicom_uuid", "basic_uuid", "suffix_uuid"):
             return ("R", "a new random value on every file: references between files break") if vr == "UI" else ("D", "")
-        if n in ("dateshift", "jitter", "scrub", "cleancontent", "cleangraphics"):
+        if n in ("dateshift", "jitter", "scrub", "cleancontent", "cleangraphics", "safeharbor"):
             return "C", ""
         return "D", ""  # dummy, hashid, code, append
     if isinstance(v, nodes.Literal):
@@ -315,7 +315,7 @@ def render_json(report: Report) -> str:
 def render_text(report: Report, *, all_rows: bool = False) -> str:
     head = [
         f"profile: {PROFILE[1]} (DICOM PS3.15 {EDITION} Table E.1-1, {len(report.handlings)} rows)",
-        "options: " + (", ".join(f"{o} ({option(o).code})" for o in report.options) or "none"),
+        "options: " + (", ".join(f"{o} ({option(o).code or 'HIPAA'})" for o in report.options) or "none"),
         "recipes: " + ", ".join(report.recipes) + (" (applied in this order)" if len(report.recipes) > 1 else ""),
         "",
     ]

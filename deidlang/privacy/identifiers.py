@@ -54,6 +54,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from ..runtime.content import CODE_ITEM_KEYWORDS, DATED_CODE_ITEM_KEYWORDS
+from ..runtime.safeharbor import year_of
 from ..runtime.universe import keyword_of, tag_string
 
 __all__ = [
@@ -309,8 +310,8 @@ def _all_facts(recipes: Iterable[Any]) -> tuple[tuple[str, ...], frozenset[str],
     return tuple(options), frozenset(written), shift
 
 
-#: The built-ins whose result is a shifted date.
-_SHIFTING_BUILTINS = frozenset({"jitter", "dateshift"})
+#: The built-ins whose result is a shifted (or, safeharbor, reduced) date.
+_SHIFTING_BUILTINS = frozenset({"jitter", "dateshift", "safeharbor"})
 
 
 def _facts_of(program: Any) -> tuple[tuple[str, ...], frozenset[str], bool]:
@@ -576,6 +577,8 @@ def harvest(ds: Dataset, *, recipes: Iterable[Any] = (), options: Iterable[str] 
                         add(kind, v, uid, "uid")
         elif vr in DATE_VRS:
             for v in values:
+                if code == "C" and "safe-harbor" in opts and year_of(v, vr) == v.strip():
+                    continue  # nothing but a year (YYYY0101, YYYY): what Safe Harbor keeps, and says nothing more
                 for form in _date_forms(v):
                     add(f"{kind} (date)", form, uid, "date")
         elif any(w in kw for w in _PHONE_WORDS):

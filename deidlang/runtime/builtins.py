@@ -6,8 +6,9 @@ dateshift (keyed: see :mod:`.keys`), dummy (a valid value for the
 element's VR), scrub (the text without this dataset's identifying values),
 code (a coded item for a code sequence), append (one more value of a
 multi-valued element), cleancontent (a structured report's content tree with
-its codes, measurements and structure, cleaned: :mod:`.content`) and cleangraphics
-(overlays, curves and graphic annotations, cleaned: :mod:`.graphics`).
+its codes, measurements and structure, cleaned: :mod:`.content`), cleangraphics
+(overlays, curves and graphic annotations, cleaned: :mod:`.graphics`) and safeharbor
+(what HIPAA's Safe Harbor method allows: :mod:`.safeharbor`).
 
 Arguments are deid's ``k=v`` pairs (``true``/``false`` -> bool, ``none``/
 ``null`` -> None). They are parsed and checked when the recipe is compiled
@@ -59,6 +60,7 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "append": ("value",),
     "cleancontent": (),
     "cleangraphics": (),
+    "safeharbor": (),
 }
 NAMES = tuple(ARGUMENTS)
 _UID_PREFIX = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.")
@@ -230,6 +232,7 @@ from . import keys  # noqa: E402
 from .cleaning import SCRUB_VRS, TEXT_VRS, builtin_key, deep, dummy_value, need, one, scrub_regex, scrub_text, text_items  # noqa: E402
 from .content import clean_content  # noqa: E402
 from .graphics import clean_graphics  # noqa: E402
+from .safeharbor import safe_harbor  # noqa: E402
 
 
 def _hashuid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
@@ -399,4 +402,5 @@ _NEW = {
     "append": _append,
     "cleancontent": clean_content,
     "cleangraphics": clean_graphics,
+    "safeharbor": safe_harbor,
 }

@@ -12,7 +12,7 @@ from typing import Any, Callable
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from . import keys
+from . import keys, patterns
 from .values import Builtin, items_of
 
 
@@ -36,6 +36,8 @@ __all__ = [
     "scrub_terms",
     "scrub_text",
     "scrub_regex",
+    "clean_text",
+    "IDENTIFIER_PATTERNS",
 ]
 
 #: VRs whose values can carry identifying text or dates (what dummy/scrub touch inside sequences).
@@ -252,3 +254,15 @@ def scrub_regex(run: Any) -> Any:
     if not terms:
         return None
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")(?!\w)", re.IGNORECASE)
+
+
+#: what looks like an identifier in free text, whoever it belongs to (:mod:`.patterns`)
+IDENTIFIER_PATTERNS = patterns.GENERIC + patterns.SAFE_HARBOR
+
+
+def clean_text(text: str, rx: Any, vr: str) -> str:
+    """``text`` without this file's identifying values (``rx``, from :func:`scrub_regex`)
+    and without what looks like an identifier; the VR's dummy when nothing is left."""
+    out = patterns.scrub(text, IDENTIFIER_PATTERNS)  # first: the file's names are parts of e-mail addresses
+    out = scrub_text(out, rx, vr)
+    return out if any(c.isalnum() for c in out) else dummy_value(vr)

@@ -20,7 +20,7 @@ Graphics are kept, cleaned of what identifies:
   hashuid gives them elsewhere), private elements go; graphic data, codes and layers stay.
 
 Text is cleaned by removing this file's identifying values (``deid_func:scrub``) and
-what looks like an identifier (:mod:`.patterns`: dates, long digit strings,
+what looks like an identifier (:func:`.cleaning.clean_text`, :mod:`.patterns`: dates, long digit strings,
 ``Last^First`` names, telephone numbers, ZIP codes, e-mail and web addresses, IP
 addresses, social security numbers); a text left with nothing becomes the VR's dummy.
 """
@@ -33,15 +33,12 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from . import patterns
-from .cleaning import dummy_value, enclosed, need, one, scrub_regex, scrub_text, text_items
+from .cleaning import SCRUB_VRS, clean_text, dummy_value, enclosed, need, one, scrub_regex, text_items
 from .content import clean_tree
 from .values import Builtin
 
-__all__ = ["clean_graphics", "clean_text", "text_like", "plane_verdict"]
+__all__ = ["clean_graphics", "text_like", "plane_verdict"]
 
-_TEXT_VRS = frozenset(("LO", "SH", "ST", "LT", "UT", "UC"))
-_PATTERNS = patterns.GENERIC + patterns.SAFE_HARBOR
 #: the size of a character, in pixels: the smallest legible font to a headline
 _GLYPH_HEIGHT = (4, 64)
 #: letters that touch are looked for up to this height (taller marks crossed by many
@@ -49,19 +46,11 @@ _GLYPH_HEIGHT = (4, 64)
 _MERGED_HEIGHT = 40
 
 
-def clean_text(text: str, rx: Any, vr: str) -> str:
-    """``text`` without this file's identifying values (``rx``, from :func:`scrub_regex`)
-    and without what looks like an identifier; the VR's dummy when nothing is left."""
-    out = patterns.scrub(text, _PATTERNS)  # first: the file's names are parts of e-mail addresses
-    out = scrub_text(out, rx, vr)
-    return out if any(c.isalnum() for c in out) else dummy_value(vr)
-
-
 def _texts_of(run: Any):
     rx = scrub_regex(run)
 
     def text(ds: Dataset, elem: Any) -> Any:
-        if elem.VR in _TEXT_VRS:
+        if elem.VR in SCRUB_VRS:
             return one([clean_text(v, rx, elem.VR) for v in text_items(elem.value)])
         return dummy_value(elem.VR)
 
@@ -215,6 +204,6 @@ def clean_graphics(b: Builtin, field: Any, element: Any, run: Any) -> Any:
             return None
         if verdict == "text" and tag & 0xFFFF == 0x3000:
             return bytes(len(element.value))  # blank: the plane stays whole (and valid), showing nothing
-    if element.VR in _TEXT_VRS and element.value not in (None, ""):
+    if element.VR in SCRUB_VRS and element.value not in (None, ""):
         return _texts_of(run)(parent, element)
     return element.value
