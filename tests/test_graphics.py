@@ -142,9 +142,11 @@ def test_identifying_text_drawn_in_overlays_is_found_in_every_font_and_size():
                 cases += 1
                 if not graphics.text_like(bitmap):
                     missed.append((Path(font).name, size, text))
-    assert cases >= 500
-    # measured: none missed; an 8 px ExtraLight name is the hardest (broken strokes)
-    assert len(missed) <= cases // 100, missed
+    assert cases >= 300
+    # measured with the 29 fonts of this machine (docs/profile.md): none of 10 px and taller
+    # missed; at 8 px, 2 of 261 (a name in Liberation Sans Narrow)
+    assert [m for m in missed if m[1] >= 10] == []
+    assert len(missed) <= 3, missed
 
 
 def test_text_turned_a_quarter_is_found_too():

@@ -64,7 +64,19 @@ def apply(ds: pydicom.Dataset, *options: str) -> pydicom.Dataset:
 
 @pytest.mark.parametrize(
     "value, expected",
-    [("089Y", "089Y"), ("090Y", "090Y"), ("095Y", "090Y"), ("120Y", "090Y"), ("011M", "011M"), ("999M", "999M"), ("003W", "003W"), ("52", "")],
+    [
+        ("089Y", "089Y"),
+        ("090Y", "090Y"),
+        ("095Y", "090Y"),
+        ("120Y", "090Y"),
+        ("011M", "011M"),
+        ("999M", "999M"),
+        ("003W", "003W"),
+        ("75Y", "075Y"),
+        ("95 Y", "090Y"),
+        ("52", ""),
+        ("1234Y", ""),
+    ],
 )
 def test_ages_over_89_become_one_category(value, expected):
     assert aggregate_age(value) == expected

@@ -577,8 +577,9 @@ def harvest(ds: Dataset, *, recipes: Iterable[Any] = (), options: Iterable[str] 
                         add(kind, v, uid, "uid")
         elif vr in DATE_VRS:
             for v in values:
-                if code == "C" and "safe-harbor" in opts and year_of(v, vr) == v.strip():
-                    continue  # nothing but a year (YYYY0101, YYYY): what Safe Harbor keeps, and says nothing more
+                day = v.strip()[:8]
+                if code == "C" and "safe-harbor" in opts and (year_of(v, vr) == v.strip() or year_of(day, "DA") == day):
+                    continue  # its date is nothing but a year (YYYY0101, YYYY): what Safe Harbor keeps, and says nothing more
                 for form in _date_forms(v):
                     add(f"{kind} (date)", form, uid, "date")
         elif any(w in kw for w in _PHONE_WORDS):

@@ -3,7 +3,8 @@
 What Safe Harbor lets a de-identified file keep, reduced to what it allows, by VR:
 
 * AS (ages): an age over 89 years becomes ``090Y``, the category "90 or older"; other
-  ages stay; a value that is no age becomes empty;
+  ages stay (written with three digits: ``75Y`` becomes ``075Y``); a value that is no
+  age becomes empty;
 * DA (dates): the year only. A DA value cannot hold a year alone (it is always
   YYYYMMDD), so the date becomes the first of January of its year, ``YYYY0101``. A date
   of birth becomes empty when the patient is 90 or older (PatientAge over 89, or 90
@@ -35,7 +36,7 @@ __all__ = ["safe_harbor", "OLDEST", "aggregate_age", "year_of"]
 
 #: Ages above this many years are one category ("90 or older", written 090Y).
 OLDEST = 89
-_AGE = re.compile(r"([0-9]{3})([DWMY])")
+_AGE = re.compile(r"([0-9]{1,3}) ?([DWMY])")  # AS is NNNX; "75Y" is common, and read
 #: a DT value, stopping after any component (YYYY, YYYYMM, ...), with an offset or not
 _DT = re.compile(r"([0-9]{4})(?:(0[1-9]|1[0-2])(?:([0-2][0-9]|3[01])(?:[0-9]{2}(?:[0-9]{2}(?:[0-9]{2}(?:\.[0-9]{1,6})?)?)?)?)?)?(?:[+-][0-9]{4})?")
 _BIRTH_DATE = 0x00100030
@@ -49,7 +50,7 @@ def aggregate_age(value: str) -> str:
         return ""
     if m.group(2) == "Y" and int(m.group(1)) > OLDEST:
         return f"{OLDEST + 1:03d}Y"
-    return m.group(0)
+    return f"{int(m.group(1)):03d}{m.group(2)}"
 
 
 def year_of(value: str, vr: str) -> str:
