@@ -443,9 +443,13 @@ def test_run_and_verify_on_the_sr_samples(tmp_path, capsys):
 
 
 def test_explain_names_the_option_line(tmp_path, capsys):
+    """Was: a change made by ``KEEP X deid_func:...`` (the options' retained dates too) was
+    explained as "not changed by a recipe line"."""
     source = str(get_testdata_file("test-SR.dcm"))
-    assert cli.main(["explain", "--option", OPTION, source, "--key-file", _key(tmp_path)]) == 0
-    assert "deid_func:cleancontent" in capsys.readouterr().out
+    assert cli.main(["explain", "--option", OPTION, source, "--key-file", _key(tmp_path), "--format", "json"]) == 0
+    elements = json.loads(capsys.readouterr().out)["elements"]
+    texts = [e for e in elements if e["keyword"] == "TextValue"]
+    assert texts and all(e["outcome"] == "changed" and e["decided_by"]["text"] == "KEEP ContentSequence deid_func:cleancontent" for e in texts)
 
 
 def _key(tmp_path: Path) -> str:
