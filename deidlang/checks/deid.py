@@ -9,6 +9,7 @@ from typing import Iterator, Mapping
 from ..lang import nodes
 from ..lang.diagnostics import Diagnostic
 from ..lang.source import Span
+from ..runtime.content import CODE_ITEM_KEYWORDS
 from .context import CHANGING, PROTECTED, Attr, Context, folded_attr, selects, tag_attr, target_attr
 
 # --------------------------------------------------------------------------- comments
@@ -135,23 +136,7 @@ def _overlap(a: nodes.Field, b: nodes.Field) -> bool:
 #: that some files carry at top level does not belong here.
 NESTED_KEYWORDS: Mapping[str, str] = {
     **dict.fromkeys(
-        (
-            "CodeValue",
-            "CodingSchemeDesignator",
-            "CodingSchemeVersion",
-            "CodeMeaning",
-            "LongCodeValue",
-            "URNCodeValue",
-            "ContextIdentifier",
-            "ContextUID",
-            "MappingResource",
-            "MappingResourceUID",
-            "MappingResourceName",
-            "ContextGroupVersion",
-            "ContextGroupLocalVersion",
-            "ContextGroupExtensionFlag",
-            "ContextGroupExtensionCreatorUID",
-        ),
+        CODE_ITEM_KEYWORDS,
         "code sequence items (e.g. ConceptNameCodeSequence)",
     ),
     **dict.fromkeys(

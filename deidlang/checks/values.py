@@ -41,6 +41,7 @@ _FUNC_VRS: dict[str, frozenset[str]] = {
     "hashuid": frozenset(("UI",)),
     "dateshift": frozenset(("DA", "DT", "TM")),
     "code": frozenset(("SQ",)),
+    "cleancontent": frozenset(("SQ",)),
 }
 
 
@@ -167,7 +168,8 @@ def _deid_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc) -> Iterator
 
 
 def _deidlang_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc, name_span: Span) -> Iterator[Diagnostic]:
-    """deidlang's own built-ins (hashuid, hashid, dateshift, dummy, scrub, code, append)."""
+    """deidlang's own built-ins (hashuid, hashid, dateshift, dummy, scrub, code, append,
+    cleancontent, cleangraphics, safeharbor)."""
     name = v.name
     allowed = DEID_FUNCS[name]
     bad = False

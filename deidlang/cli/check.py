@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -89,7 +90,10 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
 
     group = parser.add_argument_group("profile coverage (DICOM PS3.15 Annex E)")
     group.add_argument(
-        "--profile", choices=("basic",), help="report, row by row, how the recipes handle Table E.1-1 of the Basic Application Level Confidentiality Profile"
+        "--profile",
+        choices=("basic", "safe-harbor"),
+        help="report, row by row, how the recipes handle Table E.1-1 of the Basic Application Level Confidentiality Profile "
+        "(safe-harbor: with the safe-harbor option's column, then HIPAA Safe Harbor's eighteen kinds of identifiers)",
     )
     group.add_argument(
         "--option",
@@ -102,9 +106,9 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_profile(args: argparse.Namespace) -> int:
-    from ..privacy import coverage, profile
+    from ..privacy import coverage, profile, safeharbor
 
-    options = list(dict.fromkeys(args.option or ()))
+    options = profile.in_order(([args.profile] if args.profile == "safe-harbor" else []) + list(args.option or ()))
     paths = list(args.recipes)
     if not paths:
         paths = [str(profile.option_recipe(o)) for o in options if profile.option(o).recipe] + [str(DEFAULT_RECIPE)]
@@ -121,10 +125,16 @@ def _run_profile(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(diagnostics, texts, color=want_color(sys.stdout), recipes=len(texts)))
         return 0 if args.exit_zero else 1
     report = coverage.coverage(parsed, options)
+    findings = safeharbor.categories(report, safeharbor.applies_patterns(parsed)) if args.profile == "safe-harbor" else None
     if args.format == "json":
-        sys.stdout.write(coverage.render_json(report))
+        data = json.loads(coverage.render_json(report))
+        if findings is not None:
+            data["safe_harbor"] = safeharbor.to_json(findings)
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         sys.stdout.write(coverage.render_text(report, all_rows=args.all))
+        if findings is not None:
+            sys.stdout.write("\n" + safeharbor.render_text(findings))
     if args.exit_zero:
         return 0
-    return 1 if args.strict and report.failed else 0
+    return 1 if args.strict and (report.failed or (findings is not None and safeharbor.failed(findings))) else 0

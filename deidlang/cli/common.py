@@ -201,7 +201,7 @@ def add_key_options(parser: argparse.ArgumentParser) -> None:
 def option_recipes(args: argparse.Namespace) -> list[str]:
     from ..privacy import profile
 
-    return [str(profile.option_recipe(name)) for name in dict.fromkeys(getattr(args, "option", None) or ())]
+    return [str(profile.option_recipe(name)) for name in profile.in_order(getattr(args, "option", None) or ())]
 
 
 def compose_programs(programs: list, args: argparse.Namespace, key=None) -> list:

@@ -47,7 +47,7 @@ __all__ = [
 ]
 
 #: deid_func built-ins that need a key (lookup: for the hash fallback of a missing row).
-KEYED = frozenset(("hashuid", "hashid", "dateshift", "lookup"))
+KEYED = frozenset(("hashuid", "hashid", "dateshift", "lookup", "cleancontent", "cleangraphics"))
 MIN_KEY_BYTES = 16
 
 

@@ -585,7 +585,8 @@ def _routes(value: Any, names: Sequence[str], base: str | None, where: str, prob
 
 
 def _bad_options(names: Sequence[str], where: str) -> list[str]:
-    """Profile options that have no bundled recipe (as `deidc run --option` accepts them)."""
+    """Profile options that have no bundled recipe (as `deidc run --option` accepts them),
+    or that cannot be combined."""
     from ..privacy import profile
 
     known = [o.name for o in profile.OPTIONS if o.recipe]
@@ -594,4 +595,8 @@ def _bad_options(names: Sequence[str], where: str) -> list[str]:
         if name not in known:
             hint = did_you_mean(name, known)
             out.append(f"{where}: unknown option '{name}'" + (f"; {hint}" if hint else f" (one of {', '.join(known)})"))
+            continue
+        for other, why in profile.option(name).excludes:  # as `deidc run` refuses them (engine/preflight.py)
+            if other in names:
+                out.append(f"{where}: option '{name}' cannot be combined with option '{other}': {why}")
     return out
