@@ -223,10 +223,16 @@ class Options:
     durable: bool = False  # fsync outputs, manifest records and folders (deidc run --fsync)
     layout: str = "mirror"  # how outputs are named: mirror | pseudonym | dicom (deidlang.naming)
     key: Any = attrs.field(default=None, eq=False, repr=False)  # the Key of output-name pseudonyms and input keys
+    ocr: Any = None  # deidlang.ocr.Settings with --ocr: OCR finds text to blank, then proves it gone
 
     @property
     def inspects(self) -> bool:
         return self.clean_pixels or bool(self.quarantine)
+
+    @property
+    def holds(self) -> bool:
+        """Whether files can be held back in the quarantine folder (--quarantine, or --ocr's proof)."""
+        return bool(self.quarantine) or self.ocr is not None
 
     def fingerprint(self) -> dict[str, Any]:
         """The options that change output bytes (in the manifest, and in the run key)."""
@@ -239,6 +245,7 @@ class Options:
             "pixels_only": self.pixels_only,
             "verify": self.verify,
             "layout": self.layout,
+            **({"ocr": self.ocr.fingerprint()} if self.ocr is not None else {}),
         }
 
 
@@ -779,6 +786,8 @@ class FileResult:
     verdict: str | None = None  # the first %filter group that flagged the file
     matches: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (group, label, criteria that held)
     note: str = ""  # about the pixels: why they are uncompressed, why nothing was blanked
+    ocr: str = ""  # with --ocr: "proven" (read again: no identifying text) | "blank" (the recipe blanks every pixel) | "failed" (still found: quarantined) | ""
+    ocr_boxes: int = 0  # with --ocr: text boxes OCR blanked
     output: str = ""  # where the file was (or is to be) written
     previews: int = 0  # PNG files written
     # for the manifest and resuming:
@@ -820,6 +829,9 @@ class Summary:
     uncompressed: int = 0
     previews: int = 0
     flagged_unclean: int = 0  # written, flagged by a group not held back, pixels not asked about
+    ocr_read: int = 0  # with --ocr: files whose pixels OCR read
+    ocr_blanked: int = 0  # ... in which it blanked text
+    ocr_failed: int = 0  # ... that still showed identifying text after cleaning
     layout: str = "mirror"
     renamed_folders: int = 0  # distinct output folders whose input name held an identifying value (replaced)
     renamed_files: int = 0  # file names that held an identifying value (replaced)
@@ -839,6 +851,10 @@ class Summary:
             self.previews += result.previews
         if result.status != "failed" and result.note.startswith("written uncompressed"):
             self.uncompressed += 1
+        if result.ocr in ("proven", "failed"):
+            self.ocr_read += 1
+            self.ocr_blanked += result.ocr_boxes > 0
+            self.ocr_failed += result.ocr == "failed"
         if result.status == "quarantined":
             self.held.append(result)
         elif result.status == "written" and result.verdict is not None and not self.clean_pixels:
@@ -1710,7 +1726,7 @@ class Worker:
             return failed(task.refused)
 
         named_here = options.layout == "dicom"  # the target comes from the de-identified header
-        if not options.quarantine and not named_here:  # the target is known before reading: skip existing outputs cheaply
+        if not options.holds and not named_here:  # the target is known before reading: skip existing outputs cheaply
             early = self._existing(task, task.target, task.replace_target)
             if early is not None:
                 return early
@@ -1724,7 +1740,7 @@ class Worker:
         if is_dicomdir(ds):
             return failed(DICOMDIR, **hashes)
         identifiers = None
-        if options.verify:  # what identifies the original, harvested before anything changes
+        if options.verify or options.ocr is not None:  # what identifies the original, harvested before anything changes
             from . import verify as verifying
 
             try:
@@ -1743,7 +1759,7 @@ class Worker:
         target, status, replace = task.target, "written", task.replace_target
         if inspection is not None and task.quarantine and inspection.group in options.quarantine:
             target, status, replace = task.quarantine, "quarantined", task.replace_quarantine
-        if options.quarantine and not named_here:
+        if options.holds and not named_here:
             early = self._existing(task, target, replace)
             if early is not None:
                 return attrs.evolve(early, **hashes)
@@ -1791,21 +1807,34 @@ class Worker:
         if getattr(ds, "preamble", None) and any(ds.preamble):
             ds.preamble = b"\x00" * 128
 
-        pixel_state, note, report = "", "", None
+        pixel_state, note, report, ocr_state, ocr_boxes = "", "", None, "", 0
         if options.clean_pixels and inspection is not None:
             from . import pixels
 
             try:
-                report = pixels.clean_pixels(
-                    ds, inspection.regions, preserve_compression=options.preserve_compression, previews=options.png is not None
-                )
+                if options.ocr is not None:  # --ocr: the recipe's regions and the text OCR finds, then the proof (deidlang/ocr)
+                    from .ocr.run import clean_file
+
+                    report, ocr_state, ocr_boxes, held = clean_file(ds, inspection.regions, identifiers, options)
+                    if held and task.quarantine and status != "quarantined":
+                        target, status, replace = task.quarantine, "quarantined", task.replace_quarantine
+                        early = None if named_here else self._existing(task, target, replace)
+                        if early is not None:
+                            return attrs.evolve(early, **hashes)
+                else:
+                    report = pixels.clean_pixels(
+                        ds, inspection.regions, preserve_compression=options.preserve_compression, previews=options.png is not None
+                    )
             except pixels.PixelError as err:
                 return failed(f"pixels not cleaned, file not written: {err}", **hashes)
             except Exception as err:  # noqa: BLE001 - never write a file whose pixels were meant to be cleaned
                 return failed(f"pixels not cleaned, file not written: internal error ({type(err).__name__}); this is a bug in deidlang", **hashes)
             pixel_state, note = ("cleaned" if report.cleaned else "unchanged"), report.note
-            if inspection.flagged and not report.cleaned and "PixelData" in ds:
+            if inspection.flagged and not report.cleaned and "PixelData" in ds and options.ocr is None:
                 note = _unblanked_note(inspection)
+            if ocr_state == "failed":
+                note = "OCR still found identifying text after cleaning: held in quarantine" + (f"; {note}" if note else "")
+        identifiers = identifiers if options.verify else None  # from here on: what --verify searches for
         large = source.size > SMALL_FILE and identifiers is None
         try:
             written = write_output(
@@ -1844,7 +1873,7 @@ class Worker:
             raise
         return FileResult(
             task.display, status, removed=removed, added=added, changed=changed,
-            pixels=pixel_state, note=note, output=target, previews=previews, renamed=renamed,
+            pixels=pixel_state, note=note, output=target, previews=previews, renamed=renamed, ocr=ocr_state, ocr_boxes=ocr_boxes,
             verdict=inspection.group if inspection is not None else None,
             matches=_match_summary(inspection),
             tmp=written.tmp, output_sha256=written.sha256, output_size=written.size, output_mtime_ns=written.mtime_ns,
@@ -2514,7 +2543,7 @@ class Batch:
 
     def _planned(self) -> Iterator[Task]:
         return plan(
-            self.roots, self.job.output, self.index, quarantine=bool(self.job.options.quarantine),
+            self.roots, self.job.output, self.index, quarantine=self.job.options.holds,
             layout=self.layout, key=self.key, flags=self.names,
         )
 

@@ -254,6 +254,7 @@ def _build_parser() -> argparse.ArgumentParser:
         help="re-encode cleaned pixels with their lossless codec (RLE, JPEG 2000 lossless, JPEG-LS lossless); "
         "other sources are written uncompressed (default: always uncompressed)",
     )
+    _ocr_arguments(pixels, cleaning=True)  # OCR (deidlang/ocr)
     run.set_defaults(handler=_cmd_run)
     _add_layout_option(run)
     _add_key_options(run)
@@ -274,6 +275,8 @@ def _build_parser() -> argparse.ArgumentParser:
     inspect.add_argument("--input", action="append", metavar="PATH", help="DICOM file or directory (repeatable; default: the demo data)")
     inspect.add_argument("--format", choices=INSPECT_FORMATS, default="table", help="output format (default: table)")
     inspect.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
+    _ocr_arguments(inspect, cleaning=False)  # OCR (deidlang/ocr)
+    inspect.add_argument("--show-values", action="store_true", help="with --ocr: also print the text read (identifying data)")
     inspect.set_defaults(handler=_cmd_inspect)
 
     clean = sub.add_parser(
@@ -317,6 +320,7 @@ def _build_parser() -> argparse.ArgumentParser:
     _add_safety_options(clean)
     clean.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
     _add_layout_option(clean)
+    _ocr_arguments(clean, cleaning=True)  # OCR (deidlang/ocr)
     clean.set_defaults(handler=_cmd_clean, clean_pixels=True, quarantine=None)
 
     ids = sub.add_parser(
@@ -775,6 +779,33 @@ def _require_pixels() -> None:
         raise CliError(f"pixel cleaning needs numpy and pydicom's decoders ({err.name or 'a module'} is missing): pip install 'deidlang[pixels]'") from None
 
 
+# --------------------------------------------------------------------------- OCR (deidlang/ocr)
+
+
+def _ocr_arguments(parser: Any, *, cleaning: bool) -> None:
+    from .ocr.options import add_arguments
+
+    add_arguments(parser, cleaning=cleaning)
+
+
+def _ocr_settings(args: argparse.Namespace, *, cleaning: bool = False):
+    """The OCR settings asked for (None without --ocr / --pixels), its engine started."""
+    from .ocr import OcrUnavailable
+    from .ocr.options import require, settings_from
+
+    settings = settings_from(args)
+    if settings is None:
+        return None
+    if cleaning and not args.clean_pixels:
+        raise CliError("--ocr goes with --clean-pixels (OCR finds the text that the cleaning blanks)")
+    _require_pixels()
+    try:
+        require(settings)
+    except OcrUnavailable as err:
+        raise CliError(str(err)) from None
+    return settings
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     if getattr(args, "report", None) and not getattr(args, "dry_run", False):
         raise CliError("--report goes with --dry-run (a run records what it did in its manifest)")
@@ -808,6 +839,7 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
     preflight.check_options(getattr(args, "option", None), remove_private=remove_private)
     if clean_pixels:
         _require_pixels()
+    ocr = _ocr_settings(args, cleaning=True)
     loaded = _load_programs(recipe_paths, ids=ids, funcs=funcs, strict=args.strict, args=args, applying=not pixels_only)
     if loaded is None:
         return 1
@@ -833,6 +865,7 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
         verify=bool(getattr(args, "verify", False)),
         show_values=bool(getattr(args, "show_values", False)),
         durable=bool(getattr(args, "fsync", False)),
+        ocr=ocr,
         layout=args.layout,
         key=key,
     )
@@ -908,7 +941,7 @@ def _process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | No
     progress.clear()
 
     summary = run.summary
-    report = _write_quarantine_report(options.output, summary.held) if quarantine else None
+    report = _write_quarantine_report(options.output, summary.held) if quarantine or ocr is not None else None
     _print_run_summary(args, recipe_paths, summary, options=options, elapsed=progress.elapsed())
     if clean_pixels:
         _print_pixel_summary(summary, options)
@@ -946,6 +979,9 @@ def _print_pixel_summary(summary: batch.Summary, options: batch.Options) -> None
     if summary.uncompressed and options.preserve_compression:
         line += f"; {summary.uncompressed} written uncompressed (their encoding cannot be redone here)"
     print(line)
+    if options.ocr is not None:
+        print(f"OCR: {_count(summary.ocr_read, 'file')} read, text blanked in {summary.ocr_blanked}, "
+              f"{summary.ocr_failed} still showing identifying text after cleaning (quarantined)")
     if options.png:
         print(f"previews: {_count(summary.previews, 'PNG file')} in {options.png}; the 'before' images show the original pixels")
 
@@ -1052,6 +1088,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
                 groups.append(label.group)
     if not groups:
         _err("note: the recipe has no %filter section: no file can be flagged")
+    ocr = _ocr_settings(args)
+    texts: dict[str, list] = {}  # with --ocr: what was read, per file
 
     flagged: list[dict[str, Any]] = []
     clean: list[str] = []
@@ -1062,7 +1100,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             for source in _walk(root, ""):
                 display = _display(root, source)
                 try:
-                    ds = batch.read_input(source, force=args.force, stop_before_pixels=True)[0]
+                    ds = batch.read_input(source, force=args.force, stop_before_pixels=ocr is None)[0]
                 except batch.InputError as err:  # not a regular file, empty, cut short, too deep...
                     unreadable.append({"file": display, "reason": str(err)})
                     continue
@@ -1083,7 +1121,13 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
                 except Exception as err:  # noqa: BLE001
                     unreadable.append({"file": display, "reason": f"internal error while running the %filter sections ({type(err).__name__}); this is a bug in deidlang"})
                     continue
-                if inspection.flagged:
+                if ocr is not None:
+                    try:
+                        texts[display] = _ocr_read(ds, programs, ocr)
+                    except Exception as err:  # noqa: BLE001 - pixels that cannot be decoded: said, never quoted
+                        unreadable.append({"file": display, "reason": _ocr_failure(err)})
+                        continue
+                if inspection.flagged or texts.get(display):
                     flagged.append(_inspect_entry(display, inspection))
                 else:
                     clean.append(display)
@@ -1102,13 +1146,43 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
             for g in groups
         },
     }
+    if ocr is not None:
+        _add_ocr_findings(flagged, summary, texts, args)
     if args.format == "json":
+        flagged = [{k: v for k, v in f.items() if k != "ocr_table"} for f in flagged]
         report = {"recipes": recipe_paths if args.recipe else ["<deidlang default recipe>"], "flagged": flagged,
                   "clean": clean, "unreadable": unreadable, "summary": summary}
         sys.stdout.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     else:
         sys.stdout.write(_inspect_table(flagged, unreadable, summary))
     return 1 if unreadable else 0  # as deidc run: a file that could not be looked at is not clean
+
+
+def _ocr_failure(err: Exception) -> str:
+    from .diagnostics import DeidlangError
+
+    return f"OCR: {err}" if isinstance(err, DeidlangError) else f"OCR failed ({type(err).__name__})"  # typed errors name no value
+
+
+def _ocr_read(ds, programs, ocr) -> list:
+    from . import verify as verifying
+    from .ocr.report import inspect_dataset
+
+    return inspect_dataset(ds, verifying.harvest(ds, recipes=programs), ocr)
+
+
+def _add_ocr_findings(flagged: list[dict[str, Any]], summary: dict[str, Any], texts: Mapping[str, list], args) -> None:
+    """Each flagged entry gets the text OCR found in it (``ocr``); the summary counts."""
+    from .ocr.report import entries, table_lines
+
+    for entry in flagged:
+        frames = texts.get(entry["file"], [])
+        entry["ocr"] = entries(frames, args.show_values)
+        entry["ocr_table"] = table_lines(frames, args.show_values)
+    summary["ocr"] = {
+        "with_text": sum(1 for f in flagged if f["ocr"]),
+        "with_identifying_text": sum(1 for f in flagged if any(line["identifying"] for fr in f["ocr"] for line in fr["lines"])),
+    }
 
 
 def _inspect_table(flagged: list[dict[str, Any]], unreadable: list[dict[str, str]], summary: Mapping[str, Any]) -> str:
@@ -1135,6 +1209,12 @@ def _inspect_table(flagged: list[dict[str, Any]], unreadable: list[dict[str, str
             cells = [cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])]
             lines.append("  ".join([*cells, row[-1]]).rstrip())
         lines.append("")
+    for entry in flagged:  # with --ocr
+        if entry.get("ocr_table"):
+            lines.append(f"text read by OCR in {entry['file']}:")
+            lines.extend(entry["ocr_table"])
+    if any(entry.get("ocr_table") for entry in flagged):
+        lines.append("")
     for item in unreadable:
         lines.append(f"unreadable: {item['file']}: {item['reason']}")
     if unreadable:
@@ -1145,6 +1225,8 @@ def _inspect_table(flagged: list[dict[str, Any]], unreadable: list[dict[str, str
     )
     for group, n in summary["groups"].items():
         lines.append(f"  {group}: verdict for {_count(n['verdict'], 'file')}, matches {_count(n['matched'], 'file')}")
+    if "ocr" in summary:
+        lines.append(f"  OCR: text in {_count(summary['ocr']['with_text'], 'file')}, identifying text in {summary['ocr']['with_identifying_text']}")
     return "\n".join(lines) + "\n"
 
 
@@ -1352,6 +1434,8 @@ def _add_proof_commands(sub: Any) -> None:
         help="the run's secret key: its manifest names inputs by keyed digests (default: $DEIDLANG_KEY, "
         "$DEIDLANG_KEY_FILE, else the user key file)",
     )
+    verify.add_argument("--pixels", action="store_true", help="also read each output's pixels with OCR and report identifying text found there (pip install 'deidlang[ocr]')")
+    verify.add_argument("--ocr-frames", type=int, default=8, metavar="N", help="with --pixels: frames read in a multi-frame image (default 8)")
     verify.set_defaults(handler=_cmd_verify)
 
 
