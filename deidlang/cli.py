@@ -1640,7 +1640,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
             from .runtime import keyed
 
             key = keyed.key_from_file(args.key_file)
-        report = verifying.verify_tree(args.original, args.deidentified, key=key, show_values=args.show_values)
+        pixels = _ocr_settings(args)  # --pixels (deidlang/ocr)
+        report = verifying.verify_tree(args.original, args.deidentified, key=key, show_values=args.show_values, pixels=pixels)
     except DeidlangError as err:
         raise CliError(str(err)) from None
     if not report.files and not report.unpaired:

@@ -103,10 +103,10 @@ def _engine_lines(image: np.ndarray, engine: Engine) -> tuple[list[tuple[Line, t
 
 
 def _is_word(word, settings: Settings) -> bool:
-    """A word that is text, not noise: 3 letters or digits read with ``min_confidence``
-    or more, or 4 read with 15 less."""
+    """A word that is text, not noise: 4 letters or digits read with ``min_confidence``
+    or more, or 3 read with 10 more (speckle and edges are read as short words)."""
     alnum = sum(c.isalnum() for c in word.text)
-    return (alnum >= 3 and word.confidence >= settings.min_confidence) or (alnum >= 4 and word.confidence >= settings.min_confidence - 15)
+    return (alnum >= 4 and word.confidence >= settings.min_confidence) or (alnum >= 3 and word.confidence >= settings.min_confidence + 10)
 
 
 def _is_text(word: str) -> bool:

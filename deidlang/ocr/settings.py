@@ -26,14 +26,14 @@ class Settings:
     """``scope``: SCOPES. ``keep``: regular expressions (full match, case-insensitive) of
     words ``all`` keeps; never applied to identifying text. ``margin``: pixels added
     around each box (at least a fifth of the line's height is added anyway).
-    ``min_confidence``: a word of 3 letters or digits read with less (0-100; 4 with 15
-    less) is noise, unless its line identifies. ``max_frames``: frames read in a multi-frame image (:func:`.render.sample`).
+    ``min_confidence``: a word of 4 letters or digits read with less (0-100; of 3: with
+    less than 10 more) is noise, unless its line identifies. ``max_frames``: frames read in a multi-frame image (:func:`.render.sample`).
     ``engine``: the OCR engine's name."""
 
     scope: str = "all"
     keep: tuple[str, ...] = DEFAULT_KEEP
     margin: int = 2
-    min_confidence: float = 65.0
+    min_confidence: float = 70.0
     max_frames: int = 8
     engine: str = "tesseract"
 
