@@ -16,9 +16,6 @@ process (a tesserocr API object is not shared between threads).
 from __future__ import annotations
 
 import os
-import re
-import shutil
-import subprocess
 import threading
 from typing import Any
 
@@ -44,22 +41,13 @@ _INSTALL = (
 
 
 def tessdata_path(lang: str = "eng") -> str:
-    """The folder holding ``<lang>.traineddata``: ``$TESSDATA_PREFIX``, the usual places,
-    else the one the ``tesseract`` program names. Raises :class:`OcrUnavailable`."""
+    """The folder holding ``<lang>.traineddata``: ``$TESSDATA_PREFIX``, else the usual
+    places. Raises :class:`OcrUnavailable`."""
     candidates = []
     prefix = os.environ.get("TESSDATA_PREFIX")
     if prefix:
         candidates += [prefix, os.path.join(prefix, "tessdata")]
     candidates += list(_TESSDATA_PLACES)
-    program = shutil.which("tesseract")
-    if program:
-        try:
-            out = subprocess.run([program, "--list-langs"], capture_output=True, text=True, timeout=30).stdout
-            found = re.search(r'"([^"]+)"', out)
-            if found:
-                candidates.append(found.group(1))
-        except (OSError, subprocess.SubprocessError):
-            pass
     for folder in candidates:
         if os.path.isfile(os.path.join(folder, f"{lang}.traineddata")):
             return folder.rstrip("/") + "/"
