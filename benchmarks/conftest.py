@@ -19,9 +19,24 @@ def deid_default_text() -> str:
         return fh.read()
 
 
-KEYWORDS = ["PatientName", "PatientID", "StudyDate", "SeriesDate", "AccessionNumber", "InstitutionName",
-            "ReferringPhysicianName", "StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID", "Modality",
-            "Manufacturer", "ImageType", "SeriesDescription", "StudyDescription", "PatientBirthDate"]
+KEYWORDS = [
+    "PatientName",
+    "PatientID",
+    "StudyDate",
+    "SeriesDate",
+    "AccessionNumber",
+    "InstitutionName",
+    "ReferringPhysicianName",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "Modality",
+    "Manufacturer",
+    "ImageType",
+    "SeriesDescription",
+    "StudyDescription",
+    "PatientBirthDate",
+]
 
 
 def generated_recipe(lines: int, seed: int = 7) -> str:
@@ -56,7 +71,7 @@ def generated_recipe(lines: int, seed: int = 7) -> str:
             for _ in range(rnd.randint(3, 10)):
                 out.append(f"LABEL label {n} # note")
                 out.append(f"  contains Modality {rnd.choice(['CT', 'MR', 'US|CR'])}")
-                out.append(f"  + contains ImageType SECONDARY || contains SeriesDescription Dose Report")
+                out.append("  + contains ImageType SECONDARY || contains SeriesDescription Dose Report")
                 out.append(f"  coordinates 0,0,{rnd.randint(100, 512)},{rnd.randint(50, 200)}")
         out.append("")
         n = len(out)

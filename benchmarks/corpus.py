@@ -61,9 +61,7 @@ def make_dataset(rnd: random.Random, *, extra: int = 0, rows: int = 16, cols: in
     ds.OperatorsName = f"{rnd.choice(LAST)}^{rnd.choice(FIRST)}"
     ds.DateOfLastCalibration = [f"20{rnd.randint(10, 24):02d}0105", f"20{rnd.randint(10, 24):02d}0612"]
     ds.ManufacturerModelName = "SOMATOM Definition AS+"
-    ds.ReferencedImageSequence = Sequence(
-        [_ref(rnd) for _ in range(2)]
-    )
+    ds.ReferencedImageSequence = Sequence([_ref(rnd) for _ in range(2)])
     code = Dataset()
     code.CodeValue = "CTCHEST"
     code.CodingSchemeDesignator = "L"
@@ -148,9 +146,7 @@ def count_elements(ds: Dataset) -> int:
     return n
 
 
-def write_corpus(
-    out: Path, files: int, *, extra: int = 0, seed: int = 1234, folders: int = 4, size: str = "small"
-) -> list[Path]:
+def write_corpus(out: Path, files: int, *, extra: int = 0, seed: int = 1234, folders: int = 4, size: str = "small") -> list[Path]:
     """Write ``files`` DICOM files under ``out`` (spread over sub-folders); return their paths.
 
     The same arguments always give the same bytes."""

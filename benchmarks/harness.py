@@ -5,7 +5,7 @@ de-identification tool does:
 
 * ``floor``: pydicom ``dcmread`` + ``save_as`` to a temporary name + rename,
   no changes at all: the least any tool that rewrites files can cost;
-* ``deidlang_run``: the whole ``deidc run`` engine (:mod:`deidlang.batch`):
+* ``deidlang_run``: the whole ``deidc run`` engine (:mod:`deidlang.engine`):
   hashing in and out, the recipe, atomic writes, the run manifest;
 * ``deid_replace`` / ``deid_get_then_replace``: deid 0.4.13's
   ``replace_identifiers`` alone, and after ``get_identifiers`` (deid's usual
@@ -28,7 +28,8 @@ from typing import Callable, Mapping
 import pydicom
 
 import deidlang
-from deidlang import batch
+from deidlang import engine
+from deidlang.runtime import keys
 
 os.environ.setdefault("MESSAGELEVEL", "QUIET")  # deid's logger
 
@@ -58,7 +59,7 @@ def load(path: str):
     except ImportError:
         return program
     if keyed.needs_key([program]):
-        program = keyed.bind(program, keyed.key_from_text(BENCH_KEY, "benchmark"))
+        program = keyed.bind(program, keys.key_from_text(BENCH_KEY, "benchmark"))
     return program
 
 
@@ -93,12 +94,12 @@ def floor_in_memory(paths: list[str], out: str | None = None) -> None:
         ds.save_as(io.BytesIO(), enforce_file_format=False)
 
 
-def deidlang_run(program, root: str, out: str, *, jobs: int = 1, remove_private: bool = True) -> batch.Summary:
+def deidlang_run(program, root: str, out: str, *, jobs: int = 1, remove_private: bool = True) -> engine.Summary:
     """The ``deidc run`` engine on a directory."""
     out = fresh(out)
-    options = batch.Options(remove_private=remove_private, output=os.path.abspath(out))
-    job = batch.Job((program,), out, inputs=(root,), options=options, jobs=jobs)
-    prepared = batch.prepare(job)
+    options = engine.Options(remove_private=remove_private, output=os.path.abspath(out))
+    job = engine.Job((program,), out, inputs=(root,), options=options, jobs=jobs)
+    prepared = engine.prepare(job)
     for _ in prepared.results():
         pass
     assert prepared.summary.failed == 0, "benchmark files must not fail"

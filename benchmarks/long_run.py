@@ -90,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         key = tmp / "key"
         key.write_text(h.BENCH_KEY, encoding="ascii")
         out = tmp / "out"
-        cmd = [sys.executable, "-m", "deidlang", "run", "--input", str(tmp / "in"), "--output", str(out),
-               "--jobs", str(args.jobs), "--key-file", str(key)]
+        cmd = [sys.executable, "-m", "deidlang", "run", "--input", str(tmp / "in"), "--output", str(out), "--jobs", str(args.jobs), "--key-file", str(key)]
         start = time.perf_counter()
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         samples: list[tuple[int, float, float]] = []
@@ -107,8 +106,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         done = _count(out)
         manifest = (out / "deidlang-manifest.jsonl").stat().st_size / 2**20
-        print(f"deidc run --jobs {args.jobs}: {done:,} files in {seconds:.0f} s ({done / seconds:.0f} files/s); "
-              f"manifest {manifest:.0f} MB on disk")
+        print(f"deidc run --jobs {args.jobs}: {done:,} files in {seconds:.0f} s ({done / seconds:.0f} files/s); manifest {manifest:.0f} MB on disk")
         print("files done  RSS (MB): deidc  its workers  together")
         marks = [args.files * k // 10 for k in range(1, 10)] + [args.files - args.files // 100]
         for mark in marks:

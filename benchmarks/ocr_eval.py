@@ -77,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     tall = [by_size[s] for s in sizes if s >= 12]
     n = sum(r[0] for r in tall)
     print()
-    print(f"lines of 12 px and taller: {n}; found {sum(r[1] for r in tall) / n:.1%}, identified {sum(r[2] for r in tall) / n:.1%}, "
-          f"removed {sum(r[3] for r in tall) / n:.1%}")
+    print(
+        f"lines of 12 px and taller: {n}; found {sum(r[1] for r in tall) / n:.1%}, identified {sum(r[2] for r in tall) / n:.1%}, "
+        f"removed {sum(r[3] for r in tall) / n:.1%}"
+    )
     print(f"text-free images changed: {free_changed} of {free}")
     print(f"images whose proof still found identifying text (quarantined): {failed} of {images - free}")
     print(f"OCR, cleaning and proof: {seconds / images:.2f} s per image on average ({images} images, {time.perf_counter() - started:.0f} s in all)")

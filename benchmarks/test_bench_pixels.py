@@ -34,7 +34,7 @@ pytest.importorskip("deid")
 os.environ.setdefault("MESSAGELEVEL", "QUIET")
 
 from deidlang import pixels  # noqa: E402
-from deidlang.cli import DEFAULT_RECIPE  # noqa: E402
+from deidlang.cli.common import DEFAULT_RECIPE  # noqa: E402
 
 GENERATED_RECIPE = """FORMAT dicom
 

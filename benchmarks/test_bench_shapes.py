@@ -56,9 +56,7 @@ def test_deidlang_run(benchmark, corpora, programs, shape, recipe, tmp_path):
     if recipe not in programs:
         pytest.skip("deid is not installed")
     benchmark.group = f"shape {shape}"
-    benchmark.pedantic(
-        h.deidlang_run, args=(programs[recipe], str(corpora[shape]), str(tmp_path / "o")), rounds=3, iterations=1, warmup_rounds=1
-    )
+    benchmark.pedantic(h.deidlang_run, args=(programs[recipe], str(corpora[shape]), str(tmp_path / "o")), rounds=3, iterations=1, warmup_rounds=1)
 
 
 @pytest.mark.parametrize("shape", ["tiny-pixels", "small-pixels", "header-500-elements"])

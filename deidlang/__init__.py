@@ -8,10 +8,9 @@ DICOM de-identification recipes.
     >>> program.apply(dataset, ids={"id": "SUB-001"})              # compile once, apply many
 """
 
-__version__ = "0.1.0"
-
-from .diagnostics import ApplyError, DeidlangError, DeidlangWarning, Diagnostic, RecipeError, refusing  # noqa: E402
-from .api import check, compile, load, parse  # noqa: E402
+from .api import check, compile, load, parse
+from .lang.diagnostics import ApplyError, DeidlangError, DeidlangWarning, Diagnostic, RecipeError, refusing
+from .version import __version__
 
 __all__ = [
     "ApplyError",

@@ -7,9 +7,10 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from . import checker, parser
-from .diagnostics import Diagnostic, RecipeError, refusing
-from .source import Source
+from . import checks
+from .lang import parser
+from .lang.diagnostics import Diagnostic, RecipeError, refusing
+from .lang.source import Source
 
 __all__ = ["parse", "check", "compile", "load", "vet", "Vetting"]
 
@@ -37,7 +38,7 @@ def check(
     under deid.
     """
     result = parser.parse(source, path=path)
-    return checker.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
+    return checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
 
 
 def compile(
@@ -52,7 +53,7 @@ def compile(
     """Check and compile a recipe into an immutable, reusable, picklable Program.
 
     Raises :class:`RecipeError` carrying every diagnostic when the recipe has
-    a finding that stops a run (:func:`deidlang.diagnostics.refusing`): an
+    a finding that stops a run (:func:`deidlang.lang.diagnostics.refusing`): an
     error, or a line that selects nothing or will not do what it says (and,
     with ``deid_compat``, a line deid would run differently). ``allow`` lets
     findings through by code (``allow=["W201"]``), or all of them
@@ -62,7 +63,7 @@ def compile(
     from .compiler import compile_recipe
 
     result = parser.parse(source, path=path)
-    diagnostics = checker.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
+    diagnostics = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
     refused, _allowed = refusing(diagnostics, allow=allow, deid_compat=deid_compat)
     if refused:
         raise RecipeError(diagnostics, refused=refused)
@@ -99,7 +100,7 @@ def vet(
     At run time the ids and functions are known: pass ``ids={}`` and
     ``functions=()`` when none were given, so that every ``var:``/``func:``
     without a value is a finding. The findings that stop the run are those
-    of :func:`deidlang.diagnostics.refusing` (``strict``: every warning too).
+    of :func:`deidlang.lang.diagnostics.refusing` (``strict``: every warning too).
     """
     names = sorted(functions) if functions is not None else None
     diagnostics: list[Diagnostic] = []

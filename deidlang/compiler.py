@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import hashlib
 import re
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from . import nodes, regexes
-from .diagnostics import Diagnostic, RecipeError
-from .runtime import Program, actions, build, filters, selectors, values
-from .runtime import extras
+from .lang import nodes, regexes
+from .lang.diagnostics import Diagnostic, RecipeError
+from .lang.source import Span
+from .runtime import Program, actions, build, extras, filters, selectors, values
 from .runtime.builtins import NAMES as BUILTIN_NAMES
 from .runtime.builtins import BadArgument, make_builtin
-from .source import Span
+
+if TYPE_CHECKING:  # the class below has a method named filters
+    from .runtime.filters import Coordinates, FilterLabel, Predicate, Reader
 
 __all__ = ["compile_recipe", "selector_for"]
 
@@ -60,7 +62,7 @@ class _Compiler:
                 return build.add_target(private=(field.group, field.creator, field.element), text=field.text)
         except build.BadTarget as exc:
             self.fail(field.span, "E304", str(exc), "ADD takes a keyword, a tag or a private-creator form naming one element")
-        self.fail(field.span, "E304", f"ADD needs a single element, not '{field.text}'", "write a keyword, (gggg,eeee), ggggeeee or (gggg,\"CREATOR\",ee)")
+        self.fail(field.span, "E304", f"ADD needs a single element, not '{field.text}'", 'write a keyword, (gggg,eeee), ggggeeee or (gggg,"CREATOR",ee)')
 
     # -- values
     def value(self, line: nodes.ActionLine, verb: str) -> Any:
@@ -125,7 +127,7 @@ class _Compiler:
             try:
                 days = int(value.text)
             except ValueError:
-                self.fail(line.value.span, "E301", f"JITTER needs a whole number of days, not '{value.text}'")
+                self.fail(line.value.span, "E301", f"JITTER needs a whole number of days, not '{value.text}'")  # type: ignore[union-attr]  # its value
         return build.make_step(verb, selector=index, value=value, days=days, text=text, span=line.span, label=label)
 
     def values_group(self, name: str, lines: tuple[nodes.GroupLine, ...]) -> actions.ValuesGroupDef:
@@ -153,14 +155,13 @@ class _Compiler:
     def fields_group(self, name: str, lines: tuple[nodes.GroupLine, ...]) -> actions.FieldsGroupDef:
         return actions.FieldsGroupDef(name, tuple(self.selector(line.field, groups=False) for line in lines if line.action == "FIELD"))
 
-
     # -- filters
-    def filters(self, recipe: nodes.Recipe) -> tuple[filters.FilterLabel, ...]:
+    def filters(self, recipe: nodes.Recipe) -> tuple[FilterLabel, ...]:
         """Every LABEL of every ``%filter`` group, in evaluation order (groups in order of
         first appearance, same-named sections merged, labels in file order)."""
         return tuple(self.label(group, label) for group, labels in recipe.filters().items() for label in labels)
 
-    def label(self, group: str, label: nodes.Label) -> filters.FilterLabel:
+    def label(self, group: str, label: nodes.Label) -> FilterLabel:
         lines = tuple(
             filters.Line(line.operator, tuple(self.predicate(c) for c in line.criteria), tuple(line.operators), line.span)
             for line in label.criteria
@@ -169,7 +170,7 @@ class _Compiler:
         coords = tuple(self.coordinates(c) for c in label.coordinates)
         return filters.FilterLabel(group, label.name, lines, coords, label.span)
 
-    def reader(self, field: nodes.Field) -> filters.Reader:
+    def reader(self, field: nodes.Field) -> Reader:
         """A keyword or tag reads the top-level element (deid's lookup); any other field
         expression reads what it selects in the header."""
         if isinstance(field, nodes.Keyword):
@@ -178,7 +179,7 @@ class _Compiler:
             return filters.TopElement(field.value)
         return filters.Selection(self.selector(field))
 
-    def predicate(self, c: nodes.Criterion) -> filters.Predicate:
+    def predicate(self, c: nodes.Criterion) -> Predicate:
         regex = None
         value = c.value.strip() if c.value is not None else None
         if c.predicate in ("contains", "notcontains", "equals", "notequals") and value is None:
@@ -190,7 +191,7 @@ class _Compiler:
                 self.fail(c.value_span or c.span, "E209", f"invalid regular expression '{value}'", str(exc))
         return filters.Predicate(c.predicate, self.reader(c.field), c.field.text, value, regex, c.span)
 
-    def coordinates(self, line: nodes.CoordLine) -> filters.Coordinates:
+    def coordinates(self, line: nodes.CoordLine) -> Coordinates:
         spec = line.spec
         if isinstance(spec, nodes.FromField):
             return filters.Coordinates(line.keep, None, self.reader(spec.field), line.span)

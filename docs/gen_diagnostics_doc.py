@@ -1,7 +1,7 @@
-"""Regenerate docs/diagnostics.md from deidlang.diagnostics.CODES.
+"""Regenerate docs/diagnostics.md from deidlang.lang.diagnostics.CODES.
 
-    python docs/gen_diagnostics_doc.py          # rewrite the file
-    python docs/gen_diagnostics_doc.py --check  # exit 1 if it is out of date
+python docs/gen_diagnostics_doc.py          # rewrite the file
+python docs/gen_diagnostics_doc.py --check  # exit 1 if it is out of date
 """
 
 from __future__ import annotations
@@ -9,13 +9,17 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from deidlang.diagnostics import CODES, ERROR, INFO
+from deidlang.lang.diagnostics import CODES, ERROR, INFO
 
 FAMILIES = [
     ("1", "Syntax and structure", "reported by the parser, one per bad line; the rest of the recipe is still checked"),
     ("2", "Names", "DICOM keywords and tags (pydicom's data dictionary), groups, variables, functions, expanders"),
     ("3", "Values and meaning", "what each action, option and coordinate needs"),
-    ("4", "deid would run this line differently", "the line is valid, but deid 0.4.13 silently does something other than what it says; the message says what deid does and what deidlang does. These are notes for people leaving deid: reported only with `--deid-compat`"),
+    (
+        "4",
+        "deid would run this line differently",
+        "the line is valid, but deid 0.4.13 silently does something other than what it says; the message says what deid does and what deidlang does. These are notes for people leaving deid: reported only with `--deid-compat`",
+    ),
     ("0", "While applying a recipe", "raised as `deidlang.ApplyError` by `Program.apply` and reported per file by `deidc run`"),
 ]
 
@@ -104,7 +108,7 @@ def render() -> str:
     out = [
         "# Diagnostic codes",
         "",
-        "Generated from `deidlang/diagnostics.py` by `docs/gen_diagnostics_doc.py`; do not edit by hand.",
+        "Generated from `deidlang/lang/diagnostics.py` by `docs/gen_diagnostics_doc.py`; do not edit by hand.",
         "Codes are stable: a code is never reused for another meaning (a retired code keeps its row).",
         "The letter is the default severity (E error, W warning, I info). The *run* column says what",
         "a finding does to `deidc run`: *stops* it (unless `--allow CODE`), stops it only under",

@@ -1,5 +1,5 @@
 """Regenerate the bundled Basic Profile recipe and the option recipes from
-deidlang/profile.py (Table E.1-1 as data).
+deidlang/privacy/profile.py (Table E.1-1 as data).
 
     python docs/gen_profile_recipes.py          # rewrite the recipes
     python docs/gen_profile_recipes.py --check  # exit 1 if they are out of date
@@ -13,9 +13,9 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from deidlang import profile
+from deidlang.privacy import profile
 
-DATA = Path(profile.__file__).resolve().parent / "data"
+DATA = Path(profile.__file__).resolve().parents[1] / "data"
 PIXEL_BANNER = "# " + "=" * 73
 SAFE_PRIVATE = (
     # PS3.15 Table E.3.10-1 entries (creator, group, element low byte, what it holds)
@@ -72,7 +72,7 @@ def basic_header() -> str:
         "",
         "# deidlang's default recipe: the Basic Application Level Confidentiality",
         f"# Profile of DICOM PS3.15 Annex E, Table E.1-1 ({profile.EDITION} edition), as a",
-        "# deid recipe. It is generated from deidlang/profile.py by",
+        "# deid recipe. It is generated from deidlang/privacy/profile.py by",
         "# docs/gen_profile_recipes.py; `deidc check --profile basic` shows, row by",
         "# row, which line handles each attribute of the table.",
         "#",
@@ -135,7 +135,7 @@ def option_text(o: profile.Option) -> str:
         "FORMAT dicom",
         "",
         f"# The {o.meaning} of DICOM PS3.15 Annex E (CID 7050 code {o.code}),",
-        "# generated from deidlang/profile.py by docs/gen_profile_recipes.py.",
+        "# generated from deidlang/privacy/profile.py by docs/gen_profile_recipes.py.",
         "#",
         "# Apply it BEFORE the basic profile recipe:",
         f"#   deidc run --option {o.name} ...          (or --recipe THIS --recipe default.dicom)",
@@ -176,7 +176,7 @@ def option_text(o: profile.Option) -> str:
             "# keeps the creator of a block that still holds a kept element). Review the",
             "# list for your devices. deidc run needs --keep-private with this option.",
         ]
-        for creator, group, low, what in SAFE_PRIVATE:
+        for creator, group, low, _what in SAFE_PRIVATE:
             lines.append(f'KEEP ({group:04X},"{creator}",{low:02X})')
     if o.name == "retain-modified-dates":
         out += [

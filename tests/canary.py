@@ -67,23 +67,46 @@ __all__ = [
     "expected_leaks",
 ]
 
-ALL_VRS = (
-    "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
-)
+ALL_VRS = "AE AS AT CS DA DS DT FL FD IS LO LT OB OD OF OL OV OW PN SH SL SQ SS ST SV TM UC UI UL UN UR US UT UV".split()
 PER_VR = 3
 CT_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.2"
 UID_ROOT = "1.2.826.0.1.3680043.10.1007."
 
 # Elements that describe the encoding or the pixels: a marker there would make the
 # file unreadable rather than test the recipe.
-_EXCLUDED_TAGS = frozenset({0x00080005, 0x00080016, 0x00280002, 0x00280004, 0x00280010, 0x00280011, 0x00280100, 0x00280101, 0x00280102, 0x00280103, 0x00280006, 0x00280008})
+_EXCLUDED_TAGS = frozenset(
+    {0x00080005, 0x00080016, 0x00280002, 0x00280004, 0x00280010, 0x00280011, 0x00280100, 0x00280101, 0x00280102, 0x00280103, 0x00280006, 0x00280008}
+)
 _EXCLUDED_GROUPS = frozenset({0x0000, 0x0002, 0x0004, 0x7FE0, 0xFFFE, 0xFFFC})
 _ALWAYS = (
-    "PatientName", "PatientID", "PatientBirthDate", "PatientAddress", "PatientTelephoneNumbers", "OtherPatientIDs",
-    "OtherPatientNames", "PatientComments", "ReferringPhysicianName", "InstitutionName", "InstitutionAddress",
-    "StationName", "AccessionNumber", "StudyID", "StudyDate", "StudyTime", "StudyInstanceUID", "SeriesInstanceUID",
-    "SOPInstanceUID", "FrameOfReferenceUID", "StudyDescription", "SeriesDescription", "ImageComments",
-    "DeviceSerialNumber", "OperatorsName", "PerformingPhysicianName", "AcquisitionDateTime", "PatientAge",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "OtherPatientIDs",
+    "OtherPatientNames",
+    "PatientComments",
+    "ReferringPhysicianName",
+    "InstitutionName",
+    "InstitutionAddress",
+    "StationName",
+    "AccessionNumber",
+    "StudyID",
+    "StudyDate",
+    "StudyTime",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "FrameOfReferenceUID",
+    "StudyDescription",
+    "SeriesDescription",
+    "ImageComments",
+    "DeviceSerialNumber",
+    "OperatorsName",
+    "PerformingPhysicianName",
+    "AcquisitionDateTime",
+    "PatientAge",
 )
 _SEQUENCES = ("ReferencedImageSequence", "OtherPatientIDsSequence", "RequestAttributesSequence", "ContentSequence")
 
@@ -289,11 +312,7 @@ def _spread(vr: str, k: int) -> list[int]:
     tags = sorted(
         t
         for t, entry in DicomDictionary.items()
-        if entry[0] == vr
-        and entry[4]
-        and (t >> 16) not in _EXCLUDED_GROUPS
-        and t & 0xFFFF
-        and t not in _EXCLUDED_TAGS
+        if entry[0] == vr and entry[4] and (t >> 16) not in _EXCLUDED_GROUPS and t & 0xFFFF and t not in _EXCLUDED_TAGS
     )
     if not tags:
         return []
@@ -346,7 +365,7 @@ def _dataset(builder: _Builder, keywords: Iterable[str], *, charset: str | None)
         uid = f"(0009,10{low:02X})"
         block.add_new(low, vr, builder.value_for(vr, uid))
     seq_tag = block.get_tag(0x80)
-    ds.add_new(seq_tag, "SQ", Sequence([builder.item(f"(0009,1080)__0__", 0)]))
+    ds.add_new(seq_tag, "SQ", Sequence([builder.item("(0009,1080)__0__", 0)]))
     # a value in UTF-16 inside a private blob
     token = builder.token()
     builder._mark(token, "(0009,1081)", "OB", True)
@@ -471,7 +490,6 @@ def find_markers(text: str, strong: dict) -> list[str]:
     return [m.group(0) for m in MARKER_SHAPE.finditer(text) if m.group(0) in strong]
 
 
-
 def walk(ds: Dataset):
     """``(deid uid path, element)`` for every element of ``ds``, file meta first, items too."""
     meta = ds.__dict__.get("file_meta")
@@ -538,7 +556,7 @@ def identifying(marker: Marker) -> bool:
     its own row asks for anything but K; or, for an element with no row and a searchable
     VR that is not a UID or a code item's, the nearest enclosing sequence with a row is
     removed, emptied or replaced whole. Private elements and creators do not."""
-    from deidlang import profile
+    from deidlang.privacy import profile
 
     codes = {r.tag: r.code for r in profile.rows() if r.tag is not None}
     tags = [int(g + e, 16) for g, e in _TAG.findall(marker.element)]

@@ -456,7 +456,7 @@ def compare_outputs(expected: Dataset, actual: Dataset, random: dict | None = No
 
 def _scalar(value):
     from pydicom.tag import BaseTag
-    from pydicom.valuerep import DSdecimal, DSfloat, IS, PersonName
+    from pydicom.valuerep import IS, DSdecimal, DSfloat, PersonName
 
     if isinstance(value, (PersonName, DSfloat, DSdecimal, IS)):
         return str(value)
@@ -512,7 +512,9 @@ def diff_datasets(expected, actual, random: dict | None = None, path: str = "") 
     if not path:
         em = getattr(expected, "file_meta", None)
         am = getattr(actual, "file_meta", None)
-        out += _diff_level(normalize_dataset(em) if em is not None else {}, normalize_dataset(am) if am is not None else {}, random, "file_meta", re, keyword_for_tag)
+        out += _diff_level(
+            normalize_dataset(em) if em is not None else {}, normalize_dataset(am) if am is not None else {}, random, "file_meta", re, keyword_for_tag
+        )
         out += _diff_level(normalize_dataset(expected), normalize_dataset(actual), random, "", re, keyword_for_tag)
         return out
     return _diff_level(expected, actual, random, path, re, keyword_for_tag)

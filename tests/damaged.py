@@ -73,6 +73,7 @@ DANGLING = "a symbolic link whose target does not exist"
 LOOP = "a symbolic link loop"
 DICOMDIR = "a DICOMDIR"
 
+
 def _reads_anything() -> bool:
     """Whether this process reads a file whatever its mode (root, or CAP_DAC_OVERRIDE)."""
     import tempfile
@@ -307,11 +308,21 @@ def _build(root: Path) -> list[Case]:
     add("random-after-preamble", "not-dicom/dicm-then-random.dcm", b"\x00" * 128 + b"DICM" + bytes(rng.getrandbits(8) for _ in range(512)), "failed", CUT_SHORT)
 
     # --- preamble and file meta
-    add("no-preamble-no-meta", "layout/bare-dataset.dcm", dicom_bytes(base_dataset(2), ImplicitVRLittleEndian, preamble=False, meta=False),
-        "failed", NOT_DICOM + " (no DICOM preamble; --force reads it anyway)")
+    add(
+        "no-preamble-no-meta",
+        "layout/bare-dataset.dcm",
+        dicom_bytes(base_dataset(2), ImplicitVRLittleEndian, preamble=False, meta=False),
+        "failed",
+        NOT_DICOM + " (no DICOM preamble; --force reads it anyway)",
+    )
     add("preamble-no-meta", "layout/no-meta.dcm", dicom_bytes(base_dataset(3), preamble=True, meta=False), "written")
-    add("meta-no-preamble", "layout/no-preamble.dcm", dicom_bytes(base_dataset(4), preamble=False, meta=True),
-        "failed", NOT_DICOM + " (no DICOM preamble; --force reads it anyway)")
+    add(
+        "meta-no-preamble",
+        "layout/no-preamble.dcm",
+        dicom_bytes(base_dataset(4), preamble=False, meta=True),
+        "failed",
+        NOT_DICOM + " (no DICOM preamble; --force reads it anyway)",
+    )
 
     # --- cut short
     ends, meta_end = _layout(good)
@@ -349,8 +360,7 @@ def _build(root: Path) -> list[Case]:
     # (written valid, then patched: pydicom refuses to hold such values)
     bad = dicom_bytes(base_dataset(11, ContentDate="20231231", SeriesNumber="9876", BodyPartExamined="ABDOMENPELVISCHEST"))
     bad = bad.replace(b"20231231", b"20231301").replace(b"9876", b"12AB").replace(b"ABDOMENPELVISCHEST", b"ABDOMENPELVISCHESZ")
-    add("vr-violations", "values/invalid-values.dcm", bad, "written",
-        decoded=(("SeriesNumber", "12AB"), ("BodyPartExamined", "ABDOMENPELVISCHESZ")))
+    add("vr-violations", "values/invalid-values.dcm", bad, "written", decoded=(("SeriesNumber", "12AB"), ("BodyPartExamined", "ABDOMENPELVISCHESZ")))
 
     # --- transfer syntaxes
     add("big-endian", "syntax/big-endian.dcm", dicom_bytes(base_dataset(12), ExplicitVRBigEndian), "written")
@@ -364,10 +374,16 @@ def _build(root: Path) -> list[Case]:
 
     # --- character sets
     for n, (kind, charset, person, description, encoded) in enumerate(_charset_cases()):
-        ds = base_dataset(20 + n, SpecificCharacterSet=charset, PatientName=person, StudyDescription=description,
-                          OtherPatientNames=person)
-        add(kind, f"charsets/{kind}.dcm", dicom_bytes(ds), "written", names=(encoded,),
-            charset=tuple(charset) if isinstance(charset, list) else charset, decoded=(("StudyDescription", description),))
+        ds = base_dataset(20 + n, SpecificCharacterSet=charset, PatientName=person, StudyDescription=description, OtherPatientNames=person)
+        add(
+            kind,
+            f"charsets/{kind}.dcm",
+            dicom_bytes(ds),
+            "written",
+            names=(encoded,),
+            charset=tuple(charset) if isinstance(charset, list) else charset,
+            decoded=(("StudyDescription", description),),
+        )
 
     # --- duplicate basenames, and names that differ only in case
     add("duplicate-basename-a", "duplicates/site-a/scan.dcm", dicom_bytes(base_dataset(30)), "written")

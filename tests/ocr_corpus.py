@@ -37,16 +37,39 @@ from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
 
 FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/truetype/liberation")
 FONTS = (
-    "DejaVuSans.ttf", "DejaVuSansMono.ttf", "DejaVuSerif.ttf", "DejaVuSans-Bold.ttf", "DejaVuSansCondensed.ttf",
-    "LiberationSans-Regular.ttf", "LiberationMono-Regular.ttf", "LiberationSerif-Regular.ttf", "LiberationSans-Bold.ttf",
+    "DejaVuSans.ttf",
+    "DejaVuSansMono.ttf",
+    "DejaVuSerif.ttf",
+    "DejaVuSans-Bold.ttf",
+    "DejaVuSansCondensed.ttf",
+    "LiberationSans-Regular.ttf",
+    "LiberationMono-Regular.ttf",
+    "LiberationSerif-Regular.ttf",
+    "LiberationSans-Bold.ttf",
     "LiberationSansNarrow-Regular.ttf",
 )
 SIZES = (8, 10, 12, 14, 16, 20, 24, 32, 40)
 #: difference between the text's grey level and the mean of the background under it (of 255)
 CONTRASTS = {"high": 200, "medium": 110, "low": 60}
 
-LAST = ("OKAFOR", "LINDQVIST", "BRENNAN", "MORALES", "TANAKA", "KOWALSKI", "ABERNATHY", "DUBOIS", "HALVORSEN", "PETROVA",
-        "WHITFIELD", "ODUYA", "MCALLISTER", "VARGAS", "NAKAMURA", "FITZGERALD")
+LAST = (
+    "OKAFOR",
+    "LINDQVIST",
+    "BRENNAN",
+    "MORALES",
+    "TANAKA",
+    "KOWALSKI",
+    "ABERNATHY",
+    "DUBOIS",
+    "HALVORSEN",
+    "PETROVA",
+    "WHITFIELD",
+    "ODUYA",
+    "MCALLISTER",
+    "VARGAS",
+    "NAKAMURA",
+    "FITZGERALD",
+)
 FIRST = ("MIRIAM", "TOBIAS", "AGNES", "RAFAEL", "HELGA", "DESMOND", "PRIYA", "CONRAD", "LUCILLE", "ANTON", "BEATRIX", "OSWALD")
 INSTITUTIONS = ("ST BARNABAS HOSPITAL", "NORTHGATE CLINIC", "RIVERBEND MEDICAL", "HOLLOWAY IMAGING")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -95,12 +118,21 @@ SOURCES = (
     Source("us-cine", lambda: _deid_data("ultrasounds/ultrasound-multiframe.dcm"), (70, 60, 660, 580), "US RGB multi-frame", frames=12),
     Source("us-palette", lambda: get_testdata_file("examples_palette.dcm"), (110, 95, 760, 350), "US PALETTE COLOR"),
     Source("us-j2k", lambda: get_testdata_file("examples_jpeg2k.dcm"), (60, 110, 560, 340), "US from JPEG 2000 (YBR_RCT), written RLE", encode="rle"),
-    Source("us-ybr", lambda: get_testdata_file("examples_ybr_color.dcm"), (20, 60, 300, 200), "US from JPEG (YBR_FULL_422) multi-frame, written YBR_FULL", frames=3, photometric="YBR_FULL"),
+    Source(
+        "us-ybr",
+        lambda: get_testdata_file("examples_ybr_color.dcm"),
+        (20, 60, 300, 200),
+        "US from JPEG (YBR_FULL_422) multi-frame, written YBR_FULL",
+        frames=3,
+        photometric="YBR_FULL",
+    ),
     Source("mr-16", lambda: get_testdata_file("examples_overlay.dcm"), None, "MR MONOCHROME2 16-bit"),
     Source("mr-mono1", lambda: get_testdata_file("examples_overlay.dcm"), None, "MR written MONOCHROME1 16-bit", photometric="MONOCHROME1"),
     Source("nm-j2k", lambda: get_testdata_file("JPEG2000.dcm"), (0, 100, 256, 900), "NM 16-bit from JPEG 2000"),
     Source("sc-deflated", lambda: get_testdata_file("image_dfl.dcm"), None, "SC MONOCHROME2 8-bit from deflated"),
-    Source("dx-cat", lambda: _deid_data("animals/cat.dcm"), (1000, 700, 2000, 1500), "DX 16-bit, written MONOCHROME1 RLE", photometric="MONOCHROME1", encode="rle"),
+    Source(
+        "dx-cat", lambda: _deid_data("animals/cat.dcm"), (1000, 700, 2000, 1500), "DX 16-bit, written MONOCHROME1 RLE", photometric="MONOCHROME1", encode="rle"
+    ),
 )
 
 
@@ -200,12 +232,26 @@ def _stored_range(ds: Dataset, arr: np.ndarray) -> tuple[int, int]:
 def _new_dataset(ds: Dataset, source: Source, arr: np.ndarray) -> Dataset:
     """A file of the source's kind holding ``arr`` (frames, rows, columns[, 3])."""
     out = Dataset()
-    for keyword in ("SOPClassUID", "Modality", "BitsAllocated", "BitsStored", "HighBit", "PixelRepresentation",
-                    "RescaleIntercept", "RescaleSlope", "WindowCenter", "WindowWidth", "ImageType",
-                    "RedPaletteColorLookupTableDescriptor", "GreenPaletteColorLookupTableDescriptor",
-                    "BluePaletteColorLookupTableDescriptor", "RedPaletteColorLookupTableData",
-                    "GreenPaletteColorLookupTableData", "BluePaletteColorLookupTableData",
-                    "SequenceOfUltrasoundRegions"):
+    for keyword in (
+        "SOPClassUID",
+        "Modality",
+        "BitsAllocated",
+        "BitsStored",
+        "HighBit",
+        "PixelRepresentation",
+        "RescaleIntercept",
+        "RescaleSlope",
+        "WindowCenter",
+        "WindowWidth",
+        "ImageType",
+        "RedPaletteColorLookupTableDescriptor",
+        "GreenPaletteColorLookupTableDescriptor",
+        "BluePaletteColorLookupTableDescriptor",
+        "RedPaletteColorLookupTableData",
+        "GreenPaletteColorLookupTableData",
+        "BluePaletteColorLookupTableData",
+        "SequenceOfUltrasoundRegions",
+    ):
         if keyword in ds:
             setattr(out, keyword, ds.data_element(keyword).value)
     out.pop("SequenceOfUltrasoundRegions", None)  # its boxes are those of the uncut image
@@ -258,8 +304,12 @@ def _texts(rng: random.Random) -> dict[str, tuple[str, str, object]]:
     study = f"{syear}{smonth:02d}{sday:02d}"
     institution = rng.choice(INSTITUTIONS)
     name_shown = rng.choice((f"{last}^{first}", f"{last}, {first}", f"{first} {last}", f"Name: {last} {first}"))
-    birth_shown = rng.choice((f"DOB {year}-{month:02d}-{day:02d}", f"DOB: {day:02d}/{month:02d}/{year}", f"{month:02d}/{day:02d}/{year}", f"Born {day} {MONTHS[month - 1]} {year}"))
-    study_shown = rng.choice((f"{syear}-{smonth:02d}-{sday:02d} 10:{rng.randrange(10, 60)}", f"{sday:02d}.{smonth:02d}.{syear}", f"{MONTHS[smonth - 1]} {sday}, {syear}", study))
+    birth_shown = rng.choice(
+        (f"DOB {year}-{month:02d}-{day:02d}", f"DOB: {day:02d}/{month:02d}/{year}", f"{month:02d}/{day:02d}/{year}", f"Born {day} {MONTHS[month - 1]} {year}")
+    )
+    study_shown = rng.choice(
+        (f"{syear}-{smonth:02d}-{sday:02d} 10:{rng.randrange(10, 60)}", f"{sday:02d}.{smonth:02d}.{syear}", f"{MONTHS[smonth - 1]} {sday}, {syear}", study)
+    )
     return {
         "PatientName": (name_shown, f"{last}^{first}"),
         "PatientID": (rng.choice((f"ID {pid}", f"MRN: {pid}", pid)), pid),
@@ -343,8 +393,7 @@ def _set_header(out: Dataset, values: dict[str, tuple[str, str]]) -> None:
         setattr(out, keyword, value)
 
 
-def build(folder: str | os.PathLike, count: int, *, seed: int = 13, text_free: bool = True,
-          sizes=SIZES, contrasts=tuple(CONTRASTS)) -> list[Item]:
+def build(folder: str | os.PathLike, count: int, *, seed: int = 13, text_free: bool = True, sizes=SIZES, contrasts=tuple(CONTRASTS)) -> list[Item]:
     """Write ``count`` images with identifying text (and, with ``text_free``, each cut
     without text) under ``folder``; return what was drawn where."""
     rng = random.Random(seed)
@@ -452,8 +501,9 @@ def evaluate(item: Item, settings, identifiers=None) -> ItemResult:
     """Clean ``item`` with OCR (no recipe regions) and measure it against its truth."""
     import time
 
-    from deidlang import pixels, verify
+    from deidlang import pixels
     from deidlang.ocr import clean as ocr_clean
+    from deidlang.privacy import identifiers as verify
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -482,5 +532,13 @@ def evaluate(item: Item, settings, identifiers=None) -> ItemResult:
         removed = float(blanked[d.mask].mean()) if d.mask.any() else 1.0
         results.append(LineResult(d, bool(over), any(ln.identifying for ln in over), removed))
     false_lines = sum(1 for ln in ocr_lines if not any(_covers(ln.box, d.box) for d in item.lines))
-    return ItemResult(item, tuple(results), int(diff.sum()), false_lines, len(report.remaining), report.passed, seconds,
-                      len({ln.frame for ln in ocr_lines}) if ocr_lines else 0)
+    return ItemResult(
+        item,
+        tuple(results),
+        int(diff.sum()),
+        false_lines,
+        len(report.remaining),
+        report.passed,
+        seconds,
+        len({ln.frame for ln in ocr_lines}) if ocr_lines else 0,
+    )

@@ -101,19 +101,74 @@ SEQUENCE_KEYWORDS: list[str] = KEYWORDS_BY_VR["SQ"]
 #: Keywords recipes and files have in common (so that generated recipes select
 #: something in generated datasets and in pydicom's test files).
 COMMON = [
-    "PatientName", "PatientID", "PatientBirthDate", "PatientSex", "PatientAge", "PatientAddress",
-    "OtherPatientIDs", "OtherPatientNames", "PatientComments", "ReferringPhysicianName", "InstitutionName",
-    "InstitutionAddress", "StationName", "AccessionNumber", "StudyID", "StudyDate", "StudyTime", "SeriesDate",
-    "AcquisitionDate", "ContentDate", "AcquisitionDateTime", "StudyInstanceUID", "SeriesInstanceUID",
-    "SOPInstanceUID", "SOPClassUID", "FrameOfReferenceUID", "StudyDescription", "SeriesDescription",
-    "ImageComments", "DeviceSerialNumber", "OperatorsName", "PerformingPhysicianName", "Modality",
-    "Manufacturer", "ManufacturerModelName", "ImageType", "Rows", "Columns", "InstanceNumber", "SeriesNumber",
-    "SliceThickness", "PixelSpacing", "WindowCenter", "BurnedInAnnotation", "ReferencedImageSequence",
-    "ReferencedSOPInstanceUID", "ReferencedSOPClassUID", "RequestAttributesSequence", "ContentSequence",
-    "OtherPatientIDsSequence", "ReferencedStudySequence", "ProcedureCodeSequence", "CodeValue", "CodeMeaning",
-    "PersonName", "TextValue", "DateTime", "Date", "MediaStorageSOPInstanceUID", "ImplementationVersionName",
-    "SourceApplicationEntityTitle", "RETIRED_StudyComments", "ContentLabel", "PatientIdentityRemoved",
-    "DeidentificationMethod", "SequenceOfUltrasoundRegions", "RegionLocationMinX0", "PixelData",
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "PatientAge",
+    "PatientAddress",
+    "OtherPatientIDs",
+    "OtherPatientNames",
+    "PatientComments",
+    "ReferringPhysicianName",
+    "InstitutionName",
+    "InstitutionAddress",
+    "StationName",
+    "AccessionNumber",
+    "StudyID",
+    "StudyDate",
+    "StudyTime",
+    "SeriesDate",
+    "AcquisitionDate",
+    "ContentDate",
+    "AcquisitionDateTime",
+    "StudyInstanceUID",
+    "SeriesInstanceUID",
+    "SOPInstanceUID",
+    "SOPClassUID",
+    "FrameOfReferenceUID",
+    "StudyDescription",
+    "SeriesDescription",
+    "ImageComments",
+    "DeviceSerialNumber",
+    "OperatorsName",
+    "PerformingPhysicianName",
+    "Modality",
+    "Manufacturer",
+    "ManufacturerModelName",
+    "ImageType",
+    "Rows",
+    "Columns",
+    "InstanceNumber",
+    "SeriesNumber",
+    "SliceThickness",
+    "PixelSpacing",
+    "WindowCenter",
+    "BurnedInAnnotation",
+    "ReferencedImageSequence",
+    "ReferencedSOPInstanceUID",
+    "ReferencedSOPClassUID",
+    "RequestAttributesSequence",
+    "ContentSequence",
+    "OtherPatientIDsSequence",
+    "ReferencedStudySequence",
+    "ProcedureCodeSequence",
+    "CodeValue",
+    "CodeMeaning",
+    "PersonName",
+    "TextValue",
+    "DateTime",
+    "Date",
+    "MediaStorageSOPInstanceUID",
+    "ImplementationVersionName",
+    "SourceApplicationEntityTitle",
+    "RETIRED_StudyComments",
+    "ContentLabel",
+    "PatientIdentityRemoved",
+    "DeidentificationMethod",
+    "SequenceOfUltrasoundRegions",
+    "RegionLocationMinX0",
+    "PixelData",
 ]
 COMMON = [k for k in COMMON if tag_for_keyword(k) is not None]
 
@@ -277,7 +332,9 @@ def deid_funcs(draw, action: str, strict: bool = True) -> str:
     elif action == "ADD":
         name = draw(st.sampled_from(["code", "append", "suffix_uuid", "basic_uuid", "dicom_uuid"]))
     else:
-        name = draw(st.sampled_from(["jitter", "dicom_uuid", "pydicom_uuid", "suffix_uuid", "basic_uuid", "hashuid", "hashid", "dateshift", "dummy", "scrub", "append"]))
+        name = draw(
+            st.sampled_from(["jitter", "dicom_uuid", "pydicom_uuid", "suffix_uuid", "basic_uuid", "hashuid", "hashid", "dateshift", "dummy", "scrub", "append"])
+        )
     args = {
         "jitter": [("days", ["3", "-7", "0"]), ("years", ["1", "-2"])],
         "dicom_uuid": [("org_root", ["1.2.826.0.1.3680043.10.1234", "1.2.3"])],
@@ -305,15 +362,31 @@ def values(draw, action: str, field: str, *, groups: dict[str, list[str]], stric
     if action == "KEEP":
         return draw(st.one_of(st.none(), st.none(), deid_funcs("KEEP", strict)))
     if action == "REMOVE":
-        forms = [st.none(), st.none(), st.none(), st.sampled_from(["contains:Doe", "notcontains:^$", "equals:CT", "notequals:x", "startswith:1.2", "endswith:Z", "func:constant"])]
+        forms = [
+            st.none(),
+            st.none(),
+            st.none(),
+            st.sampled_from(["contains:Doe", "notcontains:^$", "equals:CT", "notequals:x", "startswith:1.2", "endswith:Z", "func:constant"]),
+        ]
         if groups.get("values"):
             forms.append(st.sampled_from([f"values:{n}" for n in groups["values"]]))
         return draw(st.one_of(forms))
     if action == "JITTER":
-        return draw(st.one_of(st.integers(-3650, 3650).map(lambda n: f"{n:+d}" if n and n % 3 == 0 else str(n)), st.just("var:day_shift"), st.just("func:big_number")))
+        return draw(
+            st.one_of(st.integers(-3650, 3650).map(lambda n: f"{n:+d}" if n and n % 3 == 0 else str(n)), st.just("var:day_shift"), st.just("func:big_number"))
+        )
     if action == "ADD":
         literal = st.sampled_from(_ADD_VALUES.get(field, _ADD_VALUES.get(_keyword_of_tag_text(field), ["x"])))
-        return draw(st.one_of(literal, literal, literal.map(lambda t: f'"{t}"'), st.sampled_from([f"var:{v}" for v in VAR_NAMES]), st.sampled_from([f"func:{f}" for f in FUNC_NAMES]), deid_funcs("ADD", strict)))
+        return draw(
+            st.one_of(
+                literal,
+                literal,
+                literal.map(lambda t: f'"{t}"'),
+                st.sampled_from([f"var:{v}" for v in VAR_NAMES]),
+                st.sampled_from([f"func:{f}" for f in FUNC_NAMES]),
+                deid_funcs("ADD", strict),
+            )
+        )
     # REPLACE
     kw = field.split("__")[-1]
     literal_ok = not strict or _literal_free(kw)
@@ -368,7 +441,17 @@ def action_lines(draw, *, groups: dict[str, list[str]] | None = None, strict: bo
     return line
 
 
-_JITTER_FIELDS = ["StudyDate", "SeriesDate", "AcquisitionDate", "ContentDate", "PatientBirthDate", "AcquisitionDateTime", "endswith:Date", "select:VR:DA", "ContentSequence__Date"]
+_JITTER_FIELDS = [
+    "StudyDate",
+    "SeriesDate",
+    "AcquisitionDate",
+    "ContentDate",
+    "PatientBirthDate",
+    "AcquisitionDateTime",
+    "endswith:Date",
+    "select:VR:DA",
+    "ContentSequence__Date",
+]
 
 
 def _replaceable(field: str) -> bool:
@@ -408,7 +491,23 @@ _CRITERION_VALUES = ["CT", "MR", "DERIVED+SECONDARY", "SCREEN SAVE", "Dose Repor
 @st.composite
 def criteria(draw) -> str:
     predicate = draw(st.sampled_from(["contains", "notcontains", "equals", "notequals", "missing", "present", "empty"]))
-    field = draw(st.sampled_from(["Modality", "ImageType", "Manufacturer", "SeriesDescription", "BurnedInAnnotation", "Rows", "PatientName", "ManufacturerModelName", "(0008,0060)", "StudyDate", "ReferencedImageSequence"]))
+    field = draw(
+        st.sampled_from(
+            [
+                "Modality",
+                "ImageType",
+                "Manufacturer",
+                "SeriesDescription",
+                "BurnedInAnnotation",
+                "Rows",
+                "PatientName",
+                "ManufacturerModelName",
+                "(0008,0060)",
+                "StudyDate",
+                "ReferencedImageSequence",
+            ]
+        )
+    )
     if predicate in ("missing", "present", "empty"):
         return f"{predicate} {field}"
     return f"{predicate} {field} {draw(st.sampled_from(_CRITERION_VALUES))}"
@@ -429,7 +528,9 @@ def coordinate_lines(draw) -> str:
     keyword = draw(st.sampled_from(["coordinates", "keepcoordinates", "ctpcoordinates", "ctpkeepcoordinates"]))
     spec = draw(
         st.one_of(
-            st.tuples(st.integers(0, 600), st.integers(0, 600), st.integers(1, 600), st.integers(1, 600)).map(lambda b: f"{b[0]},{b[1]},{b[0] + b[2]},{b[1] + b[3]}"),
+            st.tuples(st.integers(0, 600), st.integers(0, 600), st.integers(1, 600), st.integers(1, 600)).map(
+                lambda b: f"{b[0]},{b[1]},{b[0] + b[2]},{b[1] + b[3]}"
+            ),
             st.just("all"),
             st.just("from:SequenceOfUltrasoundRegions"),
         )
@@ -485,7 +586,19 @@ def recipes(draw, *, strict: bool = True, max_actions: int = 12) -> str:
     return newline.join(out) + draw(st.sampled_from(["", newline]))
 
 
-_HOSTILE = list("%#+|:,\"'()=;^\\_ \t\n\r\x00é\u00a0\ufeff\u2028") + ["__", "||", "${", "\u202e", "var:", "func:", "deid_func:", "(0010,", "\"x", "LABEL ", "%header\n"]
+_HOSTILE = list("%#+|:,\"'()=;^\\_ \t\n\r\x00é\u00a0\ufeff\u2028") + [
+    "__",
+    "||",
+    "${",
+    "\u202e",
+    "var:",
+    "func:",
+    "deid_func:",
+    "(0010,",
+    '"x',
+    "LABEL ",
+    "%header\n",
+]
 
 
 def mutate(text: str, ops: list[tuple[str, int, int, str]]) -> str:
@@ -634,7 +747,14 @@ def value_for_vr(vr: str, *, unicode: bool = False, vm: bool = False) -> st.Sear
         return st.sampled_from(["http://example.com/a b", "urn:oid:1.2.3", "", "https://x.org/?q=1&r=2"])
     if vr == "UT":
         return _text(400, unicode, _ASCII_PRINT + "\r\n", allow_backslash=True)
-    ranges = {"SS": (-(2**15), 2**15 - 1), "US": (0, 2**16 - 1), "SL": (-(2**31), 2**31 - 1), "UL": (0, 2**32 - 1), "SV": (-(2**63), 2**63 - 1), "UV": (0, 2**64 - 1)}
+    ranges = {
+        "SS": (-(2**15), 2**15 - 1),
+        "US": (0, 2**16 - 1),
+        "SL": (-(2**31), 2**31 - 1),
+        "UL": (0, 2**32 - 1),
+        "SV": (-(2**63), 2**63 - 1),
+        "UV": (0, 2**64 - 1),
+    }
     if vr in ranges:
         low, high = ranges[vr]
         number = st.integers(low, high)

@@ -1,4 +1,4 @@
-"""The batch engine (deidlang.batch): the run manifest, resuming, large files, URL inputs.
+"""The batch engine (deidlang.engine): the run manifest, resuming, large files, URL inputs.
 
 Resume tests interrupt a real `deidc run` subprocess with SIGKILL at a known
 point (the test-only ``DEIDLANG_TEST_KILL_AFTER`` seam) and check that
@@ -24,13 +24,28 @@ import pytest
 from pydicom.dataelem import RawDataElement
 
 import deidlang
-from deidlang import batch, cli, naming
-from deidlang.runtime import keyed
+from deidlang import cli, engine
+from deidlang.dicomio import damage
+from deidlang.engine import digests as engine_digests
+from deidlang.engine import naming, plan
+from deidlang.runtime import keys
 
 ROOT = Path(__file__).resolve().parent.parent
-MANIFEST_FILES = {batch.MANIFEST, batch.MANIFEST_RECORDS}
-PHI = [b"ORCHARD", b"MAREN", b"QUILLFEATHER", b"FMH-204418", b"19620314", b"Quarry Hill", b"555-0142",
-       b"HALLOWAY", b"FENWICK", b"Fairhaven Memorial", b"Elmsworth", b"ACC240611"]
+MANIFEST_FILES = {engine.MANIFEST, engine.MANIFEST_RECORDS}
+PHI = [
+    b"ORCHARD",
+    b"MAREN",
+    b"QUILLFEATHER",
+    b"FMH-204418",
+    b"19620314",
+    b"Quarry Hill",
+    b"555-0142",
+    b"HALLOWAY",
+    b"FENWICK",
+    b"Fairhaven Memorial",
+    b"Elmsworth",
+    b"ACC240611",
+]
 OTHER_RECIPE = "FORMAT dicom\n\n%header\nREMOVE PatientAddress\nADD PatientIdentityRemoved YES\n"
 
 
@@ -43,21 +58,21 @@ def outputs(root: Path) -> dict[str, str]:
     return {
         str(p.relative_to(root)): sha(p)
         for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name not in MANIFEST_FILES and not p.name.endswith(batch.TMP_SUFFIX)
+        if p.is_file() and p.name not in MANIFEST_FILES and not p.name.endswith(engine.TMP_SUFFIX)
     }
 
 
 def header(out: Path) -> dict:
-    return json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))
+    return json.loads((out / engine.MANIFEST).read_text(encoding="utf-8"))
 
 
 def records(out: Path) -> list[dict]:
-    return [json.loads(line) for line in (out / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines() if line]
+    return [json.loads(line) for line in (out / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines() if line]
 
 
 def input_key(relative: str) -> str:
     """What the manifest records for the input at this path (relative to its root), under the tests' key."""
-    return naming.input_key(keyed.default_key()[0], relative)
+    return naming.input_key(keys.default_key()[0], relative)
 
 
 def by_input(out: Path, inputs: Path) -> dict[str, dict]:
@@ -96,7 +111,7 @@ class TestManifest:
         out = tmp_path / "out"
         code, stdout, err = run(capsys, "run", "--input", demo, "--output", out, "--jobs", "1")
         assert code == 0, err
-        assert f"manifest: {out / batch.MANIFEST}" in stdout
+        assert f"manifest: {out / engine.MANIFEST}" in stdout
         head = header(out)
         assert head["tool"] == {"name": "deidlang", "version": deidlang.__version__}
         assert head["pydicom"] == {"version": pydicom.__version__, "dictionary": pydicom.__dicom_version__}
@@ -112,7 +127,7 @@ class TestManifest:
             assert rec["input_sha256"] == sha(demo / rel)
             assert rec["output_sha256"] == sha(out / rec["output"])
             assert rec["counts"]["removed"] > 0
-        text = (out / batch.MANIFEST).read_bytes() + (out / batch.MANIFEST_RECORDS).read_bytes()
+        text = (out / engine.MANIFEST).read_bytes() + (out / engine.MANIFEST_RECORDS).read_bytes()
         assert [s for s in PHI if s in text] == []  # names, ids, dates, places: never in the manifest
 
     def test_failed_and_kept_files_are_recorded_with_a_reason(self, capsys, demo, tmp_path):
@@ -132,7 +147,7 @@ class TestManifest:
         assert kept.read_bytes() == b"not ours"
 
     def test_an_input_named_like_the_manifest_gets_another_name(self, capsys, demo, tmp_path):
-        shutil.copy(demo / "patient-003" / "cr-knee" / "cr-001.dcm", demo / batch.MANIFEST)
+        shutil.copy(demo / "patient-003" / "cr-knee" / "cr-001.dcm", demo / engine.MANIFEST)
         out = tmp_path / "out"
         assert run(capsys, "run", "--input", demo, "--output", out, "--jobs", "1")[0] == 0
         assert (out / "deidlang-manifest-2.json").is_file()
@@ -156,8 +171,13 @@ def _deidc(args: list, env_extra: dict | None = None) -> subprocess.CompletedPro
     env.update(env_extra or {})
     with open(os.devnull, "rb") as stdin, _tempfile() as out, _tempfile() as err:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "deidlang", *map(str, args)], env=env, cwd=str(ROOT),
-            stdin=stdin, stdout=out, stderr=err, start_new_session=True,
+            [sys.executable, "-m", "deidlang", *map(str, args)],
+            env=env,
+            cwd=str(ROOT),
+            stdin=stdin,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
         )
         code = proc.wait(timeout=120)
         try:
@@ -196,7 +216,7 @@ class TestResume:
         assert f"40 files processed: {40 - done} written, {done} skipped, 0 failed" in again.stdout
         assert f"{done} files already complete from an earlier run of the same job (resumed)" in again.stdout
         assert outputs(out) == outputs(reference)  # byte-identical to the uninterrupted run
-        assert not [p for p in out.rglob("*") if p.name.endswith(batch.TMP_SUFFIX)]
+        assert not [p for p in out.rglob("*") if p.name.endswith(engine.TMP_SUFFIX)]
         final = records(out)
         assert sorted(r["output"] for r in final) == sorted(p.replace(os.sep, "/") for p in outputs(out))  # one each
         assert all(r["output_sha256"] == sha(out / r["output"]) for r in final)
@@ -258,14 +278,14 @@ class TestResume:
 
     def test_stopping_the_iterator_leaves_a_consistent_manifest(self, demo, tmp_path):
         out = tmp_path / "out"
-        job = batch.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(demo),))
-        results = batch.run(job)
+        job = engine.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(demo),))
+        results = engine.run(job)
         first = [next(results) for _ in range(4)]
         results.close()
         assert [r.status for r in first] == ["written"] * 4
         assert header(out)["complete"] is False
         assert [r["output"] for r in records(out)] == [os.path.relpath(r.output, out).replace(os.sep, "/") for r in first]
-        assert len(outputs(out)) == 4 and not [p for p in out.rglob("*") if p.name.endswith(batch.TMP_SUFFIX)]
+        assert len(outputs(out)) == 4 and not [p for p in out.rglob("*") if p.name.endswith(engine.TMP_SUFFIX)]
 
 
 # =========================================================================== the library API
@@ -273,35 +293,35 @@ class TestResume:
 
 class TestApi:
     def test_results_stream_in_input_order_with_a_summary(self, demo, tmp_path):
-        job = batch.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(tmp_path / "out"), inputs=(str(demo),), jobs=2)
-        prepared = batch.prepare(job)
+        job = engine.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(tmp_path / "out"), inputs=(str(demo),), jobs=2)
+        prepared = engine.prepare(job)
         assert prepared.total == 10
         got = [r.display for r in prepared.results()]
-        assert got == [t.display for t in batch.plan(batch.roots([str(demo)]), str(tmp_path / "out"), None)]
+        assert got == [t.display for t in plan.plan(engine.roots([str(demo)]), str(tmp_path / "out"), None)]
         assert prepared.summary.written == 10 and prepared.summary.removed > 0
 
     def test_bad_jobs_raise_batch_error(self, demo, tmp_path):
         program = deidlang.load(cli.DEFAULT_RECIPE)
-        with pytest.raises(batch.BatchError, match="does not exist"):
-            batch.prepare(batch.Job((program,), str(tmp_path / "o"), inputs=(str(tmp_path / "nope"),)))
-        with pytest.raises(batch.BatchError, match="is the input"):
-            batch.prepare(batch.Job((program,), str(demo), inputs=(str(demo),)))
+        with pytest.raises(engine.BatchError, match="does not exist"):
+            engine.prepare(engine.Job((program,), str(tmp_path / "o"), inputs=(str(tmp_path / "nope"),)))
+        with pytest.raises(engine.BatchError, match="is the input"):
+            engine.prepare(engine.Job((program,), str(demo), inputs=(str(demo),)))
 
     def test_one_run_per_output_at_a_time(self, demo, tmp_path):
         program = deidlang.load(cli.DEFAULT_RECIPE)
-        job = batch.Job((program,), str(tmp_path / "out"), inputs=(str(demo),))
-        first = batch.run(job)
+        job = engine.Job((program,), str(tmp_path / "out"), inputs=(str(demo),))
+        first = engine.run(job)
         next(first)
-        with pytest.raises(batch.BatchError, match="another run is writing"):
-            next(batch.run(job))
+        with pytest.raises(engine.BatchError, match="another run is writing"):
+            next(engine.run(job))
         assert len(list(first)) == 9  # the first run is not disturbed
-        assert len(list(batch.run(job))) == 10  # and the output is free again
+        assert len(list(engine.run(job))) == 10  # and the output is free again
 
     def test_ids_travel_once_and_reach_each_file(self, demo, tmp_path):
         recipe = deidlang.compile("FORMAT dicom\n%header\nREPLACE PatientID var:id\n", path="ids.dicom")
         ids = {str(p.resolve()): {"id": f"SUB-{p.stem}"} for p in demo.rglob("*.dcm")}
-        job = batch.Job((recipe,), str(tmp_path / "out"), inputs=(str(demo),), ids=ids, jobs=2)
-        results = list(batch.run(job))
+        job = engine.Job((recipe,), str(tmp_path / "out"), inputs=(str(demo),), ids=ids, jobs=2)
+        results = list(engine.run(job))
         assert all(r.status == "written" for r in results)
         for r in results:
             assert pydicom.dcmread(r.output).PatientID == f"SUB-{Path(r.output).stem}"
@@ -325,15 +345,15 @@ def _large_file(path: Path, mb: int = 4) -> Path:
 class TestLargeFiles:
     def test_pixel_data_is_deferred_then_streamed_to_the_same_bytes(self, tmp_path):
         source = _large_file(tmp_path / "in" / "big.dcm")
-        assert source.stat().st_size > batch.SMALL_FILE
-        ds, info = batch.read_input(str(source))
+        assert source.stat().st_size > damage.SMALL_FILE
+        ds, info = engine.read_input(str(source))
         raw = ds._dict[0x7FE00010]
         assert isinstance(raw, RawDataElement) and raw.value is None  # not read
         assert info.sha256 == sha(source)
 
         out = tmp_path / "out"
         program = deidlang.load(cli.DEFAULT_RECIPE)
-        results = list(batch.run(batch.Job((program,), str(out), inputs=(str(source),))))
+        results = list(engine.run(engine.Job((program,), str(out), inputs=(str(source),))))
         assert [r.status for r in results] == ["written"]
         expected = pydicom.dcmread(source)  # the plain way: everything in memory
         program.apply(expected, path="big.dcm", remove_private=True)
@@ -346,7 +366,7 @@ class TestLargeFiles:
         source = _large_file(tmp_path / "in" / "big.dcm")
         recipe = deidlang.compile("FORMAT dicom\n%header\nREMOVE PixelData\n", path="px.dicom", allow=["W303"])  # no effect, on purpose
         out = tmp_path / "out"
-        results = list(batch.run(batch.Job((recipe,), str(out), inputs=(str(source),))))
+        results = list(engine.run(engine.Job((recipe,), str(out), inputs=(str(source),))))
         assert results[0].status == "written"
         assert "PixelData" in pydicom.dcmread(out / "big.dcm")  # protected, as in deid: kept, streamed
 
@@ -390,7 +410,7 @@ def test_preamble_is_zeroed_in_outputs(tmp_path):
 
 def test_atomic_target_leaves_nothing_on_failure(tmp_path):
     """A failed write leaves neither a partial target nor a temporary file."""
-    from deidlang.atomic import atomic_target
+    from deidlang.dicomio.atomic import atomic_target
 
     target = tmp_path / "sub" / "out.dcm"
     try:
@@ -413,7 +433,7 @@ def test_digest_set_is_a_set():
 
     rnd = random.Random(3)
     values = [rnd.getrandbits(64) for _ in range(20_000)] + [1, 2**64 - 1, 1023, 1024, 2048]
-    digests, reference = batch.DigestSet(), set()
+    digests, reference = engine_digests.DigestSet(), set()
     for n, v in enumerate(values):
         assert (v in digests) == (v in reference)
         digests.add(v)
@@ -424,7 +444,7 @@ def test_digest_set_is_a_set():
     assert all(v in digests for v in reference)
     assert not any(rnd.getrandbits(64) in digests for _ in range(5_000))
     # colliding low bits: linear probing across the wrap-around
-    crowded = batch.DigestSet(k << 32 | 1023 for k in range(1, 400))
+    crowded = engine_digests.DigestSet(k << 32 | 1023 for k in range(1, 400))
     assert len(crowded) == 399 and all((k << 32 | 1023) in crowded for k in range(1, 400))
     assert (400 << 32 | 1023) not in crowded
-    assert 0 not in batch.DigestSet() and 0 in batch.DigestSet([0])
+    assert 0 not in engine_digests.DigestSet() and 0 in engine_digests.DigestSet([0])

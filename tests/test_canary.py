@@ -6,7 +6,7 @@ default recipe and its default options, no marker may survive except in
 the element it was put in, and only when the recipe keeps that element.
 
 Which elements the recipe keeps is read from the recipe at test time,
-through `deidlang.explain` (an element is kept when no line changes it: a
+through `deidlang.runtime.explain` (an element is kept when no line changes it: a
 KEEP, the skip list, or no line selecting it; or when a line only adds
 values to it, as DeidentificationMethod is appended to), never from a list
 written here; so the test follows the default recipe as it changes. A short list of
@@ -28,10 +28,12 @@ import pytest
 
 import deidlang
 from deidlang import cli
-from deidlang.explain import explain
+from deidlang.runtime.explain import explain
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from canary import ALL_VRS, Corpus, build_corpus, element_texts, element_values, expected_leaks, find_markers, recipe_keywords, walk  # noqa: E402
+
+from deidlang.cli import app
 
 #: Attributes the basic profile never keeps (PS3.15 Table E.1-1: X, Z, D or U).
 NEVER_KEPT = (
@@ -59,7 +61,7 @@ class Outcome:
 
 
 def _default_remove_private() -> bool:
-    return cli._build_parser().parse_args(["run"]).remove_private
+    return app.build_parser().parse_args(["run"]).remove_private
 
 
 def _kept(corpus: Corpus, recipe: Path, remove_private: bool) -> dict[str, set[str]]:
@@ -104,7 +106,11 @@ def violations(corpus: Corpus, name: str, ds, data: bytes, kept: set[str]) -> li
             for marker in weak.get((elem.VR, value), ()):
                 if not (marker.file == name and marker.element == uid and uid in kept):
                     found.append(f"{name}: {uid} holds the value of {marker.file} {marker.element} ({marker.vr})")
-    for label, text in (("latin-1", data.decode("latin-1")), ("utf-16le", data.decode("utf-16-le", errors="ignore")), ("utf-16le+1", data[1:].decode("utf-16-le", errors="ignore"))):
+    for label, text in (
+        ("latin-1", data.decode("latin-1")),
+        ("utf-16le", data.decode("utf-16-le", errors="ignore")),
+        ("utf-16le+1", data[1:].decode("utf-16-le", errors="ignore")),
+    ):
         for marker in find_markers(text, strong):
             homes = strong[marker]
             if not any(h.file == name and h.element in kept for h in homes):
@@ -282,7 +288,7 @@ def planted(tmp_path_factory) -> Corpus:
 
 
 def _recall(corpus: Corpus, recipes: list[str], out: Path) -> Recall:
-    from deidlang import verify
+    from deidlang.engine import verify
 
     argv = ["run", "--input", str(corpus.directory), "--output", str(out), "--keep-private", "--jobs", "1"]
     for text in recipes:

@@ -15,13 +15,15 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_golden import BAD, OK, load_case
 
 import deidlang
-from deidlang import checker, parser
-from deidlang.suggest import pretty
-from deidlang.diagnostics import CODES, ERROR, INFO, WARNING, Diagnostic
-
-from test_golden import BAD, OK, load_case
+from deidlang import checks as checker
+from deidlang.checks import context, filters, names, values
+from deidlang.checks import deid as checks_deid
+from deidlang.lang import parser
+from deidlang.lang.diagnostics import CODES, ERROR, INFO, WARNING, Diagnostic
+from deidlang.lang.suggest import pretty
 
 deid = pytest.importorskip("deid")
 DEID_DATA = Path(deid.__file__).parent / "data"
@@ -148,14 +150,19 @@ def test_a_crashing_check_is_raised_when_asked(monkeypatch):
 def test_checks_are_small_functions_of_a_context():
     assert len(checker.CHECKS) >= 10
     assert all(callable(c) and c.__doc__ for c in checker.CHECKS)
-    ctx = checker.Context.build(parser.parse("FORMAT dicom\n%header\nREMOVE PatientName\n"))
+    ctx = context.Context.build(parser.parse("FORMAT dicom\n%header\nREMOVE PatientName\n"))
     assert ctx.header[0].field.name == "PatientName"
     for c in checker.CHECKS:
         assert list(c(ctx)) == []
 
 
+def _checker_source() -> str:
+    """The text of every module of the checker (deidlang/checks/)."""
+    return "".join(p.read_text(encoding="utf-8") for p in sorted(Path(checker.__file__).parent.glob("*.py")))
+
+
 def test_every_emitted_code_is_registered_and_covered_by_a_golden_file():
-    source = Path(checker.__file__).read_text(encoding="utf-8")
+    source = _checker_source()
     emitted = set(re.findall(r'"([EWI][1-4]\d\d)"', source)) - {"E100"}
     assert emitted <= set(CODES)
     covered = {e.code for p in BAD for e in load_case(p).expected}
@@ -164,8 +171,9 @@ def test_every_emitted_code_is_registered_and_covered_by_a_golden_file():
 
 def test_retired_codes_are_registered_and_never_emitted():
     """A retired code keeps its row (so it is never reused) and says what replaced it."""
-    parser_source = Path(parser.__file__).read_text(encoding="utf-8")
-    source = Path(checker.__file__).read_text(encoding="utf-8") + parser_source
+    lang = Path(parser.__file__).parent
+    parser_source = "".join((lang / name).read_text(encoding="utf-8") for name in ("parser.py", "fastlines.py"))
+    source = _checker_source() + parser_source
     emitted = set(re.findall(r'"([EWI][1-4]\d\d)"', source))
     retired = {c.code for c in CODES.values() if c.retired}
     assert retired >= {"E201", "W204", "W302", "W415"}
@@ -236,7 +244,7 @@ def test_keyword_suggestions_equal_difflib(word):
 
     by_lower = {k.lower(): k for k in keyword_dict if k}
     expected = [by_lower[m] for m in difflib.get_close_matches(word.lower(), list(by_lower), n=3, cutoff=0.75)]
-    got = checker._suggest_keyword(word)
+    got = context.suggest_keyword(word)
     assert got == (f"did you mean {pretty(expected)}?" if expected else "")
 
 
@@ -245,13 +253,28 @@ def test_keyword_suggestions_equal_difflib(word):
 _LINE = st.one_of(
     st.sampled_from(
         [
-            "FORMAT dicom", "%header", "%filter f", "%values v", "%fields f", "LABEL x", "  coordinates 1,2,3,4",
-            "REMOVE PatientName", "ADD (0010,0010) x", "REPLACE X var:", "JITTER StudyDate deid_func:jitter days=1",
-            "  contains Modality CT + missing X", "SPLIT PatientName by=^;", "FIELD fields:f", "REMOVE values:v",
-            "  ctpcoordinates from:X", "KEEP a__b__c", "REMOVE (0008,1140)__0__(0008,1155)", "REMOVE select:group:",
+            "FORMAT dicom",
+            "%header",
+            "%filter f",
+            "%values v",
+            "%fields f",
+            "LABEL x",
+            "  coordinates 1,2,3,4",
+            "REMOVE PatientName",
+            "ADD (0010,0010) x",
+            "REPLACE X var:",
+            "JITTER StudyDate deid_func:jitter days=1",
+            "  contains Modality CT + missing X",
+            "SPLIT PatientName by=^;",
+            "FIELD fields:f",
+            "REMOVE values:v",
+            "  ctpcoordinates from:X",
+            "KEEP a__b__c",
+            "REMOVE (0008,1140)__0__(0008,1155)",
+            "REMOVE select:group:",
         ]
     ),
-    st.text(alphabet='ABCXYZabcxyz:_%#+|()",^=0123456789 \t-.\'\\', max_size=40),
+    st.text(alphabet="ABCXYZabcxyz:_%#+|()\",^=0123456789 \t-.'\\", max_size=40),
 )
 
 
@@ -365,7 +388,7 @@ _CRITERION_LINES = [
 def test_oracle_criterion_line_splitting(line):
     """The checker's model of deid's chain splitting agrees with deid's parser."""
     got = _deid_load(f"FORMAT dicom\n%filter f\nLABEL a\n  {line}\n")
-    model = checker._deid_pieces(line)
+    model = filters._deid_pieces(line)
     if got in ("EXIT", "CRASH"):
         assert model is None
         return
@@ -393,7 +416,7 @@ def test_oracle_criterion_splitting_fuzz(words):
         entry = parse_member(line)
     except (SystemExit, Exception):
         entry = None
-    model = checker._deid_pieces(line)
+    model = filters._deid_pieces(line)
     if entry is None:
         assert model is None
     else:
@@ -429,7 +452,7 @@ def test_oracle_reference_like_values_are_literal(text):
     assert parse_value(None, text, item={"x": "V", "x ": "V"}) == text
     assert parse_value(None, "var:x", item={"x": "V"}) == "V"  # the control: a real reference
     found = check(f"FORMAT dicom\n%header\nREPLACE PatientName {text}\n")
-    assert [d.code for d in found] == [checker._REFERENCE_LIKE]
+    assert [d.code for d in found] == [values._REFERENCE_LIKE]
     assert "literal text" in found[0].message
 
 
@@ -449,7 +472,7 @@ def test_oracle_jitter_of_a_time_guesses_a_date_under_deid_only():
     (d,) = check("FORMAT dicom\n%header\nJITTER StudyTime 5\n")
     assert d.code == "W308" and "is TM" in d.message and "leaves them as they are" in d.message
     (d,) = check("FORMAT dicom\n%header\nJITTER contains:Time 5\n")
-    assert d.code == checker._JITTER_NOT_DATE and CODES[d.code].deid
+    assert d.code == values._JITTER_NOT_DATE and CODES[d.code].deid
 
 
 def test_nested_keywords_are_dictionary_keywords_never_top_level_in_test_files():
@@ -460,8 +483,8 @@ def test_nested_keywords_are_dictionary_keywords_never_top_level_in_test_files()
     import pydicom
     from pydicom.datadict import keyword_dict
 
-    assert set(checker.NESTED_KEYWORDS) <= set(keyword_dict)
-    tags = {keyword_dict[k] for k in checker.NESTED_KEYWORDS}
+    assert set(checks_deid.NESTED_KEYWORDS) <= set(keyword_dict)
+    tags = {keyword_dict[k] for k in checks_deid.NESTED_KEYWORDS}
     folder = Path(pydicom.__file__).parent / "data" / "test_files"
     nested_seen = 0
     with warnings.catch_warnings():
@@ -479,7 +502,7 @@ def test_nested_keywords_are_dictionary_keywords_never_top_level_in_test_files()
 
 def test_add_by_number_uses_the_recipe_creator_for_private_tags():
     text = "FORMAT dicom\n%header\nADD 00990010 SITE\nADD 00991002 x\nADD 00291118 MR\n"
-    assert [(d.line, d.code) for d in check(text)] == [(5, checker._ADD_BY_NUMBER)]
+    assert [(d.line, d.code) for d in check(text)] == [(5, names._ADD_BY_NUMBER)]
     # with a creator pydicom knows, its VR is the one deidlang uses
     known = "FORMAT dicom\n%header\nADD 00290011 SIEMENS CSA HEADER\nADD 00291118 MR\n"
     (d,) = check(known)

@@ -25,9 +25,11 @@ import pytest
 from pydicom.dataset import FileMetaDataset
 
 import deidlang
-from deidlang import cli
-from deidlang.diagnostics import ApplyError, Diagnostic
-from deidlang.source import Span
+from deidlang import api, cli, engine
+from deidlang.cli import common, identifiers
+from deidlang.cli import run as cli_run
+from deidlang.lang.diagnostics import ApplyError, Diagnostic
+from deidlang.lang.source import Span
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -46,16 +48,14 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
-#: The run manifest deidc writes next to the outputs (deidlang.batch; tests/test_batch.py checks it).
+#: The run manifest deidc writes next to the outputs (deidlang.engine; tests/test_batch.py checks it).
 MANIFEST_FILES = {"deidlang-manifest.json", "deidlang-manifest.jsonl"}
 
 
 def tree_digest(root: Path) -> dict[str, str]:
     """Every file under ``root`` (the run manifest aside) -> its SHA-256."""
     return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name not in MANIFEST_FILES
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file() and p.name not in MANIFEST_FILES
     }
 
 
@@ -106,7 +106,6 @@ class _FuncProgram:
         return ds
 
 
-
 @pytest.fixture
 def fake(monkeypatch):
     """Make `deidc run` compile every recipe to a FakeProgram."""
@@ -118,7 +117,7 @@ def fake(monkeypatch):
         made.append(program)
         return program
 
-    monkeypatch.setattr(cli, "_compile", compile_)
+    monkeypatch.setattr(common, "compile_vetted", compile_)
     return made
 
 
@@ -159,7 +158,7 @@ class TestCheck:
 
     def test_strict_makes_warnings_fail(self, capsys, recipe, monkeypatch):
         warning = Diagnostic.at(Span(4, 8, 4, 22), "W202", "keyword 'x' not in canonical case", file=str(recipe))
-        monkeypatch.setattr(cli.api, "check", lambda *a, **k: [warning])
+        monkeypatch.setattr(api, "check", lambda *a, **k: [warning])
         code, out, _ = run(capsys, "check", recipe)
         assert code == 0 and "warning[W202]" in out and "Found 1 warning in 1 recipe." in out
         assert run(capsys, "check", "--strict", recipe)[0] == 1
@@ -201,7 +200,7 @@ class TestCheck:
             seen.update(path=path, ids=ids, functions=functions)
             return []
 
-        monkeypatch.setattr(cli.api, "check", check)
+        monkeypatch.setattr(api, "check", check)
         ids = tmp_path / "ids.json"
         ids.write_text('{"/data/1.dcm": {"id": "SUB-1"}}', encoding="utf-8")
         funcs = tmp_path / "funcs.py"
@@ -217,7 +216,7 @@ class TestCheck:
     def test_functions_file_respects_all(self, tmp_path):
         funcs = tmp_path / "funcs.py"
         funcs.write_text("__all__ = ['a']\ndef a(**k): pass\ndef b(**k): pass\n", encoding="utf-8")
-        assert list(cli._load_functions(str(funcs))) == ["a"]
+        assert list(common.load_functions(str(funcs))) == ["a"]
 
     def test_functions_file_that_raises_exits_2(self, capsys, recipe, tmp_path):
         funcs = tmp_path / "funcs.py"
@@ -251,7 +250,7 @@ class TestCheck:
         def explode(*a, **k):
             raise RuntimeError("boom")
 
-        monkeypatch.setattr(cli.api, "check", explode)
+        monkeypatch.setattr(api, "check", explode)
         monkeypatch.delenv("DEIDLANG_TRACEBACK", raising=False)
         code, out, err = run(capsys, "check", recipe)
         assert code == 2 and out == ""
@@ -270,7 +269,7 @@ class TestCheck:
             except KeyError as inner:
                 raise ValueError(name) from inner
 
-        monkeypatch.setattr(cli.api, "check", explode)
+        monkeypatch.setattr(api, "check", explode)
         monkeypatch.delenv("DEIDLANG_TRACEBACK", raising=False)
         code, _, err = run(capsys, "check", recipe)
         assert code == 2 and "PATIENT-7" not in err and "DOE^JANE" not in err
@@ -280,8 +279,16 @@ class TestCheck:
 class TestUsage:
     @pytest.mark.parametrize(
         "argv",
-        [[], ["check"], ["check", "--format", "xml", "r.dicom"], ["run", "--jobs", "0"], ["run", "--jobs", "x"], ["frobnicate"],
-         ["run", "--keep-private", "--remove-private"], ["identifiers"]],
+        [
+            [],
+            ["check"],
+            ["check", "--format", "xml", "r.dicom"],
+            ["run", "--jobs", "0"],
+            ["run", "--jobs", "x"],
+            ["frobnicate"],
+            ["run", "--keep-private", "--remove-private"],
+            ["identifiers"],
+        ],
     )
     def test_usage_errors_exit_2(self, capsys, argv):
         assert cli.main(argv) == 2
@@ -305,10 +312,10 @@ class TestUsage:
 
         monkeypatch.delenv("NO_COLOR", raising=False)
         monkeypatch.delenv("TERM", raising=False)
-        assert cli._want_color(Tty()) is True
-        assert cli._want_color(io.StringIO()) is False
+        assert common.want_color(Tty()) is True
+        assert common.want_color(io.StringIO()) is False
         monkeypatch.setenv("NO_COLOR", "1")
-        assert cli._want_color(Tty()) is False
+        assert common.want_color(Tty()) is False
 
 
 # =========================================================================== run (fake program)
@@ -419,7 +426,7 @@ class TestRun:
 
     def test_strict_refuses_warnings(self, capsys, fake, demo, recipe, tmp_path, monkeypatch):
         warning = Diagnostic.at(Span(4, 8, 4, 22), "W202", "w", file=str(recipe))
-        monkeypatch.setattr(cli.api, "check", lambda *a, **k: [warning])
+        monkeypatch.setattr(api, "check", lambda *a, **k: [warning])
         out_dir = tmp_path / "out"
         code, _, err = run(capsys, "run", "--strict", "--recipe", recipe, "--input", demo, "--output", out_dir)
         assert code == 1 and "warning[W202]" in err and not out_dir.exists()
@@ -442,12 +449,12 @@ class TestRun:
 
         if start_method not in multiprocessing.get_all_start_methods():
             pytest.skip(f"no {start_method} start method on this platform")
-        monkeypatch.setattr(cli, "_START_METHOD", start_method)
+        monkeypatch.setattr(cli_run, "_START_METHOD", start_method)
         funcs = tmp_path / "funcs.py"
         funcs.write_text("def tag_it(item=None, value=None, field=None, dicom=None):\n    return 'TAGGED'\n", encoding="utf-8")
-        tasks = [cli._Task(str(p), str(tmp_path / "o" / p.name), p.name) for p in sorted(demo.rglob("ct-*.dcm"))]
+        tasks = [engine.Task(str(p), str(tmp_path / "o" / p.name), p.name) for p in sorted(demo.rglob("ct-*.dcm"))]
         program = _FuncProgram()
-        results = list(cli._execute(tasks, [program], cli._load_functions(str(funcs)), str(funcs), cli._RunOptions(), 2))
+        results = list(cli_run.execute(tasks, [program], common.load_functions(str(funcs)), str(funcs), engine.Options(), 2))
         assert [r.status for r in results] == ["written"] * 3, [r.reason for r in results]
         assert {pydicom.dcmread(tmp_path / "o" / p.name).PatientComments for p in demo.rglob("ct-*.dcm")} == {"TAGGED"}
 
@@ -503,15 +510,31 @@ class TestRun:
         shutil.copytree(demo / "patient-003", b)
         out_dir = tmp_path / "out"
         code, *_ = run(
-            capsys, "run", "--recipe", recipe, "--input", a, "--input", b,
-            "--input", a / "cr-knee" / "cr-001.dcm", "--input", b / "mr-knee" / "mr-001.dcm", "--output", out_dir,
+            capsys,
+            "run",
+            "--recipe",
+            recipe,
+            "--input",
+            a,
+            "--input",
+            b,
+            "--input",
+            a / "cr-knee" / "cr-001.dcm",
+            "--input",
+            b / "mr-knee" / "mr-001.dcm",
+            "--output",
+            out_dir,
         )
         assert code == 0
         written = sorted(str(p.relative_to(out_dir)) for p in out_dir.rglob("*.dcm"))
         assert written == sorted(
             os.path.join(*parts)
-            for parts in [("scans", "cr-knee", "cr-001.dcm"), ("scans", "mr-knee", "mr-001.dcm"),
-                          ("scans-2", "cr-knee", "cr-001.dcm"), ("scans-2", "mr-knee", "mr-001.dcm")]
+            for parts in [
+                ("scans", "cr-knee", "cr-001.dcm"),
+                ("scans", "mr-knee", "mr-001.dcm"),
+                ("scans-2", "cr-knee", "cr-001.dcm"),
+                ("scans-2", "mr-knee", "mr-001.dcm"),
+            ]
         )  # the two single files were already covered by their directories
 
     def test_same_basename_files_get_distinct_names(self, capsys, fake, demo, recipe, tmp_path):
@@ -551,14 +574,14 @@ class TestRun:
 class TestChangeCounts:
     def test_reading_is_not_changing(self):
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
-        before = cli._snapshot(ds)
+        before = engine.snapshot(ds)
         _ = ds.PatientID, ds.OperatorsName, ds.ReferencedImageSequence[0].ReferencedSOPInstanceUID  # converts them
-        assert cli._changes(before, ds, ds.original_character_set) == (0, 0, 0)
+        assert engine.changes(before, ds, ds.original_character_set) == (0, 0, 0)
 
     def test_counts(self):
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
-        ds.SpecificCharacterSet  # already converted before the recipe runs
-        before = cli._snapshot(ds)
+        ds.SpecificCharacterSet  # noqa: B018 - read: converted before the recipe runs
+        before = engine.snapshot(ds)
         ds.SpecificCharacterSet = "ISO_IR 192"  # changed in place
         ds.OperatorsName = ["FENWICK^TOBIAS", "LINDQVIST^SAGA"]  # same value written again
         ds.PatientID = "SUB-1"
@@ -570,30 +593,26 @@ class TestChangeCounts:
         ds.ImageType = ["ORIGINAL", "PRIMARY", "AXIAL"]  # same value
         ds.Rows = 16  # same value, binary VR
         ds.Columns = 8
-        assert cli._changes(before, ds, ds.original_character_set) == (2, 1, 4)
+        assert engine.changes(before, ds, ds.original_character_set) == (2, 1, 4)
 
     def test_blanking_an_empty_element_is_not_a_change(self):
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
         ds.AccessionNumber = ""
         ds.save_as(buffer := io.BytesIO(), enforce_file_format=False)
         ds = pydicom.dcmread(io.BytesIO(buffer.getvalue()))
-        before = cli._snapshot(ds)
+        before = engine.snapshot(ds)
         ds.AccessionNumber = None
         ds.ReferringPhysicianName = None
-        assert cli._changes(before, ds, ds.original_character_set) == (0, 0, 1)
-
+        assert engine.changes(before, ds, ds.original_character_set) == (0, 0, 1)
 
     def test_values_written_as_bytes_are_counted(self):
         """The runtime writes ASCII text as raw bytes (runtime/rawtext.py); those count too."""
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-001" / "ct-chest" / "ct-002.dcm")
-        before = cli._snapshot(ds)
-        program = deidlang.compile(
-            "FORMAT dicom\n%header\nREPLACE PatientID SUB-1\nREPLACE StudyID " + str(ds.StudyID) + "\n"
-            "REPLACE PatientName ANONYMOUS\n"
-        )
+        before = engine.snapshot(ds)
+        program = deidlang.compile("FORMAT dicom\n%header\nREPLACE PatientID SUB-1\nREPLACE StudyID " + str(ds.StudyID) + "\nREPLACE PatientName ANONYMOUS\n")
         program.apply(ds)
         assert type(ds._dict[0x00100020]).__name__ == "RawDataElement"
-        assert cli._changes(before, ds, ds.original_character_set) == (0, 0, 2)
+        assert engine.changes(before, ds, ds.original_character_set) == (0, 0, 2)
 
 
 class TestAtomicWrite:
@@ -610,14 +629,14 @@ class TestAtomicWrite:
         ds.save_as = save_as
         target = tmp_path / "sub" / "x.dcm"
         with pytest.raises(Interrupted):
-            cli._write_atomic(ds, str(target))
+            engine.write_atomic(ds, str(target))
         assert list((tmp_path / "sub").iterdir()) == []
 
     def test_write_replaces_in_one_step(self, tmp_path):
         ds = pydicom.dcmread(cli.DEMO_DIR / "patient-003" / "cr-knee" / "cr-001.dcm")
         target = tmp_path / "x.dcm"
         target.write_bytes(b"old")
-        cli._write_atomic(ds, str(target))
+        engine.write_atomic(ds, str(target))
         assert pydicom.dcmread(target).SOPInstanceUID == ds.SOPInstanceUID
         assert [p.name for p in tmp_path.iterdir()] == ["x.dcm"]
 
@@ -627,7 +646,7 @@ class TestAtomicWrite:
         leftover.write_bytes(b"")
         keep = tmp_path / "d" / "x.dcm"
         keep.write_bytes(b"")
-        cli._remove_temporaries(str(tmp_path))
+        engine.remove_temporaries(str(tmp_path))
         assert not leftover.exists() and keep.exists()
 
 
@@ -734,7 +753,7 @@ class TestIdentifiers:
     def test_universe_order_matches_a_plain_walk(self):
         for path in sorted(cli.DEMO_DIR.rglob("*.dcm")):
             ds = pydicom.dcmread(path)
-            assert list(cli.identifiers_of(ds).items()) == list(cli._identifiers_walk(ds).items())
+            assert list(cli.identifiers_of(ds).items()) == list(identifiers._identifiers_walk(ds).items())
 
     def test_lists_recipe_variables_and_refuses_to_overwrite(self, capsys, demo, tmp_path):
         ids_path = tmp_path / "ids.json"
@@ -769,7 +788,9 @@ class TestBundledData:
         assert sum(p.stat().st_size for p in files) < 200_000
         proc = subprocess.run(
             [sys.executable, str(EXAMPLES / "make_demo_data.py"), "--output", str(tmp_path / "demo")],
-            capture_output=True, text=True, check=False,
+            capture_output=True,
+            text=True,
+            check=False,
         )
         assert proc.returncode == 0, proc.stderr
         assert tree_digest(tmp_path / "demo") == tree_digest(cli.DEMO_DIR)
@@ -795,8 +816,24 @@ class TestBundledData:
 # =========================================================================== the real runtime
 
 
-PHI = [b"ORCHARD", b"MAREN", b"BR\xd8NDUM", b"QUILLFEATHER", b"FMH-204418", b"19620314", b"Quarry Hill", b"555-0142",
-       b"HALLOWAY", b"FENWICK", b"Fairhaven Memorial", b"Elmsworth", b"FMH-CT01", b"SN-CT-", b"ACC240611"]
+PHI = [
+    b"ORCHARD",
+    b"MAREN",
+    b"BR\xd8NDUM",
+    b"QUILLFEATHER",
+    b"FMH-204418",
+    b"19620314",
+    b"Quarry Hill",
+    b"555-0142",
+    b"HALLOWAY",
+    b"FENWICK",
+    b"Fairhaven Memorial",
+    b"Elmsworth",
+    b"FMH-CT01",
+    b"SN-CT-",
+    b"ACC240611",
+]
+
 
 class TestRealRuntime:
     def test_default_recipe_on_demo_data(self, capsys, demo, tmp_path):
@@ -905,11 +942,15 @@ class TestInputsThatCannotBeRight:
         assert {pydicom.dcmread(p).PatientID for p in out_dir.rglob("*.dcm")} == {f"SUB-{n:03d}" for n in range(DEMO_FILES)}
 
     def test_a_uid_two_entries_record_matches_neither(self, tmp_path):
-        from deidlang import batch
+        from deidlang.engine import inputs
 
-        index = {"/a.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.3"]}}, "/b.dcm": {"SOPInstanceUID": "1.2.3"},
-                 "/c.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.4"]}}, "/d.dcm": {"id": "x"}}
-        assert batch.ids_by_uid(index) == {"1.2.4": "/c.dcm"}
+        index = {
+            "/a.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.3"]}},
+            "/b.dcm": {"SOPInstanceUID": "1.2.3"},
+            "/c.dcm": {"(0008,0018)": {"vr": "UI", "Value": ["1.2.4"]}},
+            "/d.dcm": {"id": "x"},
+        }
+        assert inputs.ids_by_uid(index) == {"1.2.4": "/c.dcm"}
 
     def test_files_without_an_entry_fail_and_are_not_written(self, capsys, demo, tmp_path):
         """A partial match: the files with an entry are written; those without one fail,
@@ -1014,7 +1055,7 @@ class TestErrorsThatHelp:
         assert not (tmp_path / "o").exists()
 
     def test_scheduler_forms(self):
-        from deidlang import distributed
+        from deidlang.engine import distributed
 
         assert distributed.parse_address("local:4") == ("local", 4)
         assert distributed.parse_address("tcp://10.0.0.5:8786") == ("remote", "tcp://10.0.0.5:8786")
@@ -1029,9 +1070,8 @@ class TestErrorsThatHelp:
         assert code == 0 and ("keyed pseudonyms use the key" in err or "created a new secret key" in err)
 
     def test_ctrl_c_says_how_to_resume(self, capsys, demo, tmp_path, monkeypatch):
-        from deidlang import batch
 
-        results = batch.Batch.results
+        results = engine.Batch.results
 
         def interrupted(self):
             for n, result in enumerate(results(self)):
@@ -1041,7 +1081,7 @@ class TestErrorsThatHelp:
 
         argv = ["run", "--input", demo, "--output", tmp_path / "o", "--jobs", "1"]
         with monkeypatch.context() as mp:
-            mp.setattr(batch.Batch, "results", interrupted)
+            mp.setattr(engine.Batch, "results", interrupted)
             code, out, err = run(capsys, *argv)
         assert code == cli.INTERRUPTED == 130
         assert "interrupted after 5 of 10 files" in err  # the fifth was done when the interruption came and "run the same command again to resume" in err
@@ -1065,11 +1105,9 @@ class TestIdentifiersFile:
     def test_streamed_as_files_are_read(self, capsys, demo, tmp_path, monkeypatch):
         """Each file's entry is written before the next file is read (memory does not grow
         with the number of files); the file appears under its name only once complete."""
-        from deidlang import batch
-
         out = tmp_path / "ids.json"
         seen: list[int] = []
-        read = batch.read_input
+        read = engine.read_input
 
         def spy(source, **kw):
             tmp = [p for p in tmp_path.iterdir() if p.name.endswith(cli.TMP_SUFFIX)]
@@ -1077,7 +1115,7 @@ class TestIdentifiersFile:
             assert not out.exists()
             return read(source, **kw)
 
-        monkeypatch.setattr(batch, "read_input", spy)
+        monkeypatch.setattr(engine, "read_input", spy)
         assert run(capsys, "identifiers", "--input", demo, "--output", out)[0] == 0
         assert len(seen) == DEMO_FILES and seen[0] <= 1
         assert seen == sorted(seen) and seen[-1] > 0  # the file grew as it went (in buffered writes)

@@ -21,8 +21,9 @@ from pydicom.data import get_testdata_file
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixtures  # noqa: E402
 
-from deidlang import cli, naming  # noqa: E402
-from deidlang.runtime import keyed  # noqa: E402
+from deidlang import cli
+from deidlang.engine import naming  # noqa: E402
+from deidlang.runtime import keys
 
 Image = pytest.importorskip("PIL.Image")
 
@@ -136,7 +137,10 @@ class TestInspect:
         assert [Path(u["file"]).name for u in report["unreadable"]] == ["notes.txt"]
         assert "not a DICOM file" in report["unreadable"][0]["reason"]
         assert report["summary"] == {
-            "files": 5, "flagged": 3, "clean": 1, "unreadable": 1,
+            "files": 5,
+            "flagged": 3,
+            "clean": 1,
+            "unreadable": 1,
             "groups": {"graylist": {"verdict": 1, "matched": 1}, "blacklist": {"verdict": 2, "matched": 2}},
         }
         assert "Doe^John" not in out
@@ -257,8 +261,18 @@ class TestRunCleanPixels:
             ds.Modality = "CT"
             ds.save_as(tmp_path / "in" / name)
         code, out, err = run(
-            capsys, "run", "--recipe", recipe, "--input", tmp_path / "in", "--output", tmp_path / "out",
-            "--clean-pixels", "--preserve-compression", "--jobs", "1",
+            capsys,
+            "run",
+            "--recipe",
+            recipe,
+            "--input",
+            tmp_path / "in",
+            "--output",
+            tmp_path / "out",
+            "--clean-pixels",
+            "--preserve-compression",
+            "--jobs",
+            "1",
         )
         assert code == 0, err
         assert err.count("'JPEG Baseline (Process 1)' is lossy") == 1
@@ -293,7 +307,7 @@ class TestQuarantine:
         report = json.loads(report_path.read_text(encoding="utf-8"))
         entry = report["files"]["quarantine/patient-002/us-obstetric/us-001.dcm"]
         assert "input" not in entry  # input paths can name patients: a keyed digest, as in the manifest
-        assert entry["input_key"] == naming.input_key(keyed.default_key()[0], "patient-002/us-obstetric/us-001.dcm")
+        assert entry["input_key"] == naming.input_key(keys.default_key()[0], "patient-002/us-obstetric/us-001.dcm")
         assert entry["verdict"] == "blacklist"
         assert entry["matches"][0]["label"] == "Ultrasound without calibrated regions"
         text = report_path.read_bytes()
@@ -306,16 +320,36 @@ class TestQuarantine:
     def test_quarantine_with_pixels_and_unknown_group(self, capsys, scans, recipe, tmp_path):
         out_dir = tmp_path / "out"
         code, out, err = run(
-            capsys, "run", "--recipe", recipe, "--input", scans, "--output", out_dir,
-            "--clean-pixels", "--quarantine", "blacklist", "--quarantine", "graylst",
+            capsys,
+            "run",
+            "--recipe",
+            recipe,
+            "--input",
+            scans,
+            "--output",
+            out_dir,
+            "--clean-pixels",
+            "--quarantine",
+            "blacklist",
+            "--quarantine",
+            "graylst",
         )
         # a mistyped group would hold nothing back: the run stops before writing anything
         assert code == 1 and out == "" and not out_dir.exists()
         assert "--quarantine 'graylst': no recipe has a %filter group of that name" in err
         assert "did you mean 'graylist'?" in err and "nothing was written" in err
         code, out, err = run(
-            capsys, "run", "--recipe", recipe, "--input", scans, "--output", out_dir,
-            "--clean-pixels", "--quarantine", "blacklist",
+            capsys,
+            "run",
+            "--recipe",
+            recipe,
+            "--input",
+            scans,
+            "--output",
+            out_dir,
+            "--clean-pixels",
+            "--quarantine",
+            "blacklist",
         )
         assert code == 1 and "notes.txt: not a DICOM file" in err  # the one file that is not DICOM
         assert "2 quarantined" in out and (out_dir / "quarantine" / "screen.dcm").exists()

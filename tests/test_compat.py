@@ -21,9 +21,10 @@ import corpus  # noqa: E402
 
 import deidlang  # noqa: E402
 from deidlang import compat  # noqa: E402
-from deidlang.diagnostics import DeidlangError  # noqa: E402
 from deidlang.compat import recipe as compat_recipe  # noqa: E402
-from deidlang.parser import parse  # noqa: E402
+from deidlang.dicomio import damage
+from deidlang.lang.diagnostics import DeidlangError  # noqa: E402
+from deidlang.lang.parser import parse  # noqa: E402
 
 os.environ.setdefault("MESSAGELEVEL", "-10")
 deid_config = pytest.importorskip("deid.config")
@@ -62,16 +63,12 @@ def s_file(paths, tmp_path) -> str:
 
 
 #: deidlang's keyword-only additions to deid's signatures (docs/compat.md): the opt-out
-#: from refusing a recipe that would leak (deidlang.diagnostics.refusing).
+#: from refusing a recipe that would leak (deidlang.lang.diagnostics.refusing).
 DEIDLANG_ADDITIONS = {("allow", inspect.Parameter.KEYWORD_ONLY, ())}
 
 
 def _params(fn) -> list[tuple]:
-    return [
-        (p.name, p.kind, p.default)
-        for p in inspect.signature(fn).parameters.values()
-        if (p.name, p.kind, p.default) not in DEIDLANG_ADDITIONS
-    ]
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values() if (p.name, p.kind, p.default) not in DEIDLANG_ADDITIONS]
 
 
 def test_the_additions_are_there() -> None:
@@ -388,7 +385,7 @@ def test_zips_are_refused_by_get_files_and_deidc_run_with_the_same_reason(tree, 
     says so the same way in both (docs/compat.md, docs/robustness.md)."""
     import zipfile
 
-    from deidlang import batch, cli
+    from deidlang import cli
 
     archive = tmp_path / "in" / "one.zip"
     archive.parent.mkdir()
@@ -398,24 +395,24 @@ def test_zips_are_refused_by_get_files_and_deidc_run_with_the_same_reason(tree, 
     here = os.getcwd()
     with pytest.raises(DeidlangError) as info:
         list(compat.get_files(str(archive)))
-    assert str(info.value) == f"cannot read '{archive}': {batch.ZIP_ARCHIVE}"
+    assert str(info.value) == f"cannot read '{archive}': {damage.ZIP_ARCHIVE}"
     with pytest.raises(DeidlangError, match="a zip archive"):
         list(compat.get_files(str(archive.parent)))  # found in a folder: the same
     assert not os.path.exists(os.path.join(here, "inside.dcm")) and not (tmp_path / "escape.dcm").exists()
 
     code = cli.main(["run", "--input", str(archive.parent), "--output", str(tmp_path / "out"), "--jobs", "1"])
     _, err = capsys.readouterr()
-    assert code == 1 and f"failed: {archive}: {batch.ZIP_ARCHIVE}" in err
+    assert code == 1 and f"failed: {archive}: {damage.ZIP_ARCHIVE}" in err
     assert not [p for p in (tmp_path / "out").rglob("*.dcm")] and not (tmp_path / "escape.dcm").exists()
     # named by its content, not its name; a DICOM file whose preamble starts like a zip is DICOM
     renamed = tmp_path / "in" / "scan.dcm"
     archive.rename(renamed)
     code = cli.main(["run", "--input", str(renamed), "--output", str(tmp_path / "out2"), "--jobs", "1", "--force"])
-    assert code == 1 and batch.ZIP_ARCHIVE in capsys.readouterr().err
+    assert code == 1 and damage.ZIP_ARCHIVE in capsys.readouterr().err
     dual = bytearray((tree / "a.dcm").read_bytes())
     dual[:4] = b"PK\x03\x04"
     assert dual[128:132] == b"DICM"
-    assert not batch.is_zip_archive(bytes(dual)) and batch.is_zip_archive(renamed.read_bytes())
+    assert not damage.is_zip_archive(bytes(dual)) and damage.is_zip_archive(renamed.read_bytes())
 
 
 # --------------------------------------------------------------------------- get_identifiers
@@ -679,7 +676,6 @@ def test_the_seed_workflow_runs_end_to_end(tmp_path) -> None:
         assert ds.PatientID == "cookie-47" and ds.PatientIdentityRemoved == "YES"
 
 
-
 # --------------------------------------------------------------------------- the facade speaks (issue 11)
 
 
@@ -745,4 +741,4 @@ def test_an_edited_recipe_is_checked_again(tmp_path) -> None:
     recipe = compat.DeidRecipe(write(tmp_path, "ok.dicom", "FORMAT dicom\n%header\nREMOVE PatientName\n"))
     recipe.deid["header"].append({"action": "REMOVE", "field": "PatientsAge"})
     with pytest.warns(deidlang.DeidlangWarning, match="E214"), pytest.raises(deidlang.RecipeError):
-        recipe.program
+        recipe.program  # noqa: B018 - the property compiles the recipe

@@ -16,10 +16,11 @@ import pytest
 from pydicom.valuerep import PersonName
 
 import deidlang
-from deidlang import ApplyError, RecipeError, parser
+from deidlang import ApplyError, RecipeError
 from deidlang.compiler import compile_recipe
+from deidlang.lang import parser
 from deidlang.runtime import selectors, universe
-from deidlang.runtime.selectors import FieldInfo
+from deidlang.runtime.universe import FieldInfo
 
 try:
     from tests.fixtures import build_S, header, read_back

@@ -46,14 +46,17 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import atomic, batch, cli
-from deidlang.atomic import WriteError
+from deidlang import cli, engine
+from deidlang.dicomio import atomic
+from deidlang.dicomio.atomic import WriteError
+from deidlang.engine import manifest
+from deidlang.lang.diagnostics import DeidlangError
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="process groups, audit-hook faults and RLIMIT_FSIZE: Linux")
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
-MANIFEST_FILES = {batch.MANIFEST, batch.MANIFEST_RECORDS}
+MANIFEST_FILES = {engine.MANIFEST, engine.MANIFEST_RECORDS}
 FILES = 40
 TRACEBACK = "Traceback (most recent call last)"
 
@@ -172,14 +175,20 @@ class Deidc:
     def argv(self, out: Path, mode: str, arg: object, args: list) -> list[str]:
         return [sys.executable, str(self.script), str(out), mode, str(arg), *map(str, args)]
 
-    def __call__(self, out: Path, args: list, mode: str = "none", arg: object = 0, *, limit: int | None = None,
-                 env: dict | None = None) -> subprocess.CompletedProcess:
+    def __call__(
+        self, out: Path, args: list, mode: str = "none", arg: object = 0, *, limit: int | None = None, env: dict | None = None
+    ) -> subprocess.CompletedProcess:
         env = dict(env or self.env())
         if limit is not None:
             env["CRASH_FSIZE"] = str(limit)  # set by the driver before deidlang starts
         proc = subprocess.Popen(
-            self.argv(out, mode, arg, args), env=env, cwd=str(ROOT), stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            self.argv(out, mode, arg, args),
+            env=env,
+            cwd=str(ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             stdout, stderr = proc.communicate(timeout=120)
@@ -191,8 +200,13 @@ class Deidc:
         """SIGKILL the main process only (``kill -9 PID``) at the first event matching ``pattern``.
         Returns the result and whether processes of the run outlived it (for 5 seconds)."""
         proc = subprocess.Popen(
-            self.argv(out, "match", f"{pattern}@1", args), env=self.env(CRASH_KILL_MAIN="1"), cwd=str(ROOT),
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            self.argv(out, "match", f"{pattern}@1", args),
+            env=self.env(CRASH_KILL_MAIN="1"),
+            cwd=str(ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         try:
             code = proc.wait(timeout=120)
@@ -211,9 +225,14 @@ class Deidc:
         """Run, and SIGKILL the process group ``delay`` seconds after its first event under ``out``."""
         read, write = os.pipe()
         proc = subprocess.Popen(
-            self.argv(out, "none", 0, args), env=self.env(CRASH_READY_FD=str(write)), cwd=str(ROOT),
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-            start_new_session=True, pass_fds=(write,),
+            self.argv(out, "none", 0, args),
+            env=self.env(CRASH_READY_FD=str(write)),
+            cwd=str(ROOT),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+            pass_fds=(write,),
         )
         os.close(write)
         try:
@@ -321,18 +340,20 @@ def output_files(out: Path) -> dict[str, Path]:
     return {
         p.relative_to(out).as_posix(): p
         for p in sorted(out.rglob("*"))
-        if p.is_file() and not (p.parent == out and p.name in MANIFEST_FILES) and not atomic.is_temporary(p.name, batch.TMP_SUFFIX)
+        if p.is_file() and not (p.parent == out and p.name in MANIFEST_FILES) and not atomic.is_temporary(p.name, engine.TMP_SUFFIX)
     }
 
 
 def temporaries(out: Path) -> list[str]:
-    return sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and atomic.is_temporary(p.name, batch.TMP_SUFFIX)) if out.exists() else []
+    return (
+        sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and atomic.is_temporary(p.name, engine.TMP_SUFFIX)) if out.exists() else []
+    )
 
 
 def read_records(out: Path, torn: set[str]) -> list[dict]:
     """The manifest's records. Every line must parse, except a last line cut short (added
     to ``torn``) and such a line seen before (a later run ends it with a newline)."""
-    path = out / batch.MANIFEST_RECORDS
+    path = out / engine.MANIFEST_RECORDS
     if not path.exists():
         return []
     text = path.read_text(encoding="utf-8")
@@ -360,9 +381,9 @@ def check_interrupted(out: Path, ref: Reference, torn: set[str], *, failed_ok: b
         assert data == ref.outputs[rel], f"{rel}: not the uninterrupted run's bytes (partial or corrupt)"
         pydicom.dcmread(io.BytesIO(data))  # reads back
     head = None
-    if (out / batch.MANIFEST).exists():
-        head = json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))
-        assert head["manifest_version"] == batch.MANIFEST_VERSION
+    if (out / engine.MANIFEST).exists():
+        head = json.loads((out / engine.MANIFEST).read_text(encoding="utf-8"))
+        assert head["manifest_version"] == manifest.MANIFEST_VERSION
         if head["complete"] and not complete:  # killed after the run's last write (while exiting)
             assert len(present) == FILES and head["summary"]["files"] == FILES
         else:
@@ -389,7 +410,7 @@ def check_complete(out: Path, ref: Reference) -> None:
     one manifest record per output."""
     assert {rel: p.read_bytes() for rel, p in output_files(out).items()} == ref.outputs
     assert temporaries(out) == []
-    head = json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))
+    head = json.loads((out / engine.MANIFEST).read_text(encoding="utf-8"))
     assert head["complete"] is True
     assert head["summary"]["files"] == FILES and head["summary"]["failed"] == 0
     records = read_records(out, torn := set())
@@ -491,7 +512,7 @@ def test_sigkill_while_the_first_header_is_renamed(ref, deidc, tmp_path):
     out = tmp_path / "out"
     killed = deidc(out, run_args(ref.corpus, out, "1"), "match", r"^os\.rename \.deidlang-manifest\.json\..*@1")
     assert killed.returncode == -signal.SIGKILL
-    assert not (out / batch.MANIFEST).exists() and len(temporaries(out)) == 1
+    assert not (out / engine.MANIFEST).exists() and len(temporaries(out)) == 1
     check_interrupted(out, ref, set())
     result = deidc(out, run_args(ref.corpus, out, "1"))
     assert result.returncode == 0, result.stderr
@@ -519,7 +540,7 @@ def test_a_torn_last_record_is_ignored_on_resume(ref, deidc, tmp_path):
     out = tmp_path / "out"
     killed = deidc(out, run_args(ref.corpus, out, "1"), "match", r"^os\.rename .*\.dcm\..* ->@11")
     assert killed.returncode == -signal.SIGKILL  # second batch recorded, none of it renamed
-    records_file = out / batch.MANIFEST_RECORDS
+    records_file = out / engine.MANIFEST_RECORDS
     text = records_file.read_text(encoding="utf-8")
     lines = text.splitlines(keepends=True)
     assert len(lines) == 20
@@ -603,7 +624,7 @@ def _namespace_ok() -> bool:
     return probe.returncode == 0
 
 
-NAMESPACE_SCRIPT = r'''
+NAMESPACE_SCRIPT = r"""
 set -u
 mount -t tmpfs -o "size=$SIZE" tmpfs "$OUT"
 "$@" > "$LOG/1.out" 2> "$LOG/1.err"; echo $? > "$LOG/1.rc"
@@ -611,7 +632,7 @@ cp -a "$OUT/." "$LOG/after-1/"
 mount -o "remount,size=16m" "$OUT"
 "$@" > "$LOG/2.out" 2> "$LOG/2.err"; echo $? > "$LOG/2.rc"
 cp -a "$OUT/." "$LOG/after-2/"
-'''
+"""
 
 
 @pytest.mark.skipif(not _namespace_ok(), reason="needs 'unshare -m' and mount (a private mount namespace)")
@@ -639,10 +660,13 @@ def _renamed(result: subprocess.CompletedProcess, old: Path, new: Path) -> subpr
 # =========================================================================== read-only output
 
 
-@pytest.mark.parametrize("existing", [
-    pytest.param(False, id="new-folder"),
-    pytest.param(True, id="earlier-run"),
-])
+@pytest.mark.parametrize(
+    "existing",
+    [
+        pytest.param(False, id="new-folder"),
+        pytest.param(True, id="earlier-run"),
+    ],
+)
 def test_read_only_output_injected(ref, deidc, tmp_path, existing):
     """EROFS on every change under the output folder (the audit hook): a folder to create
     in it, or one holding a complete earlier run (of another recipe: all to redo)."""
@@ -660,12 +684,12 @@ def test_read_only_output_injected(ref, deidc, tmp_path, existing):
     assert tree_digest(ref.corpus) == ref.inputs
 
 
-READ_ONLY_SCRIPT = r'''
+READ_ONLY_SCRIPT = r"""
 set -eu
 mount --bind "$OUT" "$OUT"
 mount -o remount,bind,ro "$OUT"
 "$@" > "$LOG/1.out" 2> "$LOG/1.err" || echo $? > "$LOG/1.rc"
-'''
+"""
 
 
 @pytest.mark.skipif(not _namespace_ok(), reason="needs 'unshare -m' and mount (a private mount namespace)")
@@ -717,9 +741,13 @@ def deidc_here(monkeypatch, capsys):
     return call
 
 
-@pytest.mark.parametrize("where", [
-    "output", pytest.param("parent"),
-])
+@pytest.mark.parametrize(
+    "where",
+    [
+        "output",
+        pytest.param("parent"),
+    ],
+)
 def test_immutable_output_folder(ref, deidc_here, tmp_path, immutable, where):
     """An immutable output folder (EPERM for root too), or one to be created in an immutable folder."""
     parent = tmp_path / "locked"
@@ -808,7 +836,7 @@ def test_output_inside_the_input_folder(ref, deidc_here, tmp_path):
 
 def test_write_error_is_an_os_error_with_the_target_and_plain_words():
     err = WriteError("/out/a.dcm", errno.ENOSPC, "the output")
-    assert isinstance(err, OSError) and isinstance(err, batch.DeidlangError)
+    assert isinstance(err, OSError) and isinstance(err, DeidlangError)
     assert (err.path, err.filename, err.errno, err.strerror) == ("/out/a.dcm", "/out/a.dcm", errno.ENOSPC, os.strerror(errno.ENOSPC))
     assert str(err) == "cannot write the output '/out/a.dcm': no space left on the device (the disk is full)"
     assert err.disk_full and err.fatal
@@ -817,10 +845,17 @@ def test_write_error_is_an_os_error_with_the_target_and_plain_words():
     assert not WriteError("/x", errno.EFBIG).fatal and WriteError("/x", errno.EROFS).fatal
 
 
-@pytest.mark.parametrize("code, words", [
-    (errno.ENOSPC, "the disk is full"), (errno.EDQUOT, "quota"), (errno.EFBIG, "file size limit"),
-    (errno.EROFS, "read-only"), (errno.ENOTDIR, "is a file, not a folder"), (errno.EACCES, "permission denied"),
-])
+@pytest.mark.parametrize(
+    "code, words",
+    [
+        (errno.ENOSPC, "the disk is full"),
+        (errno.EDQUOT, "quota"),
+        (errno.EFBIG, "file size limit"),
+        (errno.EROFS, "read-only"),
+        (errno.ENOTDIR, "is a file, not a folder"),
+        (errno.EACCES, "permission denied"),
+    ],
+)
 def test_describe_in_plain_words(code, words):
     text = atomic.describe(OSError(code, os.strerror(code)))
     assert words in text and text == atomic.describe(code) and text[0].islower() and not text.endswith(".")
@@ -848,11 +883,11 @@ def test_the_errno_is_found_through_a_re_raised_error():
 
 
 def test_temporary_names_are_recognisable():
-    name = os.path.basename(atomic.temporary_name("/out/ct 1.dcm", batch.TMP_SUFFIX))
-    assert name.startswith(".ct 1.dcm.") and atomic.is_temporary(name, batch.TMP_SUFFIX)
-    assert atomic.is_temporary("/out/" + name, batch.TMP_SUFFIX)
+    name = os.path.basename(atomic.temporary_name("/out/ct 1.dcm", engine.TMP_SUFFIX))
+    assert name.startswith(".ct 1.dcm.") and atomic.is_temporary(name, engine.TMP_SUFFIX)
+    assert atomic.is_temporary("/out/" + name, engine.TMP_SUFFIX)
     for other in ("ct.dcm", ".ct.dcm", ".ct.dcm.deidc-tmp", "ct.dcm.0123abcd.deidc-tmp", ".ct.dcm.0123ABCD.deidc-tmp", ".ct.dcm.0123abcd.tmp"):
-        assert not atomic.is_temporary(other, batch.TMP_SUFFIX), other
+        assert not atomic.is_temporary(other, engine.TMP_SUFFIX), other
 
 
 def test_atomic_target_flushes_the_file_then_renames_then_flushes_the_folder(tmp_path, monkeypatch):
@@ -901,9 +936,14 @@ def test_body_errors_about_other_files_pass_through(tmp_path):
     assert not isinstance(caught.value, WriteError) and list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("setup, code", [
-    ("folder-is-a-file", errno.EEXIST), ("folder-below-a-file", errno.ENOTDIR), ("target-is-a-folder", errno.EISDIR),
-])
+@pytest.mark.parametrize(
+    "setup, code",
+    [
+        ("folder-is-a-file", errno.EEXIST),
+        ("folder-below-a-file", errno.ENOTDIR),
+        ("target-is-a-folder", errno.EISDIR),
+    ],
+)
 def test_path_problems_become_write_errors(tmp_path, setup, code):
     (tmp_path / "f").write_bytes(b"")
     if setup == "folder-is-a-file":
@@ -962,9 +1002,9 @@ def test_directory_fsync_is_skipped_where_unsupported(tmp_path, monkeypatch):
         atomic.fsync_directory(str(tmp_path))
 
 
-CHILD_WRITE = r'''
+CHILD_WRITE = r"""
 import os, resource, signal, sys
-from deidlang import atomic
+from deidlang.dicomio import atomic
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 target = sys.argv[1]
@@ -979,14 +1019,13 @@ try:
     atomic.write_all(fd, b"x" * 5000, os.path.join(target, "log"))
 except atomic.WriteError as err:
     print("log", err.errno, os.fstat(fd).st_size)
-'''
+"""
 
 
 def test_atomic_writes_under_a_real_file_size_limit(tmp_path):
     """RLIMIT_FSIZE in a child: a file over the limit fails (after a short write, in the
     kernel) and leaves nothing; a file under it is written."""
-    result = subprocess.run([sys.executable, "-c", CHILD_WRITE, str(tmp_path)], capture_output=True, text=True,
-                            env=Deidc.env(), timeout=60)
+    result = subprocess.run([sys.executable, "-c", CHILD_WRITE, str(tmp_path)], capture_output=True, text=True, env=Deidc.env(), timeout=60)
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "small written"

@@ -14,6 +14,7 @@ inputs; no element value appears in any message.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import os
@@ -25,11 +26,15 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import batch, cli, naming
-from deidlang.runtime import keyed
+from deidlang import cli, engine
+from deidlang.engine import naming
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
+
+from deidlang.dicomio import damage
+from deidlang.engine import job
+from deidlang.runtime import keys
 
 # pydicom warns when it reads the values made invalid on purpose
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
@@ -49,8 +54,24 @@ REMOVE InstitutionName
 """
 
 #: Values of the corpus that must never show up in a message, the manifest or a report.
-VALUES = ["DAMAGEDCANARY", "QUENTIN", "DAMAGEDOTHER", "REFERRER^DAMAGED", "DMG-0000", "19620314", "ACCDMG0001",
-          "Damaged Memorial", "MÜLLER", "Ørsted", "王", "山田", "12AB", "20231301", "ABDOMENPELVISCHESZ", "DEEPEST"]
+VALUES = [
+    "DAMAGEDCANARY",
+    "QUENTIN",
+    "DAMAGEDOTHER",
+    "REFERRER^DAMAGED",
+    "DMG-0000",
+    "19620314",
+    "ACCDMG0001",
+    "Damaged Memorial",
+    "MÜLLER",
+    "Ørsted",
+    "王",
+    "山田",
+    "12AB",
+    "20231301",
+    "ABDOMENPELVISCHESZ",
+    "DEEPEST",
+]
 
 
 def _cases() -> list[damaged.Case]:
@@ -72,11 +93,11 @@ class Run:
 
     def __init__(self, code: int, out: str, err: str, output: Path, recipe: str):
         self.code, self.out, self.err, self.output, self.recipe = code, out, err, output, recipe
-        lines = (output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
+        lines = (output / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
         self.records = [json.loads(line) for line in lines if line]
-        known = {naming.input_key(keyed.default_key()[0], name): name for name in INPUT_NAMES}
+        known = {naming.input_key(keys.default_key()[0], name): name for name in INPUT_NAMES}
         self.by_input = {known.get(rec["input_key"], rec["input_key"]): rec for rec in self.records}  # by input path
-        self.header = json.loads((output / batch.MANIFEST).read_text(encoding="utf-8"))
+        self.header = json.loads((output / engine.MANIFEST).read_text(encoding="utf-8"))
 
 
 def _in_process(argv: list[str]) -> tuple[int, str, str]:
@@ -143,7 +164,7 @@ def test_documented_outcome(kind, a_run, corpus):
     rec = a_run.by_input.get(case.path)
     assert rec is not None, f"{case.path!r} has no manifest record"
     assert rec["status"] == expect, rec
-    shown = batch.printable(os.path.join(str(corpus), case.path))
+    shown = engine.printable(os.path.join(str(corpus), case.path))
     if expect == "failed":
         assert case.reason in rec["reason"], rec["reason"]
         assert f"deidc: failed: {shown}: {rec['reason']}\n" in a_run.err
@@ -158,9 +179,9 @@ def _check_output(case: damaged.Case, run: Run, rec: dict, corpus: Path) -> None
     out = run.output / rec["output"]
     assert out.is_file() and not out.is_symlink()
     data = out.read_bytes()
-    assert batch.hashlib.sha256(data).hexdigest() == rec["output_sha256"] and len(data) == rec["output_size"]
+    assert hashlib.sha256(data).hexdigest() == rec["output_sha256"] and len(data) == rec["output_size"]
     ds = pydicom.dcmread(io.BytesIO(data), force=case.force)
-    assert batch.cut_short(ds, len(data)) == "", "the output is not complete"
+    assert damage.cut_short(ds, len(data)) == "", "the output is not complete"
     for name in case.names:
         assert name not in data, f"identifying bytes {name!r} survived"
     assert ds.PatientIdentityRemoved == "YES"
@@ -206,13 +227,13 @@ def test_the_batch_goes_on_and_exits_1(a_run):
 def test_outputs_are_whole_and_nothing_else_is_left(a_run):
     files = [p for p in a_run.output.rglob("*") if p.is_file() or p.is_symlink()]
     names = {p.name for p in files}
-    assert not [n for n in names if n.endswith(batch.TMP_SUFFIX)]
-    outputs = {str(p.relative_to(a_run.output)) for p in files} - {batch.MANIFEST, batch.MANIFEST_RECORDS}
+    assert not [n for n in names if n.endswith(engine.TMP_SUFFIX)]
+    outputs = {str(p.relative_to(a_run.output)) for p in files} - {engine.MANIFEST, engine.MANIFEST_RECORDS}
     assert outputs == {r["output"] for r in a_run.records if r["status"] == "written"}
 
 
 def test_no_values_in_messages_or_manifest(a_run):
-    manifest = (a_run.output / batch.MANIFEST).read_text(encoding="utf-8") + (a_run.output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8")
+    manifest = (a_run.output / engine.MANIFEST).read_text(encoding="utf-8") + (a_run.output / engine.MANIFEST_RECORDS).read_text(encoding="utf-8")
     for text in (a_run.out, a_run.err, manifest):
         assert [v for v in VALUES if v in text] == []
 
@@ -229,7 +250,7 @@ def test_a_name_with_a_newline_is_shown_on_one_line(default_run, corpus):
     case = BY_KIND["name-newline-failing"]
     line = f"deidc: failed: {corpus}/names/broken\\nname.dcm: not a DICOM file"
     assert line in default_run.err
-    assert "broken" not in (default_run.output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8")  # a keyed digest
+    assert "broken" not in (default_run.output / engine.MANIFEST_RECORDS).read_text(encoding="utf-8")  # a keyed digest
     assert default_run.by_input[case.path]["status"] == "failed"
 
 
@@ -246,7 +267,7 @@ def test_a_name_that_is_not_utf8_is_kept_in_the_output_and_manifest(default_run)
     rec = default_run.by_input[case.path]
     assert rec["output"] == case.path
     assert os.fsencode(default_run.output / case.path).endswith(b"latin1-\xe9.dcm")
-    raw = (default_run.output / batch.MANIFEST_RECORDS).read_bytes()
+    raw = (default_run.output / engine.MANIFEST_RECORDS).read_bytes()
     raw.decode("utf-8")  # the manifest stays valid UTF-8 (the name is escaped)
 
 
@@ -254,7 +275,10 @@ def test_same_outcomes_as_a_subprocess(corpus, small_recipe, small_run, tmp_path
     output = tmp_path / "out"
     proc = subprocess.run(
         [sys.executable, "-m", "deidlang", "run", "--recipe", str(small_recipe), "--input", str(corpus), "--output", str(output), "--jobs", "2"],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert proc.returncode == 1, proc.stderr
     run = Run(proc.returncode, proc.stdout, proc.stderr, output, "small")
@@ -303,7 +327,7 @@ def test_unreadable_folder_is_reported(tmp_path):
     assert code == 1
     assert f"failed: {src / 'locked'}: cannot read: permission denied" in err
     assert "2 files processed: 1 written, 0 skipped, 1 failed" in out
-    assert code2 == 1 and f"failed: {src / 'locked'}: {batch.UNLISTABLE}" in err2
+    assert code2 == 1 and f"failed: {src / 'locked'}: {job.UNLISTABLE}" in err2
 
 
 # =========================================================================== the documentation
@@ -313,9 +337,19 @@ def test_robustness_doc_names_every_kind_and_reason():
     import re
 
     doc = (Path(__file__).resolve().parent.parent / "docs" / "robustness.md").read_text(encoding="utf-8")
-    for reason in (batch.EMPTY, batch.NOT_DICOM + batch.NO_PREAMBLE_HINT, batch.NOT_DICOM + batch.TOO_SHORT_HINT,
-                   batch.CUT_SHORT, batch.META_ONLY, batch.TOO_DEEP, batch.DICOMDIR, batch.DANGLING, batch.LOOP,
-                   batch.UNLISTABLE, batch.OUTSIDE):
+    for reason in (
+        damage.EMPTY,
+        damage.NOT_DICOM + damage.NO_PREAMBLE_HINT,
+        damage.NOT_DICOM + damage.TOO_SHORT_HINT,
+        damage.CUT_SHORT,
+        damage.META_ONLY,
+        damage.TOO_DEEP,
+        damage.DICOMDIR,
+        damage.DANGLING,
+        damage.LOOP,
+        job.UNLISTABLE,
+        job.OUTSIDE,
+    ):
         assert f"`{reason}`" in doc, reason
     tokens = set(re.findall(r"`([^`]+)`", doc))
     wildcards = [t[:-1] for t in tokens if t.endswith("*")]

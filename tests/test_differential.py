@@ -239,10 +239,7 @@ def corpus_paths(tmp_path_factory) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def shipped_specs(tmp_path_factory) -> dict[str, Spec]:
     folder = tmp_path_factory.mktemp("shipped")
-    return {
-        f"deid.{tag}": Spec(f"deid.{tag}", _shipped_header(tag, folder), only=datasets, lint=False)
-        for tag, datasets in SHIPPED.items()
-    }
+    return {f"deid.{tag}": Spec(f"deid.{tag}", _shipped_header(tag, folder), only=datasets, lint=False) for tag, datasets in SHIPPED.items()}
 
 
 _deid_recipes: dict[Path, Any] = {}
@@ -288,17 +285,13 @@ def _config(spec: Spec) -> str | None:
 def run_deid(spec: Spec, path: str):
     lookup = {**spec.ids, **{n: FUNCS[n] for n in spec.funcs}}
     ids = {os.path.abspath(path): lookup} if lookup else None
-    return deid_dicom.replace_identifiers(
-        [path], deid=_deid_recipe(spec), ids=ids, save=False, config=_config(spec), **spec.flags
-    )[0]
+    return deid_dicom.replace_identifiers([path], deid=_deid_recipe(spec), ids=ids, save=False, config=_config(spec), **spec.flags)[0]
 
 
 def run_deidlang(spec: Spec, path: str):
     ds = pydicom.dcmread(path, force=True)
     funcs = {n: FUNCS[n] for n in spec.funcs}
-    return _program(spec).apply(
-        ds, ids=dict(spec.ids), funcs=funcs, path=os.path.abspath(path), config=_config(spec), **spec.flags
-    )
+    return _program(spec).apply(ds, ids=dict(spec.ids), funcs=funcs, path=os.path.abspath(path), config=_config(spec), **spec.flags)
 
 
 def _attempt(run: Callable, spec: Spec, path: str):
@@ -327,9 +320,7 @@ def compare(spec: Spec, dataset: str, corpus_paths: dict[str, str]) -> None:
     if their_error is not None:
         if dataset in spec.deid_crashes:
             pytest.skip(f"deid 0.4.13 fails here ({type(their_error).__name__}): {spec.deid_crashes[dataset]}")
-        raise AssertionError(
-            f"deid 0.4.13 failed on {spec.name}[{dataset}]: {type(their_error).__name__}: {their_error}"
-        ) from their_error
+        raise AssertionError(f"deid 0.4.13 failed on {spec.name}[{dataset}]: {type(their_error).__name__}: {their_error}") from their_error
     assert dataset not in spec.deid_crashes, f"deid no longer fails on {spec.name}[{dataset}]: drop the directive"
     problems = corpus.compare_outputs(theirs, ours, spec.random)
     assert not problems, f"{spec.name}[{dataset}] differs:\n" + "\n".join(problems)

@@ -1,4 +1,4 @@
-"""Runs on a real Dask cluster (deidlang.distributed): a LocalCluster of two single-threaded
+"""Runs on a real Dask cluster (deidlang.engine.distributed): a LocalCluster of two single-threaded
 worker processes on loopback, started once for the module.
 
 The outputs and manifest records of a cluster run must equal those of a
@@ -21,26 +21,25 @@ import pydicom
 import pytest
 
 import deidlang
-from deidlang import batch, cli, naming
-from deidlang.runtime import keyed
+from deidlang import cli, engine
+from deidlang.engine import naming
+from deidlang.runtime import keys
 
 distributed = pytest.importorskip("distributed")
 
-MANIFEST_FILES = {batch.MANIFEST, batch.MANIFEST_RECORDS}
+MANIFEST_FILES = {engine.MANIFEST, engine.MANIFEST_RECORDS}
 KEYS = ("input_key", "input_sha256", "output", "output_sha256", "status", "reason", "counts")
 SLOW = "0.03"  # seconds per file in the workers (test-only seam), so that batches are in flight when a worker dies
 
 
 def outputs(root: Path) -> dict[str, str]:
     return {
-        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*"))
-        if p.is_file() and p.name not in MANIFEST_FILES
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file() and p.name not in MANIFEST_FILES
     }
 
 
 def records(out: Path) -> list[dict]:
-    lines = (out / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
+    lines = (out / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
     return [{k: r[k] for k in KEYS} for r in map(json.loads, lines)]
 
 
@@ -51,8 +50,12 @@ def cluster():
     os.environ["DEIDLANG_TEST_FAIL_BATCH"] = "poison"  # a batch with such a file raises, every time
     try:
         with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-            dashboard_address=":0", silence_logs=logging.ERROR,
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=":0",
+            silence_logs=logging.ERROR,
         ) as c:
             yield c
     finally:
@@ -74,20 +77,20 @@ def corpus(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def local_run(corpus, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("local") / "out"
-    job = batch.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(corpus),), jobs=1)
-    assert all(r.status == "written" for r in batch.run(job))
+    job = engine.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(corpus),), jobs=1)
+    assert all(r.status == "written" for r in engine.run(job))
     return out
 
 
 def test_cluster_run_equals_local_run(cluster, corpus, local_run, tmp_path):
     out = tmp_path / "out"
-    job = batch.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(corpus),), scheduler=cluster.scheduler_address)
-    prepared = batch.prepare(job)
+    job = engine.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(corpus),), scheduler=cluster.scheduler_address)
+    prepared = engine.prepare(job)
     results = list(prepared.results())
     assert [r.status for r in results] == ["written"] * 30
     assert outputs(out) == outputs(local_run)
     assert records(out) == records(local_run)  # same records, same order
-    head = json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))
+    head = json.loads((out / engine.MANIFEST).read_text(encoding="utf-8"))
     assert head["executor"].startswith("dask tcp://127.0.0.1") and head["complete"] is True
     assert prepared.summary.written == 30
 
@@ -96,8 +99,8 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, corpus, l
     out = tmp_path / "out"
     with distributed.Client(cluster.scheduler_address) as client:
         pids = client.run(os.getpid)
-        job = batch.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(corpus),), scheduler=cluster.scheduler_address)
-        results = batch.run(job)
+        job = engine.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(out), inputs=(str(corpus),), scheduler=cluster.scheduler_address)
+        results = engine.run(job)
         got = [next(results)]  # batches are now in flight on both workers
         os.kill(sorted(pids.values())[0], signal.SIGKILL)
         got.extend(results)
@@ -107,22 +110,22 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(cluster, corpus, l
     recs = records(out)
     assert len(recs) == 30 and len({r["output"] for r in recs}) == 30
     assert recs == records(local_run)
-    assert not [p for p in out.rglob("*") if p.name.endswith(batch.TMP_SUFFIX)]
+    assert not [p for p in out.rglob("*") if p.name.endswith(engine.TMP_SUFFIX)]
 
 
 def test_a_batch_that_keeps_failing_is_retried_then_reported_by_path(cluster, tmp_path):
     scans = tmp_path / "scans"
     shutil.copytree(cli.DEMO_DIR / "patient-001", scans)
     shutil.copy(scans / "ct-chest" / "ct-001.dcm", scans / "ct-chest" / "poison.dcm")
-    job = batch.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(tmp_path / "out"), inputs=(str(scans),), scheduler=cluster.scheduler_address)
-    results = list(batch.run(job))
+    job = engine.Job((deidlang.load(cli.DEFAULT_RECIPE),), str(tmp_path / "out"), inputs=(str(scans),), scheduler=cluster.scheduler_address)
+    results = list(engine.run(job))
     failed = [r for r in results if r.status == "failed"]
     assert any(r.display.endswith("poison.dcm") for r in failed)
     assert all(r.reason == "lost on the Dask cluster after retries (RuntimeError); not written" for r in failed)
     assert {r.status for r in results} == {"written", "failed"} and len(results) == 6
     assert not (tmp_path / "out" / "ct-chest" / "poison.dcm").exists()
     recorded = {r["input_key"]: r["status"] for r in records(tmp_path / "out")}
-    assert recorded[naming.input_key(keyed.default_key()[0], "ct-chest/poison.dcm")] == "failed"
+    assert recorded[naming.input_key(keys.default_key()[0], "ct-chest/poison.dcm")] == "failed"
 
 
 def test_ids_and_functions_reach_the_workers(cluster, tmp_path):
@@ -133,11 +136,10 @@ def test_ids_and_functions_reach_the_workers(cluster, tmp_path):
     text = "FORMAT dicom\n%header\nREPLACE PatientID var:id\nREPLACE PatientComments func:tag_it\nADD PatientComments func:tag_it\n"
     program = deidlang.compile(text, path="f.dicom")
     ids = {str(p.resolve()): {"id": f"SUB-{p.stem}"} for p in demo.rglob("*.dcm")}
-    loaded = batch.load_functions(str(funcs))
+    loaded = engine.load_functions(str(funcs))
     for name, scheduler in (("local", None), ("dask", cluster.scheduler_address)):
-        job = batch.Job((program,), str(tmp_path / name), inputs=(str(demo),), ids=ids, funcs=loaded,
-                        functions_path=str(funcs), scheduler=scheduler)
-        assert all(r.status == "written" for r in batch.run(job))
+        job = engine.Job((program,), str(tmp_path / name), inputs=(str(demo),), ids=ids, funcs=loaded, functions_path=str(funcs), scheduler=scheduler)
+        assert all(r.status == "written" for r in engine.run(job))
     assert outputs(tmp_path / "dask") == outputs(tmp_path / "local")
     ds = pydicom.dcmread(tmp_path / "dask" / "ct-chest" / "ct-001.dcm")
     assert (ds.PatientID, ds.PatientComments) == ("SUB-ct-001", "TAGGED")

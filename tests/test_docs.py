@@ -22,7 +22,7 @@ def test_diagnostics_doc_is_current():
 
 
 def test_every_emitted_code_is_in_the_table():
-    from deidlang.diagnostics import CODES
+    from deidlang.lang.diagnostics import CODES
 
     used = set()
     for path in (ROOT / "deidlang").rglob("*.py"):

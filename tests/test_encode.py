@@ -1,4 +1,4 @@
-"""deidlang.encode writes exactly what pydicom's ``save_as(enforce_file_format=False)`` writes.
+"""deidlang.dicomio.encode writes exactly what pydicom's ``save_as(enforce_file_format=False)`` writes.
 
 Every local pydicom test file, the demo data and generated headers are
 encoded raw, after recipes (which convert and change elements, nested ones
@@ -21,7 +21,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 
 import deidlang
 from deidlang import cli
-from deidlang.encode import encode
+from deidlang.dicomio.encode import encode
 
 TEST_FILES = sorted(Path(pydicom.__file__).parent.joinpath("data", "test_files").rglob("*.dcm"))
 DEMO_FILES = sorted(cli.DEMO_DIR.rglob("*.dcm"))

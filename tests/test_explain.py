@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixtures  # noqa: E402
 
 import deidlang  # noqa: E402
-from deidlang import cli  # noqa: E402
-from deidlang.explain import Explanation, Tracer, explain, render_json, render_text  # noqa: E402
+from deidlang import cli
+from deidlang.runtime.explain import Explanation, Tracer, explain, render_json, render_text  # noqa: E402
 
 SNAPSHOTS = Path(__file__).parent / "snapshots" / "explain"
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"
@@ -217,7 +217,7 @@ class TestExplanation:
             e = explain([prog], ds, remove_private=True)
             applied = prog.apply(pydicom.dcmread(path), remove_private=True)
             after = {x.element for x in e.elements if x.outcome != "removed"}
-            from deidlang.explain import _walk
+            from deidlang.runtime.explain import _walk
 
             assert after == {s.uid for s in _walk(applied)}
             assert sum(e.counts().values()) == len(e.elements)
@@ -311,7 +311,9 @@ class TestCommand:
 
     def test_a_raising_function_shows_its_message_only_with_show_values(self, golden, capsys):
         (golden / "f.dicom").write_text("FORMAT dicom\n%header\nREPLACE PatientID func:boom\n", encoding="utf-8")
-        (golden / "f.py").write_text("def boom(item=None, value=None, field=None, dicom=None):\n    raise ValueError(f'no {dicom.PatientName}')\n", encoding="utf-8")
+        (golden / "f.py").write_text(
+            "def boom(item=None, value=None, field=None, dicom=None):\n    raise ValueError(f'no {dicom.PatientName}')\n", encoding="utf-8"
+        )
         code, _, err = run(capsys, "explain", "f.dicom", "s.dcm", "--functions", "f.py")
         assert code == 1 and "R001 function 'boom' raised ValueError" in err and "Doe^John" not in err
         code, _, err = run(capsys, "explain", "f.dicom", "s.dcm", "--functions", "f.py", "--show-values")

@@ -1,4 +1,4 @@
-"""deidlang/fastread.py reads a whole file into the very objects ``pydicom.dcmread`` builds.
+"""deidlang/dicomio/fastread.py reads a whole file into the very objects ``pydicom.dcmread`` builds.
 
 Every local file (pydicom's test files, deid-data, the demo data, a benchmark
 corpus, the damaged-file corpus, and truncations of all of them) is read both
@@ -21,12 +21,16 @@ import pytest
 from pydicom import config
 from pydicom.dataset import Dataset
 
-from deidlang import encode
-from deidlang.fastread import read_bytes
+from deidlang import engine
+from deidlang.dicomio import encode
+from deidlang.dicomio.fastread import read_bytes
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
-from test_sequences import FILES, _convert_all as _convert_every, _same  # noqa: E402
+from test_sequences import FILES, _same  # noqa: E402
+from test_sequences import _convert_all as _convert_every
+
+from deidlang.dicomio import damage
 
 
 def _pydicom(data: bytes) -> Dataset | None:
@@ -158,18 +162,18 @@ def test_pydicom_debugging_and_hooks_are_respected(monkeypatch, bench_corpus):
 
 def test_the_run_engine_reads_with_it(bench_corpus, monkeypatch):
     """batch.read_input uses the fast reader for whole small files, and its checks still run."""
-    from deidlang import batch, fastread
+    from deidlang.dicomio import fastread
 
     calls = []
     original = fastread.read_bytes
     monkeypatch.setattr(fastread, "read_bytes", lambda data: calls.append(len(data)) or original(data))
-    ds, _ = batch.read_input(str(bench_corpus[0]))
+    ds, _ = engine.read_input(str(bench_corpus[0]))
     assert calls and ds.filename == str(bench_corpus[0])
     cut = bench_corpus[0].read_bytes()[:-3]
     short = bench_corpus[0].parent / "short.dcm"
     short.write_bytes(cut)
-    with pytest.raises(batch.InputError):
-        batch.read_input(str(short))
+    with pytest.raises(damage.InputError):
+        engine.read_input(str(short))
 
 
 def _undefined_lengths(ds: Dataset) -> None:
@@ -243,7 +247,7 @@ def test_implicit_vr_files(bench_corpus, undefined):
 def test_read_path_is_dcmread_of_the_path(bench_corpus):
     """read_path (used by the deid-compatible API) builds what dcmread(path) builds: the
     same objects, and the file's name, opener and time."""
-    from deidlang.fastread import read_path
+    from deidlang.dicomio.fastread import read_path
 
     taken = 0
     for path in [*FILES[::3], *bench_corpus[:5]]:

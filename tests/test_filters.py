@@ -293,10 +293,7 @@ class TestLabels:
         }
 
     def test_same_named_groups_merge_in_order(self):
-        text = (
-            "FORMAT dicom\n%filter g\nLABEL one\npresent Modality\n%filter h\nLABEL two\npresent Modality\n"
-            "%filter g\nLABEL three\npresent Modality\n"
-        )
+        text = "FORMAT dicom\n%filter g\nLABEL one\npresent Modality\n%filter h\nLABEL two\npresent Modality\n%filter g\nLABEL three\npresent Modality\n"
         result = deidlang.compile(text).inspect(S())
         assert [(m.group, m.label) for m in result.matches] == [("g", "one"), ("g", "three"), ("h", "two")]
 
@@ -460,7 +457,9 @@ class TestCompat:
             assert params(getattr(compat.DicomCleaner, name)) == params(getattr(clean.DicomCleaner, name)), name
 
     def test_cleaner_detect_and_clean_before_detect(self, tmp_path):
-        cleaner = compat.DicomCleaner(output_folder=str(tmp_path), deid=_recipe("FORMAT dicom\n%filter g\nLABEL t\ncontains Modality CT\ncoordinates 0,0,1,1\n"))
+        cleaner = compat.DicomCleaner(
+            output_folder=str(tmp_path), deid=_recipe("FORMAT dicom\n%filter g\nLABEL t\ncontains Modality CT\ncoordinates 0,0,1,1\n")
+        )
         with pytest.warns(UserWarning, match="detect"):
             assert cleaner.clean() is None
         with warnings.catch_warnings():

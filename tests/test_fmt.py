@@ -21,7 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import deidlang
-from deidlang import nodes
+from deidlang.lang import nodes
 from deidlang.tools.fmt import format_text, is_formatted
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -15,7 +15,7 @@ Properties:
   four transfer syntaxes) through the bundled default recipe as ``deidc run``
   applies it (key bound, private elements removed by default) raise nothing but
   ApplyError, and the output writes and reads back -- also with the profile
-  option recipes chained before it (and through ``deidlang.explain``), and
+  option recipes chained before it (and through ``deidlang.runtime.explain``), and
   through ``batch.Worker``, the code every ``deidc run`` worker runs, which
   must never report a failure as a bug;
 * generated recipes on random datasets, likewise.
@@ -48,13 +48,16 @@ from hypothesis import strategies as st
 from pydicom.data import get_testdata_file
 
 import deidlang
-from deidlang import ApplyError, RecipeError, batch, cli
-from deidlang.diagnostics import CODES, Diagnostic
-from deidlang.encode import encode
+from deidlang import ApplyError, RecipeError, cli, engine
+from deidlang.dicomio.encode import encode
+from deidlang.lang.diagnostics import CODES, Diagnostic
 from deidlang.runtime import keyed
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import strategies as S  # noqa: E402
+
+from deidlang.cli import app
+from deidlang.runtime import keys
 
 # =========================================================================== time box
 
@@ -77,17 +80,31 @@ def budget(ci: int) -> settings:
 
 # =========================================================================== shared inputs
 
-KEY = keyed.key_from_text("deidlang-fuzz-key-0123456789abcdef")
+KEY = keys.key_from_text("deidlang-fuzz-key-0123456789abcdef")
 
 #: pydicom's bundled test files that exist without a download (get_testdata_file would
 #: otherwise fetch them): several modalities, big endian, deflated, private sequences, SR.
 REAL_FILES = [
     name
     for name in (
-        "CT_small.dcm", "MR_small.dcm", "rtplan.dcm", "rtstruct.dcm", "rtdose_1frame.dcm", "test-SR.dcm",
-        "reportsi.dcm", "nested_priv_SQ.dcm", "priv_SQ.dcm", "MR_small_bigendian.dcm", "image_dfl.dcm",
-        "waveform_ecg.dcm", "MR_small_RLE.dcm", "JPEG2000.dcm", "SC_rgb_small_odd.dcm", "UN_sequence.dcm",
-        "examples_ybr_color.dcm", "liver_1frame.dcm",
+        "CT_small.dcm",
+        "MR_small.dcm",
+        "rtplan.dcm",
+        "rtstruct.dcm",
+        "rtdose_1frame.dcm",
+        "test-SR.dcm",
+        "reportsi.dcm",
+        "nested_priv_SQ.dcm",
+        "priv_SQ.dcm",
+        "MR_small_bigendian.dcm",
+        "image_dfl.dcm",
+        "waveform_ecg.dcm",
+        "MR_small_RLE.dcm",
+        "JPEG2000.dcm",
+        "SC_rgb_small_odd.dcm",
+        "UN_sequence.dcm",
+        "examples_ybr_color.dcm",
+        "liver_1frame.dcm",
     )
     if get_testdata_file(name, download=False)
 ]
@@ -139,7 +156,7 @@ def _writes_and_reads_back(ds) -> None:
                 return
             raise
         if ours is not None:
-            assert ours == theirs, "deidlang.encode differs from pydicom's writer"
+            assert ours == theirs, "deidlang.dicomio.encode differs from pydicom's writer"
         back = pydicom.dcmread(io.BytesIO(theirs), force=True)
         for _ in back.iterall():
             pass
@@ -210,7 +227,7 @@ def test_diagnostics_render_in_every_format(text):
     the text form quotes the line each diagnostic names."""
     import json as _json
 
-    from deidlang.render import render_concise, render_json, render_sarif, render_text
+    from deidlang.lang.render import render_concise, render_json, render_sarif, render_text
 
     diags = deidlang.check(text, path="r.dicom")
     shown = render_text(diags, {"r.dicom": text})
@@ -339,8 +356,10 @@ def _with_options(names: list[str]) -> list:
 
     base = deidlang.load(str(cli.DEFAULT_RECIPE))
     return [keyed.bind(p, KEY) for p in extras.chain([_OPTION_PROGRAMS[n] for n in names] + [base])]
+
+
 #: `deidc run`'s default for private elements (removed unless --keep-private).
-REMOVE_PRIVATE = cli._build_parser().parse_args(["run"]).remove_private
+REMOVE_PRIVATE = app.build_parser().parse_args(["run"]).remove_private
 
 
 def _read(data: bytes):
@@ -373,7 +392,7 @@ def test_random_datasets_through_the_profile_options(data, options):
     """`deidc run --option ...` on random datasets: the option recipes chained before the
     default recipe; and `deidc explain` of the same (it applies them to a copy)."""
     assume(not _known_ambiguous_vr(data))
-    from deidlang.explain import explain
+    from deidlang.runtime.explain import explain
 
     programs = _with_options(options)
     with warnings.catch_warnings():
@@ -425,9 +444,9 @@ def test_random_files_through_the_run_worker(workdir, data, clean_pixels):
     source = workdir / f"in-{n}.dcm"
     source.write_bytes(data)
     target = workdir / "out" / f"out-{n}.dcm"
-    options = batch.Options(remove_private=REMOVE_PRIVATE, clean_pixels=clean_pixels and _has_pixels(), output=str(workdir / "out"))
-    worker = batch.Worker(DEFAULT, None, options)
-    result = worker(batch.Task(str(source), str(target), source.name))
+    options = engine.Options(remove_private=REMOVE_PRIVATE, clean_pixels=clean_pixels and _has_pixels(), output=str(workdir / "out"))
+    worker = engine.Worker(DEFAULT, None, options)
+    result = worker(engine.Task(str(source), str(target), source.name))
     try:
         assert result.status in ("written", "failed"), result
         if result.status == "failed":

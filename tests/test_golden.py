@@ -31,8 +31,8 @@ import attrs
 import pytest
 
 import deidlang
-from deidlang import checker
-from deidlang.diagnostics import CODES, ERROR, WARNING
+from deidlang import checks as checker
+from deidlang.lang.diagnostics import CODES, ERROR, WARNING
 
 HERE = Path(__file__).parent / "recipes"
 BAD = sorted((HERE / "bad").glob("*.dicom"))
@@ -148,7 +148,7 @@ def test_there_are_enough_golden_files():
 
 
 def test_marker_reader(tmp_path):
-    case_text = 'FORMAT dicom\n%header\nREMOVE PatientsName  #! W201 unknown #! W999 x\n#!L1 W101 y\nREMOVE X # c #! W401 z\n#!^ W406 w\n'
+    case_text = "FORMAT dicom\n%header\nREMOVE PatientsName  #! W201 unknown #! W999 x\n#!L1 W101 y\nREMOVE X # c #! W401 z\n#!^ W406 w\n"
     tmp = tmp_path / "probe.dicom"
     tmp.write_text(case_text, encoding="utf-8")
     case = load_case(tmp)

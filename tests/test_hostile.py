@@ -2,7 +2,7 @@
 never code; recipe regexes run at a bounded cost with Python's meaning; values
 harvested from data are matched literally.
 
-* :mod:`deidlang.regexes` against Python's ``re`` on a corpus of patterns and
+* :mod:`deidlang.lang.regexes` against Python's ``re`` on a corpus of patterns and
   texts (both engines), exhaustively for ``\\d \\w \\s`` and case folding;
 * catastrophic patterns finish (in a subprocess with a generous timeout, so a
   regression fails instead of hanging the suite); the time-limited engine
@@ -25,13 +25,13 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from fixtures import header, make_S
 from pydicom.dataset import Dataset
 
 import deidlang
-from deidlang import ApplyError, RecipeError, parser, regexes
+from deidlang import ApplyError, RecipeError
 from deidlang.compiler import compile_recipe
-
-from fixtures import header, make_S
+from deidlang.lang import parser, regexes
 
 PACKAGE = Path(deidlang.__file__).resolve().parent
 
@@ -41,38 +41,259 @@ PACKAGE = Path(deidlang.__file__).resolve().parent
 
 PATTERNS = [
     # from the recipes and tests of this project and deid's docs
-    "", "patient", "Patient", "^patient", "name$", "^\\d+$", "^\\D+$", "Date\\D", "date\\d", "(a+)+$",
-    "a|p", "^(a|p)", "(id)$", "(uid)$", "0010", "\\(0010,0010\\)", "1\\.2\\.3", "1.2.3", "ct|mr", "^primary$",
-    "ORIGINAL.PRIMARY", "DERIVED+SECONDARY", "ct # c", "(0029,\"ACME: Corp\",10)", "Modality|SOPClassUID|Rows",
+    "",
+    "patient",
+    "Patient",
+    "^patient",
+    "name$",
+    "^\\d+$",
+    "^\\D+$",
+    "Date\\D",
+    "date\\d",
+    "(a+)+$",
+    "a|p",
+    "^(a|p)",
+    "(id)$",
+    "(uid)$",
+    "0010",
+    "\\(0010,0010\\)",
+    "1\\.2\\.3",
+    "1.2.3",
+    "ct|mr",
+    "^primary$",
+    "ORIGINAL.PRIMARY",
+    "DERIVED+SECONDARY",
+    "ct # c",
+    '(0029,"ACME: Corp",10)',
+    "Modality|SOPClassUID|Rows",
     # classes and categories
-    "[a-z]+", "[A-Z]+", "[^a-z]", "[^\\W\\d]+", "[\\w.]+", "[\\d,]+", "[\\s]", "\\s+", "\\S+", "\\W", "[\\W]",
-    "[\\Wa]", "[^\\Wa]", "[a\\d]", "[^\\d]", "[^\\s]+", "\\d{3}", "\\w+\\s\\w+", "[-a]", "[a-]", "[]a]", "[\\]]",
-    "[.]", "[\\x00-\\x7f]+$", "[à-ÿ]+", "[α-ω]+", "[K-k]", "[a-z]{2}$", "[^\\n]+", "[\\ud800-\\udfff]",
+    "[a-z]+",
+    "[A-Z]+",
+    "[^a-z]",
+    "[^\\W\\d]+",
+    "[\\w.]+",
+    "[\\d,]+",
+    "[\\s]",
+    "\\s+",
+    "\\S+",
+    "\\W",
+    "[\\W]",
+    "[\\Wa]",
+    "[^\\Wa]",
+    "[a\\d]",
+    "[^\\d]",
+    "[^\\s]+",
+    "\\d{3}",
+    "\\w+\\s\\w+",
+    "[-a]",
+    "[a-]",
+    "[]a]",
+    "[\\]]",
+    "[.]",
+    "[\\x00-\\x7f]+$",
+    "[à-ÿ]+",
+    "[α-ω]+",
+    "[K-k]",
+    "[a-z]{2}$",
+    "[^\\n]+",
+    "[\\ud800-\\udfff]",
     # quantifiers, groups, flags
-    "x*", "x?y", "a{2,3}", "a{2}", "a{2,}", "a*?b", "x{0,1000}", "x{1001}", "(ab|cd)*x", "a[bc]*d", ".*x.*y",
-    "(?i)ct", "(?-i:CT)", "(?i:A)b", "A(?-i:b)", "(?s)a.b", "a.b", "(?x) a b c", "(?u)\\w", "(?a)\\w+", "(?a)k",
-    "(?P<x>a)b", "a++", "(?>a+)b",
+    "x*",
+    "x?y",
+    "a{2,3}",
+    "a{2}",
+    "a{2,}",
+    "a*?b",
+    "x{0,1000}",
+    "x{1001}",
+    "(ab|cd)*x",
+    "a[bc]*d",
+    ".*x.*y",
+    "(?i)ct",
+    "(?-i:CT)",
+    "(?i:A)b",
+    "A(?-i:b)",
+    "(?s)a.b",
+    "a.b",
+    "(?x) a b c",
+    "(?u)\\w",
+    "(?a)\\w+",
+    "(?a)k",
+    "(?P<x>a)b",
+    "a++",
+    "(?>a+)b",
     # anchors
-    "^$", "$", "^", "\\Aab", "ab\\Z", "(?m)^b", "(?m)a$", "a$\\n", "(a$)?", "(?:a|b$)", "(a$|b)c", "(a$)$",
-    "a$$", "a$\\Z", "\\s$", "a\\n?$", "\\d+\\Z",
+    "^$",
+    "$",
+    "^",
+    "\\Aab",
+    "ab\\Z",
+    "(?m)^b",
+    "(?m)a$",
+    "a$\\n",
+    "(a$)?",
+    "(?:a|b$)",
+    "(a$|b)c",
+    "(a$)$",
+    "a$$",
+    "a$\\Z",
+    "\\s$",
+    "a\\n?$",
+    "\\d+\\Z",
     # what RE2 cannot express
-    "\\bct\\b", "\\Bt", "\\B", "(?=a)a", "(?!a)b", "(?<=a)b", "(?<!a)b", "(a)\\1", "(?P<x>a)(?P=x)", "(a)?(?(1)b|c)",
+    "\\bct\\b",
+    "\\Bt",
+    "\\B",
+    "(?=a)a",
+    "(?!a)b",
+    "(?<=a)b",
+    "(?<!a)b",
+    "(a)\\1",
+    "(?P<x>a)(?P=x)",
+    "(a)?(?(1)b|c)",
     # escapes and literals
-    "a\\tb", "\\x41", "\\u00e9", "\\N{LATIN SMALL LETTER E WITH ACUTE}", "\\^", "\\$", "a\\\\b", "\\.", "\\0",
-    "müller", "MÜLLER", "straße", "ß", "ẞ", "σ", "Σ", "ς", "k", "K", "\u212a", "s", "\u017f", "i", "I", "İ", "ı",
-    "[i]", "[h-j]", "[^i]", "é", "ω", "Ω", "\u0345", "ι", "ǅ", "ﬀ", "\u00b5", "\u039c", "[\u00b5]", "中文", "山田",
+    "a\\tb",
+    "\\x41",
+    "\\u00e9",
+    "\\N{LATIN SMALL LETTER E WITH ACUTE}",
+    "\\^",
+    "\\$",
+    "a\\\\b",
+    "\\.",
+    "\\0",
+    "müller",
+    "MÜLLER",
+    "straße",
+    "ß",
+    "ẞ",
+    "σ",
+    "Σ",
+    "ς",
+    "k",
+    "K",
+    "\u212a",
+    "s",
+    "\u017f",
+    "i",
+    "I",
+    "İ",
+    "ı",
+    "[i]",
+    "[h-j]",
+    "[^i]",
+    "é",
+    "ω",
+    "Ω",
+    "\u0345",
+    "ι",
+    "ǅ",
+    "ﬀ",
+    "\u00b5",
+    "\u039c",
+    "[\u00b5]",
+    "中文",
+    "山田",
 ]
 
 TEXTS = [
-    "", "patientname", "PatientName", "PATIENTNAME", "ReferencedPatientSequence", "(0010,0010)", "00100010",
-    "Patient's Name", "StudyInstanceUID", "PatientID", "Date", "Date2", "DateX", "12345", "1.2.3.4", "1x2x3",
-    "a", "aa", "aaaa!", "ab", "abc", "a\nb", "a\n", "b\n", "\n", "a\n\n", "CT", "ct", "x ct y", "xcty",
-    "(0029,\"ACME: Corp\",10)", "0029,\"ACME: Corp\",10", "['ORIGINAL', 'PRIMARY', 'AXIAL']", "ORIGINAL\\PRIMARY",
-    "Müller", "MÜLLER", "Straße", "STRAẞE", "ss", "σ", "Σ", "ς", "k", "K", "\u212a", "S", "\u017f", "i", "I",
-    "İ", "ı", "é", "É", "ÀÉÎ", "ΩΜΕΓΑ", "ωμέγα", "\u0345", "ι", "Ι", "\u1fbe", "٣٤٥", "１２３", "\u00a0", "\u2003",
-    "\x1c", "\x0b", "\u0085", "_", "a_b", "a-b", "x" * 50 + "y", "DERIVEDDD", "ǅ", "ǆ", "Ǆ", "ﬀ", "FF",
-    "\u00b5", "\u039c", "\u03bc", "a\\b", "a.b", "a^b", "$", "^", "]", "-", "\x00", "\t", "2023", "a$b",
-    "ct # c", "中文名字", "山田^太郎", "𝟘𝟙", "x\ud800y", "\ud800", "aa\ud800!",
+    "",
+    "patientname",
+    "PatientName",
+    "PATIENTNAME",
+    "ReferencedPatientSequence",
+    "(0010,0010)",
+    "00100010",
+    "Patient's Name",
+    "StudyInstanceUID",
+    "PatientID",
+    "Date",
+    "Date2",
+    "DateX",
+    "12345",
+    "1.2.3.4",
+    "1x2x3",
+    "a",
+    "aa",
+    "aaaa!",
+    "ab",
+    "abc",
+    "a\nb",
+    "a\n",
+    "b\n",
+    "\n",
+    "a\n\n",
+    "CT",
+    "ct",
+    "x ct y",
+    "xcty",
+    '(0029,"ACME: Corp",10)',
+    '0029,"ACME: Corp",10',
+    "['ORIGINAL', 'PRIMARY', 'AXIAL']",
+    "ORIGINAL\\PRIMARY",
+    "Müller",
+    "MÜLLER",
+    "Straße",
+    "STRAẞE",
+    "ss",
+    "σ",
+    "Σ",
+    "ς",
+    "k",
+    "K",
+    "\u212a",
+    "S",
+    "\u017f",
+    "i",
+    "I",
+    "İ",
+    "ı",
+    "é",
+    "É",
+    "ÀÉÎ",
+    "ΩΜΕΓΑ",
+    "ωμέγα",
+    "\u0345",
+    "ι",
+    "Ι",
+    "\u1fbe",
+    "٣٤٥",
+    "１２３",
+    "\u00a0",
+    "\u2003",
+    "\x1c",
+    "\x0b",
+    "\u0085",
+    "_",
+    "a_b",
+    "a-b",
+    "x" * 50 + "y",
+    "DERIVEDDD",
+    "ǅ",
+    "ǆ",
+    "Ǆ",
+    "ﬀ",
+    "FF",
+    "\u00b5",
+    "\u039c",
+    "\u03bc",
+    "a\\b",
+    "a.b",
+    "a^b",
+    "$",
+    "^",
+    "]",
+    "-",
+    "\x00",
+    "\t",
+    "2023",
+    "a$b",
+    "ct # c",
+    "中文名字",
+    "山田^太郎",
+    "𝟘𝟙",
+    "x\ud800y",
+    "\ud800",
+    "aa\ud800!",
 ]
 
 
@@ -241,9 +462,7 @@ def test_catastrophic_patterns_finish():
     """``(a+)+$`` and friends against long ``aaaa...!`` values and a long private
     creator: Python's ``re`` (and deid) would take longer than the universe's age.
     Run in a subprocess so that a regression fails after the timeout instead of hanging."""
-    out = subprocess.run(
-        [sys.executable, "-c", CATASTROPHIC_SCRIPT], capture_output=True, text=True, timeout=300, check=True
-    )
+    out = subprocess.run([sys.executable, "-c", CATASTROPHIC_SCRIPT], capture_output=True, text=True, timeout=300, check=True)
     result = json.loads(out.stdout)
     assert result["flagged"] is False  # the '!' ends every value: nothing matched
     # kept: the '!'-ended comments and the private creator; removed: the all-'a' value,
@@ -372,18 +591,32 @@ def test_func_results_and_recipe_literals_are_inserted_literally():
 
 _ALLOWED = {
     # the --functions FILE.py loader: runs the file the user named, nothing else
-    ("batch.py", "load_functions", "exec"),
-    ("batch.py", "load_functions", "compile-exec"),
+    ("inputs.py", "load_functions", "exec"),
+    ("inputs.py", "load_functions", "compile-exec"),
     # Dask workers unpickle the Programs their own client pickled (never user data)
     ("distributed.py", "setup", "pickle.loads"),
 }
 
 _DANGEROUS_NAMES = {"eval", "exec", "__import__", "execfile", "input", "breakpoint"}
 _DANGEROUS_ATTRS = {
-    ("pickle", "load"), ("pickle", "loads"), ("pickle", "Unpickler"), ("marshal", "load"), ("marshal", "loads"),
-    ("shelve", "open"), ("yaml", "load"), ("yaml", "unsafe_load"), ("importlib", "import_module"),
-    ("os", "system"), ("os", "popen"), ("os", "execv"), ("os", "execvp"), ("subprocess", "run"),
-    ("subprocess", "Popen"), ("subprocess", "call"), ("subprocess", "check_output"), ("dill", "loads"),
+    ("pickle", "load"),
+    ("pickle", "loads"),
+    ("pickle", "Unpickler"),
+    ("marshal", "load"),
+    ("marshal", "loads"),
+    ("shelve", "open"),
+    ("yaml", "load"),
+    ("yaml", "unsafe_load"),
+    ("importlib", "import_module"),
+    ("os", "system"),
+    ("os", "popen"),
+    ("os", "execv"),
+    ("os", "execvp"),
+    ("subprocess", "run"),
+    ("subprocess", "Popen"),
+    ("subprocess", "call"),
+    ("subprocess", "check_output"),
+    ("dill", "loads"),
 }
 
 
@@ -400,13 +633,13 @@ def _dangerous_calls() -> set[tuple[str, str, str]]:
                 if isinstance(child, ast.Call):
                     f = child.func
                     if isinstance(f, ast.Name) and f.id in _DANGEROUS_NAMES:
-                        found.add((path.name, function, f.id))
+                        found.add((path.name, function, f.id))  # noqa: B023 - visit() runs within this iteration
                     if isinstance(f, ast.Name) and f.id == "compile":
                         modes = [a for a in child.args[2:3]] + [k.value for k in child.keywords if k.arg == "mode"]
                         if any(isinstance(m, ast.Constant) and m.value in ("exec", "eval", "single") for m in modes):
-                            found.add((path.name, function, "compile-exec"))
+                            found.add((path.name, function, "compile-exec"))  # noqa: B023
                     if isinstance(f, ast.Attribute) and isinstance(f.value, ast.Name) and (f.value.id, f.attr) in _DANGEROUS_ATTRS:
-                        found.add((path.name, function, f"{f.value.id}.{f.attr}"))
+                        found.add((path.name, function, f"{f.value.id}.{f.attr}"))  # noqa: B023
                 visit(child, function)
 
         visit(tree, "<module>")
@@ -468,7 +701,7 @@ def test_deid_func_names_resolve_only_to_builtins(name):
 def test_functions_file_exposes_only_its_own_public_callables(tmp_path):
     """``--functions FILE.py``: the file the user named is the only code run, and only its
     public callables become func: names (not what it imported)."""
-    from deidlang.batch import load_functions
+    from deidlang.engine.inputs import load_functions
 
     path = tmp_path / "funcs.py"
     path.write_text(

@@ -15,8 +15,8 @@ import pytest
 pytest.importorskip("pygls")
 
 import deidlang  # noqa: E402
-from deidlang.diagnostics import ERROR, INFO, WARNING  # noqa: E402
-from deidlang.source import Span  # noqa: E402
+from deidlang.lang.diagnostics import ERROR, INFO, WARNING  # noqa: E402
+from deidlang.lang.source import Span  # noqa: E402
 from deidlang.tools.fmt import format_text  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -192,7 +192,10 @@ def test_completion(tmp_path):
     ids.write_text(json.dumps({"/a.dcm": {"subject": "S1", "days": 2}}))
     funcs = tmp_path / "f.py"
     funcs.write_text("def new_uid(item=None, value=None, field=None, dicom=None):\n    return None\n")
-    text = RESEARCH + "\n%header\nREMOVE Patie\nREPLACE PatientName \nREPLACE PatientID deid_func:hashid \nBLANK fields:\n\n%filter f\nLABEL x\n  contains Modality CT\n  + \n  \n"
+    text = (
+        RESEARCH
+        + "\n%header\nREMOVE Patie\nREPLACE PatientName \nREPLACE PatientID deid_func:hashid \nBLANK fields:\n\n%filter f\nLABEL x\n  contains Modality CT\n  + \n  \n"
+    )
     lines = text.split("\n")
     n = {line: i for i, line in enumerate(lines)}
     uri = "file:///tmp/c.dicom"
@@ -249,8 +252,8 @@ def test_hover(tmp_path):
 def test_definition_references_symbols():
     uri = "file:///tmp/r.dicom"
     lines = RESEARCH.split("\n")
-    use = next(i for i, l in enumerate(lines) if l.startswith("REMOVE values:names"))
-    section = next(i for i, l in enumerate(lines) if l.startswith("%values names"))
+    use = next(i for i, line in enumerate(lines) if line.startswith("REMOVE values:names"))
+    section = next(i for i, line in enumerate(lines) if line.startswith("%values names"))
     with Client() as c:
         c.initialize()
         c.open(uri, RESEARCH)
@@ -299,7 +302,7 @@ def apply_edit(text: str, edit: dict) -> str:
     lines = text.split("\n")
 
     def offset(p):
-        return sum(len(l) + 1 for l in lines[: p["line"]]) + p["character"]
+        return sum(len(line) + 1 for line in lines[: p["line"]]) + p["character"]
 
     start, end = offset(edit["range"]["start"]), offset(edit["range"]["end"])
     return text[:start] + edit["newText"] + text[end:]
@@ -362,7 +365,7 @@ def test_semantic_tokens():
 def test_positions_count_utf16_units():
     """A character outside the BMP is two UTF-16 units (the protocol's default), one code point."""
     uri = "file:///tmp/u.dicom"
-    text = "FORMAT dicom\n%filter f\nLABEL x\n  contains SeriesDescription \U0001F600 || contains Modalty CT\n"
+    text = "FORMAT dicom\n%filter f\nLABEL x\n  contains SeriesDescription \U0001f600 || contains Modalty CT\n"
     with Client() as c:
         c.initialize()
         c.open(uri, text)
@@ -419,7 +422,14 @@ def test_missing_extra_message(tmp_path):
     shadow = tmp_path / "shadow"
     (shadow / "pygls").mkdir(parents=True)
     (shadow / "pygls" / "__init__.py").write_text("raise ImportError('no pygls here', name='pygls')\n")
-    r = subprocess.run([sys.executable, "-m", "deidlang", "lsp"], capture_output=True, text=True, timeout=60, env={**os.environ, "PYTHONPATH": str(shadow)}, stdin=subprocess.DEVNULL)
+    r = subprocess.run(
+        [sys.executable, "-m", "deidlang", "lsp"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(shadow)},
+        stdin=subprocess.DEVNULL,
+    )
     assert r.returncode == 2 and "pip install 'deidlang[lsp]'" in r.stderr
 
 
@@ -447,7 +457,9 @@ def test_hover_with_a_sample_never_shows_its_values(tmp_path):
 
 def test_a_functions_file_that_prints_cannot_break_the_protocol(tmp_path):
     funcs = tmp_path / "noisy.py"
-    funcs.write_text("print('Content-Length: 5\\r\\n\\r\\nhello')\n\ndef make_uid(item=None, value=None, field=None, dicom=None):\n    print('called')\n    return '1.2.3'\n")
+    funcs.write_text(
+        "print('Content-Length: 5\\r\\n\\r\\nhello')\n\ndef make_uid(item=None, value=None, field=None, dicom=None):\n    print('called')\n    return '1.2.3'\n"
+    )
     uri = "file:///tmp/noisy.dicom"
     with Client() as c:
         c.initialize({"functionsFile": str(funcs), "sampleDicom": str(DEMO[0])})

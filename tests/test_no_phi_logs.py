@@ -55,11 +55,13 @@ from pydicom.dataelem import RawDataElement
 from pydicom.encaps import encapsulate
 from pydicom.tag import Tag
 
-from deidlang import cli, naming
-from deidlang.runtime import keyed
+from deidlang import cli
+from deidlang.engine import naming
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from canary import UID_ROOT, build_corpus, find_markers, recipe_keywords  # noqa: E402
+
+from deidlang.runtime import keys
 
 # =========================================================================== the scene
 
@@ -78,7 +80,7 @@ UNKNOWN_SYNTAX = f"{UID_ROOT}190021"
 IDS_MARKERS = ("QZX90031", "QZX90032", "QZX90041", "QZX90042")
 EXTRA_MARKERS = [m for _, m in INVALID_VALUES.values()] + list(TEXT_FILE_MARKERS) + [PIXEL_MARKER, UNKNOWN_SYNTAX, *IDS_MARKERS]
 
-FUNCTIONS = '''
+FUNCTIONS = """
 def boom(item=None, value=None, field=None, dicom=None):
     # the message quotes element values: deidlang must not pass it on
     raise ValueError(f"cannot handle {dicom.PatientName} {dicom.PatientID}")
@@ -86,7 +88,7 @@ def boom(item=None, value=None, field=None, dicom=None):
 
 def echo_name(item=None, value=None, field=None, dicom=None):
     return str(dicom.PatientName)  # a name into an integer element: not storable
-'''
+"""
 
 RECIPES = {
     # errors and warnings, and var:/func: names checked against the ids and the functions
@@ -237,12 +239,39 @@ def scene(tmp_path_factory) -> Scene:
     record("check-profile", ["check", "--profile", "basic", "--all"])
     record("run-default", ["run", "--input", inp, "--output", r("out-default"), "--jobs", "1"], "out-default")
     record("run-resumed", ["run", "--input", inp, "--output", r("out-default"), "--jobs", "1"], "out-default")
-    record("run-force-keep-private", ["run", "--input", inp, "--output", r("out-force"), "--jobs", "1", "--force", "--keep-private", "--ids", r("ids.json")], "out-force")
+    record(
+        "run-force-keep-private",
+        ["run", "--input", inp, "--output", r("out-force"), "--jobs", "1", "--force", "--keep-private", "--ids", r("ids.json")],
+        "out-force",
+    )
     for name in ("func-raises", "var-missing", "vr-from-func", "vr-from-ids", "jitter-undone"):
         # the checker stops two of these recipes first (E215, W308): let them through to reach the apply-time failure
         allow = [a for code in LET_THROUGH.get(name, ()) for a in ("--allow", code)]
-        record(f"run-{name}", ["run", "--input", inp, "--output", r(f"out-{name}"), "--jobs", "1", "--recipe", r(f"{name}.dicom"), "--functions", r("funcs.py"), "--ids", r("ids.json"), *allow], f"out-{name}")
-    record("run-pixels-quarantine", ["run", "--input", inp, "--output", r("out-pixels"), "--jobs", "1", "--recipe", r("filters.dicom"), "--clean-pixels", "--quarantine", "graylist"], "out-pixels")
+        record(
+            f"run-{name}",
+            [
+                "run",
+                "--input",
+                inp,
+                "--output",
+                r(f"out-{name}"),
+                "--jobs",
+                "1",
+                "--recipe",
+                r(f"{name}.dicom"),
+                "--functions",
+                r("funcs.py"),
+                "--ids",
+                r("ids.json"),
+                *allow,
+            ],
+            f"out-{name}",
+        )
+    record(
+        "run-pixels-quarantine",
+        ["run", "--input", inp, "--output", r("out-pixels"), "--jobs", "1", "--recipe", r("filters.dicom"), "--clean-pixels", "--quarantine", "graylist"],
+        "out-pixels",
+    )
     record("run-verify", ["run", "--input", inp, "--output", r("out-verify"), "--jobs", "1", "--recipe", r("leaky.dicom"), "--verify"], "out-verify")
     record("run-strict", ["run", "--input", inp, "--output", r("out-strict"), "--jobs", "1", "--recipe", r("warnings.dicom"), "--strict"], "out-strict")
     record("run-recipe-errors", ["run", "--input", inp, "--output", r("out-errors"), "--jobs", "1", "--recipe", r("errors.dicom")], "out-errors")
@@ -254,7 +283,9 @@ def scene(tmp_path_factory) -> Scene:
     record("run-leaky", ["run", "--input", inp, "--output", r("out-leaky"), "--jobs", "1", "--recipe", r("leaky.dicom")], "out-leaky")
     record("run-leaky-bad", ["run", "--input", r("bad"), "--output", r("out-leaky-bad"), "--jobs", "1", "--recipe", r("leaky.dicom")], "out-leaky-bad")
     record("run-leaky-one", ["run", "--input", one, "--output", r("out-leaky-one"), "--jobs", "1", "--recipe", r("leaky.dicom")], "out-leaky-one")
-    record("clean-pixels-only", ["clean", "--input", inp, "--output", r("out-clean"), "--jobs", "1", "--recipe", r("filters.dicom"), "--pixels-only"], "out-clean")
+    record(
+        "clean-pixels-only", ["clean", "--input", inp, "--output", r("out-clean"), "--jobs", "1", "--recipe", r("filters.dicom"), "--pixels-only"], "out-clean"
+    )
     for fmt in ("text", "json"):
         record(f"explain-{fmt}", ["explain", str(cli.DEFAULT_RECIPE), first, "--format", fmt])
         record(f"explain-invalid-{fmt}", ["explain", str(cli.DEFAULT_RECIPE), s.path("in", "invalid-values.dcm"), "--format", fmt])
@@ -273,18 +304,55 @@ def scene(tmp_path_factory) -> Scene:
     record("explain-show-json", ["explain", str(cli.DEFAULT_RECIPE), first, "--show-values", "--format", "json"])
     record("verify-show", ["verify", "--original", one, "--deidentified", r("out-leaky-one"), "--show-values"])
     record("verify-show-json", ["verify", "--original", one, "--deidentified", r("out-leaky-one"), "--show-values", "--format", "json"])
-    record("run-dry-run-show", ["run", "--input", one, "--output", r("out-dry"), "--dry-run", "--report", r("reports-show", "dry.json"), "--show-values"], "reports-show")
-    record("run-verify-show", ["run", "--input", one, "--output", r("out-verify-show"), "--jobs", "1", "--recipe", r("leaky.dicom"), "--verify", "--show-values"], "out-verify-show")
-    record("run-func-raises-show", ["run", "--input", one, "--output", r("out-func-show"), "--jobs", "1", "--recipe", r("func-raises.dicom"), "--functions", r("funcs.py"), "--show-values"], "out-func-show")
+    record(
+        "run-dry-run-show",
+        ["run", "--input", one, "--output", r("out-dry"), "--dry-run", "--report", r("reports-show", "dry.json"), "--show-values"],
+        "reports-show",
+    )
+    record(
+        "run-verify-show",
+        ["run", "--input", one, "--output", r("out-verify-show"), "--jobs", "1", "--recipe", r("leaky.dicom"), "--verify", "--show-values"],
+        "out-verify-show",
+    )
+    record(
+        "run-func-raises-show",
+        [
+            "run",
+            "--input",
+            one,
+            "--output",
+            r("out-func-show"),
+            "--jobs",
+            "1",
+            "--recipe",
+            r("func-raises.dicom"),
+            "--functions",
+            r("funcs.py"),
+            "--show-values",
+        ],
+        "out-func-show",
+    )
     record("explain-func-raises-show", ["explain", r("func-raises.dicom"), first, "--functions", r("funcs.py"), "--show-values"])
     # inputs that cannot be right, refused before anything is written (issue 11); the ids hold markers
     (root / "elsewhere-ids.json").write_text(json.dumps({"/elsewhere/x.dcm": {"id": IDS_MARKERS[0], "count": IDS_MARKERS[2]}}), encoding="utf-8")
-    record("run-ids-match-none", ["run", "--input", inp, "--output", r("out-ids-none"), "--recipe", r("vr-from-ids.dicom"), "--ids", r("elsewhere-ids.json")], "out-ids-none")
-    record("run-ids-partial-strict", ["run", "--input", inp, "--output", r("out-ids-strict"), "--recipe", r("vr-from-ids.dicom"), "--ids", r("ids.json"), "--strict"], "out-ids-strict")
+    record(
+        "run-ids-match-none",
+        ["run", "--input", inp, "--output", r("out-ids-none"), "--recipe", r("vr-from-ids.dicom"), "--ids", r("elsewhere-ids.json")],
+        "out-ids-none",
+    )
+    record(
+        "run-ids-partial-strict",
+        ["run", "--input", inp, "--output", r("out-ids-strict"), "--recipe", r("vr-from-ids.dicom"), "--ids", r("ids.json"), "--strict"],
+        "out-ids-strict",
+    )
     record("run-var-without-ids", ["run", "--input", inp, "--output", r("out-no-ids"), "--recipe", r("vr-from-ids.dicom")], "out-no-ids")
     (root / "empty").mkdir()
     record("run-empty-input", ["run", "--input", r("empty"), "--output", r("out-empty")], "out-empty")
-    record("run-quarantine-typo", ["run", "--input", inp, "--output", r("out-typo"), "--recipe", r("filters.dicom"), "--clean-pixels", "--quarantine", "graylst"], "out-typo")
+    record(
+        "run-quarantine-typo",
+        ["run", "--input", inp, "--output", r("out-typo"), "--recipe", r("filters.dicom"), "--clean-pixels", "--quarantine", "graylst"],
+        "out-typo",
+    )
     record("run-safe-private", ["run", "--input", inp, "--output", r("out-safe-private"), "--option", "retain-safe-private"], "out-safe-private")
     record("run-scheduler-typo", ["run", "--input", inp, "--output", r("out-scheduler"), "--scheduler", "foo"], "out-scheduler")
     import zipfile
@@ -312,15 +380,49 @@ SHOWN = {
 }
 
 LABELS = [
-    *(f"check-{f}" for f in ("text", "concise", "json", "sarif")), "check-strict", "check-profile",
-    "run-default", "run-resumed", "run-force-keep-private",
+    *(f"check-{f}" for f in ("text", "concise", "json", "sarif")),
+    "check-strict",
+    "check-profile",
+    "run-default",
+    "run-resumed",
+    "run-force-keep-private",
     *(f"run-{n}" for n in ("func-raises", "var-missing", "vr-from-func", "vr-from-ids", "jitter-undone")),
-    "run-pixels-quarantine", "run-verify", "run-strict", "run-recipe-errors", "run-dry-run", "run-progress", "run-leaky",
-    "clean-pixels-only", "explain-text", "explain-json", "explain-keep-private", "explain-invalid-text", "explain-invalid-json",
-    "explain-func-raises", "explain-var-missing", "explain-not-dicom", "explain-truncated", "run-leaky-one", "run-leaky-bad",
-    "verify-text", "verify-json", "verify-default", "inspect-table", "inspect-json", "identifiers",
-    "run-ids-match-none", "run-ids-partial-strict", "run-var-without-ids", "run-empty-input", "run-quarantine-typo",
-    "run-safe-private", "run-scheduler-typo", "run-zip", "explain-default-recipe", "explain-swapped", "identifiers-empty",
+    "run-pixels-quarantine",
+    "run-verify",
+    "run-strict",
+    "run-recipe-errors",
+    "run-dry-run",
+    "run-progress",
+    "run-leaky",
+    "clean-pixels-only",
+    "explain-text",
+    "explain-json",
+    "explain-keep-private",
+    "explain-invalid-text",
+    "explain-invalid-json",
+    "explain-func-raises",
+    "explain-var-missing",
+    "explain-not-dicom",
+    "explain-truncated",
+    "run-leaky-one",
+    "run-leaky-bad",
+    "verify-text",
+    "verify-json",
+    "verify-default",
+    "inspect-table",
+    "inspect-json",
+    "identifiers",
+    "run-ids-match-none",
+    "run-ids-partial-strict",
+    "run-var-without-ids",
+    "run-empty-input",
+    "run-quarantine-typo",
+    "run-safe-private",
+    "run-scheduler-typo",
+    "run-zip",
+    "explain-default-recipe",
+    "explain-swapped",
+    "identifiers-empty",
 ]
 
 
@@ -413,7 +515,7 @@ def _records(scene: Scene, label: str) -> dict[str, dict]:
     t = scene.transcripts[label]
     lines = next(v for k, v in t.files.items() if k.endswith("deidlang-manifest.jsonl")).splitlines()
     records = [json.loads(line) for line in lines if line.strip()]
-    key = keyed.default_key()[0]
+    key = keys.default_key()[0]
     names = {naming.input_key(key, name): name for name in [*scene.canary, *DAMAGED]}  # the manifest holds keyed digests
     return {names.get(rec["input_key"], rec["input_key"]): rec for rec in records if "input_key" in rec}
 
@@ -484,8 +586,19 @@ def test_no_marker_from_a_deidc_process_with_a_process_pool(scene, tmp_path):
     """`deidc run` as users start it: a separate process, worker processes, pydicom's
     warnings shown as Python shows them by default."""
     p = _subprocess(
-        "run", "--input", scene.path("in"), "--output", str(tmp_path / "out"), "--jobs", "2",
-        "--recipe", scene.path("func-raises.dicom"), "--recipe", str(cli.DEFAULT_RECIPE), "--functions", scene.path("funcs.py"),
+        "run",
+        "--input",
+        scene.path("in"),
+        "--output",
+        str(tmp_path / "out"),
+        "--jobs",
+        "2",
+        "--recipe",
+        scene.path("func-raises.dicom"),
+        "--recipe",
+        str(cli.DEFAULT_RECIPE),
+        "--functions",
+        scene.path("funcs.py"),
         cwd=tmp_path,
     )
     assert p.returncode == 1, p.stderr[-2000:]

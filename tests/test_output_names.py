@@ -1,4 +1,4 @@
-"""Output names without identifying data (issue 11, item 3; deidlang/naming.py).
+"""Output names without identifying data (issue 11, item 3; deidlang/engine/naming.py).
 
 A PACS export names folders and files after patients, IDs, dates, accession
 numbers and UIDs. The tree built here does all of that, for several patients
@@ -27,11 +27,13 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import batch, cli, naming, verify
-from deidlang.runtime import keyed
+from deidlang import cli, engine
+from deidlang.engine import naming, verify
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
+
+from deidlang.runtime import keys
 
 ROOT = Path(__file__).resolve().parent.parent
 UID = "1.2.826.0.1.3680043.10.1007.11."
@@ -51,7 +53,11 @@ TREE = [
     ("WATERFALL^NAMELESS_cookie-47/20131210_CT", "cookie-47_IM0001.dcm", {**PATIENT_A, **STUDY_A1}),
     ("WATERFALL^NAMELESS_cookie-47/20131210_CT", "cookie-47_IM0002.dcm", {**PATIENT_A, **STUDY_A1}),
     # a presentation state of another system in the same folder: no name, its own ID and date
-    ("WATERFALL^NAMELESS_cookie-47/20131210_CT", "AAA_PR0001.dcm", {"PatientName": "", "PatientID": "PS-0001", "StudyDate": "20000102", "StudyInstanceUID": UID + "9"}),
+    (
+        "WATERFALL^NAMELESS_cookie-47/20131210_CT",
+        "AAA_PR0001.dcm",
+        {"PatientName": "", "PatientID": "PS-0001", "StudyDate": "20000102", "StudyInstanceUID": UID + "9"},
+    ),
     ("WATERFALL^NAMELESS_cookie-47/2014-02-03 MR/ACC55121", "IM1.dcm", {**PATIENT_A, **STUDY_A2}),
     ("Brook, Alda (Z-99120)/10.01.2015", "{sop}.dcm", {**PATIENT_B, **STUDY_B1}),
     # an ultrasound image the default recipe holds back with --quarantine blacklist
@@ -68,7 +74,14 @@ def build(root: Path) -> list[Path]:
     made = []
     for n, (folder, name, values) in enumerate(TREE, start=1):
         sop = f"{UID}{100 + n}"
-        ds = damaged.base_dataset(n, SOPInstanceUID=sop, SeriesInstanceUID=values.get("StudyInstanceUID", UID) + ".1", OtherPatientNames="", ReferringPhysicianName="HALLORAN^PERPETUA", **values)
+        ds = damaged.base_dataset(
+            n,
+            SOPInstanceUID=sop,
+            SeriesInstanceUID=values.get("StudyInstanceUID", UID) + ".1",
+            OtherPatientNames="",
+            ReferringPhysicianName="HALLORAN^PERPETUA",
+            **values,
+        )
         path = root / folder / name.replace("{sop}", sop)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(damaged.dicom_bytes(ds))
@@ -114,9 +127,7 @@ def run(*argv, env: dict | None = None) -> tuple[int, str, str]:
 
 def tree(root: Path) -> list[str]:
     """Every file and folder under ``root`` (relative, '/'), the manifest's files aside."""
-    return sorted(
-        p.relative_to(root).as_posix() for p in root.rglob("*") if p.name not in (batch.MANIFEST, batch.MANIFEST_RECORDS)
-    )
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.name not in (engine.MANIFEST, engine.MANIFEST_RECORDS))
 
 
 def files(root: Path) -> dict[str, bytes]:
@@ -163,14 +174,14 @@ def test_no_output_name_manifest_line_or_summary_holds_an_identifying_value(defa
     out, stdout, err = default_run
     names = tree(out)
     assert len([n for n in names if n.endswith(".dcm")]) == len(TREE)
-    report = out / batch.QUARANTINE_DIR / batch.QUARANTINE_REPORT
+    report = out / engine.QUARANTINE_DIR / engine.QUARANTINE_REPORT
     assert len(json.loads(report.read_text(encoding="utf-8"))["files"]) == 1  # a report with an entry (checked below)
     assert holding("\n".join(names), values) == []
     assert holding(texts(out), values) == []
     assert holding(stdout, values) == [] and holding(err, values) == []
-    head = json.loads((out / batch.MANIFEST).read_text(encoding="utf-8"))
+    head = json.loads((out / engine.MANIFEST).read_text(encoding="utf-8"))
     assert head["layout"] == "mirror" and all(set(r) == {"name_key"} for r in head["inputs"])
-    for rec in map(json.loads, (out / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()):
+    for rec in map(json.loads, (out / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()):
         assert "input" not in rec and re.fullmatch(r"[0-9a-f]{32}", rec["input_key"])
 
 
@@ -179,7 +190,7 @@ def test_names_that_hold_nothing_are_kept_and_the_rest_are_pseudonyms(default_ru
     assert (out / "misc" / "series_001" / "image.dcm").is_file()
     for name in tree(out):
         for part in name.split("/"):
-            assert part in (*PLAIN, batch.QUARANTINE_DIR, batch.QUARANTINE_REPORT) or HEX.match(part.removesuffix(".dcm")), name
+            assert part in (*PLAIN, engine.QUARANTINE_DIR, engine.QUARANTINE_REPORT) or HEX.match(part.removesuffix(".dcm")), name
     # 3 patient folders, 4 study folders, 1 accession folder; 2 IDs and 2 UIDs in file names
     assert "output names: 8 folder names and 4 file names held identifying values of their files: replaced by keyed pseudonyms" in stdout
 
@@ -188,7 +199,7 @@ def test_the_files_of_one_folder_stay_together(default_run, pacs):
     """The presentation state has neither the name nor the date of its folder: it still
     goes where its neighbours go (the folder is renamed for all of them)."""
     out, _, _ = default_run
-    key = keyed.default_key()[0]
+    key = keys.default_key()[0]
     folder = [naming.pseudonym(key, "WATERFALL^NAMELESS_cookie-47"), naming.pseudonym(key, "20131210_CT")]
     assert sorted(p.name for p in out.joinpath(*folder).iterdir()) == sorted(
         ["AAA_PR0001.dcm", naming.pseudonym_name(key, "cookie-47_IM0001.dcm"), naming.pseudonym_name(key, "cookie-47_IM0002.dcm")]
@@ -253,7 +264,7 @@ def test_verify_flags_identifying_names_and_masks_them(pacs, values, tmp_path):
     every such name is a leak, at <output path>; the report does not repeat the names."""
     kept = tmp_path / "kept"
     assert run("run", "--input", pacs, "--output", tmp_path / "deid", "--layout", "pseudonym", "--jobs", "1")[0] == 0
-    key = keyed.default_key()[0]
+    key = keys.default_key()[0]
     for src in sorted(pacs.rglob("*.dcm")):  # the de-identified files back under the input names
         rel = src.relative_to(pacs)
         pseudo = [naming.pseudonym(key, p) for p in rel.parts[:-1]] + [naming.pseudonym_name(key, rel.name)]
@@ -283,7 +294,7 @@ def test_a_resumed_run_gives_the_uninterrupted_names(pacs, values, tmp_path, lay
     args = [sys.executable, "-m", "deidlang", "run", "--input", str(pacs), "--output", str(again), "--jobs", "1", "--layout", layout]
     killed = subprocess.run(args, env={**env, "DEIDLANG_TEST_KILL_AFTER": "3"}, cwd=ROOT, capture_output=True, timeout=120, check=False)
     assert killed.returncode == -signal.SIGKILL
-    done = len((again / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines())
+    done = len((again / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines())
     assert 3 <= done < len(TREE)
     assert holding(texts(again) + "\n".join(tree(again)), values) == []
     finished = subprocess.run(args, env=env, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
@@ -355,7 +366,7 @@ def test_dicom_layout_missing_uids_clashes_and_case(tmp_path):
     code, _, err = run("run", "--recipe", recipe, "--input", src, "--output", out, "--layout", "dicom", "--jobs", "1")
     assert code == 0, err
     names = [n for n in tree(out) if n.endswith(".dcm")]
-    key = keyed.default_key()[0]
+    key = keys.default_key()[0]
     # IDs and UIDs are the originals' (the recipe keeps them): each is a pseudonym
     patient, patient_upper = naming.pseudonym(key, "abc123x"), naming.pseudonym(key, "ABC123X")
     first = [n for n in names if n.startswith(patient + "/")]
@@ -390,8 +401,15 @@ def test_dicom_layout_folders_that_differ_only_in_case(tmp_path):
 
 @pytest.fixture(scope="module")
 def sample():
-    return damaged.base_dataset(1, PatientName="SMITH^JOHN^Q^^MR", PatientID="MRN-20931", AccessionNumber="A77120",
-                                StudyDate="20131210", PatientBirthDate="19700412", OtherPatientIDs=["OLD-55123", "MRN-77881"])
+    return damaged.base_dataset(
+        1,
+        PatientName="SMITH^JOHN^Q^^MR",
+        PatientID="MRN-20931",
+        AccessionNumber="A77120",
+        StudyDate="20131210",
+        PatientBirthDate="19700412",
+        OtherPatientIDs=["OLD-55123", "MRN-77881"],
+    )
 
 
 @pytest.mark.parametrize(
@@ -434,8 +452,17 @@ def test_the_quick_look_agrees_with_the_full_check(pacs):
     other scripts, ISO 2022 escapes), the look at raw bytes flags what the full check flags."""
     from pydicom.data import get_charset_files
 
-    names = ["ORCHARD^MAREN_FMH-204418", "2024-06-11", "Brøndum Astrid", "ACC24061101", "patient-001", "ct-chest",
-             "1.2.826.0.1.3680043.8.498.90048517076750444901709269782683684010.dcm", "QUILLFEATHER", "mr-knee"]
+    names = [
+        "ORCHARD^MAREN_FMH-204418",
+        "2024-06-11",
+        "Brøndum Astrid",
+        "ACC24061101",
+        "patient-001",
+        "ct-chest",
+        "1.2.826.0.1.3680043.8.498.90048517076750444901709269782683684010.dcm",
+        "QUILLFEATHER",
+        "mr-knee",
+    ]
     for path in [*sorted(cli.DEMO_DIR.rglob("*.dcm")), *sorted(pacs.rglob("*.dcm")), *sorted(get_charset_files("*.dcm"))]:
         ds = naming.read_header(str(path))
         person = str(pydicom.dcmread(path, stop_before_pixels=True).get("PatientName") or "")
@@ -454,13 +481,13 @@ def test_long_names_become_short_pseudonyms(tmp_path):
     out = tmp_path / "out"
     assert run("run", "--input", src, "--output", out, "--jobs", "1")[0] == 0
     names = tree(out)
-    key = keyed.default_key()[0]
+    key = keys.default_key()[0]
     assert naming.pseudonym(key, long_folder) in names and plain_folder in names
     assert all(len(part) <= 24 for name in names if name.endswith(".dcm") for part in name.split("/")[-1:])
 
 
 def test_pseudonyms_and_input_keys_are_keyed():
-    a, b = keyed.key_from_text("a" * 32), keyed.key_from_text("b" * 32)
+    a, b = keys.key_from_text("a" * 32), keys.key_from_text("b" * 32)
     assert naming.pseudonym(a, "SMITH") == naming.pseudonym(a, "SMITH") != naming.pseudonym(b, "SMITH")
     assert naming.pseudonym_name(a, "x.DCM").endswith(".DCM") and "." not in naming.pseudonym_name(a, "x.SMITH")
     assert naming.input_key(a, "p/x.dcm") != naming.input_key(b, "p/x.dcm")

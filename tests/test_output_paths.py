@@ -30,11 +30,14 @@ from pathlib import Path
 import pydicom
 import pytest
 
-from deidlang import batch, cli, naming
-from deidlang.runtime import keyed
+from deidlang import cli, engine
+from deidlang.engine import naming
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import damaged  # noqa: E402
+
+from deidlang.engine import job
+from deidlang.runtime import keys
 
 RECIPE = "FORMAT dicom\n\n%header\n\nADD PatientIdentityRemoved YES\nREPLACE PatientName ANONYMOUS\n"
 HOLD_RECIPE = "FORMAT dicom\n\n%filter hold\n\nLABEL every CT\n  contains Modality CT\n\n%header\n\nREPLACE PatientName ANONYMOUS\n"
@@ -53,13 +56,13 @@ def run(*argv) -> tuple[int, str, str]:
 
 def records(output: Path) -> dict[str, dict]:
     """The manifest's records by input key (the manifest holds no input path: :func:`k` names one)."""
-    lines = (output / batch.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
+    lines = (output / engine.MANIFEST_RECORDS).read_text(encoding="utf-8").splitlines()
     return {rec["input_key"]: rec for rec in map(json.loads, filter(None, lines))}
 
 
 def k(relative: str) -> str:
     """The manifest's input key of the input at this path (relative to its root)."""
-    return naming.input_key(keyed.default_key()[0], relative)
+    return naming.input_key(keys.default_key()[0], relative)
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -116,12 +119,12 @@ def elsewhere(tmp_path: Path) -> Path:
     ],
 )
 def test_confined(relative, ok):
-    assert batch.confined(relative) is ok
+    assert engine.confined(relative) is ok
 
 
 def test_make_folders_refuses_a_folder_outside(tmp_path):
-    with pytest.raises(batch.OutputError, match="would leave the output folder"):
-        batch.make_folders(str(tmp_path / "out"), str(tmp_path / "other"))
+    with pytest.raises(engine.OutputError, match="would leave the output folder"):
+        engine.make_folders(str(tmp_path / "out"), str(tmp_path / "other"))
 
 
 # =========================================================================== URL inputs (object names)
@@ -150,8 +153,8 @@ def test_object_names_with_dot_dot_are_refused(bucket, recipe, tmp_path):
     recs = records(out)
     assert recs[k("ok.dcm")]["status"] == "written"
     for name in ("a/../../escaped.dcm", "a/../../../../tmp/deidlang-escaped.dcm", "b/./dot.dcm"):
-        assert recs[k(name)]["status"] == "failed" and recs[k(name)]["reason"] == batch.OUTSIDE
-        assert f"deidc: failed: {bucket}/{name}: {batch.OUTSIDE}" in err
+        assert recs[k(name)]["status"] == "failed" and recs[k(name)]["reason"] == job.OUTSIDE
+        assert f"deidc: failed: {bucket}/{name}: {job.OUTSIDE}" in err
     assert recs[k("rooted.dcm")]["output"] == "rooted.dcm"  # empty parts of a name collapse
     assert recs[k("c/d.dcm")]["output"] == "c/d.dcm"
     assert not (tmp_path / "work" / "escaped.dcm").exists() and not (tmp_path / "escaped.dcm").exists()
@@ -169,8 +172,9 @@ def test_a_url_input_named_dot_dot_gets_a_plain_folder(recipe, tmp_path):
     fs.pipe("/deidlang-plain/g.dcm", dicom(2))
     try:
         out = tmp_path / "out"
-        code, _, err = run("run", "--recipe", recipe, "--input", "memory:///deidlang-dots/x/..",
-                           "--input", "memory:///deidlang-plain", "--output", out, "--jobs", "1")
+        code, _, err = run(
+            "run", "--recipe", recipe, "--input", "memory:///deidlang-dots/x/..", "--input", "memory:///deidlang-plain", "--output", out, "--jobs", "1"
+        )
         assert code == 0, err
         assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*.dcm")) == ["deidlang-plain/g.dcm", "input/f.dcm"]
     finally:
@@ -219,7 +223,7 @@ def test_a_linked_folder_in_the_output_is_not_followed(recipe, tmp_path, elsewhe
     assert records(out)[k("sub/x.dcm")]["status"] == "failed"
     assert records(out)[k("y.dcm")]["status"] == "written"
     assert tree(elsewhere) == before
-    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(batch.TMP_SUFFIX)]
+    assert not [p for p in tmp_path.rglob("*") if p.name.endswith(engine.TMP_SUFFIX)]
 
 
 def test_a_deeper_linked_folder_is_not_followed_either(recipe, tmp_path, elsewhere):
@@ -285,7 +289,7 @@ def test_a_manifest_that_is_a_link_is_refused(recipe, tmp_path, elsewhere):
     (src / "x.dcm").write_bytes(dicom(1))
     out = tmp_path / "out"
     out.mkdir()
-    (out / batch.MANIFEST_RECORDS).symlink_to(elsewhere / "victim.dcm")
+    (out / engine.MANIFEST_RECORDS).symlink_to(elsewhere / "victim.dcm")
     before = tree(elsewhere)
     code, _, err = run("run", "--recipe", recipe, "--input", src, "--output", out, "--jobs", "1")
     assert code == 2 and "is a symbolic link: not followed" in err
@@ -300,7 +304,7 @@ def test_a_linked_quarantine_folder_is_not_followed(tmp_path, elsewhere):
     (src / "x.dcm").write_bytes(dicom(1))
     out = tmp_path / "out"
     out.mkdir()
-    (out / batch.QUARANTINE_DIR).symlink_to(elsewhere, target_is_directory=True)
+    (out / engine.QUARANTINE_DIR).symlink_to(elsewhere, target_is_directory=True)
     before = tree(elsewhere)
     code, _, err = run("run", "--recipe", recipe, "--input", src, "--output", out, "--jobs", "1", "--quarantine", "hold")
     assert code == 1 and "symbolic link at 'quarantine'" in err

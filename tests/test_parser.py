@@ -6,8 +6,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from deidlang import nodes, parse
-from deidlang.source import Span
+from deidlang import parse
+from deidlang.lang import nodes
+from deidlang.lang.source import Span
 
 
 def header(*lines: str) -> str:
@@ -31,7 +32,10 @@ class TestFields:
             ("00100010", nodes.Tag(0x10, 0x10, "00100010")),
             ("0x00100010", nodes.Tag(0x10, 0x10, "0x00100010")),
             ("(0010, 0010)", nodes.Tag(0x10, 0x10, "(0010, 0010)")),
-            ('(0033,"MITRA OBJECT UTF8 ATTRIBUTES 1.0",1E)', nodes.PrivateTag(0x33, "MITRA OBJECT UTF8 ATTRIBUTES 1.0", 0x1E, '(0033,"MITRA OBJECT UTF8 ATTRIBUTES 1.0",1E)')),
+            (
+                '(0033,"MITRA OBJECT UTF8 ATTRIBUTES 1.0",1E)',
+                nodes.PrivateTag(0x33, "MITRA OBJECT UTF8 ATTRIBUTES 1.0", 0x1E, '(0033,"MITRA OBJECT UTF8 ATTRIBUTES 1.0",1E)'),
+            ),
             ('0033,"ACME: Corp",10', nodes.PrivateTag(0x33, "ACME: Corp", 0x10, '0033,"ACME: Corp",10')),
             ("ReferencedImageSequence__ReferencedSOPClassUID", nodes.NestedName(("ReferencedImageSequence", "ReferencedSOPClassUID"))),
             ("(0008,1140)__1__(0008,1155)", nodes.UidPath((0x00081140, 1, 0x00081155), "(0008,1140)__1__(0008,1155)")),
@@ -170,8 +174,18 @@ FIELD stray
         result = parse(text)
         got = [(d.line, d.code) for d in result.diagnostics]
         assert got == [
-            (3, "E101"), (4, "E101"), (5, "E104"), (6, "E102"), (7, "E105"),
-            (10, "E109"), (12, "E104"), (13, "E110"), (15, "E108"), (16, "E106"), (17, "E108"), (18, "E108"),
+            (3, "E101"),
+            (4, "E101"),
+            (5, "E104"),
+            (6, "E102"),
+            (7, "E105"),
+            (10, "E109"),
+            (12, "E104"),
+            (13, "E110"),
+            (15, "E108"),
+            (16, "E106"),
+            (17, "E108"),
+            (18, "E108"),
         ]
         # the good lines around them still parsed
         assert [a.verb for a in result.recipe.header] == []

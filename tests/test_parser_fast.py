@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from deidlang import nodes, parser
-from deidlang.source import Span
+from deidlang.lang import nodes, parser
+from deidlang.lang.source import Span
 
 
 def _spans(node):
@@ -42,14 +42,14 @@ def _lark_line(line: str, number: int = 7):
     lines = [""] * (number - 1) + [line]
     try:
         tree = parser._lark().parse(line, start="line")
-        return parser._ToNodes(lines, number - 1).transform(tree)
+        return parser.ToNodes(lines, number - 1).transform(tree)
     except Exception:  # noqa: BLE001 - any lark failure means "lark rejects"
         return "REJECT"
 
 
 def _fast_line(line: str, number: int = 7):
     lines = [""] * (number - 1) + [line]
-    tx = parser._ToNodes(lines, number - 1)
+    tx = parser.ToNodes(lines, number - 1)
     try:
         return parser._fast().line(line, tx)
     except Exception as exc:  # the fast path must never raise
@@ -117,19 +117,104 @@ def test_fast_path_covers_common_lines():
 
 
 ATOMS = [
-    "REMOVE", "REPLACE", "ADD", "BLANK", "KEEP", "JITTER", "remove", "Replace",
-    "FIELD", "SPLIT", "LABEL", "label", "FORMAT", "%header", "%filter", "%values", "%", "%pixels",
-    "contains", "notcontains", "equals", "notequals", "missing", "present", "empty", "CONTAINS",
-    "coordinates", "keepcoordinates", "ctpcoordinates", "Coordinates",
-    "+", "||", "|", "#", "# c", "all", "ALL", "from:Seq", "from:", ":", ",", "=", ";",
-    "PatientName", "Patient's", "(0010,0010)", "0010,0010", "00100010", "0x00100010", "(0010, 0010)",
-    '(0033,"MITRA OBJECT",1E)', '0033,"A B",1e', '"', "'", '"quoted value"', "'single'",
-    "Seq__Child", "(0008,1140)__0__(0008,1150)", "startswith:Patient", "contains:(0010",
-    "select:VR:DA", "select:group:0010", "fields:f", "values:v", "var:id", "func:f",
-    "deid_func:jitter", "days=3", "by=^", "minlength=4", "1", "-2", "+5", "1.5", "a+b", "x||y",
-    "SOMATOM", "Definition", "AS+", "0,0,512,121", "450,0,672,", " 85", "\t", "  ", "é", "\x00",
+    "REMOVE",
+    "REPLACE",
+    "ADD",
+    "BLANK",
+    "KEEP",
+    "JITTER",
+    "remove",
+    "Replace",
+    "FIELD",
+    "SPLIT",
+    "LABEL",
+    "label",
+    "FORMAT",
+    "%header",
+    "%filter",
+    "%values",
+    "%",
+    "%pixels",
+    "contains",
+    "notcontains",
+    "equals",
+    "notequals",
+    "missing",
+    "present",
+    "empty",
+    "CONTAINS",
+    "coordinates",
+    "keepcoordinates",
+    "ctpcoordinates",
+    "Coordinates",
+    "+",
+    "||",
+    "|",
+    "#",
+    "# c",
+    "all",
+    "ALL",
+    "from:Seq",
+    "from:",
+    ":",
+    ",",
+    "=",
+    ";",
+    "PatientName",
+    "Patient's",
+    "(0010,0010)",
+    "0010,0010",
+    "00100010",
+    "0x00100010",
+    "(0010, 0010)",
+    '(0033,"MITRA OBJECT",1E)',
+    '0033,"A B",1e',
+    '"',
+    "'",
+    '"quoted value"',
+    "'single'",
+    "Seq__Child",
+    "(0008,1140)__0__(0008,1150)",
+    "startswith:Patient",
+    "contains:(0010",
+    "select:VR:DA",
+    "select:group:0010",
+    "fields:f",
+    "values:v",
+    "var:id",
+    "func:f",
+    "deid_func:jitter",
+    "days=3",
+    "by=^",
+    "minlength=4",
+    "1",
+    "-2",
+    "+5",
+    "1.5",
+    "a+b",
+    "x||y",
+    "SOMATOM",
+    "Definition",
+    "AS+",
+    "0,0,512,121",
+    "450,0,672,",
+    " 85",
+    "\t",
+    "  ",
+    "é",
+    "\x00",
     # words near the fast path's shortcuts: eight hex digits (a TAG), ALL in any case, other white space
-    "DEADBEEF", "ABCDEF12x", "aLL", "All", "Rows", "LaBeL", "ctpkeepcoordinates", "\u00a0", "\x0c", "x:y", "0,0,1,1",
+    "DEADBEEF",
+    "ABCDEF12x",
+    "aLL",
+    "All",
+    "Rows",
+    "LaBeL",
+    "ctpkeepcoordinates",
+    "\u00a0",
+    "\x0c",
+    "x:y",
+    "0,0,1,1",
 ]
 
 

@@ -22,13 +22,13 @@ import pytest
 from pydicom.data import get_testdata_file
 from pydicom.dataset import Dataset, FileDataset, FileMetaDataset
 from pydicom.uid import (
-    JPEG2000Lossless,
-    JPEGLSLossless,
+    UID,
     ExplicitVRBigEndian,
     ExplicitVRLittleEndian,
     ImplicitVRLittleEndian,
+    JPEG2000Lossless,
+    JPEGLSLossless,
     RLELossless,
-    UID,
 )
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -36,7 +36,7 @@ import fixtures  # noqa: E402
 
 import deidlang  # noqa: E402
 from deidlang import pixels  # noqa: E402
-from deidlang.diagnostics import DeidlangError  # noqa: E402
+from deidlang.lang.diagnostics import DeidlangError  # noqa: E402
 from deidlang.runtime.inspection import Region  # noqa: E402
 
 PIL = pytest.importorskip("PIL.Image")
@@ -352,9 +352,7 @@ def encoded(ds: FileDataset, syntax: str) -> FileDataset:
 
 class TestCompressed:
     @pytest.mark.parametrize("syntax", [RLELossless, JPEG2000Lossless], ids=["rle", "j2k"])
-    @pytest.mark.parametrize(
-        "kind", ["mono2-u8", "mono2-s16", "mono1-u16", "rgb", "mono2-frames", "rgb-frames"]
-    )
+    @pytest.mark.parametrize("kind", ["mono2-u8", "mono2-s16", "mono1-u16", "rgb", "mono2-frames", "rgb-frames"])
     @pytest.mark.parametrize("preserve", [False, True], ids=["uncompressed", "preserve"])
     def test_lossless_round_trip(self, kind, syntax, preserve):
         source = image(**UNCOMPRESSED[kind], rows=36, cols=40)  # openjpeg needs 32 x 32 at least

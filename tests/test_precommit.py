@@ -83,7 +83,11 @@ def test_try_repo(tmp_path: Path):
         selection = ["--files", *files] if files else ["--all-files"]
         return subprocess.run(
             [sys.executable, "-m", "pre_commit", "try-repo", str(src), hook, *selection],
-            cwd=work, env=env, capture_output=True, text=True, timeout=900,
+            cwd=work,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=900,
         )
 
     r = try_repo("deidc-check")

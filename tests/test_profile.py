@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import corpus
 import pydicom
 import pytest
 from pydicom.dataset import Dataset
@@ -16,16 +17,15 @@ from pydicom.sequence import Sequence
 from pydicom.uid import UID
 
 import deidlang
-from deidlang import cli, profile
-from deidlang.runtime import extras, keyed
-
-import corpus
+from deidlang import cli
+from deidlang.privacy import coverage, profile
+from deidlang.runtime import extras, keyed, keys
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "docs"))
 
 ROOT = Path(__file__).resolve().parent.parent
 DEID_RECIPE = Path(__import__("deid").__file__).parent / "data" / "deid.dicom"
-KEY = keyed.key_from_text("profile-test-key-0123456789abcdef", "test")
+KEY = keys.key_from_text("profile-test-key-0123456789abcdef", "test")
 BUNDLED = [o.name for o in profile.OPTIONS if o.recipe]
 
 
@@ -50,10 +50,18 @@ def test_every_row_of_the_cross_check_table_is_in_ours_with_the_same_code():
     """dicom-anonymizer's machine-readable copy of Table E.1-1 (2026c edition)."""
     from dicomanonymizer.dicom_anonymization_databases import dicomfields_2026c as kit
 
-    codes = {"D_TAGS": "D", "Z_TAGS": "Z", "X_TAGS": "X", "U_TAGS": "U", "Z_D_TAGS": "Z/D", "X_Z_TAGS": "X/Z",
-             "X_D_TAGS": "X/D", "X_Z_D_TAGS": "X/Z/D", "X_Z_U_STAR_TAGS": "X/Z/U*"}
-    masks = {(0x5000, 0x0000, 0xFF00, 0x0000): "50xx,xxxx", (0x6000, 0x3000, 0xFF00, 0xFFFF): "60xx,3000",
-             (0x6000, 0x4000, 0xFF00, 0xFFFF): "60xx,4000"}
+    codes = {
+        "D_TAGS": "D",
+        "Z_TAGS": "Z",
+        "X_TAGS": "X",
+        "U_TAGS": "U",
+        "Z_D_TAGS": "Z/D",
+        "X_Z_TAGS": "X/Z",
+        "X_D_TAGS": "X/D",
+        "X_Z_D_TAGS": "X/Z/D",
+        "X_Z_U_STAR_TAGS": "X/Z/U*",
+    }
+    masks = {(0x5000, 0x0000, 0xFF00, 0x0000): "50xx,xxxx", (0x6000, 0x3000, 0xFF00, 0xFFFF): "60xx,3000", (0x6000, 0x4000, 0xFF00, 0xFFFF): "60xx,4000"}
     ours = {r.pattern: r.code for r in profile.rows()}
     theirs = {}
     for name, code in codes.items():
@@ -97,7 +105,7 @@ def test_bundled_recipes_check_clean():
 
 
 def test_default_recipe_handles_every_row_as_resolved():
-    report = profile.coverage(parsed(profile.default_recipe()))
+    report = coverage.coverage(parsed(profile.default_recipe()))
     assert not report.failed
     assert {h.status for h in report.handlings} == {"ok"}
     want = {"X": "X", "Z": "Z", "D": "D", "P": "D", "U": "U", "-": "K"}
@@ -108,7 +116,7 @@ def test_default_recipe_handles_every_row_as_resolved():
 
 @pytest.mark.parametrize("name", BUNDLED)
 def test_each_option_composes_with_the_profile(name):
-    report = profile.coverage(parsed(profile.option_recipe(name), profile.default_recipe()), [name])
+    report = coverage.coverage(parsed(profile.option_recipe(name), profile.default_recipe()), [name])
     assert report.count("gap") == 0 and report.count("contradicts") == 0, [
         (h.row.label, h.status, h.note) for h in report.handlings if h.status in ("gap", "contradicts")
     ]
@@ -119,7 +127,7 @@ def test_each_option_composes_with_the_profile(name):
 
 def test_every_bundled_option_at_once():
     options = [n for n in BUNDLED if n != "retain-full-dates"]
-    report = profile.coverage(parsed(*[profile.option_recipe(n) for n in options], profile.default_recipe()), options)
+    report = coverage.coverage(parsed(*[profile.option_recipe(n) for n in options], profile.default_recipe()), options)
     assert not report.failed
 
 
@@ -130,7 +138,7 @@ def test_contradictions_and_gaps_are_found(tmp_path):
         "REPLACE SeriesInstanceUID deid_func:pydicom_uuid\nBLANK PatientSex\nREMOVE PatientBirthDate\n",
         encoding="utf-8",
     )
-    report = profile.coverage(parsed(recipe))
+    report = coverage.coverage(parsed(recipe))
     by = {h.row.keyword: h for h in report.handlings}
     assert by["PatientName"].status == "contradicts" and by["PatientName"].line[1] == 3
     assert by["SOPInstanceUID"].status == "contradicts" and "fixed value" in by["SOPInstanceUID"].note
@@ -139,22 +147,22 @@ def test_contradictions_and_gaps_are_found(tmp_path):
     assert by["PatientSex"].status == "ok"
     assert by["PatientBirthDate"].status == "differs"
     assert by["PatientAddress"].status == "gap" and by["PatientAddress"].line is None
-    with_option = profile.coverage(parsed(recipe), ["retain-uids"])
+    with_option = coverage.coverage(parsed(recipe), ["retain-uids"])
     assert {h.row.keyword: h for h in with_option.handlings}["StudyInstanceUID"].status == "stricter"
 
 
 def test_keep_in_an_earlier_recipe_decides(tmp_path):
     first = tmp_path / "a.dicom"
     first.write_text("FORMAT dicom\n%header\nKEEP InstitutionName\n", encoding="utf-8")
-    report = profile.coverage(parsed(first, profile.default_recipe()))
+    report = coverage.coverage(parsed(first, profile.default_recipe()))
     h = {h.row.keyword: h for h in report.handlings}["InstitutionName"]
     assert h.status == "contradicts" and h.line[0] == str(first)
-    ok = profile.coverage(parsed(first, profile.default_recipe()), ["retain-institution-identity"])
+    ok = coverage.coverage(parsed(first, profile.default_recipe()), ["retain-institution-identity"])
     assert {h.row.keyword: h for h in ok.handlings}["InstitutionName"].status == "ok"
 
 
 def test_deids_default_recipe_has_gaps_and_contradictions():
-    report = profile.coverage(parsed(DEID_RECIPE))
+    report = coverage.coverage(parsed(DEID_RECIPE))
     by = {h.row.keyword: h for h in report.handlings}
     assert report.count("gap") > 100 and report.count("contradicts") > 20
     assert by["SOPInstanceUID"].status == "contradicts"  # deid removes every UID

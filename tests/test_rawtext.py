@@ -13,7 +13,7 @@ from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_eleme
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import write_data_element
 
-from deidlang.runtime import rawtext
+from deidlang.dicomio import rawtext
 
 TEXT = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126, blacklist_characters="\\"), max_size=20)
 VALUE = st.one_of(TEXT, st.lists(TEXT, min_size=1, max_size=4))

@@ -46,7 +46,10 @@ def test_a_changed_recipe_fails_with_a_readable_diff(suite: Path):
     line = next(x for x in r.stdout.splitlines() if "ReferringPhysicianName" in x)
     assert line.strip().startswith("(0008,0090) ReferringPhysicianName:")
     assert 'outcome: expected "blanked", got "removed"' in line
-    assert "decided_by: expected ../research-export.dicom:31 `BLANK ReferringPhysicianName`, got ../research-export.dicom:31 `REMOVE ReferringPhysicianName`" in line
+    assert (
+        "decided_by: expected ../research-export.dicom:31 `BLANK ReferringPhysicianName`, got ../research-export.dicom:31 `REMOVE ReferringPhysicianName`"
+        in line
+    )
     assert "after differs (--show-values prints the values)" in line
     assert "Pretend" not in r.stdout + r.stderr  # element values stay hidden
     assert len([x for x in r.stdout.splitlines() if x.startswith("    ")]) == 1  # only the element that changed
@@ -67,7 +70,10 @@ def test_a_changed_value_is_a_failure(suite: Path):
     case.write_text(case.read_text().replace("subject: SUB-001", "subject: SUB-002"))
     outcome = recipetest.run_case(case)
     assert outcome.status == "fail"
-    assert outcome.diff == ("(0010,0010) PatientName: after differs (--show-values prints the values)", "(0010,0020) PatientID: after differs (--show-values prints the values)")
+    assert outcome.diff == (
+        "(0010,0010) PatientName: after differs (--show-values prints the values)",
+        "(0010,0020) PatientID: after differs (--show-values prints the values)",
+    )
     shown = recipetest.run_case(case, show_values=True)
     assert 'after: expected "SUB-001", got "SUB-002"' in shown.diff[0]
 
@@ -113,7 +119,10 @@ def test_a_broken_case_fails_the_run(tmp_path: Path):
 
 
 def test_json_cases_descriptions_and_no_cases(tmp_path: Path):
-    write(tmp_path / "r.dicom", "FORMAT dicom\n%header\nREMOVE OtherPatientIDs\nREPLACE PatientID var:pid\nBLANK ReferencedImageSequence__ReferencedSOPInstanceUID\n")
+    write(
+        tmp_path / "r.dicom",
+        "FORMAT dicom\n%header\nREMOVE OtherPatientIDs\nREPLACE PatientID var:pid\nBLANK ReferencedImageSequence__ReferencedSOPInstanceUID\n",
+    )
     case = {
         "recipes": ["r.dicom"],
         "ids": {"pid": "P-9"},
@@ -156,7 +165,9 @@ def test_no_element_value_in_the_output_without_show_values(tmp_path: Path):
     corpus = build_corpus(tmp_path / "in", files=1)
     recipe = tmp_path / "r.dicom"
     recipe.write_text((ROOT / "deidlang" / "data" / "default.dicom").read_text())
-    case = write(tmp_path / "canary.test.json", json.dumps({"recipes": ["r.dicom"], "input": f"in/{corpus.files[0]}", "key": "canary tests only, not a real key"}))
+    case = write(
+        tmp_path / "canary.test.json", json.dumps({"recipes": ["r.dicom"], "input": f"in/{corpus.files[0]}", "key": "canary tests only, not a real key"})
+    )
     assert deidc("test", case.name, "--update", cwd=tmp_path).returncode == 0
     assert find_markers((tmp_path / "canary.expected.json").read_text(), corpus.strong_texts)  # the expectations hold values
     recipe.write_text(recipe.read_text() + "\n%header\nKEEP PatientName\nREPLACE StudyDescription X\n")

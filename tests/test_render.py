@@ -19,17 +19,9 @@ from pathlib import Path
 import attrs
 import pytest
 
-from deidlang.diagnostics import CODES, Diagnostic
-from deidlang.render import (
-    INFORMATION_URI,
-    SARIF_SCHEMA,
-    render_concise,
-    render_json,
-    render_sarif,
-    render_text,
-    summary_line,
-)
-from deidlang.source import Source, Span
+from deidlang.lang.diagnostics import CODES, Diagnostic
+from deidlang.lang.render import INFORMATION_URI, SARIF_SCHEMA, render_concise, render_json, render_sarif, render_text, summary_line
+from deidlang.lang.source import Source, Span
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("UPDATE_SNAPSHOTS") == "1"

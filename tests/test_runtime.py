@@ -14,11 +14,12 @@ import pytest
 from pydicom.dataset import Dataset
 
 import deidlang
-from deidlang import ApplyError, DeidlangError, parser
+from deidlang import ApplyError, DeidlangError
 from deidlang.compiler import compile_recipe
+from deidlang.lang import parser
 from deidlang.runtime import Program, dates, selectors, universe, values
 from deidlang.runtime.builtins import BadArgument, builtin_from_text
-from deidlang.runtime.selectors import FieldInfo
+from deidlang.runtime.universe import FieldInfo
 
 try:
     from tests.fixtures import build_S, header, make_S, read_back, write_S

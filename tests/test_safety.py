@@ -15,8 +15,8 @@ import pytest
 
 import deidlang
 from deidlang import api
-from deidlang.diagnostics import CODES, ERROR, INFO, WARNING, Diagnostic, UnknownCode, parse_allow, refusing
-from deidlang.source import Span
+from deidlang.lang.diagnostics import CODES, ERROR, INFO, WARNING, Diagnostic, UnknownCode, parse_allow, refusing
+from deidlang.lang.source import Span
 
 ROOT = Path(__file__).resolve().parent.parent
 TYPO = "FORMAT dicom\n%header\nREMOVE PatientsName\n"

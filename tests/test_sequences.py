@@ -20,8 +20,8 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from deidlang.cli import DEMO_DIR
-from deidlang.runtime import sequences
+from deidlang.cli.common import DEMO_DIR
+from deidlang.dicomio import sequences
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from corpus import deid_data_base  # noqa: E402

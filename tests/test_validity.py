@@ -26,22 +26,20 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import corpus
 import pydicom
 import pytest
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence as DicomSequence
 from pydicom.uid import DeflatedExplicitVRLittleEndian
 
 import deidlang
-from deidlang import batch, profile
-from deidlang.runtime import extras, keyed
-
-import corpus
+from deidlang import engine
+from deidlang.privacy import profile
+from deidlang.runtime import extras, keyed, keys
 
 DCIODVFY = shutil.which("dciodvfy")
 BUNDLED = [o.name for o in profile.OPTIONS if o.recipe]
 RECIPES = ["default", *BUNDLED]
-KEY = keyed.key_from_text("validity-test-key-0123456789abcdef", "test")
+KEY = keys.key_from_text("validity-test-key-0123456789abcdef", "test")
 WORKERS = min(8, 2 * (os.cpu_count() or 1))
 
 
@@ -58,9 +56,7 @@ def need_dciodvfy() -> str:
 
 def dciodvfy_errors(path: str | os.PathLike) -> list[str]:
     """The error lines dciodvfy prints for one file (its warnings are left out)."""
-    proc = subprocess.run(
-        [need_dciodvfy(), os.fspath(path)], capture_output=True, text=True, errors="replace", timeout=300, stdin=subprocess.DEVNULL
-    )
+    proc = subprocess.run([need_dciodvfy(), os.fspath(path)], capture_output=True, text=True, errors="replace", timeout=300, stdin=subprocess.DEVNULL)
     lines = [line.strip() for line in (proc.stdout + proc.stderr).splitlines() if "Error" in line]
     if proc.returncode < 0:  # it stops on a failed assertion for some files (rtdose.dcm): that counts too
         lines.append(f"dciodvfy crashed (signal {-proc.returncode})")
@@ -168,9 +164,9 @@ def deidentify(name: str, sources: Sequence[str], folder: Path) -> dict[str, str
     """Run the bundled recipe (with option ``name``) as ``deidc run --force`` does:
     ``{source: output}`` for every file written."""
     folder.mkdir(parents=True, exist_ok=True)
-    tasks = [batch.Task(source=s, target=str(folder / f"{i:04d}.dcm"), display=os.path.basename(s)) for i, s in enumerate(sources)]
-    options = batch.Options(force=True, remove_private=name != "retain-safe-private", output=str(folder))
-    results = batch.execute(tasks, _programs(name), None, None, options, jobs=1)
+    tasks = [engine.Task(source=s, target=str(folder / f"{i:04d}.dcm"), display=os.path.basename(s)) for i, s in enumerate(sources)]
+    options = engine.Options(force=True, remove_private=name != "retain-safe-private", output=str(folder))
+    results = engine.execute(tasks, _programs(name), None, None, options, jobs=1)
     return {t.source: r.output for t, r in zip(tasks, results) if r.status == "written"}
 
 

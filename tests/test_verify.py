@@ -1,4 +1,4 @@
-"""Residual-PHI verification: `deidlang.verify`, `deidc verify` and `deidc run --verify`."""
+"""Residual-PHI verification: `deidlang.privacy`, `deidc verify` and `deidc run --verify`."""
 
 from __future__ import annotations
 
@@ -16,8 +16,12 @@ from pydicom.dataset import Dataset
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import fixtures  # noqa: E402
 
-from deidlang import cli, verify  # noqa: E402
-from deidlang.verify import harvest, search  # noqa: E402
+from deidlang import cli
+from deidlang.engine import verify  # noqa: E402
+from deidlang.privacy import identifiers as privacy_identifiers
+from deidlang.privacy import search as privacy_search
+from deidlang.privacy.identifiers import harvest
+from deidlang.privacy.search import search  # noqa: E402
 
 
 def run(capsys, *argv) -> tuple[int, str, str]:
@@ -116,7 +120,8 @@ class TestHarvest:
         assert {"SN-99871", "20230105"} <= texts(harvest(ds))
         assert "SN-99871" not in texts(harvest(ds, options=("retain-device-identity",)))
         assert "20230105" not in texts(harvest(ds, options=("retain-full-dates",)))
-        from deidlang import api, profile
+        from deidlang import api
+        from deidlang.privacy import profile
 
         option = api.load(str(profile.option_recipe("retain-device-identity")))
         assert "SN-99871" not in texts(harvest(ds, recipes=[option]))
@@ -161,7 +166,7 @@ class TestHarvest:
         ],
     )
     def test_well_known_uids(self, uid, well_known):
-        assert verify.is_well_known_uid(uid) is well_known
+        assert privacy_identifiers.is_well_known_uid(uid) is well_known
         assert (texts(harvest(bare(InstanceCreatorUID=uid))) == set()) is well_known
 
     def test_a_uid_the_original_also_holds_as_a_software_uid_names_the_software(self):
@@ -286,7 +291,7 @@ class TestSearch:
         original = harvest(bare(PatientName="Doe^Johnathan^zzz"))
         assert search(original, pydicom.dcmread(io.BytesIO(data)), data) == []
         ds.add_new(0x00091010, "OB", b"zzz Johnathan ")  # the same bytes outside the samples
-        leaks = search(original, ds, verify._serialize(ds))
+        leaks = search(original, ds, privacy_search._serialize(ds))
         assert [(leak.element, leak.value) for leak in leaks] == [("(0009,1010)", "Johnathan")]  # 'zzz': too short for binary data
 
     def test_a_name_with_its_components_swapped(self):
@@ -339,7 +344,7 @@ class TestSearch:
 
     def test_check_dataset_serialises_when_no_bytes_are_given(self):
         out = fixtures.make_S()
-        leaks = verify.check_dataset(harvest(fixtures.make_S()), out)
+        leaks = privacy_search.check_dataset(harvest(fixtures.make_S()), out)
         assert {leak.element for leak in leaks} >= {"(0010,0010)", "(0010,0020)"}
 
 
@@ -372,7 +377,7 @@ class TestShiftedDates:
         output = bare(**{k: v for k, v in self.ORIGINAL.items() if k != "PatientBirthDate"})
         jitter.apply(output)
         assert output.DateOfLastCalibration == original.StudyDate  # the coincidence
-        assert verify.shifts_dates([jitter])
+        assert privacy_identifiers.shifts_dates([jitter])
         assert search(harvest(original, recipes=[jitter]), output) == []
         # without knowing that dates are shifted, it looks like a copy of the study date
         assert [leak.element for leak in search(harvest(original), output)] != []
@@ -515,7 +520,9 @@ class TestNoFalseAlarm:
         summary = json.loads((tmp_path / "verified" / "deidlang-manifest.json").read_text(encoding="utf-8"))["summary"]
         assert summary["written"] == written
 
-    @pytest.mark.parametrize("option", [o.name for o in __import__("deidlang.profile").profile.OPTIONS if o.recipe and o.name != "retain-safe-private"])
+    @pytest.mark.parametrize(
+        "option", [o.name for o in __import__("deidlang.privacy.profile").privacy.profile.OPTIONS if o.recipe and o.name != "retain-safe-private"]
+    )
     def test_each_option_on_the_demo_data(self, option, tmp_path, capsys):
         """Every file is written by `run --option X --verify`. With clean-descriptors, verify
         found two real leaks of the option recipe: the whole RequestAttributesSequence was

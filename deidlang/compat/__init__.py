@@ -12,6 +12,9 @@ Same names, signatures and return shapes as ``deid.config`` and
 Where deid exits, crashes or silently does nothing, the facade raises a
 typed :class:`deidlang.DeidlangError` with a message instead. Every
 deliberate difference is listed in ``docs/compat.md``.
+
+May import: the library (:mod:`deidlang.engine`, :mod:`deidlang.api` and everything
+below it); never :mod:`deidlang.cli`, :mod:`deidlang.tools` or :mod:`deidlang.lsp`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from ..diagnostics import DeidlangError
+from ..lang.diagnostics import DeidlangError
 
 __all__ = ["get_dataset"]
 

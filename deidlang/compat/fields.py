@@ -14,8 +14,8 @@ from typing import Any
 
 from pydicom.dataelem import DataElement
 
-from .. import regexes
-from ..diagnostics import DeidlangError
+from ..lang import regexes
+from ..lang.diagnostics import DeidlangError
 from .files import _as_list, load_dataset
 
 __all__ = ["DicomField", "get_identifiers"]
@@ -73,7 +73,7 @@ class DicomField:
     def name_contains(self, expression) -> bool:
         """Whether the regex (case-insensitive) is found in the name, tag, element name or keyword."""
         if isinstance(expression, str):
-            expression = regexes.compile(expression)  # bounded cost (deidlang/regexes.py)
+            expression = regexes.compile(expression)  # bounded cost (deidlang/lang/regexes.py)
         return any(expression.search(rep) for rep in self._representations())
 
     def value_contains(self, expression) -> bool:

@@ -12,11 +12,11 @@ from typing import Any, Iterator
 import pydicom
 from pydicom.dataset import Dataset
 
-from ..atomic import atomic_target
-from ..batch import ZIP_ARCHIVE, is_zip_archive
-from ..diagnostics import DeidlangError
-from ..encode import conform_file_meta, to_bytes
-from ..fastread import read_path
+from ..dicomio.atomic import atomic_target
+from ..dicomio.damage import ZIP_ARCHIVE, is_zip_archive
+from ..dicomio.encode import conform_file_meta, to_bytes
+from ..dicomio.fastread import read_path
+from ..lang.diagnostics import DeidlangError
 
 __all__ = ["get_files", "load_dataset", "dataset_path", "Saver"]
 
@@ -73,7 +73,7 @@ def _readable(path: str, force: bool) -> bool:
     try:
         with open(path, "rb") as handle:
             pydicom.dcmread(handle, force=force, stop_before_pixels=True)
-    except Exception:  # any failure means: not a file we can de-identify
+    except Exception:  # noqa: BLE001 - any failure means: not a file we can de-identify
         return False
     return True
 
@@ -88,7 +88,7 @@ def load_dataset(item: Any, force: bool = True) -> tuple[Dataset, str | None]:
     if isinstance(item, (str, os.PathLike)):
         path = os.fspath(item)
         try:
-            ds = read_path(path)  # the objects dcmread builds, read faster (deidlang/fastread.py)
+            ds = read_path(path)  # the objects dcmread builds, read faster (deidlang/dicomio/fastread.py)
             if ds is None:
                 ds = pydicom.dcmread(path, force=force)
         except FileNotFoundError as err:
@@ -167,7 +167,7 @@ def write_atomic(ds: Dataset, target: str) -> None:
     """Write ``ds`` to ``target`` through a temporary file in the same folder."""
     try:
         conform_file_meta(ds)  # meta and data set agree (deid leaves an original's mismatch)
-        data = to_bytes(ds)  # the bytes ds.save_as(handle) writes (deidlang/encode.py), faster
+        data = to_bytes(ds)  # the bytes ds.save_as(handle) writes (deidlang/dicomio/encode.py), faster
         with atomic_target(target, durable=False) as tmp, open(tmp, "xb") as handle:  # as deidc run without --fsync
             handle.write(data)
     except Exception as err:

@@ -25,9 +25,9 @@ import attrs
 import pydicom
 from pydicom.dataset import Dataset
 
-from .. import nodes
-from ..diagnostics import DeidlangError
-from ..parser import parse
+from ..lang import nodes
+from ..lang.diagnostics import DeidlangError
+from ..lang.parser import parse
 from ..runtime.inspection import Inspection, LabelMatch, Region
 from .files import load_dataset, write_atomic
 from .recipe import _coordinate, _label_name, _section_name, as_recipe
@@ -305,7 +305,7 @@ class DicomCleaner:
             return None
         ds, path = self._dataset()
         if path is not None and isinstance(self.dicom_file, (str, os.PathLike)):
-            out = pydicom.dcmread(path, force=self.force)
+            out: Dataset = pydicom.dcmread(path, force=self.force)
         else:
             out = copy.deepcopy(ds)
         if image_type == "cleaned":
@@ -342,7 +342,7 @@ def _viewable(frame, ds: Dataset):
         from pydicom.pixels import apply_color_lut
 
         return apply_color_lut(frame, ds)
-    except Exception:  # a preview only: show the indices
+    except Exception:  # noqa: BLE001 - a preview only: show the indices
         return frame
 
 
@@ -352,4 +352,3 @@ def _one_frame(image, ds: Dataset):
     if image.ndim == 4 or (image.ndim == 3 and samples == 1):
         return image[image.shape[0] // 2]
     return image
-

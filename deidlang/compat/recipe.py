@@ -25,15 +25,16 @@ import warnings
 from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
+from types import FrameType
 from typing import Any, Iterable
 
 import attrs
 
-from .. import nodes
 from ..api import compile as compile_recipe_text
-from ..checker import check_recipe
-from ..diagnostics import DeidlangError, DeidlangWarning, Diagnostic, RecipeError, parse_allow, refusing
-from ..parser import ParseResult, parse
+from ..checks import check_recipe
+from ..lang import nodes
+from ..lang.diagnostics import DeidlangError, DeidlangWarning, Diagnostic, RecipeError, parse_allow, refusing
+from ..lang.parser import ParseResult, parse
 
 __all__ = ["DeidRecipe", "RecipeNotFoundError", "bundled_recipe", "render_deid", "deid_dict"]
 
@@ -91,9 +92,7 @@ def _resolve(entry: str | os.PathLike) -> tuple[str, str]:
     if text_entry and os.path.isdir(text_entry):
         found = sorted(n for n in os.listdir(text_entry) if n.startswith("deid") and os.path.isfile(os.path.join(text_entry, n)))
         if not found:
-            raise RecipeNotFoundError(
-                f"no recipe file (a name starting with 'deid') in directory '{text_entry}'", text_entry
-            )
+            raise RecipeNotFoundError(f"no recipe file (a name starting with 'deid') in directory '{text_entry}'", text_entry)
         text_entry = os.path.join(text_entry, found[0])
     if text_entry and os.path.isfile(text_entry):
         return text_entry, Path(text_entry).read_text(encoding="utf-8")
@@ -145,16 +144,14 @@ def _parts_for(entry: Any) -> list[_Part]:
     inner = getattr(entry, "deid", None)
     if isinstance(inner, dict):  # e.g. a DeidRecipe from the deid package itself
         return [_part_from_text(f"<{type(entry).__name__}.deid>", render_deid(inner))]
-    raise DeidlangError(
-        f"cannot use a '{type(entry).__name__}' as a recipe: give a path, a directory, a tag, a dict or a DeidRecipe"
-    )
+    raise DeidlangError(f"cannot use a '{type(entry).__name__}' as a recipe: give a path, a directory, a tag, a dict or a DeidRecipe")
 
 
 def _vet(parts: Iterable[_Part], new: Iterable[_Part], allow: Any) -> None:
     """Warn once per finding of the ``new`` parts, then raise one RecipeError with
     every finding of every part that stops a run (cross-file names aside), unless
     ``allow`` lets it through: the policy of ``deidc run``
-    (:func:`deidlang.diagnostics.refusing`; deid notes warn but never stop)."""
+    (:func:`deidlang.lang.diagnostics.refusing`; deid notes warn but never stop)."""
     parts = list(parts)
     # func: names come with the ids of each call here, so "not checked" (I201) says nothing new
     _warn(d for p in new for d in p.diagnostics if d.code != "I201")
@@ -178,7 +175,7 @@ _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 def _caller_level() -> int:
     """The ``stacklevel`` for a warning raised by _warn's caller: the first frame outside deidlang."""
-    frame = sys._getframe(2)  # the caller of _warn
+    frame: FrameType | None = sys._getframe(2)  # the caller of _warn
     level = 2
     while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE + os.sep):
         frame = frame.f_back
@@ -225,7 +222,7 @@ class DeidRecipe:
         self._allow = parse_allow(allow)
         self._parts: tuple[_Part, ...] = ()
         self.deid: OrderedDict = OrderedDict()
-        self._compiled: tuple[OrderedDict, Any] | None = None
+        self._compiled: tuple[str, Any] | None = None  # (the .deid's signature, the Program)
         parts = [p for e in entries for p in _parts_for(e)]
         self._set_parts(parts, parts)
 

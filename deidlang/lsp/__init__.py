@@ -12,4 +12,8 @@ version), :mod:`.positions`, :mod:`.publish` (diagnostics),
 (quick fixes, formatting), :mod:`.tokens`, :mod:`.settings`,
 :mod:`.server`
 (the pygls wiring).
+
+May import: the library (:mod:`deidlang.tools`, :mod:`deidlang.api`,
+:mod:`deidlang.checks` and everything below) and, to read the editor's ids and
+functions files as ``deidc`` does, :mod:`deidlang.cli.common`; never the commands.
 """

@@ -15,11 +15,11 @@ from typing import Iterator
 
 from lsprotocol import types
 
-from .. import parser
-from ..diagnostics import Diagnostic
-from ..source import Source
-from ..tools.fmt import format_text
+from ..lang import parser
+from ..lang.diagnostics import Diagnostic
+from ..lang.source import Source
 from ..tools.findings import findings
+from ..tools.fmt import format_text
 from .analysis import Analysis
 from .positions import Positions
 
@@ -98,11 +98,16 @@ def code_actions(analysis: Analysis, positions: Positions, uri: str, rng: types.
             if not _works(analysis, d, line_no, new_line):
                 continue
             if line_no == 0:
-                edit = types.TextEdit(range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), new_text=new_line + "\n")
+                edit = types.TextEdit(
+                    range=types.Range(start=types.Position(line=0, character=0), end=types.Position(line=0, character=0)), new_text=new_line + "\n"
+                )
             else:
                 old = analysis.source.line(line_no)
                 newline = "\r\n" if "\r\n" in analysis.text else "\n"
-                edit = types.TextEdit(range=types.Range(start=positions.position(line_no, 1), end=positions.position(line_no, len(old) + 1)), new_text=new_line.replace("\n", newline))
+                edit = types.TextEdit(
+                    range=types.Range(start=positions.position(line_no, 1), end=positions.position(line_no, len(old) + 1)),
+                    new_text=new_line.replace("\n", newline),
+                )
             out.append(
                 types.CodeAction(
                     title=title,

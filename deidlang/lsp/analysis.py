@@ -13,9 +13,9 @@ from typing import Any, Iterator, Mapping, NamedTuple
 
 import attrs
 
-from .. import nodes, parser
-from ..diagnostics import Diagnostic
-from ..source import Source, Span
+from ..lang import nodes, parser
+from ..lang.diagnostics import Diagnostic
+from ..lang.source import Source, Span
 from ..tools.findings import findings
 
 __all__ = ["Options", "Analysis", "Token", "tokens_of"]

@@ -12,8 +12,8 @@ import re
 
 from lsprotocol import types
 
-from .. import parser
-from ..checker import DEID_FUNCS, PREDICATES, SPLIT_OPTIONS
+from ..checks.context import DEID_FUNCS, PREDICATES, SPLIT_OPTIONS
+from ..lang import parser
 from ..tools import dictionary
 from .analysis import Analysis
 from .positions import Positions
@@ -47,7 +47,42 @@ ACTION_HELP = {
     "REPLACE": "REPLACE Field value: set the selected elements to a value",
 }
 _WORD = re.compile(r"[^\s]*$")
-_VRS = ("AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW", "PN", "SH", "SL", "SQ", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UN", "UR", "US", "UT", "UV")
+_VRS = (
+    "AE",
+    "AS",
+    "AT",
+    "CS",
+    "DA",
+    "DS",
+    "DT",
+    "FD",
+    "FL",
+    "IS",
+    "LO",
+    "LT",
+    "OB",
+    "OD",
+    "OF",
+    "OL",
+    "OV",
+    "OW",
+    "PN",
+    "SH",
+    "SL",
+    "SQ",
+    "SS",
+    "ST",
+    "SV",
+    "TM",
+    "UC",
+    "UI",
+    "UL",
+    "UN",
+    "UR",
+    "US",
+    "UT",
+    "UV",
+)
 
 
 def _item(label: str, kind: types.CompletionItemKind, rng: types.Range, detail: str = "", doc: str = "", sort: str | None = None) -> types.CompletionItem:
@@ -68,7 +103,7 @@ def complete(analysis: Analysis, settings: Settings, positions: Positions, posit
     before = line[: column - 1]
     if "#" in before:
         return types.CompletionList(is_incomplete=False, items=[])
-    word = _WORD.search(before).group()
+    word = _WORD.search(before).group()  # type: ignore[union-attr]  # [^\s]*$ always matches
     start = column - len(word)
     rng = types.Range(start=positions.position(line_no, start), end=positions.position(line_no, column))
     words = before.split()

@@ -12,8 +12,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from .. import nodes
-from ..checker import DEID_FUNCS
+from ..checks.context import DEID_FUNCS
+from ..lang import nodes
 from ..tools import dictionary
 from .analysis import Analysis, Token
 from .settings import Settings
@@ -90,7 +90,7 @@ def _about_field(analysis: Analysis, field: Any, node: Any):
             yield f"`{field.text}` selects {len(found)} attribute{'s' if len(found) != 1 else ''} of the DICOM dictionary: {dictionary.names(found)}"
         return
     if isinstance(field, nodes.PrivateTag):
-        yield f"private element ({field.group:04X},xx{field.element & 0xFF:02X}) of creator \"{field.creator}\""
+        yield f'private element ({field.group:04X},xx{field.element & 0xFF:02X}) of creator "{field.creator}"'
     elif isinstance(field, nodes.Tag):
         yield f"({field.group:04X},{field.element:04X}): not in the DICOM dictionary"
     elif isinstance(field, nodes.Keyword):
@@ -138,7 +138,7 @@ def _about_function(settings: Settings, value: Any) -> str:
 
 def _tags(field: Any, recipe: Any = None) -> frozenset[int] | None:
     found = dictionary.selected(field, recipe=recipe)
-    return None if found is None else frozenset(a.tag for a in found)
+    return None if found is None else frozenset(a.tag for a in found)  # type: ignore[misc]  # what a field selects has tags
 
 
 def _shadows(analysis: Analysis, line: nodes.ActionLine) -> list[str]:
@@ -156,7 +156,7 @@ def _shadows(analysis: Analysis, line: nodes.ActionLine) -> list[str]:
         common = mine & theirs if theirs else frozenset()
         if not common:
             continue
-        what = dictionary.names([dictionary.by_tag(t) for t in sorted(common) if dictionary.by_tag(t)], limit=6)
+        what = dictionary.names([dictionary.by_tag(t) for t in sorted(common) if dictionary.by_tag(t)], limit=6)  # type: ignore[misc]  # filtered
         where = f"line {other.span.line} `{analysis.source.line(other.span.line).strip()}`"
         if other.action == "KEEP" and line.action not in ("KEEP", "ADD"):
             out.append(f"{where} keeps {what}: this line does not touch them")
@@ -173,7 +173,9 @@ def line_summary(analysis: Analysis, settings: Settings, samples: "SampleCache",
     if found is None:
         parts = [f"{head}: what it selects depends on the data"]
     else:
-        parts = [f"{head} selects {len(found)} attribute{'s' if len(found) != 1 else ''} of the DICOM dictionary" + (f": {dictionary.names(found)}" if found else "")]
+        parts = [
+            f"{head} selects {len(found)} attribute{'s' if len(found) != 1 else ''} of the DICOM dictionary" + (f": {dictionary.names(found)}" if found else "")
+        ]
     shadows = _shadows(analysis, line)
     if shadows:
         parts.append("Shadowed (judged on the dictionary):\n" + "\n".join(f"- {s}" for s in shadows))
@@ -218,9 +220,9 @@ class SampleCache:
 
 def _explain(analysis: Analysis, settings: Settings):
     """The explanation of the sample file, or a sentence saying why there is none."""
-    from .. import api, explain
-    from ..diagnostics import DeidlangError
-    from ..runtime import keyed
+    from .. import api
+    from ..lang.diagnostics import DeidlangError
+    from ..runtime import explain, keyed, keys
 
     if any(d.is_error for d in analysis.diagnostics):
         return "the recipe has errors; fix them to see what it does to the sample"
@@ -229,9 +231,9 @@ def _explain(analysis: Analysis, settings: Settings):
         program = api.compile(analysis.text, path=analysis.source.name, allow=True)
         if keyed.needs_key([program]):
             try:
-                key, _ = keyed.default_key(create=False)
-            except keyed.MissingKey:  # outcomes do not depend on the key, and no value is shown
-                key = keyed.key_from_text(os.urandom(24).hex(), "editor preview")
+                key, _ = keys.default_key(create=False)
+            except keys.MissingKey:  # outcomes do not depend on the key, and no value is shown
+                key = keys.key_from_text(os.urandom(24).hex(), "editor preview")
             program = keyed.bind(program, key)
         ids = None
         if settings.options.ids and settings.sample_dicom:

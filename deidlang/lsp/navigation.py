@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from lsprotocol import types
 
-from .. import nodes
-from ..source import Span
+from ..lang import nodes
+from ..lang.source import Span
 from .analysis import Analysis
 from .positions import Positions
 
@@ -60,12 +60,16 @@ def symbols(analysis: Analysis, positions: Positions) -> list[types.DocumentSymb
             end = labels[i + 1].span.line if i + 1 < len(labels) else stop
             last = _last_line(analysis, lab.span.line, end)
             rng = types.Range(start=positions.position(lab.span.line, 1), end=positions.position(last, len(analysis.source.line(last)) + 1))
-            kids.append(types.DocumentSymbol(name=lab.name or "LABEL", detail="LABEL", kind=K.Event, range=rng, selection_range=positions.range(lab.span)))
+            kids.append(types.DocumentSymbol(name=lab.name or "LABEL", detail="LABEL", kind=K.Event, range=rng, selection_range=positions.range(lab.span)))  # type: ignore[union-attr]  # made with children=[]
         labels.clear()
 
     for node in items:
         if isinstance(node, nodes.FormatLine):
-            out.append(types.DocumentSymbol(name=f"FORMAT {node.value}".strip(), kind=K.File, range=positions.range(node.span), selection_range=positions.range(node.span)))
+            out.append(
+                types.DocumentSymbol(
+                    name=f"FORMAT {node.value}".strip(), kind=K.File, range=positions.range(node.span), selection_range=positions.range(node.span)
+                )
+            )
         elif isinstance(node, nodes.SectionLine):
             close_labels(node.span.line)
             section_index += 1
@@ -85,8 +89,10 @@ def symbols(analysis: Analysis, positions: Positions) -> list[types.DocumentSymb
         elif isinstance(node, nodes.LabelLine) and current is not None:
             labels.append(node)
         elif isinstance(node, nodes.GroupLine) and current is not None:
-            current.children.append(
-                types.DocumentSymbol(name=f"{node.action} {node.field.text}", kind=K.Field, range=positions.range(node.span), selection_range=positions.range(node.field.span))
+            current.children.append(  # type: ignore[union-attr]  # made with children=[]
+                types.DocumentSymbol(
+                    name=f"{node.action} {node.field.text}", kind=K.Field, range=positions.range(node.span), selection_range=positions.range(node.field.span)
+                )
             )
     close_labels(len(analysis.lines) + 1)
     return out

@@ -12,7 +12,7 @@ from typing import Sequence
 
 from lsprotocol import types
 
-from ..source import Span
+from ..lang.source import Span
 
 __all__ = ["Positions"]
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from lsprotocol import types
 
-from ..diagnostics import ERROR, INFO, WARNING, Diagnostic
+from ..lang.diagnostics import ERROR, INFO, WARNING, Diagnostic
 from .positions import Positions
 
 __all__ = ["to_lsp", "docs_url", "SEVERITY"]

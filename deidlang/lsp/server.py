@@ -24,7 +24,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 
-from .. import __version__
+from ..version import __version__
 from . import actions, completion, hover, navigation, settings, tokens
 from .analysis import Analysis
 from .positions import Positions
@@ -33,6 +33,7 @@ from .publish import to_lsp
 __all__ = ["DeidServer", "create_server", "serve"]
 
 log = logging.getLogger("deidlang.lsp")
+
 
 def _path_of(uri: str) -> str:
     parsed = urlparse(uri)
@@ -124,10 +125,10 @@ class DeidServer(LanguageServer):
         """With ``profile: basic``: the lines that contradict PS3.15 Table E.1-1 (``deidc check --profile basic``)."""
         if self.config.profile != "basic" or any(d.is_error for d in analysis.diagnostics):
             return []
-        from .. import profile
-        from ..source import Span
+        from ..lang.source import Span
+        from ..privacy import coverage
 
-        report = profile.coverage([(analysis.source.name, analysis.recipe)])
+        report = coverage.coverage([(analysis.source.name, analysis.recipe)])
         out = []
         for h in report.handlings:
             if h.status != "contradicts" or h.line is None:

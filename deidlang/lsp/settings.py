@@ -63,7 +63,7 @@ def _path(value: Any, root: str | None) -> str | None:
 
 def load(raw: Any, root: str | None = None) -> Settings:
     """Settings from the editor's JSON (the ``deidlang`` section or its content)."""
-    from ..cli import CliError, _load_functions, _read_ids
+    from ..cli.common import CliError, load_functions, read_ids
 
     data = _section(raw)
     problems: list[str] = []
@@ -80,14 +80,14 @@ def load(raw: Any, root: str | None = None) -> Settings:
     ids_key = None
     if ids_file:
         try:
-            ids = _read_ids(ids_file)
+            ids = read_ids(ids_file)
             ids_key = (ids_file, os.stat(ids_file).st_mtime_ns)
         except (CliError, OSError) as err:
             problems.append(f"deidlang.idsFile: {err}")
     functions = None
     if functions_file:
         try:
-            functions = _load_functions(functions_file)
+            functions = load_functions(functions_file)
         except CliError as err:
             problems.append(f"deidlang.functionsFile: {err}")
     sample = None
@@ -99,7 +99,9 @@ def load(raw: Any, root: str | None = None) -> Settings:
             sample.walk(lambda _ds, _elem: None)  # read it all now: a damaged file is reported here
         except Exception as err:  # noqa: BLE001 - any unreadable file is reported, never fatal
             problems.append(f"deidlang.sampleDicom: cannot read '{sample_file}' as DICOM ({type(err).__name__})")
-    options = Options(ids=ids, ids_key=ids_key, functions=tuple(sorted(functions)) if functions is not None else None, deid_compat=bool(data.get("deidCompat", False)))
+    options = Options(
+        ids=ids, ids_key=ids_key, functions=tuple(sorted(functions)) if functions is not None else None, deid_compat=bool(data.get("deidCompat", False))
+    )
     return Settings(
         ids_file=ids_file,
         functions_file=functions_file,

@@ -4,7 +4,7 @@ patterns, operators, comments; retired keywords marked deprecated)."""
 
 from __future__ import annotations
 
-from .. import nodes
+from ..lang import nodes
 from ..tools import dictionary
 from .analysis import Analysis, comment_start, tokens_of
 from .positions import Positions
@@ -12,8 +12,21 @@ from .positions import Positions
 __all__ = ["LEGEND_TYPES", "LEGEND_MODIFIERS", "encode"]
 
 LEGEND_TYPES = [
-    "keyword", "namespace", "type", "class", "property", "variable", "function",
-    "parameter", "string", "number", "regexp", "operator", "comment", "macro", "enumMember",
+    "keyword",
+    "namespace",
+    "type",
+    "class",
+    "property",
+    "variable",
+    "function",
+    "parameter",
+    "string",
+    "number",
+    "regexp",
+    "operator",
+    "comment",
+    "macro",
+    "enumMember",
 ]
 LEGEND_MODIFIERS = ["declaration", "deprecated"]
 _T = {name: i for i, name in enumerate(LEGEND_TYPES)}
@@ -42,8 +55,15 @@ def _field(tok) -> list[tuple[int, int, int, int]]:
 
 
 _SIMPLE = {
-    "keyword": "keyword", "section": "namespace", "value": "string", "variable": "variable",
-    "function": "function", "parameter": "parameter", "pattern": "regexp", "operator": "operator", "number": "number",
+    "keyword": "keyword",
+    "section": "namespace",
+    "value": "string",
+    "variable": "variable",
+    "function": "function",
+    "parameter": "parameter",
+    "pattern": "regexp",
+    "operator": "operator",
+    "number": "number",
 }
 
 
@@ -77,7 +97,7 @@ def encode(analysis: Analysis, positions: Positions) -> list[int]:
     """The protocol's relative encoding of :func:`pieces`."""
     data: list[int] = []
     prev_line, prev_char = 0, 0
-    last_end = {}
+    last_end: dict[int, int] = {}
     for line, col, end, kind, mods in pieces(analysis):
         start = positions.character(line, col)
         stop = positions.character(line, end)

@@ -29,9 +29,10 @@ import attrs
 from .. import pixels
 from ..runtime.inspection import Region
 from .detect import FrameText, TextLine, read
-from .engine import Engine, engine as make_engine
+from .engine import Engine
 from .match import TextMatcher
-from .settings import Settings
+from .registry import engine as make_engine
+from .settings import DEFAULT, Settings
 
 __all__ = ["OcrReport", "clean", "regions_for", "mark_clean", "engine_for", "CLEAN_PIXEL_DATA"]
 
@@ -121,14 +122,14 @@ def clean(
     ds: Any,
     regions: Iterable[Region],
     identifiers: Iterable = (),
-    settings: Settings = Settings(),
+    settings: Settings = DEFAULT,
     *,
     engine: Engine | None = None,
     preserve_compression: bool = False,
     previews: bool = False,
 ) -> OcrReport:
     """Blank ``regions`` and the text OCR finds in ``ds`` (in place), then prove it
-    gone. ``identifiers``: :func:`deidlang.verify.harvest` of the original. Raises
+    gone. ``identifiers``: :func:`deidlang.privacy.identifiers.harvest` of the original. Raises
     :class:`deidlang.pixels.PixelError` when the pixels cannot be decoded or written,
     :class:`.engine.OcrUnavailable` when the engine cannot run."""
     regions = tuple(regions)
@@ -152,8 +153,13 @@ def clean(
         more = regions_for(proof, settings, identifying_only=True)
         added += more
         later = pixels.clean_pixels(ds, more, preserve_compression=preserve_compression)
-        report = attrs.evolve(report, cleaned=report.cleaned or later.cleaned, transfer_syntax=later.transfer_syntax,
-                              recompressed=later.recompressed, note=later.note or report.note)
+        report = attrs.evolve(
+            report,
+            cleaned=report.cleaned or later.cleaned,
+            transfer_syntax=later.transfer_syntax,
+            recompressed=later.recompressed,
+            note=later.note or report.note,
+        )
     if remaining:
         ds.BurnedInAnnotation = "YES"
     return OcrReport(report, found, tuple(added), proof, tuple(remaining))

@@ -86,7 +86,7 @@ def _engine_lines(image: np.ndarray, engine: Engine) -> tuple[list[tuple[Line, t
     if not found:
         return [], []
     page, placed = collage(grey, found, strengths)
-    out = []
+    out: list[tuple[Line, tuple[int, int, int, int]]] = []
     for line in engine.read(page):
         by_piece: dict[int, list[Word]] = {}
         for w in line.words:
@@ -94,8 +94,12 @@ def _engine_lines(image: np.ndarray, engine: Engine) -> tuple[list[tuple[Line, t
             for i, piece in enumerate(placed):
                 if piece.at[1] - 8 <= cy < piece.at[1] + piece.size[1] + 8:
                     s, (px, py), (ox, oy) = piece.scale, piece.at, piece.origin
-                    box = (ox + int((w.box[0] - px) / s), oy + int((w.box[1] - py) / s),
-                           ox + int(np.ceil((w.box[2] - px) / s)), oy + int(np.ceil((w.box[3] - py) / s)))
+                    box = (
+                        ox + int((w.box[0] - px) / s),
+                        oy + int((w.box[1] - py) / s),
+                        ox + int(np.ceil((w.box[2] - px) / s)),
+                        oy + int(np.ceil((w.box[3] - py) / s)),
+                    )
                     by_piece.setdefault(i, []).append(Word(w.text, box, w.confidence))
                     break
         out.extend((Line(tuple(words)), placed[i].proposal.box) for i, words in by_piece.items())
@@ -160,9 +164,7 @@ def _distinct(lines: list[TextLine]) -> list[TextLine]:
     return sorted(out, key=lambda ln: (ln.box[1], ln.box[0]))
 
 
-def read_arrays(
-    images: Iterable[tuple[int, np.ndarray]], engine: Engine, matcher: TextMatcher, settings: Settings
-) -> list[FrameText]:
+def read_arrays(images: Iterable[tuple[int, np.ndarray]], engine: Engine, matcher: TextMatcher, settings: Settings) -> list[FrameText]:
     """Read 8-bit frames ``(index, image)``."""
     out = []
     for index, image in images:

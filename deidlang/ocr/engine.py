@@ -8,19 +8,19 @@ proof (:mod:`.proof`) work on these values whatever the engine.
 
 The engine shipped is Tesseract (:mod:`.tesseract`, through ``tesserocr``;
 docs/pixels.md says why). Another engine is plugged in with
-:func:`register`: a callable that takes the engine's options and returns an
+:func:`.registry.register`: a callable that takes the engine's options and returns an
 object with ``name`` and ``read(image) -> list[Line]``.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 import attrs
 
-from ..diagnostics import DeidlangError
+from ..lang.diagnostics import DeidlangError
 
-__all__ = ["Word", "Line", "Engine", "OcrUnavailable", "register", "engine", "ENGINES"]
+__all__ = ["Word", "Line", "Engine", "OcrUnavailable"]
 
 
 class OcrUnavailable(DeidlangError):
@@ -71,24 +71,3 @@ class Engine(Protocol):
         """The lines of text in ``image``: a 2-D uint8 array (grey, white text on black or
         the reverse) or ``(rows, columns, 3)`` uint8 RGB."""
         ...
-
-
-#: name -> factory(**options) -> Engine
-ENGINES: dict[str, Callable[..., Engine]] = {}
-
-
-def register(name: str, factory: Callable[..., Engine]) -> None:
-    """Make an engine available under ``name`` (``--ocr-engine NAME``)."""
-    ENGINES[name] = factory
-
-
-def engine(name: str = "tesseract", **options: Any) -> Engine:
-    """A ready engine (raises :class:`OcrUnavailable` when it cannot run here)."""
-    if name == "tesseract" and name not in ENGINES:
-        from . import tesseract  # noqa: F401 - registers itself
-
-    factory = ENGINES.get(name)
-    if factory is None:
-        known = ", ".join(sorted(set(ENGINES) | {"tesseract"}))
-        raise OcrUnavailable(f"unknown OCR engine '{name}' (known: {known})")
-    return factory(**options)

@@ -1,7 +1,7 @@
 """Which text read by OCR identifies: the header's own identifying values, and
 generic shapes (a date, a long digit string, a ``Last^First`` name).
 
-The header values are those :func:`deidlang.verify.harvest` collects from the
+The header values are those :func:`deidlang.privacy.identifiers.harvest` collects from the
 original (names and their parts, IDs, dates in common spellings, accession
 numbers, institution, ...). OCR text is noisy, so the comparison is by
 tokens (runs of letters and digits), not characters:
@@ -86,7 +86,7 @@ class _Value:
 
 class TextMatcher:
     """Finds identifying text in lines read by OCR. ``identifiers``: what
-    :func:`deidlang.verify.harvest` returned for the original (any iterable of objects
+    :func:`deidlang.privacy.identifiers.harvest` returned for the original (any iterable of objects
     with ``kind``, ``text``, ``source``); ``generic``: also the generic shapes."""
 
     def __init__(self, identifiers: Iterable = (), *, generic: bool = True):
@@ -122,9 +122,13 @@ class TextMatcher:
             if i + n <= len(spans) and all(_close(spans[i + k][2], value.tokens[k]) for k in range(n)):
                 out.append(Finding(spans[i][0], spans[i + n - 1][1], value.kind, value.source))
                 continue
-            if n >= 3 and i + n <= len(spans) and len(value.joined) >= 6 and sum(
-                not _close(spans[i + k][2], value.tokens[k]) for k in range(n)
-            ) == 1 and _close(spans[i][2], value.tokens[0]) | _close(spans[i + n - 1][2], value.tokens[-1]):
+            if (
+                n >= 3
+                and i + n <= len(spans)
+                and len(value.joined) >= 6
+                and sum(not _close(spans[i + k][2], value.tokens[k]) for k in range(n)) == 1
+                and _close(spans[i][2], value.tokens[0]) | _close(spans[i + n - 1][2], value.tokens[-1])
+            ):
                 # all but one of three or more tokens (a date with its month misread)
                 out.append(Finding(spans[i][0], spans[i + n - 1][1], value.kind, value.source))
                 continue
@@ -132,8 +136,12 @@ class TextMatcher:
                 out.append(Finding(spans[i][0], spans[i][1], value.kind, value.source))
                 continue
             token = spans[i][2]
-            if n == 1 and len(token) >= 5 and token != value.joined and len(value.joined) <= 2 * len(token) and (
-                value.joined.startswith(token) or value.joined.endswith(token)
+            if (
+                n == 1
+                and len(token) >= 5
+                and token != value.joined
+                and len(value.joined) <= 2 * len(token)
+                and (value.joined.startswith(token) or value.joined.endswith(token))
             ):  # the part of a word that OCR read
                 out.append(Finding(spans[i][0], spans[i][1], value.kind, value.source))
                 continue

@@ -34,24 +34,43 @@ def _frames(text: str) -> int:
 def add_arguments(parser: Any, *, cleaning: bool) -> None:
     """``--ocr`` and its settings (``cleaning``: also the blanking ones)."""
     parser.add_argument(
-        "--ocr", action="store_true",
-        help=("also find burned-in text with OCR (pip install 'deidlang[ocr]'), blank it with the recipe's regions, "
-              "then read the cleaned pixels again: a file still showing identifying text is quarantined; "
-              "a file that passes gets Clean Pixel Data (113101) and BurnedInAnnotation NO")
-        if cleaning else "also read the pixels with OCR and list the text found per frame (boxes, confidence, "
+        "--ocr",
+        action="store_true",
+        help=(
+            "also find burned-in text with OCR (pip install 'deidlang[ocr]'), blank it with the recipe's regions, "
+            "then read the cleaned pixels again: a file still showing identifying text is quarantined; "
+            "a file that passes gets Clean Pixel Data (113101) and BurnedInAnnotation NO"
+        )
+        if cleaning
+        else "also read the pixels with OCR and list the text found per frame (boxes, confidence, "
         "whether it matches an identifying value of the header); the text itself only with --show-values",
     )
     if cleaning:
-        parser.add_argument("--ocr-scope", choices=SCOPES, default="all",
-                            help="blank every line of text outside the keep-list (all, default) or only text that "
-                            "matches an identifying value of the header or a date, long number or Last^First name (matched)")
-        parser.add_argument("--ocr-keep", action="append", type=_regex, metavar="REGEX",
-                            help="with --ocr-scope all: also keep words matching REGEX whole (repeatable); kept by default: "
-                            "orientation markers (L, R, A, P, S, I, H, F) and short numbers with or without a unit (5, 2.5 cm)")
-        parser.add_argument("--ocr-margin", type=int, default=2, metavar="PIXELS", help="pixels added around each text box (default 2; a fifth of the line's height at least)")
-    parser.add_argument("--ocr-frames", type=_frames, default=8, metavar="N",
-                        help="frames read in a multi-frame image: every frame up to N, else N evenly spaced (default 8); "
-                        "boxes found in any apply to all frames")
+        parser.add_argument(
+            "--ocr-scope",
+            choices=SCOPES,
+            default="all",
+            help="blank every line of text outside the keep-list (all, default) or only text that "
+            "matches an identifying value of the header or a date, long number or Last^First name (matched)",
+        )
+        parser.add_argument(
+            "--ocr-keep",
+            action="append",
+            type=_regex,
+            metavar="REGEX",
+            help="with --ocr-scope all: also keep words matching REGEX whole (repeatable); kept by default: "
+            "orientation markers (L, R, A, P, S, I, H, F) and short numbers with or without a unit (5, 2.5 cm)",
+        )
+        parser.add_argument(
+            "--ocr-margin", type=int, default=2, metavar="PIXELS", help="pixels added around each text box (default 2; a fifth of the line's height at least)"
+        )
+    parser.add_argument(
+        "--ocr-frames",
+        type=_frames,
+        default=8,
+        metavar="N",
+        help="frames read in a multi-frame image: every frame up to N, else N evenly spaced (default 8); boxes found in any apply to all frames",
+    )
 
 
 def settings_from(args: Any) -> Settings | None:

@@ -163,7 +163,7 @@ def collage(grey: np.ndarray, found: list[Proposal], strengths: dict) -> tuple[n
     y = gap
     for p, scale, origin, cut in pieces:
         h, w = cut.shape
-        page[y:y + h, gap:gap + w] = cut
+        page[y : y + h, gap : gap + w] = cut
         placed.append(Placed(p, scale, (gap, y), (w, h), origin))
         y += h + gap
     return page, placed

@@ -3,7 +3,7 @@ text itself only when values are shown (``--show-values``).
 
 * :func:`inspect_dataset` / :func:`entries` / :func:`table_lines`: ``deidc inspect --ocr``.
 * :func:`pixel_leaks`: ``deidc verify --pixels`` (identifying text in an output's
-  pixels, as :class:`deidlang.verify.Leak` values).
+  pixels, as :class:`deidlang.privacy.search.Leak` values).
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 from .detect import FrameText, TextLine, read
-from .match import TextMatcher
-from .settings import Settings
+from .match import Finding, TextMatcher
+from .settings import DEFAULT, Settings
 
 __all__ = ["inspect_dataset", "entries", "table_lines", "pixel_leaks", "PIXEL_ELEMENT"]
 
@@ -20,7 +20,7 @@ __all__ = ["inspect_dataset", "entries", "table_lines", "pixel_leaks", "PIXEL_EL
 PIXEL_ELEMENT = "<pixel data>"
 
 
-def inspect_dataset(ds: Any, identifiers: Iterable = (), settings: Settings = Settings(), engine=None) -> list[FrameText]:
+def inspect_dataset(ds: Any, identifiers: Iterable = (), settings: Settings = DEFAULT, engine=None) -> list[FrameText]:
     """The text in ``ds``'s (sampled) frames, each line marked with what identifies in it."""
     from .. import pixels
     from .clean import engine_for
@@ -43,7 +43,7 @@ def _line_entry(line: TextLine, show_values: bool) -> dict[str, Any]:
 
 
 def _distinct(line: TextLine):
-    seen = {}
+    seen: dict[tuple[str, str], Finding] = {}
     for f in line.findings:
         seen.setdefault((f.kind, f.source), f)
     return list(seen.values())
@@ -65,10 +65,10 @@ def table_lines(frames: Iterable[FrameText], show_values: bool = False) -> list[
     return out
 
 
-def pixel_leaks(identifiers: Iterable, output_ds: Any, settings: Settings = Settings(), *, file: str = "", original: str = "", engine=None) -> list:
+def pixel_leaks(identifiers: Iterable, output_ds: Any, settings: Settings = DEFAULT, *, file: str = "", original: str = "", engine=None) -> list:
     """Identifying text OCR finds in the pixels of ``output_ds`` (``identifiers``:
-    :func:`deidlang.verify.harvest` of its original), as verify's leaks."""
-    from ..verify import Leak
+    :func:`deidlang.privacy.identifiers.harvest` of its original), as verify's leaks."""
+    from ..privacy.search import Leak
 
     out = []
     for frame in inspect_dataset(output_ds, identifiers, settings, engine):

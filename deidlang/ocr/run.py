@@ -1,5 +1,5 @@
 """``--ocr`` in a run: one file's pixels cleaned by the recipe's regions and OCR, the
-proof, and what the run records (called by :mod:`deidlang.batch`)."""
+proof, and what the run records (called by :mod:`deidlang.engine.worker`)."""
 
 from __future__ import annotations
 
@@ -18,8 +18,12 @@ def clean_file(ds: Any, regions: Sequence, identifiers: Any, options: Any) -> tu
     (``held``: the run quarantines it), ``""`` when the file has no pixel data;
     ``boxes``: the text boxes OCR blanked."""
     report = clean(
-        ds, regions, identifiers or (), options.ocr,
-        preserve_compression=options.preserve_compression, previews=options.png is not None,
+        ds,
+        regions,
+        identifiers or (),
+        options.ocr,
+        preserve_compression=options.preserve_compression,
+        previews=options.png is not None,
     )
     if report.skipped == "no pixel data":
         return report.pixels, "", 0, False

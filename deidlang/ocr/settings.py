@@ -6,7 +6,7 @@ import re
 
 import attrs
 
-__all__ = ["Settings", "SCOPES", "DEFAULT_KEEP"]
+__all__ = ["Settings", "SCOPES", "DEFAULT_KEEP", "DEFAULT"]
 
 #: ``matched``: blank only text that matches an identifying value of the header or a
 #: generic shape; ``all``: blank every line of text except what the keep-list keeps.
@@ -48,8 +48,14 @@ class Settings:
         return rx is not None and rx.fullmatch(word.strip(".,:;()[]")) is not None
 
     def fingerprint(self) -> dict:
-        return {"scope": self.scope, "keep": list(self.keep), "margin": self.margin, "min_confidence": self.min_confidence,
-                "max_frames": self.max_frames, "engine": self.engine}
+        return {
+            "scope": self.scope,
+            "keep": list(self.keep),
+            "margin": self.margin,
+            "min_confidence": self.min_confidence,
+            "max_frames": self.max_frames,
+            "engine": self.engine,
+        }
 
 
 _CACHE: dict[tuple[str, ...], re.Pattern | None] = {}
@@ -59,3 +65,7 @@ def _keep_regex(keep: tuple[str, ...]) -> re.Pattern | None:
     if keep not in _CACHE:
         _CACHE[keep] = re.compile("|".join(f"(?:{k})" for k in keep), re.IGNORECASE) if keep else None
     return _CACHE[keep]
+
+
+#: The settings of ``--ocr`` without other options (the functions' default).
+DEFAULT = Settings()

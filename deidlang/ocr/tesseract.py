@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .engine import Line, OcrUnavailable, Word, register
+from .engine import Line, OcrUnavailable, Word
 
 __all__ = ["TesseractEngine", "tessdata_path"]
 
@@ -125,7 +125,8 @@ class TesseractEngine:
                     text = ""
                 box = item.BoundingBox(level_word)
                 if text and box is not None:
-                    words.append(Word(text, tuple(int(v) for v in box), float(item.Confidence(level_word))))
+                    x0, y0, x1, y1 = (int(v) for v in box)
+                    words.append(Word(text, (x0, y0, x1, y1), float(item.Confidence(level_word))))
                 if item.IsAtFinalElement(level_line, level_word) and words:
                     lines.append(Line(tuple(words)))
                     words = []
@@ -133,6 +134,3 @@ class TesseractEngine:
                 lines.append(Line(tuple(words)))
             api.Clear()
         return lines
-
-
-register("tesseract", TesseractEngine)

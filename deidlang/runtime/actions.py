@@ -11,19 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 import attrs
+from pydicom.datadict import private_dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import FileMetaDataset
-from pydicom.datadict import private_dictionary_VR
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
-from ..source import Span
-from . import rawtext
+from ..dicomio import rawtext
+from ..lang.source import Span
 from .builtins import BadArgument, BuiltinFailed, evaluate, jitter_days, jitter_value
-from .keyed import MissingKey
 from .context import MISSING, Run
 from .dates import JitterOverflow
+from .keys import MissingKey
 from .universe import DicomField
 from .values import Builtin, Constant, Filter, Func, Uncoercible, Var, coerce, deid_typed, items_of
 
@@ -121,7 +121,7 @@ class _LazyElement:
 
 
 def _element_for(field: DicomField) -> Any:
-    raw = field.parent._dict.get(field.dkey)
+    raw = field.parent._dict.get(field.dkey)  # type: ignore[call-overload]  # keyed by BaseTag, an int
     if type(raw) is RawDataElement and raw.VR not in _CONVERT_FIRST and raw.length != 0xFFFFFFFF and raw.value is not None:
         return _LazyElement(field, raw)
     return field.element
@@ -133,19 +133,19 @@ def assign(run: Run, step, field: DicomField, value: Any) -> None:
     A raw element whose VR is final is replaced by a new element holding the value:
     the same element as converting the old one and setting it, without decoding the
     old value."""
-    raw = field.parent._dict.get(field.dkey)
+    raw = field.parent._dict.get(field.dkey)  # type: ignore[call-overload]  # keyed by BaseTag, an int
     if type(raw) is RawDataElement and raw.VR not in _CONVERT_FIRST and raw.length != 0xFFFFFFFF:
-        vr = raw.VR
+        vr: str = raw.VR  # type: ignore[assignment]  # final (not in _CONVERT_FIRST)
         try:
             typed = coerce(value, vr)
         except Uncoercible as exc:
             raise run.error(step, "R003", str(exc), field) from exc
         data = rawtext.encode(typed, vr)
         if data is not None:
-            field.parent._dict[field.dkey] = rawtext.element(raw, data)
+            field.parent._dict[field.dkey] = rawtext.element(raw, data)  # type: ignore[index]
             return
         try:
-            field.parent._dict[field.dkey] = DataElement(raw.tag, vr, typed)
+            field.parent._dict[field.dkey] = DataElement(raw.tag, vr, typed)  # type: ignore[index]
         except Exception as exc:
             raise run.error(step, "R003", f"value cannot be stored in VR {vr}", field) from exc
         return
@@ -253,7 +253,7 @@ class Add:
         ds = run.ds
         is_meta = (self.tag >> 16) == 2
         tag = self._resolve_tag(run, create=False)
-        target = (ds.__dict__.get("file_meta") if is_meta else ds)
+        target = ds.__dict__.get("file_meta") if is_meta else ds
         label = tag if tag is not None else self.field_text
         existing = run.top_field(tag, target, is_meta) if tag is not None else None
         current = None
@@ -267,6 +267,7 @@ class Add:
             return
         if tag is None:
             tag = self._resolve_tag(run, create=True)
+            assert tag is not None  # create=True makes the private block's slot
             creator_tag = (tag & 0xFFFF0000) | ((tag & 0xFFFF) >> 8)
             if creator_tag not in run.top:
                 cfield = DicomField(creator_tag, ds, name="")
@@ -275,6 +276,7 @@ class Add:
         if is_meta and target is None:
             target = FileMetaDataset()
             ds.file_meta = target
+        assert target is not None  # the dataset, or its file meta (made above)
         vr = self._new_vr(target, tag)
         try:
             typed = coerce(value, vr)
@@ -344,14 +346,14 @@ class Blank:
                 continue
             run.current = field
             elements = field.parent._dict
-            raw = elements.get(field.dkey)
+            raw = elements.get(field.dkey)  # type: ignore[call-overload]  # keyed by BaseTag, an int
             if raw is None:
                 continue
             if type(raw) is RawDataElement and raw.VR not in _CONVERT_FIRST and raw.length != 0xFFFFFFFF:
                 # the same element as converting and emptying it, without decoding the old value
                 # (None needs no conversion for any VR but SQ, excluded above: already_converted
                 # builds the same element as DataElement(tag, VR, None), at a quarter of the cost)
-                elements[field.dkey] = DataElement(raw.tag, raw.VR, None, already_converted=True)
+                elements[field.dkey] = DataElement(raw.tag, raw.VR, None, already_converted=True)  # type: ignore[index, arg-type]  # a final VR
             else:
                 field.element.value = None
             if field.children:
@@ -530,4 +532,3 @@ class FieldsGroupDef:
             for field in run.select(index):
                 seen.setdefault(id(field), field)
         return list(seen.values())
-

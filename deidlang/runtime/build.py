@@ -14,11 +14,11 @@ from typing import Any
 import attrs
 from pydicom.datadict import dictionary_VR, keyword_dict
 
-from ..source import Span
-from . import actions
+from ..lang.source import Span
+from . import actions, values
 from .universe import keyword_of, tag_string
 
-__all__ = ["SelectorTable", "AddTarget", "add_target", "add_target_from_text", "field_label", "keyword_tag", "make_step", "BadTarget"]
+__all__ = ["SelectorTable", "AddTarget", "add_target", "add_target_from_text", "field_label", "keyword_tag", "make_step", "BadTarget", "value_from_text"]
 
 
 class BadTarget(ValueError):
@@ -145,3 +145,16 @@ def make_step(
     if verb == "KEEP":
         return actions.Keep(selector, text, span, label)
     raise ValueError(f"unknown action '{verb}'")
+
+
+def value_from_text(text: str) -> values.Value:
+    """A value source for a raw deid value string (config ``put.actions``)."""
+    if text.startswith("var:"):
+        return values.Var(text[4:])
+    if text.startswith("func:"):
+        return values.Func(text[5:])
+    if text.startswith("deid_func:"):
+        from .builtins import builtin_from_text
+
+        return builtin_from_text(text)
+    return values.Constant(text)

@@ -2,7 +2,7 @@
 
 deid's (spec 4.4): jitter, dicom_uuid, pydicom_uuid, suffix_uuid, basic_uuid.
 deidlang's (docs/language.md, "Built-in functions"): hashuid, hashid and
-dateshift (keyed: see :mod:`.keyed`), dummy (a valid value for the
+dateshift (keyed: see :mod:`.keys`), dummy (a valid value for the
 element's VR), scrub (the text without this dataset's identifying values),
 code (a coded item for a code sequence) and append (one more value of a
 multi-valued element).
@@ -102,7 +102,9 @@ def _check_new(b: Builtin) -> None:
     if name == "hashuid":
         prefix = b.option("prefix", "2.25.")
         if not isinstance(prefix, str) or not _UID_PREFIX.fullmatch(prefix) or len(prefix) > 30:
-            raise BadArgument("deid_func:hashuid needs a prefix like '1.2.826.0.1.3680043.10.1234.' (digits and dots, ending with a dot, at most 30 characters)")
+            raise BadArgument(
+                "deid_func:hashuid needs a prefix like '1.2.826.0.1.3680043.10.1234.' (digits and dots, ending with a dot, at most 30 characters)"
+            )
     elif name == "hashid":
         _whole(b, "length", 16, 8, 64)
         prefix = b.option("prefix", "")
@@ -117,13 +119,15 @@ def _check_new(b: Builtin) -> None:
         for key in ("value", "scheme", "meaning"):
             v = b.option(key)
             if not isinstance(v, str) or not v.strip():
-                raise BadArgument(f"deid_func:code needs {key}=, e.g. `deid_func:code value=113100 scheme=DCM meaning=\"Basic Application Confidentiality Profile\"`")
+                raise BadArgument(
+                    f'deid_func:code needs {key}=, e.g. `deid_func:code value=113100 scheme=DCM meaning="Basic Application Confidentiality Profile"`'
+                )
         if len(b.option("value")) > 16 or len(b.option("scheme")) > 16 or len(b.option("meaning")) > 64:
             raise BadArgument("deid_func:code: value= and scheme= hold at most 16 characters, meaning= at most 64")
     elif name == "append":
         v = b.option("value")
         if not isinstance(v, str) or not v.strip() or "\\" in v:
-            raise BadArgument("deid_func:append needs value= one value (no backslash), e.g. value=\"Basic Application Confidentiality Profile\"")
+            raise BadArgument('deid_func:append needs value= one value (no backslash), e.g. value="Basic Application Confidentiality Profile"')
 
 
 def make_builtin(name: str, pairs: list[tuple[str, str]], text: str) -> Builtin:
@@ -216,23 +220,50 @@ def evaluate(b: Builtin, *, field: Any, element: Any, run: Any = None) -> Any:
 
 from pydicom.dataelem import DataElement  # noqa: E402
 from pydicom.dataset import Dataset  # noqa: E402
-from pydicom.tag import Tag  # noqa: E402
 from pydicom.multival import MultiValue  # noqa: E402
 from pydicom.sequence import Sequence  # noqa: E402
+from pydicom.tag import Tag  # noqa: E402
 
-from . import keyed, rawtext, sequences  # noqa: E402
+from ..dicomio import rawtext, sequences  # noqa: E402
+from . import keys  # noqa: E402
 
 #: VRs whose values can carry identifying text or dates (what dummy/scrub touch inside sequences).
 TEXT_VRS = frozenset(("AE", "AS", "DA", "DT", "TM", "PN", "LO", "SH", "ST", "LT", "UT", "UC", "UR"))
 _SCRUB_VRS = frozenset(("LO", "SH", "ST", "LT", "UT", "UC"))
 _DUMMY_TEXT = "ANONYMOUS"
 _DUMMY: dict[str, Any] = {
-    "AE": _DUMMY_TEXT, "CS": _DUMMY_TEXT, "LO": _DUMMY_TEXT, "LT": _DUMMY_TEXT, "PN": _DUMMY_TEXT,
-    "SH": _DUMMY_TEXT, "ST": _DUMMY_TEXT, "UC": _DUMMY_TEXT, "UT": _DUMMY_TEXT, "UR": _DUMMY_TEXT,
-    "AS": "000D", "DA": "19000101", "DT": "19000101000000", "TM": "000000",
-    "DS": "0", "IS": "0", "FL": 0.0, "FD": 0.0, "SL": 0, "SS": 0, "SV": 0, "UL": 0, "US": 0, "UV": 0,
-    "AT": 0, "OB": b"\x00\x00", "OD": b"\x00" * 8, "OF": b"\x00" * 4, "OL": b"\x00" * 4,
-    "OV": b"\x00" * 8, "OW": b"\x00\x00", "UN": b"\x00\x00",
+    "AE": _DUMMY_TEXT,
+    "CS": _DUMMY_TEXT,
+    "LO": _DUMMY_TEXT,
+    "LT": _DUMMY_TEXT,
+    "PN": _DUMMY_TEXT,
+    "SH": _DUMMY_TEXT,
+    "ST": _DUMMY_TEXT,
+    "UC": _DUMMY_TEXT,
+    "UT": _DUMMY_TEXT,
+    "UR": _DUMMY_TEXT,
+    "AS": "000D",
+    "DA": "19000101",
+    "DT": "19000101000000",
+    "TM": "000000",
+    "DS": "0",
+    "IS": "0",
+    "FL": 0.0,
+    "FD": 0.0,
+    "SL": 0,
+    "SS": 0,
+    "SV": 0,
+    "UL": 0,
+    "US": 0,
+    "UV": 0,
+    "AT": 0,
+    "OB": b"\x00\x00",
+    "OD": b"\x00" * 8,
+    "OF": b"\x00" * 4,
+    "OL": b"\x00" * 4,
+    "OV": b"\x00" * 8,
+    "OW": b"\x00\x00",
+    "UN": b"\x00\x00",
 }
 
 
@@ -249,8 +280,8 @@ def _one(items: list) -> Any:
     return items[0] if len(items) == 1 else items
 
 
-def _key(b: Builtin) -> "keyed.Key":
-    return keyed.resolve_key(b.key)
+def _key(b: Builtin) -> keys.Key:
+    return keys.resolve_key(b.key)
 
 
 def _need(element: Any, b: Builtin) -> None:
@@ -290,7 +321,7 @@ def _hashuid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     texts = rawtext.uid_texts(raw) if raw is not None else None
     if texts is None:
         texts = _text_items(element.value)
-    out = [keyed.hash_uid(key, u, prefix) if u.strip() else u for u in texts]
+    out = [keys.hash_uid(key, u, prefix) if u.strip() else u for u in texts]
     return _one(out) if out else ""
 
 
@@ -303,7 +334,7 @@ def _hashid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     texts = rawtext.texts(raw) if raw is not None else None
     if texts is None:
         texts = _text_items(element.value)
-    out = [keyed.hash_id(key, v, length, prefix) if v.strip() else v for v in texts]
+    out = [keys.hash_id(key, v, length, prefix) if v.strip() else v for v in texts]
     return _one(out) if out else ""
 
 
@@ -322,9 +353,9 @@ def _patient(b: Builtin, run: Any) -> str:
 
 
 def _shift_one(text: str, vr: str, days: int) -> str:
-    from .dates import parse_da, parse_dt
-
     import datetime as _dt
+
+    from .dates import parse_da, parse_dt
 
     if vr == "DA":
         d = parse_da(text)
@@ -350,7 +381,7 @@ def _dateshift(b: Builtin, field: Any, element: Any, run: Any) -> Any:
         return element.value  # a whole-day shift keeps the time of day
     if vr not in ("DA", "DT"):
         raise BuiltinFailed(f"deid_func:dateshift works on DA, DT and TM elements, not VR {vr}")
-    days = keyed.day_offset(_key(b), _patient(b, run), int(b.option("max_days", 365)))
+    days = keys.day_offset(_key(b), _patient(b, run), int(b.option("max_days", 365)))
     try:
         out = [_shift_one(v, vr, days) if v.strip() else v for v in _text_items(element.value)]
     except OverflowError:
@@ -362,6 +393,7 @@ def _dummy(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     _need(element, b)
     vr = element.VR
     if vr == "SQ":
+
         def change(ds, tag, elem):
             if elem.VR in TEXT_VRS and elem.value not in (None, ""):
                 elem.value = dummy_value(elem.VR)
@@ -370,25 +402,44 @@ def _dummy(b: Builtin, field: Any, element: Any, run: Any) -> Any:
         return element.value
     if vr == "UI":
         key = _key(b)
-        return keyed.hash_uid(key, "dummy\x00" + str(element.value or ""))
+        return keys.hash_uid(key, "dummy\x00" + str(element.value or ""))
     return dummy_value(vr)
 
 
 #: identifying values of the dataset that scrub removes from text
 _SCRUB_SOURCES = (
-    "PatientName", "PatientID", "OtherPatientIDs", "OtherPatientNames", "PatientBirthName",
-    "PatientMotherBirthName", "PatientBirthDate", "PatientAddress", "PatientTelephoneNumbers",
-    "IssuerOfPatientID", "MedicalRecordLocator", "AdmissionID", "AccessionNumber", "StudyID",
-    "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "ReferringPhysicianName",
-    "PerformingPhysicianName", "NameOfPhysiciansReadingStudy", "OperatorsName", "PhysiciansOfRecord",
-    "RequestingPhysician", "ResponsiblePerson", "StationName", "DeviceSerialNumber",
+    "PatientName",
+    "PatientID",
+    "OtherPatientIDs",
+    "OtherPatientNames",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+    "PatientBirthDate",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "IssuerOfPatientID",
+    "MedicalRecordLocator",
+    "AdmissionID",
+    "AccessionNumber",
+    "StudyID",
+    "InstitutionName",
+    "InstitutionAddress",
+    "InstitutionalDepartmentName",
+    "ReferringPhysicianName",
+    "PerformingPhysicianName",
+    "NameOfPhysiciansReadingStudy",
+    "OperatorsName",
+    "PhysiciansOfRecord",
+    "RequestingPhysician",
+    "ResponsiblePerson",
+    "StationName",
+    "DeviceSerialNumber",
 )
 
 
 #: Words of an address that name no place (scrub leaves them in the text).
 _ADDRESS_WORDS = frozenset(
-    "road street avenue lane drive boulevard court place square suite floor building house apartment "
-    "north south east west main unit block flat".split()
+    "road street avenue lane drive boulevard court place square suite floor building house apartment north south east west main unit block flat".split()
 )
 
 
@@ -441,6 +492,7 @@ def _scrub(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     _need(element, b)
     rx = _scrub_regex(run)
     if element.VR == "SQ":
+
         def change(ds, tag, elem):
             if elem.VR in _SCRUB_VRS and isinstance(elem.value, (str, MultiValue, list)):
                 new = [_scrub_text(v, rx, elem.VR) for v in _text_items(elem.value)]

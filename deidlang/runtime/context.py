@@ -12,8 +12,8 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from .. import regexes
-from ..diagnostics import ApplyError
+from ..lang import regexes
+from ..lang.diagnostics import ApplyError
 from .selectors import FieldsGroup
 from .universe import DicomField, keyword_of, tag_string
 from .values import items_of

@@ -45,9 +45,7 @@ def parse_dt(text: str) -> tuple[dt.datetime, str] | None:
         return None
     y, mo, d, h, mi, s, frac, off = m.groups()
     try:
-        value = dt.datetime(
-            int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), int((frac or "0").ljust(6, "0"))
-        )
+        value = dt.datetime(int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), int((frac or "0").ljust(6, "0")))
     except ValueError:
         return None
     if off and (int(off[1:3]) > 23 or int(off[3:5]) > 59):

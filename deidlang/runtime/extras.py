@@ -22,10 +22,10 @@ from typing import Any, ClassVar, Iterable
 
 import attrs
 
-from ..source import Span
+from ..lang.source import Span
 from .actions import assign, resolve
 from .context import Run
-from .selectors import FieldInfo
+from .universe import FieldInfo
 
 __all__ = ["Private", "Creator", "KeepValue", "RemovePrivate", "chain", "select_extra"]
 
@@ -150,7 +150,7 @@ def chain(programs: Iterable[Any]) -> list[Any]:
     """The Programs to apply one after the other, each also honouring the KEEP lines
     of the recipes before it (their protection, not their values). Anything that is
     not a deidlang Program is passed through unchanged."""
-    from . import Program, _Cache
+    from .program import Cache, Program
 
     out: list[Any] = []
     earlier: list[Any] = []  # KEEP selectors of the programs so far
@@ -169,7 +169,7 @@ def chain(programs: Iterable[Any]) -> list[Any]:
                     selectors.append(sel)
                 if index not in keep:
                     keep.append(index)
-            program = attrs.evolve(program, selectors=tuple(selectors), keep=tuple(keep), cache=_Cache())
+            program = attrs.evolve(program, selectors=tuple(selectors), keep=tuple(keep), cache=Cache())
         out.append(program)
         for index in program.keep:
             sel = program.selectors[index]

@@ -26,7 +26,7 @@ into local copies.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
@@ -34,10 +34,13 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
-from .. import regexes
-from ..diagnostics import ApplyError
-from ..source import Span
+from ..lang import regexes
+from ..lang.diagnostics import ApplyError
+from ..lang.source import Span
 from .inspection import Criterion, Inspection, LabelMatch, Region
+
+if TYPE_CHECKING:
+    from .context import Run
 
 __all__ = [
     "TopElement",
@@ -65,7 +68,7 @@ def element_value(ds: Dataset, tag: int) -> Any:
     A raw element is converted into a local copy, so reading never changes
     the dataset (``ds[tag]`` would replace the raw element in place).
     """
-    elem = ds._dict.get(tag)
+    elem = ds._dict.get(tag)  # type: ignore[call-overload]  # keyed by BaseTag, an int
     if elem is None:
         return _ABSENT
     if isinstance(elem, RawDataElement):
@@ -73,7 +76,7 @@ def element_value(ds: Dataset, tag: int) -> Any:
             return ds[tag].value  # a deferred read (dcmread(defer_size=...)): let pydicom load it
         try:
             encoding = ds._character_set
-        except Exception:  # pragma: no cover - a broken SpecificCharacterSet
+        except Exception:  # noqa: BLE001  # pragma: no cover - a broken SpecificCharacterSet
             encoding = None
         elem = convert_raw_data_element(elem, encoding=encoding, ds=ds)
     return elem.value
@@ -132,7 +135,7 @@ def _is_empty(value: Any) -> bool:
         return False
     try:
         return not value
-    except Exception:  # pragma: no cover - a value without a truth value
+    except Exception:  # noqa: BLE001  # pragma: no cover - a value without a truth value
         return False
 
 
@@ -298,8 +301,8 @@ class _Lists:
     def __getitem__(self, index: int):
         if index in self.done:
             return self.done[index]
-        from .selectors import FieldInfo, SelectVR, UidPath
-        from .universe import element_vr
+        from .selectors import SelectVR, UidPath
+        from .universe import FieldInfo, element_vr
 
         sel = self.program.selectors[index]
         if isinstance(sel, UidPath):
@@ -322,7 +325,7 @@ class _View:
         self.path = path
         self._values: dict = {}
         self._texts: dict = {}
-        self._run = None
+        self._run: Run | None = None
 
     def values(self, reader: Reader) -> list:
         found = self._values.get(reader, _ABSENT)

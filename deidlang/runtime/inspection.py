@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import attrs
 
-from ..source import Span
+from ..lang.source import Span
 
 
 @attrs.frozen

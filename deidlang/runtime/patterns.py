@@ -2,10 +2,11 @@
 ``Last^First`` names, and the HIPAA Safe Harbor kinds (telephone numbers, ZIP
 codes, e-mail and web addresses, IP addresses, social security numbers).
 
-Used where text comes from outside the header: words read from pixels by OCR
-(:mod:`deidlang.ocr.match`), annotations of graphics and structured content,
-and ``deid_func:safeharbor`` (Safe Harbor's free text). Each pattern is a
-plain ``re`` pattern with a kind, the words a report gives (never the value).
+Used where text comes from outside the header: today the words read from pixels
+by OCR (:mod:`deidlang.ocr.match`, :data:`GENERIC`). :data:`SAFE_HARBOR` and
+:func:`scrub` are the Safe Harbor kinds for free text, tested but not yet used by a
+command. Each pattern is a plain ``re`` pattern with a kind, the words a report
+gives (never the value).
 """
 
 from __future__ import annotations
@@ -20,20 +21,26 @@ _DAY = r"(?:0?[1-9]|[12][0-9]|3[01])"
 _MON = r"(?:0?[1-9]|1[0-2])"
 _YEAR = r"(?:19|20)[0-9]{2}"
 
-#: (kind, compiled pattern): the generic shapes OCR and graphics cleaning look for.
+#: (kind, compiled pattern): the generic shapes OCR looks for.
 GENERIC: tuple[tuple[str, re.Pattern], ...] = (
-    ("a date", re.compile(
-        rf"(?<![0-9])(?:{_YEAR}[-/.]{_MON}[-/.]{_DAY}|{_DAY}[-/.]{_MON}[-/.](?:{_YEAR}|[0-9]{{2}})|{_MON}[-/.]{_DAY}[-/.](?:{_YEAR}|[0-9]{{2}})"
-        rf"|{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]))(?![0-9])"
-        rf"|(?<![0-9a-z]){_DAY}[ -]?{_MONTH}[ ,-]*(?:{_YEAR}|[0-9]{{2}})(?![0-9])"
-        rf"|(?<![a-z]){_MONTH} {_DAY},? {_YEAR}(?![0-9])",
-        re.IGNORECASE,
-    )),
+    (
+        "a date",
+        re.compile(
+            rf"(?<![0-9])(?:{_YEAR}[-/.]{_MON}[-/.]{_DAY}|{_DAY}[-/.]{_MON}[-/.](?:{_YEAR}|[0-9]{{2}})|{_MON}[-/.]{_DAY}[-/.](?:{_YEAR}|[0-9]{{2}})"
+            rf"|{_YEAR}(?:0[1-9]|1[0-2])(?:0[1-9]|[12][0-9]|3[01]))(?![0-9])"
+            rf"|(?<![0-9a-z]){_DAY}[ -]?{_MONTH}[ ,-]*(?:{_YEAR}|[0-9]{{2}})(?![0-9])"
+            rf"|(?<![a-z]){_MONTH} {_DAY},? {_YEAR}(?![0-9])",
+            re.IGNORECASE,
+        ),
+    ),
     ("a long digit string", re.compile(r"(?<![0-9])[0-9]{6,}(?![0-9])")),
-    ("a Last^First name", re.compile(
-        r"(?<![^\W\d_])[^\W\d_]{2,}[-'’]?[^\W\d_]*\s*[\^*]\s*[^\W\d_]{2,}"
-        r"|(?<![^\W\d_])[A-Z][A-Z'’-]{1,}, ?[A-Z][A-Za-z'’-]+(?![^\W\d_])"
-    )),
+    (
+        "a Last^First name",
+        re.compile(
+            r"(?<![^\W\d_])[^\W\d_]{2,}[-'’]?[^\W\d_]*\s*[\^*]\s*[^\W\d_]{2,}"
+            r"|(?<![^\W\d_])[A-Z][A-Z'’-]{1,}, ?[A-Z][A-Za-z'’-]+(?![^\W\d_])"
+        ),
+    ),
 )
 
 #: (kind, pattern): what HIPAA Safe Harbor names that free text can hold.

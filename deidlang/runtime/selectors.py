@@ -20,8 +20,8 @@ from typing import ClassVar
 
 import attrs
 
-from .. import regexes
-from .universe import DicomField, keyword_of, name_of, repeater_keyword_of, tag_string
+from ..lang import regexes
+from .universe import DicomField, FieldInfo
 
 __all__ = [
     "FieldInfo",
@@ -38,69 +38,6 @@ __all__ = [
     "from_text",
     "pattern_for",
 ]
-
-
-class FieldInfo:
-    """What static selectors may look at: computed once per distinct field key."""
-
-    __slots__ = ("tag", "name", "creator", "vr", "_exact", "_reps")
-
-    def __init__(self, tag: int, name: str, creator: object, vr: str | None):
-        self.tag = tag
-        self.name = name
-        self.creator = creator
-        self.vr = vr
-        self._exact: frozenset[str] | None = None
-        self._reps: tuple[str, ...] | None = None
-
-    @classmethod
-    def of(cls, field: DicomField, vr: str | None = None) -> FieldInfo:
-        return cls(field.tag_int, field.name, field.creator, vr)
-
-    @property
-    def is_private(self) -> bool:
-        return bool((self.tag >> 16) & 1)
-
-    def _private_forms(self, creator: object) -> tuple[str, str]:
-        g, e = self.tag >> 16, self.tag & 0xFF
-        bare = f'{g:04X},"{creator}",{e:02X}'
-        return bare, f"({bare})"
-
-    def exact_keys(self) -> frozenset[str]:
-        """Lower-cased strings an exact reference may equal (deid's lookup tables)."""
-        keys = self._exact
-        if keys is None:
-            tag = self.tag
-            ks = {tag_string(tag).lower(), f"{tag >> 16:04x}{tag & 0xFFFF:04x}"}
-            if self.name:
-                ks.add(self.name.lower())
-            ename = name_of(tag, self.creator)
-            if ename:
-                ks.add(ename.lower())
-            kw = keyword_of(tag) or repeater_keyword_of(tag)  # deid sees no keyword in repeating groups (W419)
-            if kw:
-                ks.add(kw.lower())
-            if self.is_private:
-                ks.update(f.lower() for f in self._private_forms(self.creator))
-            keys = self._exact = frozenset(ks)
-        return keys
-
-    def representations(self) -> tuple[str, ...]:
-        """The strings an expander regex is searched in (spec 3.3, in deid's order)."""
-        reps = self._reps
-        if reps is None:
-            tag = self.tag
-            r = [
-                self.name.lower(),
-                tag_string(tag).lower(),
-                f"{tag >> 16:04X}{tag & 0xFFFF:04X}",
-                name_of(tag, self.creator),
-                keyword_of(tag),
-            ]
-            if self.is_private and self.creator is not None:
-                r.extend(self._private_forms(self.creator))
-            reps = self._reps = tuple(r)
-        return reps
 
 
 # --------------------------------------------------------------------------- selectors
@@ -146,7 +83,7 @@ class Pattern:
 
     The regex is compiled as written with IGNORECASE (deid lower-cases it
     first, which turns ``\\D`` into ``\\d``: see docs/differences-from-deid.md),
-    into a :class:`deidlang.regexes.Matcher` (linear time, or time-limited).
+    into a :class:`deidlang.lang.regexes.Matcher` (linear time, or time-limited).
     """
 
     static: ClassVar[bool] = True

@@ -45,11 +45,12 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.tag import Tag
 
-from .sequences import convert as convert_sequence
+from ..dicomio.sequences import convert as convert_sequence
 
 __all__ = [
     "DEFAULT_SKIP",
     "DicomField",
+    "FieldInfo",
     "fields",
     "keyword_of",
     "name_of",
@@ -118,7 +119,7 @@ def name_of(tag: int, creator: object = None) -> str:
             name = "Private tag data"
             if creator:
                 try:
-                    name = f"[{private_dictionary_description(Tag(tag), creator)}]"
+                    name = f"[{private_dictionary_description(Tag(tag), creator)}]"  # type: ignore[arg-type]  # a creator's text
                 except (KeyError, TypeError, ValueError):
                     pass
             elif (tag & 0xFFFF) >> 8 == 0:
@@ -300,10 +301,8 @@ class DicomField:
     def name_contains(self, expression) -> bool:
         """deid's ``name_contains``: a regex searched in the field's representations.
 
-        A string is compiled by :mod:`deidlang.regexes` (bounded cost); a compiled
+        A string is compiled by :mod:`deidlang.lang.regexes` (bounded cost); a compiled
         pattern the caller made is used as it is."""
-        from .selectors import FieldInfo
-
         search = _searcher(expression)
         info = FieldInfo.of(self)
         return any(search(r) for r in info.representations())
@@ -350,9 +349,9 @@ class DicomField:
 
 def _searcher(expression):
     """``text -> found`` for a pattern string (case-insensitive, through
-    :mod:`deidlang.regexes`) or an object with a ``search`` method."""
+    :mod:`deidlang.lang.regexes`) or an object with a ``search`` method."""
     if isinstance(expression, str):
-        from .. import regexes
+        from ..lang import regexes
 
         return regexes.compile(expression).search
     search = expression.search
@@ -369,7 +368,7 @@ def _creator_value(d: Dataset, ctag: int) -> object:
     trailing spaces and NULs stripped) without converting the element;
     anything else goes through pydicom.
     """
-    raw = d._dict[ctag]
+    raw = d._dict[ctag]  # type: ignore[index]  # Dataset._dict is keyed by BaseTag, an int
     if type(raw) is RawDataElement and raw.VR in ("LO", None):
         v = raw.value
         if isinstance(v, bytes) and v.isascii() and b"\\" not in v and b"\x1b" not in v:
@@ -395,13 +394,13 @@ def _is_sequence_raw(elem, tag: int) -> bool | None:
 
 def element_vr(d: Dataset, tag: int) -> str:
     """The VR deid would see for an element (converting only when the raw VR is not final)."""
-    elem = d._dict[tag]
+    elem = d._dict[tag]  # type: ignore[index]  # keyed by BaseTag, an int
     if type(elem) is RawDataElement:
         vr = elem.VR
         if vr is not None and vr != "UN":
             return vr
         return d[tag].VR
-    return elem.VR
+    return elem.VR  # type: ignore[return-value]  # a converted element's VR is set
 
 
 def walk(
@@ -463,7 +462,7 @@ def walk(
                         if creator is _UNSET:
                             creator = cvalues[ctag] = _creator_value(d, ctag)
                 else:
-                    creator = elem.private_creator
+                    creator = elem.private_creator  # type: ignore[union-attr]  # a DataElement: the raw ones were handled above
                     if creator is not None and not isinstance(creator, str):
                         creator = str(creator)
             if top:
@@ -525,3 +524,66 @@ def fields(
     """deid's field universe for ``dataset`` (see the module docstring)."""
     skip_list = skip if isinstance(skip, SkipList) else SkipList(skip)
     return walk(dataset, skip_tags=skip_list.tags, expand_sequences=expand_sequences)
+
+
+class FieldInfo:
+    """What static selectors may look at: computed once per distinct field key."""
+
+    __slots__ = ("tag", "name", "creator", "vr", "_exact", "_reps")
+
+    def __init__(self, tag: int, name: str, creator: object, vr: str | None):
+        self.tag = tag
+        self.name = name
+        self.creator = creator
+        self.vr = vr
+        self._exact: frozenset[str] | None = None
+        self._reps: tuple[str, ...] | None = None
+
+    @classmethod
+    def of(cls, field: DicomField, vr: str | None = None) -> FieldInfo:
+        return cls(field.tag_int, field.name, field.creator, vr)
+
+    @property
+    def is_private(self) -> bool:
+        return bool((self.tag >> 16) & 1)
+
+    def _private_forms(self, creator: object) -> tuple[str, str]:
+        g, e = self.tag >> 16, self.tag & 0xFF
+        bare = f'{g:04X},"{creator}",{e:02X}'
+        return bare, f"({bare})"
+
+    def exact_keys(self) -> frozenset[str]:
+        """Lower-cased strings an exact reference may equal (deid's lookup tables)."""
+        keys = self._exact
+        if keys is None:
+            tag = self.tag
+            ks = {tag_string(tag).lower(), f"{tag >> 16:04x}{tag & 0xFFFF:04x}"}
+            if self.name:
+                ks.add(self.name.lower())
+            ename = name_of(tag, self.creator)
+            if ename:
+                ks.add(ename.lower())
+            kw = keyword_of(tag) or repeater_keyword_of(tag)  # deid sees no keyword in repeating groups (W419)
+            if kw:
+                ks.add(kw.lower())
+            if self.is_private:
+                ks.update(f.lower() for f in self._private_forms(self.creator))
+            keys = self._exact = frozenset(ks)
+        return keys
+
+    def representations(self) -> tuple[str, ...]:
+        """The strings an expander regex is searched in (spec 3.3, in deid's order)."""
+        reps = self._reps
+        if reps is None:
+            tag = self.tag
+            r = [
+                self.name.lower(),
+                tag_string(tag).lower(),
+                f"{tag >> 16:04X}{tag & 0xFFFF:04X}",
+                name_of(tag, self.creator),
+                keyword_of(tag),
+            ]
+            if self.is_private and self.creator is not None:
+                r.extend(self._private_forms(self.creator))
+            reps = self._reps = tuple(r)
+        return reps

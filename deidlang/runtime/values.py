@@ -20,7 +20,7 @@ from pydicom.sequence import Sequence
 from pydicom.valuerep import DSfloat
 
 if TYPE_CHECKING:
-    from .. import regexes
+    from ..lang import regexes
 
 __all__ = [
     "Constant",
@@ -31,7 +31,6 @@ __all__ = [
     "Uncoercible",
     "coerce",
     "deid_typed",
-    "from_text",
     "items_of",
 ]
 
@@ -95,7 +94,7 @@ class Filter:
 
     kind: str
     argument: str
-    regex: regexes.Matcher | None = attrs.field(default=None, eq=False)  # deidlang/regexes.py
+    regex: regexes.Matcher | None = attrs.field(default=None, eq=False)  # deidlang/lang/regexes.py
 
     @property
     def text(self) -> str:
@@ -122,9 +121,12 @@ def _one_or_many(items: list) -> Any:
 
 #: The range of each binary integer VR (PS3.5 6.2).
 INT_RANGES = {
-    "US": (0, 2**16 - 1), "SS": (-(2**15), 2**15 - 1),
-    "UL": (0, 2**32 - 1), "SL": (-(2**31), 2**31 - 1),
-    "UV": (0, 2**64 - 1), "SV": (-(2**63), 2**63 - 1),
+    "US": (0, 2**16 - 1),
+    "SS": (-(2**15), 2**15 - 1),
+    "UL": (0, 2**32 - 1),
+    "SL": (-(2**31), 2**31 - 1),
+    "UV": (0, 2**64 - 1),
+    "SV": (-(2**63), 2**63 - 1),
 }
 
 
@@ -311,16 +313,3 @@ def items_of(value: Any) -> list:
     if isinstance(value, (list, tuple, MultiValue)):
         return list(value)
     return [value]
-
-
-def from_text(text: str) -> Value:
-    """A value source for a raw deid value string (config ``put.actions``)."""
-    if text.startswith("var:"):
-        return Var(text[4:])
-    if text.startswith("func:"):
-        return Func(text[5:])
-    if text.startswith("deid_func:"):
-        from .builtins import builtin_from_text
-
-        return builtin_from_text(text)
-    return Constant(text)

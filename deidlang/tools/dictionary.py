@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Iterable, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from pydicom.datadict import DicomDictionary, RepeatersDictionary
 
-from .. import nodes
+from ..lang import nodes
 
 __all__ = ["Attribute", "attributes", "by_keyword", "by_tag", "describe", "profile_row", "selected", "CODE_WORDS", "BUILTINS"]
 
@@ -90,7 +90,7 @@ CODE_WORDS = {
 
 def profile_row(attr: Attribute):
     """The Table E.1-1 row of an attribute, or None."""
-    from .. import profile
+    from ..privacy import profile
 
     for row in profile.rows():
         if attr.tag is not None and row.tag == attr.tag:
@@ -102,7 +102,7 @@ def profile_row(attr: Attribute):
 
 def describe(attr: Attribute) -> str:
     """Markdown: name, tag, VR, VM and the PS3.15 action."""
-    from .. import profile
+    from ..privacy import profile
 
     lines = [f"**{attr.keyword}** {attr.pattern} — {attr.name}" + (" *(retired)*" if attr.retired else ""), "", f"VR `{attr.vr}` · VM `{attr.vm}`"]
     row = profile_row(attr)
@@ -140,10 +140,10 @@ def selected(field: object, limit: int | None = None, recipe: nodes.Recipe | Non
 
 
 @functools.lru_cache(maxsize=512)
-def _matching(field: object) -> tuple[Attribute, ...] | None:
+def _matching(field: Any) -> tuple[Attribute, ...] | None:
     """Every dictionary attribute an expander (or ALL) selects, computed once per expression."""
     from ..compiler import selector_for
-    from ..runtime.selectors import FieldInfo
+    from ..runtime.universe import FieldInfo
 
     try:
         sel = selector_for(field)

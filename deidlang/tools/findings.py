@@ -3,7 +3,7 @@ show them too (the language server, ``deidc doc``).
 
 deid-compatibility notes (the W4xx findings: lines deid would run
 differently) are shown only when asked (``deidc check --deid-compat``). The
-checker and :mod:`deidlang.diagnostics` decide which findings those are when
+checker and :mod:`deidlang.lang.diagnostics` decide which findings those are when
 they know (``check_recipe(deid_compat=...)``, ``diagnostics.visible``);
 until then the W4xx codes are left out here.
 """
@@ -13,13 +13,14 @@ from __future__ import annotations
 import inspect
 from typing import Any, Iterable, Mapping
 
-from .. import checker, diagnostics
-from ..diagnostics import Diagnostic
-from ..parser import ParseResult
+from .. import checks
+from ..lang import diagnostics
+from ..lang.diagnostics import Diagnostic
+from ..lang.parser import ParseResult
 
 __all__ = ["findings"]
 
-_CHECK_TAKES_COMPAT = "deid_compat" in inspect.signature(checker.check_recipe).parameters
+_CHECK_TAKES_COMPAT = "deid_compat" in inspect.signature(checks.check_recipe).parameters
 
 
 def findings(
@@ -31,7 +32,7 @@ def findings(
 ) -> list[Diagnostic]:
     """``deidc check [--deid-compat]``'s findings for one parsed recipe."""
     options: dict[str, Any] = {"deid_compat": deid_compat} if _CHECK_TAKES_COMPAT else {}
-    found = checker.check_recipe(result, ids=ids, functions=functions, **options)
+    found = checks.check_recipe(result, ids=ids, functions=functions, **options)
     visible = getattr(diagnostics, "visible", None)
     if visible is not None:
         return list(visible(found, deid_compat=deid_compat))

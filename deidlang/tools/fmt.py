@@ -34,8 +34,8 @@ from typing import Iterable
 
 import attrs
 
-from .. import nodes, parser
-from ..source import Source, split_lines
+from ..lang import nodes, parser
+from ..lang.source import Source, split_lines
 
 __all__ = ["format_text", "is_formatted", "INDENT"]
 

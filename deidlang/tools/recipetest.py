@@ -30,8 +30,6 @@ Expected files hold element values: keep real patient data out of test cases.
 
 from __future__ import annotations
 
-from ..diagnostics import UnknownCode, parse_allow
-
 import json
 import os
 import warnings
@@ -40,7 +38,7 @@ from typing import Any, Iterable, Mapping
 
 import attrs
 
-from ..diagnostics import DeidlangError, RecipeError
+from ..lang.diagnostics import DeidlangError, RecipeError, UnknownCode, parse_allow
 
 __all__ = ["Case", "Outcome", "CaseError", "discover", "load_case", "run_case", "compare", "dataset_from", "SUFFIXES"]
 
@@ -184,8 +182,8 @@ def dataset_from(description: Mapping[str, Any], where: str = "dataset"):
     """A pydicom Dataset from a description: keywords (or "(gggg,eeee)" tags with a VR)
     mapped to values; lists are multi-valued elements, lists of objects sequences;
     ``file_meta`` holds the file meta elements."""
-    from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.datadict import dictionary_VR, tag_for_keyword
+    from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.sequence import Sequence
     from pydicom.tag import Tag
 
@@ -236,7 +234,7 @@ def dataset_from(description: Mapping[str, Any], where: str = "dataset"):
         raise CaseError(f"{where}: 'file_meta' must be an object")
     build(meta_desc, meta, f"{where}.file_meta")
     if "TransferSyntaxUID" not in meta:
-        meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
+        meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"  # type: ignore[assignment]  # pydicom makes it a UID
     ds.file_meta = meta
     return ds
 
@@ -245,8 +243,9 @@ def dataset_from(description: Mapping[str, Any], where: str = "dataset"):
 
 
 def _programs(case: Case):
-    from .. import api, profile
-    from ..runtime import extras, keyed
+    from .. import api
+    from ..privacy import profile
+    from ..runtime import extras, keyed, keys
 
     paths: list[tuple[str, Path]] = []
     for name in case.options:
@@ -265,15 +264,13 @@ def _programs(case: Case):
             programs.append(api.compile(text, path=shown, allow=case.allow))
         except RecipeError as err:  # refused as `deidc run` refuses it (errors, and findings that mean a line does nothing)
             first = err.refused[0]
-            raise CaseError(
-                f"recipe '{shown}' is refused: {len(err.refused)} finding(s), first at line {first.line}: {first.code} {first.message}"
-            ) from None
+            raise CaseError(f"recipe '{shown}' is refused: {len(err.refused)} finding(s), first at line {first.line}: {first.code} {first.message}") from None
     programs = extras.chain(programs)
     if keyed.needs_key(programs):
         if not case.key:
             raise CaseError(f"'{case.path}': the recipes use keyed functions (hashuid, hashid, dateshift): give the case a 'key' (a secret for the tests only)")
         try:
-            key = keyed.key_from_text(case.key, "the test case")
+            key = keys.key_from_text(case.key, "the test case")
         except DeidlangError as err:
             raise CaseError(f"'{case.path}': {err}") from None
         programs = [keyed.bind(p, key) for p in programs]
@@ -296,14 +293,15 @@ def _input(case: Case):
 
 def actual_result(case: Case) -> dict:
     """What the recipes do to the case's input: ``deidc explain --format json --show-values``."""
-    from .. import explain
-    from ..diagnostics import ApplyError
+    from ..lang.diagnostics import ApplyError
+    from ..runtime import explain
 
     programs = _programs(case)
     ds, shown = _input(case)
     funcs = None
     if case.functions:
-        from ..batch import BatchError, load_functions
+        from ..engine.inputs import load_functions
+        from ..engine.job import BatchError
 
         try:
             funcs = load_functions(str(case.at(case.functions)))
@@ -380,7 +378,7 @@ def compare(expected: Mapping, actual: Mapping, *, show_values: bool = False) ->
         e, a = exp.get(uid), act.get(uid)
         label = f"{uid} {(a or e or {}).get('path', '')}".rstrip()
         if a is None:
-            out.append(f"{label}: expected {e.get('outcome')}, but the element is not in the result")
+            out.append(f"{label}: expected {e.get('outcome')}, but the element is not in the result")  # type: ignore[union-attr]  # expected, as it is not found
             continue
         if e is None:
             out.append(f"{label}: not expected, but the result has it ({a.get('outcome')})")

@@ -23,9 +23,11 @@ from typing import Iterable, Sequence
 
 import attrs
 
-from .. import __version__, nodes, parser, profile
-from ..diagnostics import Diagnostic
-from ..source import Source
+from ..lang import nodes, parser
+from ..lang.diagnostics import Diagnostic
+from ..lang.source import Source
+from ..privacy import coverage, profile
+from ..version import __version__
 from .findings import findings
 
 __all__ = ["Review", "RecipeInfo", "build", "render_markdown", "render_html", "FORMATS"]
@@ -60,8 +62,8 @@ class RecipeInfo:
 class Review:
     recipes: tuple[RecipeInfo, ...]
     options: tuple[str, ...]
-    report: profile.Report
-    groups: tuple[tuple[str, tuple[profile.Handling, ...]], ...]
+    report: coverage.Report
+    groups: tuple[tuple[str, tuple[coverage.Handling, ...]], ...]
 
 
 class ReviewError(Exception):
@@ -81,17 +83,19 @@ def build(texts: Sequence[tuple[str, str]], options: Iterable[str] = (), *, deid
         result = parser.parse(Source(text, path))
         found = findings(result, deid_compat=deid_compat)
         errors += [d for d in found if d.is_error]
-        infos.append(RecipeInfo(path, hashlib.sha256(text.encode("utf-8")).hexdigest(), len(result.source.lines), result.recipe, tuple(found), result.source.lines))
+        infos.append(
+            RecipeInfo(path, hashlib.sha256(text.encode("utf-8")).hexdigest(), len(result.source.lines), result.recipe, tuple(found), result.source.lines)
+        )
     if errors:
         raise ReviewError(errors)
     opts = tuple(dict.fromkeys(options))
-    report = profile.coverage([(i.path, i.recipe) for i in infos], opts)
+    report = coverage.coverage([(i.path, i.recipe) for i in infos], opts)
     return Review(tuple(infos), opts, report, _grouped(report))
 
 
-def _grouped(report: profile.Report) -> tuple[tuple[str, tuple[profile.Handling, ...]], ...]:
-    by_option: dict[str, list[profile.Handling]] = {o.name: [] for o in profile.OPTIONS}
-    rest: list[profile.Handling] = []
+def _grouped(report: coverage.Report) -> tuple[tuple[str, tuple[coverage.Handling, ...]], ...]:
+    by_option: dict[str, list[coverage.Handling]] = {o.name: [] for o in profile.OPTIONS}
+    rest: list[coverage.Handling] = []
     for h in report.handlings:
         names = [n for n, _ in h.row.options if n in by_option]
         (by_option[names[0]] if names else rest).append(h)
@@ -103,13 +107,13 @@ def _grouped(report: profile.Report) -> tuple[tuple[str, tuple[profile.Handling,
 # --------------------------------------------------------------------------- pieces shared by both formats
 
 
-def _attribute(h: profile.Handling) -> tuple[str, str]:
+def _attribute(h: coverage.Handling) -> tuple[str, str]:
     r = h.row
     tag = f"({r.pattern.upper()})" if r.pattern != "private" else "private"
     return tag, r.keyword or r.name
 
 
-def _line(h: profile.Handling) -> str:
+def _line(h: coverage.Handling) -> str:
     if h.line is None:
         return ""
     file, line, _col, text = h.line
@@ -117,7 +121,7 @@ def _line(h: profile.Handling) -> str:
 
 
 def _summary(review: Review) -> list[tuple[str, int]]:
-    return [(s, review.report.count(s)) for s in profile.STATUSES]
+    return [(s, review.report.count(s)) for s in coverage.STATUSES]
 
 
 def _selects(line: nodes.ActionLine, recipe: nodes.Recipe) -> str:
@@ -146,7 +150,9 @@ def _group_rows(review: Review) -> list[tuple[str, str, str, str]]:
     for info in review.recipes:
         for kind in ("values", "fields"):
             for name, lines in info.recipe.groups(kind).items():
-                members = "; ".join(f"{g.action} {g.field.text}" + (" " + ";".join(f"{o.name}={o.value}" for o in g.options) if g.options else "") for g in lines)
+                members = "; ".join(
+                    f"{g.action} {g.field.text}" + (" " + ";".join(f"{o.name}={o.value}" for o in g.options) if g.options else "") for g in lines
+                )
                 out.append((info.path, f"%{kind}", name, members))
     return out
 
@@ -201,7 +207,9 @@ def _md_code(text: str) -> str:
 
 def render_markdown(review: Review) -> str:
     out = ["# De-identification review", ""]
-    out.append(f"Produced by deidlang {__version__} (`deidc doc`) against DICOM PS3.15 {profile.EDITION}, Annex E, Table E.1-1 (Basic Application Level Confidentiality Profile).")
+    out.append(
+        f"Produced by deidlang {__version__} (`deidc doc`) against DICOM PS3.15 {profile.EDITION}, Annex E, Table E.1-1 (Basic Application Level Confidentiality Profile)."
+    )
     out += ["", "## Recipes", "", "Applied in this order; the KEEP lines of each protect elements from the later ones.", ""]
     out += ["| # | recipe | lines | SHA-256 | findings |", "|---|---|---|---|---|"]
     for i, info in enumerate(review.recipes, 1):
@@ -223,7 +231,13 @@ def render_markdown(review: Review) -> str:
     for status, n in _summary(review):
         out.append(f"| {status} | {n} | {meaning[status]} |")
     out.append(f"| all | {len(review.report.handlings)} | rows of Table E.1-1 |")
-    out += ["", "## Attributes", "", "Grouped as PS3.15 groups them: by the profile option that concerns each attribute. Codes: D dummy value, Z empty or dummy, X remove, K keep, C clean, U new consistent UID.", ""]
+    out += [
+        "",
+        "## Attributes",
+        "",
+        "Grouped as PS3.15 groups them: by the profile option that concerns each attribute. Codes: D dummy value, Z empty or dummy, X remove, K keep, C clean, U new consistent UID.",
+        "",
+    ]
     for title, rows in review.groups:
         out += [f"### {title}", "", "| tag | attribute | profile | the recipes | line | status |", "|---|---|---|---|---|---|"]
         for h in rows:
@@ -283,9 +297,20 @@ def _code(text: str) -> str:
 
 
 def render_html(review: Review) -> str:
-    out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">', "<title>De-identification review</title>", f"<style>{_CSS}</style>", "</head>", "<body>"]
+    out = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        "<title>De-identification review</title>",
+        f"<style>{_CSS}</style>",
+        "</head>",
+        "<body>",
+    ]
     out.append("<h1>De-identification review</h1>")
-    out.append(f"<p>Produced by deidlang {_h(__version__)} (<code>deidc doc</code>) against DICOM PS3.15 {_h(profile.EDITION)}, Annex E, Table E.1-1 (Basic Application Level Confidentiality Profile).</p>")
+    out.append(
+        f"<p>Produced by deidlang {_h(__version__)} (<code>deidc doc</code>) against DICOM PS3.15 {_h(profile.EDITION)}, Annex E, Table E.1-1 (Basic Application Level Confidentiality Profile).</p>"
+    )
     out.append("<h2>Recipes</h2><p>Applied in this order; the KEEP lines of each protect elements from the later ones.</p>")
     rows = []
     for i, info in enumerate(review.recipes, 1):
@@ -294,12 +319,18 @@ def render_html(review: Review) -> str:
     out += _table(["#", "recipe", "lines", "SHA-256", "findings"], rows)
     out.append("<h2>Profile options</h2>")
     if review.options:
-        out.append("<ul>" + "".join(f"<li>{_h(profile.option(o).meaning)} ({_h(o)}, CID 7050 code {_h(profile.option(o).code)})</li>" for o in review.options) + "</ul>")
+        out.append(
+            "<ul>"
+            + "".join(f"<li>{_h(profile.option(o).meaning)} ({_h(o)}, CID 7050 code {_h(profile.option(o).code)})</li>" for o in review.options)
+            + "</ul>"
+        )
     else:
         out.append("<p>None: the Basic Profile alone.</p>")
     out.append("<h2>Coverage summary</h2>")
     out += _table(["status", "rows"], [[_h(s), str(n)] for s, n in _summary(review)] + [["all", str(len(review.report.handlings))]])
-    out.append("<h2>Attributes</h2><p>Grouped as PS3.15 groups them: by the profile option that concerns each attribute. Codes: D dummy value, Z empty or dummy, X remove, K keep, C clean, U new consistent UID.</p>")
+    out.append(
+        "<h2>Attributes</h2><p>Grouped as PS3.15 groups them: by the profile option that concerns each attribute. Codes: D dummy value, Z empty or dummy, X remove, K keep, C clean, U new consistent UID.</p>"
+    )
     for title, handlings in review.groups:
         out.append(f"<h3>{_h(title)}</h3>")
         rows, classes = [], []
@@ -318,7 +349,10 @@ def render_html(review: Review) -> str:
     filters = _filter_rows(review)
     if filters:
         out.append("<h2>Pixel filters</h2>")
-        out += _table(["recipe", "group", "line", "label", "criteria", "coordinates"], [[_code(f), _h(g), str(n), _h(lab), _h(c), _h(co)] for f, g, n, lab, c, co in filters])
+        out += _table(
+            ["recipe", "group", "line", "label", "criteria", "coordinates"],
+            [[_code(f), _h(g), str(n), _h(lab), _h(c), _h(co)] for f, g, n, lab, c, co in filters],
+        )
     out.append("<h2>Findings of <code>deidc check</code></h2>")
     findings = [d for info in review.recipes for d in info.findings]
     if findings:

@@ -1,0 +1,337 @@
+"""Checks of ``%filter`` sections: criteria (fields, predicates, patterns, how deid
+splits and chains them) and coordinates."""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+from ..lang import nodes
+from ..lang.diagnostics import Diagnostic
+from .context import (
+    BARE_PREDICATES,
+    PREDICATES,
+    UPPER_ESCAPE_RE,
+    VALUED_PREDICATES,
+    Context,
+    exact_attr,
+    folded_attr,
+    regex_error,
+    span_after,
+    sub_span,
+    suggest_keyword,
+    tag_attr,
+    tag_text,
+    unbounded_regex,
+)
+
+# --------------------------------------------------------------------------- filters
+
+
+def check_criteria(ctx: Context) -> Iterator[Diagnostic]:
+    """Criterion lines: values, fields, operators, comments and deid's line splitting."""
+    lines = ctx.lines
+    for lab in ctx.labels:
+        for index, cl in enumerate(lab.criteria):
+            span = cl.span
+            line = lines[span.line - 1]
+            if cl.operator == "or" and index > 0:
+                yield ctx.diag(
+                    sub_span(span, 0, 2),
+                    "W409",
+                    "deid ANDs every criterion line of a LABEL, so this '||' line must hold too; deidlang ORs it with the lines above",
+                    "put alternatives on one line (`contains A x || contains B y`) to get the same result from both",
+                )
+            crits = cl.criteria
+            for c in crits:
+                f = c.field
+                value = c.value
+                if value is None and c.predicate in VALUED_PREDICATES:
+                    yield ctx.diag(
+                        span_after(f.span),
+                        "E303",
+                        f"'{c.predicate}' needs a value after the field",
+                        f"write `{c.predicate} {f.text} <value>` (deid exits on this line)",
+                    )
+                if type(f) is nodes.Keyword:
+                    attr = exact_attr(f.name)
+                    if attr is None:
+                        yield from _filter_keyword(ctx, f)
+                    elif attr.vm != "1" and c.predicate in ("equals", "notequals"):
+                        yield ctx.diag(
+                            f.span,
+                            "W411",
+                            f"'{f.name}' can hold several values: deid's {c.predicate} then compares the Python text of the whole list (\"['A', 'B']\"); deidlang compares value by value",
+                            f"use `contains {f.name} ...` to get the same result from both",
+                        )
+                else:
+                    yield from _filter_field(ctx, c)
+                if value and c.predicate in ("contains", "notcontains"):
+                    yield from _criterion_regex(ctx, c)
+            if len(crits) > 1:
+                yield from _chain(ctx, cl)
+            body = line[span.column - 1 : span.end_column - 1]
+            if cl.operator is not None:
+                body = body[1 if body[0] == "+" else 2 :].strip()
+            if "+" in body or "||" in body or "  " in body or "\t" in body:
+                yield from _deid_split(ctx, cl, body)
+            if "#" in line[span.end_column - 1 :]:
+                yield _criterion_comment(ctx, cl, line)
+
+
+def _criterion_comment(ctx: Context, cl: nodes.CriterionLine, line: str) -> Diagnostic:
+    tail = line[cl.span.end_column - 1 :]
+    last = cl.criteria[-1]
+    comment = tail[tail.index("#") :].rstrip()
+    if last.value is not None:
+        what = f"part of the value ('{last.value} {comment}'), so the criterion never matches"
+    else:
+        what = f"part of the field ('{last.field.text} {comment}'), which never exists"
+    return ctx.diag(cl.span, "W401", f"deid makes the comment {what}; deidlang ignores the comment", "move the comment to its own line")
+
+
+def _filter_keyword(ctx: Context, f: nodes.Keyword) -> Iterator[Diagnostic]:
+    attr = folded_attr(f.name)
+    if attr is None:
+        yield ctx.diag(
+            f.span,
+            "W201",
+            f"unknown DICOM keyword '{f.name}': this criterion never sees a value",
+            suggest_keyword(f.name) or "filters read top-level elements by keyword",
+        )
+    else:
+        yield ctx.diag(
+            f.span,
+            "W411",
+            f"deid looks up filter fields case-sensitively, so '{f.name}' is always missing under deid; deidlang reads {attr.keyword}",
+            f"write '{attr.keyword}'",
+        )
+
+
+def _filter_field(ctx: Context, c: nodes.Criterion) -> Iterator[Diagnostic]:
+    f = c.field
+    if isinstance(f, nodes.Tag):
+        text = f.text
+        if text[:2].lower() == "0x":
+            if c.predicate in VALUED_PREDICATES:
+                yield ctx.diag(
+                    f.span,
+                    "W411",
+                    f"deid compares '{text}' as the whole element text (tag, name, VR and value); deidlang compares the value",
+                    _keyword_hint(f.value),
+                )
+            return
+        if c.predicate == "empty" and text.isalnum():
+            what = "empty is true whenever the element is present"
+        else:
+            what = "it is always missing"
+        yield ctx.diag(f.span, "W411", f"deid does not understand '{text}' in a filter ({what}); deidlang reads {tag_text(f.value)}", _keyword_hint(f.value))
+    else:
+        what = {
+            nodes.NestedName: "filters see only top-level elements",
+            nodes.UidPath: "filters see only top-level elements",
+        }.get(type(f), "filters read one top-level element by keyword")
+        yield ctx.diag(
+            f.span,
+            "W411",
+            f"deid treats '{f.text}' as a keyword that never exists ({what}); deidlang reads it as a field expression",
+            "use a top-level keyword",
+        )
+
+
+def _keyword_hint(tag: int) -> str:
+    attr = tag_attr(tag)
+    if attr is not None and attr.tag is not None:
+        return f"write the keyword '{attr.keyword}'"
+    return "write the keyword, or 0xGGGGEEEE with missing/present/empty"
+
+
+def _criterion_regex(ctx: Context, c: nodes.Criterion) -> Iterator[Diagnostic]:
+    value = c.value or ""
+    span = c.value_span or c.span
+    err = regex_error(value)
+    if err is not None:
+        pos = err.pos or 0
+        yield ctx.diag(
+            sub_span(span, pos, 1),
+            "E209",
+            f"invalid regular expression '{value}': {err.msg} at position {pos}",
+            r"escape regex characters with a backslash, e.g. '\(' for '('",
+        )
+        return
+    yield from unbounded_regex(ctx, span, value, value.strip())
+    if "\\" in value:
+        m = UPPER_ESCAPE_RE.search(value)
+        if m:
+            yield ctx.diag(
+                sub_span(span, m.start(), m.end() - m.start()),
+                "W407",
+                f"deid lower-cases the pattern, so '\\{m.group(1)}' becomes '\\{m.group(1).lower()}' under deid; deidlang keeps the pattern as written",
+                "avoid upper-case escapes: use a character class such as [^0-9] for \\D",
+            )
+
+
+def _chain(ctx: Context, cl: nodes.CriterionLine) -> Iterator[Diagnostic]:
+    """Inline chains: misaligned values (W410), upper-case words after an operator (W412)."""
+    seen_bare = None
+    for c in cl.criteria:
+        if c.predicate in BARE_PREDICATES:
+            seen_bare = seen_bare or c
+        elif seen_bare is not None:
+            yield ctx.diag(
+                c.span,
+                "W410",
+                f"deid pairs values with criteria by position and '{seen_bare.predicate}' has none, so this '{c.predicate}' gets no value under deid (it never matches); deidlang uses '{c.value}'",
+                "put missing/present/empty criteria after the ones with values, or on their own line",
+            )
+            break
+
+
+def _deid_split(ctx: Context, cl: nodes.CriterionLine, body: str) -> Iterator[Diagnostic]:
+    """W412: lines deid cuts into criteria differently from what they say.
+
+    deid cuts at the first '+' or '||' anywhere (values included) whenever the
+    rest of the line mentions a lower-case criterion word, lower-cases only the
+    first word of each piece, and splits fields and values at single spaces.
+    """
+    ours = [(c.predicate, ctx.text(c.field.span), c.value) for c in cl.criteria]
+    theirs = _deid_pieces(body)
+    if theirs == ours:
+        return
+    upper = list(_upper_predicates(ctx, cl))
+    if upper:
+        yield from upper
+        return
+    if theirs is None:
+        yield ctx.diag(
+            cl.span,
+            "W412",
+            "deid crashes on this line: it cuts criteria at every '+' or '||' that is followed anywhere by a criterion word, even inside a value; deidlang reads the line as written",
+            r"keep '+' and '||' out of values (in a contains pattern, '.' matches a '+') or move that criterion to its own line",
+        )
+    else:
+        shown = " | ".join(f"{p} field '{fld}'" + (f" value '{val}'" if val is not None else "") for p, fld, val in theirs)
+        yield ctx.diag(
+            cl.span,
+            "W412",
+            f"deid reads this line differently: {shown}; deidlang reads it as written",
+            "use single spaces, lower-case criterion words, and keep '+' and '||' out of values",
+        )
+
+
+def _upper_predicates(ctx: Context, cl: nodes.CriterionLine) -> Iterator[Diagnostic]:
+    for c in cl.criteria[1:]:
+        word = ctx.text(c.span)[: len(c.predicate)]
+        if word != c.predicate:
+            yield ctx.diag(
+                sub_span(c.span, 0, len(word)),
+                "W412",
+                f"deid does not see '{word}' after an operator (only lower-case words count), so the rest of the line becomes part of the previous value; deidlang reads it as a criterion",
+                f"write '{c.predicate}'",
+            )
+
+
+def _deid_pieces(body: str) -> list[tuple[str, str, str | None]] | None:
+    """deid's reading of one criterion line (leading operator removed); None if deid crashes or exits."""
+    pieces: list[tuple[str, str, str | None]] = []
+    members = [body]
+    while members:
+        member = members.pop(0).strip()
+        i_or, i_and = member.find("||"), member.find("+")
+        op = None
+        if i_or >= 0:
+            op = "||"
+        if i_and >= 0 and (i_or < 0 or i_or >= i_and):
+            op = "+"
+        if op is not None:
+            head, rest = member.split(op, 1)
+            if any(w in rest for w in PREDICATES):
+                members.append(rest.strip())
+                member = head
+        if " " not in member:
+            return None
+        word, rest = member.split(" ", 1)
+        word = word.lower().strip()
+        if word in VALUED_PREDICATES:
+            if " " not in rest:
+                return None
+            fld, val = rest.split(" ", 1)
+            pieces.append((word, fld.strip(), val.strip()))
+        elif word in BARE_PREDICATES:
+            pieces.append((word, rest.strip(), None))
+        else:
+            return None
+    return pieces
+
+
+# --------------------------------------------------------------------------- coordinates
+
+
+def check_coordinates(ctx: Context) -> Iterator[Diagnostic]:
+    """Coordinates: keyword case and ctp from: (W412), empty boxes (W302), from: fields."""
+    for lab in ctx.labels:
+        for co in lab.coordinates:
+            if "#" in ctx.tail(co.span):
+                yield ctx.diag(
+                    co.span,
+                    "W401",
+                    "deid keeps the comment in the coordinates and crashes when it cleans the pixels; deidlang ignores the comment",
+                    "move the comment to its own line",
+                )
+            word = ctx.text(co.span)[: len(co.keyword)]
+            if word != co.keyword:
+                when = "when it reads the recipe" if co.ctp else "when it cleans the pixels"
+                yield ctx.diag(
+                    sub_span(co.span, 0, len(word)),
+                    "W412",
+                    f"deid crashes on '{word}' {when} (only the lower-case keyword works); deidlang reads {co.keyword}",
+                    f"write '{co.keyword}'",
+                )
+            spec = co.spec
+            if isinstance(spec, nodes.Box):
+                if min(spec.x0, spec.y0, spec.x1, spec.y1) >= 0 and (spec.x1 <= spec.x0 or spec.y1 <= spec.y0):
+                    if co.ctp:
+                        msg = f"box x,y,w,h = {spec.x0},{spec.y0},{spec.x1 - spec.x0},{spec.y1 - spec.y0} covers no pixels (width and height must be positive)"
+                    else:
+                        msg = f"box {spec.x0},{spec.y0},{spec.x1},{spec.y1} covers no pixels (x1 must be greater than x0 and y1 greater than y0)"
+                    yield ctx.diag(
+                        spec.span, "E307", msg + ", so this region is never cleaned", "coordinates are x0,y0,x1,y1 (ctpcoordinates: x,y,width,height)"
+                    )
+            elif isinstance(spec, nodes.FromField):
+                if co.ctp:
+                    yield ctx.diag(
+                        co.span,
+                        "W412",
+                        f"deid crashes on '{co.keyword} from:' when it reads the recipe; deidlang reads the regions",
+                        f"write '{co.keyword[3:]} {ctx.text(spec.span)}'",
+                    )
+                yield from _from_field(ctx, spec)
+
+
+def _from_field(ctx: Context, spec: nodes.FromField) -> Iterator[Diagnostic]:
+    f = spec.field
+    if not isinstance(f, nodes.Keyword):
+        yield ctx.diag(
+            f.span, "W411", f"deid reads from: fields as one top-level keyword; '{f.text}' never exists under deid", "write from:SequenceOfUltrasoundRegions"
+        )
+        return
+    attr = exact_attr(f.name)
+    if attr is None:
+        attr = folded_attr(f.name)
+        if attr is None:
+            yield ctx.diag(
+                f.span,
+                "W201",
+                f"unknown DICOM keyword '{f.name}': these coordinates never apply",
+                suggest_keyword(f.name) or "write from:SequenceOfUltrasoundRegions",
+            )
+            return
+        yield ctx.diag(
+            f.span, "W411", f"deid looks up '{f.name}' case-sensitively and never finds it; deidlang reads {attr.keyword}", f"write '{attr.keyword}'"
+        )
+    if attr.vr != "SQ":
+        yield ctx.diag(
+            f.span,
+            "E307",
+            f"'{attr.keyword}' is not a sequence: from: reads RegionLocation boxes from the items of a sequence, so these coordinates never clean anything",
+            "write from:SequenceOfUltrasoundRegions",
+        )
