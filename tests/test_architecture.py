@@ -30,6 +30,7 @@ LAYERS = (
     "deidlang.compiler",
     "deidlang.pixels",
     "deidlang.privacy",
+    "deidlang.ocr",
     "deidlang.checks",
     "deidlang.api",
     "deidlang.engine",

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from ..version import install_hint
-from .common import DEFAULT_OUTPUT, CliError, add_layout_option, add_safety_options, positive_int
+from .common import DEFAULT_OUTPUT, CliError, add_layout_option, add_ocr_arguments, add_safety_options, positive_int
 from .run import process_files
 
 
@@ -56,6 +56,7 @@ def register(sub: Any) -> None:
     add_safety_options(p)
     p.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
     add_layout_option(p)
+    add_ocr_arguments(p, cleaning=True)  # OCR (deidlang/ocr)
     p.set_defaults(handler=run, clean_pixels=True, quarantine=None)
 
 

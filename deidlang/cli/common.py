@@ -330,6 +330,31 @@ def require_pixels() -> None:
         raise CliError(f"pixel cleaning needs numpy and pydicom's decoders ({err.name or 'a module'} is missing): {install_hint('pixels')}") from None
 
 
+def add_ocr_arguments(parser: Any, *, cleaning: bool) -> None:
+    """``--ocr`` and its settings (:mod:`deidlang.ocr.options`; ``cleaning``: also the blanking ones)."""
+    from ..ocr.options import add_arguments
+
+    add_arguments(parser, cleaning=cleaning)
+
+
+def ocr_settings(args: argparse.Namespace, *, cleaning: bool = False) -> Any:
+    """The OCR settings asked for (None without --ocr / --pixels), its engine started."""
+    from ..ocr import OcrUnavailable
+    from ..ocr.options import require, settings_from
+
+    settings = settings_from(args)
+    if settings is None:
+        return None
+    if cleaning and not args.clean_pixels:
+        raise CliError("--ocr goes with --clean-pixels (OCR finds the text that the cleaning blanks)")
+    require_pixels()
+    try:
+        require(settings)
+    except OcrUnavailable as err:
+        raise CliError(str(err)) from None
+    return settings
+
+
 def count(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 

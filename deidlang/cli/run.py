@@ -29,6 +29,7 @@ from .common import (
     CliError,
     add_key_options,
     add_layout_option,
+    add_ocr_arguments,
     add_safety_options,
     apply_error_text,
     bind_key,
@@ -36,6 +37,7 @@ from .common import (
     has_filters,
     load_functions,
     load_programs,
+    ocr_settings,
     option_recipes,
     positive_int,
     print_err,
@@ -108,6 +110,7 @@ def register(sub: Any) -> None:
         help="re-encode cleaned pixels with their lossless codec (RLE, JPEG 2000 lossless, JPEG-LS lossless); "
         "other sources are written uncompressed (default: always uncompressed)",
     )
+    add_ocr_arguments(pixels, cleaning=True)  # OCR (deidlang/ocr)
     p.set_defaults(handler=run)
     add_layout_option(p)
     add_key_options(p)
@@ -154,6 +157,7 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
     preflight.check_options(getattr(args, "option", None), remove_private=remove_private)
     if clean_pixels:
         require_pixels()
+    ocr = ocr_settings(args, cleaning=True)
     loaded = load_programs(recipe_paths, ids=ids, funcs=funcs, strict=args.strict, args=args, applying=not pixels_only)
     if loaded is None:
         return 1
@@ -179,6 +183,7 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
         verify=bool(getattr(args, "verify", False)),
         show_values=bool(getattr(args, "show_values", False)),
         durable=bool(getattr(args, "fsync", False)),
+        ocr=ocr,
         layout=args.layout,
         key=key,
         **cli_tables.run_options(args),
@@ -258,7 +263,7 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
     progress.clear()
 
     summary = run.summary
-    report = _write_quarantine_report(options.output, summary.held) if quarantine or summary.held else None
+    report = _write_quarantine_report(options.output, summary.held) if quarantine or ocr is not None or summary.held else None
     _print_run_summary(args, recipe_paths, summary, options=options, elapsed=progress.elapsed())
     cli_tables.print_run_summary(args, run)
     if clean_pixels:
@@ -297,6 +302,11 @@ def _print_pixel_summary(summary: engine.Summary, options: engine.Options) -> No
     if summary.uncompressed and options.preserve_compression:
         line += f"; {summary.uncompressed} written uncompressed (their encoding cannot be redone here)"
     print(line)
+    if options.ocr is not None:
+        print(
+            f"OCR: {count(summary.ocr_read, 'file')} read, text blanked in {summary.ocr_blanked}, "
+            f"{summary.ocr_failed} still showing identifying text after cleaning (quarantined)"
+        )
     if options.png:
         print(f"previews: {count(summary.previews, 'PNG file')} in {options.png}; the 'before' images show the original pixels")
 

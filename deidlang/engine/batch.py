@@ -92,7 +92,7 @@ class Batch:
             self.roots,
             self.job.output,
             self.index,
-            quarantine=bool(self.job.options.quarantine) or tables_runs.quarantines(self.job.options),
+            quarantine=self.job.options.holds or tables_runs.quarantines(self.job.options),
             layout=self.layout,
             key=self.key,
             flags=self.names,

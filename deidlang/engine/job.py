@@ -56,10 +56,16 @@ class Options:
     key: Any = attrs.field(default=None, eq=False, repr=False)  # the Key of output-name pseudonyms and input keys
     tables: Any = attrs.field(default=None, eq=False, repr=False)  # deidlang.tables.Tables: lookups and the missing-row policy
     linkage: bool = False  # collect each file's linkage rows (deidc run --linkage; deidlang/tables)
+    ocr: Any = None  # deidlang.ocr.Settings with --ocr: OCR finds text to blank, then proves it gone
 
     @property
     def inspects(self) -> bool:
         return self.clean_pixels or bool(self.quarantine)
+
+    @property
+    def holds(self) -> bool:
+        """Whether files can be held back in the quarantine folder (--quarantine, or --ocr's proof)."""
+        return bool(self.quarantine) or self.ocr is not None
 
     def fingerprint(self) -> dict[str, Any]:
         """The options that change output bytes (in the manifest, and in the run key)."""
@@ -74,6 +80,7 @@ class Options:
             "layout": self.layout,
             **({"tables": self.tables.fingerprint()} if self.tables is not None else {}),  # deidlang/tables
             **({"linkage": True} if self.linkage else {}),
+            **({"ocr": self.ocr.fingerprint()} if self.ocr is not None else {}),
         }
 
 
@@ -166,6 +173,8 @@ class FileResult:
     verdict: str | None = None  # the first %filter group that flagged the file
     matches: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (group, label, criteria that held)
     note: str = ""  # about the pixels: why they are uncompressed, why nothing was blanked
+    ocr: str = ""  # with --ocr: "proven" (read again: no identifying text) | "blank" (the recipe blanks every pixel) | "failed" (still found: quarantined) | ""
+    ocr_boxes: int = 0  # with --ocr: text boxes OCR blanked
     output: str = ""  # where the file was (or is to be) written
     previews: int = 0  # PNG files written
     # for the manifest and resuming:
@@ -210,6 +219,9 @@ class Summary:
     uncompressed: int = 0
     previews: int = 0
     flagged_unclean: int = 0  # written, flagged by a group not held back, pixels not asked about
+    ocr_read: int = 0  # with --ocr: files whose pixels OCR read
+    ocr_blanked: int = 0  # ... in which it blanked text
+    ocr_failed: int = 0  # ... that still showed identifying text after cleaning
     layout: str = "mirror"
     renamed_folders: int = 0  # distinct output folders whose input name held an identifying value (replaced)
     renamed_files: int = 0  # file names that held an identifying value (replaced)
@@ -231,6 +243,10 @@ class Summary:
             self.previews += result.previews
         if result.status != "failed" and result.note.startswith("written uncompressed"):
             self.uncompressed += 1
+        if result.ocr in ("proven", "failed"):
+            self.ocr_read += 1
+            self.ocr_blanked += result.ocr_boxes > 0
+            self.ocr_failed += result.ocr == "failed"
         if result.status == "quarantined":
             self.held.append(result)
         elif result.status == "written" and result.verdict is not None and not self.clean_pixels:
