@@ -154,3 +154,33 @@ def test_generated_headers_with_thousands_of_elements(tmp_path):
         make_dataset(rnd, extra=extra).save_as(path, enforce_file_format=True)
         a, b = twins(path)
         assert check(a, b) == "same"
+
+
+def test_a_data_set_read_implicit_under_an_explicit_syntax_is_written(tmp_path):
+    """pydicom's SC_rgb_jpeg.dcm says JPEG Baseline (explicit VR) but holds an implicit data
+    set: pydicom 3.0 reads it as implicit and records explicit, then its own save_as fails on
+    the raw elements without a VR. deidlang records the implicit read and writes every element
+    with its dictionary VR, private elements kept too (they used to fail the file)."""
+    from pydicom.data import get_testdata_file
+
+    from deidlang.dicomio.encode import to_bytes
+
+    source = get_testdata_file("SC_rgb_jpeg.dcm")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        original = pydicom.dcmread(source)
+        with pytest.raises(TypeError):  # pydicom alone (if this passes one day, the repair can go)
+            original.save_as(io.BytesIO(), enforce_file_format=False)
+        ds = pydicom.dcmread(source)
+        back = pydicom.dcmread(io.BytesIO(to_bytes(ds)))
+        assert back.ImageType == ["DERIVED", "SECONDARY", "OTHER"]
+        assert back.file_meta.TransferSyntaxUID == original.file_meta.TransferSyntaxUID
+        assert back.PixelData == pydicom.dcmread(source).PixelData
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "sc.dcm").write_bytes(Path(source).read_bytes())
+    for extra in ([], ["--option", "retain-safe-private"]):
+        out = tmp_path / f"out{len(extra)}"
+        status = cli.main(["run", "--input", str(folder), "--output", str(out), "--keep-private", "--jobs", "1", *extra])
+        assert status == 0
+        assert (out / "sc.dcm").is_file()

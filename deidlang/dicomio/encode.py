@@ -29,7 +29,7 @@ from pydicom.filewriter import write_data_element
 from pydicom.tag import ItemTag, SequenceDelimiterTag
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-__all__ = ["encode", "to_bytes", "conform_file_meta"]
+__all__ = ["encode", "to_bytes", "conform_file_meta", "repair_read_encoding"]
 
 _ITEM_DELIMITER = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
 _SEQ_DELIMITER = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
@@ -118,9 +118,27 @@ def conform_file_meta(ds: Dataset) -> None:
             meta.TransferSyntaxUID = syntax
 
 
+def repair_read_encoding(ds: Dataset) -> None:
+    """Say that ``ds`` was read with implicit VR when it was.
+
+    A file whose transfer syntax says explicit VR but whose data set is implicit
+    (pydicom's ``SC_rgb_jpeg.dcm``) is read as implicit (pydicom warns), yet
+    pydicom 3.0 records the syntax's explicit VR as the encoding it was read
+    with. Its writer then copies the raw elements as they are, without a VR,
+    and fails ("encoding without a string argument"). A raw element without a
+    VR can only come from an implicit read: record that, so the writer converts
+    each element (its dictionary VR) before writing it explicit."""
+    state = ds.__dict__
+    if state.get("_read_implicit") is not False:
+        return
+    if any(type(elem) is RawDataElement and elem.VR is None for elem in ds._dict.values()):
+        ds.set_original_encoding(True, state.get("_read_little", True), state.get("_read_charset"))
+
+
 def to_bytes(ds: Dataset) -> bytes:
     """The bytes ``ds.save_as(fp, enforce_file_format=False)`` writes: this encoder's
     where it can, else pydicom's own."""
+    repair_read_encoding(ds)
     data = encode(ds)
     if data is None:
         buffer = io.BytesIO()
