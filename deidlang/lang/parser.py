@@ -98,6 +98,10 @@ class ParseResult:
     items: tuple[nodes.Line, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
+#: the plan of a blank or comment line: nothing to build
+_SKIP = (None, None)
+
+
 def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
     """Parse recipe text. Never raises for problems in the text."""
     source = text if isinstance(text, Source) else Source(text, path or "<string>")
@@ -105,18 +109,32 @@ def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
     diags: list[Diagnostic] = []
     lines = source.lines
     fast = _fast()
-    by_head, criterion, generic = fast.by_head.get, fast._try_criterion, fast._generic
+    # the fast path, as FastLines.line, without its checks (lines hold no line break);
+    # a line whose text came before is built from that line's plan (or skipped)
+    match, planners, generic = fast.shapes.match, fast.planners, fast._generic
+    plans: dict[str, Any] = {}
     items = []
     tx = ToNodes(lines, 0)
     for number, line in enumerate(lines, 1):
-        head = line.lstrip()[:3]
-        if not head or head[0] == "#":
+        plan = plans.get(line)
+        if plan is not None:
+            if plan is not _SKIP:
+                items.append(plan[0](plan[1], number, tx))
             continue
-        tx.offset = number - 1
-        # the fast path, as FastLines.line, without its checks (lines hold no line break)
-        shape = criterion if head[0] in "+|" else by_head(head.lower())
-        node = shape(line, tx) if shape is not None else None
+        node = None
+        m = match(line)
+        if m is not None:
+            planner = planners[m.lastindex]  # type: ignore[index]  # every alternative is a group: a match has one
+            if planner is None:
+                plans[line] = _SKIP  # a blank or comment line
+                continue
+            plan = planner(m)
+            if plan is not None:
+                node = plan[0](plan[1], number, tx)
+                if node is not None:
+                    plans[line] = plan
         if node is None:
+            tx.offset = number - 1
             node = generic(line, tx)
         if node is None:
             node = _parse_line(line, number, lines, name, diags)
@@ -478,14 +496,19 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
     formats: list[nodes.FormatLine] = []
     sections: list[nodes.Section] = []
     current: dict | None = None  # {"kind", "name", "span", "body": [...]}
-    label: dict | None = None
+    # the open LABEL block: its name and span, and the lists its lines go to (None: no block open)
+    label_name = ""
+    label_span = Span(0, 0, 0, 0)
+    criteria: list | None = None
+    coords: list = []
     unknown_section = False
+    make_label = nodes.maker(nodes.Label)
 
     def close_label():
-        nonlocal label
-        if label is not None and current is not None:
-            current["body"].append(nodes.Label(label["name"], tuple(label["criteria"]), tuple(label["coords"]), label["span"]))
-        label = None
+        nonlocal criteria
+        if criteria is not None and current is not None:
+            current["body"].append(make_label(label_name, tuple(criteria), tuple(coords), label_span))
+        criteria = None
 
     def close_section():
         nonlocal current
@@ -498,21 +521,27 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
         diags.append(Diagnostic.at(span, code, msg, hint, file=name))
 
     Criterion, Coord, Action = nodes.CriterionLine, nodes.CoordLine, nodes.ActionLine
+    body: list | None = None  # the body of the open %header or %labels section
     kind: str | None
     for item in items:
         t = type(item)
         # the commonest cases first: a line of an open LABEL block, an action of a header
-        if label is not None and (t is Criterion or t is Coord):
-            label["criteria" if t is Criterion else "coords"].append(item)
-            continue
-        if t is Action and current is not None and current["kind"] in ("header", "labels"):
-            current["body"].append(item)
+        if criteria is not None:
+            if t is Criterion:
+                criteria.append(item)
+                continue
+            if t is Coord:
+                coords.append(item)
+                continue
+        if t is Action and body is not None:
+            body.append(item)
             continue
         if isinstance(item, nodes.FormatLine):
             formats.append(item)
             continue
         if isinstance(item, nodes.SectionLine):
             close_section()
+            body = None
             kind = item.kind
             unknown_section = False
             if kind not in SECTION_KINDS:
@@ -538,6 +567,8 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
                 err(item.span, "E106", f"%{kind} does not take a name", f"write `%{kind}` alone (deid crashes on a named %{kind})")
                 name_ = None
             current = {"kind": kind, "name": name_, "span": item.span, "body": []}
+            if kind in ("header", "labels"):
+                body = current["body"]
             continue
         if unknown_section:
             continue  # already reported at the section line
@@ -572,7 +603,7 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
         if isinstance(item, nodes.LabelLine):
             if kind == "filter":
                 close_label()
-                label = {"name": item.name, "span": item.span, "criteria": [], "coords": []}
+                label_name, label_span, criteria, coords = item.name, item.span, [], []
                 if not item.name:
                     err(item.span, "E102", "LABEL needs a name", "write `LABEL <name>`")
             else:
@@ -585,9 +616,7 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
             continue
         if isinstance(item, (nodes.CriterionLine, nodes.CoordLine)):
             what = "filter criterion" if isinstance(item, nodes.CriterionLine) else item.keyword
-            if kind == "filter" and label is not None:
-                label["criteria" if isinstance(item, nodes.CriterionLine) else "coords"].append(item)
-            elif kind == "filter":
+            if kind == "filter":
                 err(item.span, "E109", f"{what} before the first LABEL", "start a block with `LABEL <name>` first")
             else:
                 err(
