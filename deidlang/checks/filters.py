@@ -38,16 +38,18 @@ def check_criteria(ctx: Context) -> Iterator[Diagnostic]:
     lines = ctx.lines
     quiet: set[str] = set()
     for lab in ctx.labels:
-        for index, cl in enumerate(lab.criteria):
+        index = 0
+        for cl in lab.criteria:
             span = cl.span
-            if cl.operator == "or" and index > 0:
+            if index and cl.operator == "or":
                 yield ctx.diag(
                     sub_span(span, 0, 2),
                     "W409",
                     "deid ANDs every criterion line of a LABEL, so this '||' line must hold too; deidlang ORs it with the lines above",
                     "put alternatives on one line (`contains A x || contains B y`) to get the same result from both",
                 )
-            line = lines[span.line - 1]
+            index += 1
+            line = lines[span[0] - 1]
             if line in quiet:
                 continue
             found = _criterion_line(ctx, cl, line)
@@ -65,20 +67,21 @@ def _criterion_line(ctx: Context, cl: nodes.CriterionLine, line: str) -> list[Di
         f = c.field
         value = c.value
         predicate = c.predicate
-        if value is None and predicate in VALUED_PREDICATES:
-            out.append(
-                ctx.diag(
-                    span_after(f.span),
-                    "E303",
-                    f"'{predicate}' needs a value after the field",
-                    f"write `{predicate} {f.text} <value>` (deid exits on this line)",
+        if value is None:
+            if predicate in VALUED_PREDICATES:
+                out.append(
+                    ctx.diag(
+                        span_after(f.span),
+                        "E303",
+                        f"'{predicate}' needs a value after the field",
+                        f"write `{predicate} {f.text} <value>` (deid exits on this line)",
+                    )
                 )
-            )
         if type(f) is nodes.Keyword:
             attr = exact_attr(f.name)
             if attr is None:
                 out.extend(_filter_keyword(ctx, f))
-            elif attr.vm != "1" and predicate in ("equals", "notequals"):
+            elif attr.vm != "1" and predicate in _EQUALS:
                 out.append(
                     ctx.diag(
                         f.span,
@@ -89,19 +92,23 @@ def _criterion_line(ctx: Context, cl: nodes.CriterionLine, line: str) -> list[Di
                 )
         else:
             out.extend(_filter_field(ctx, c))
-        if value and predicate in ("contains", "notcontains") and not quiet_pattern(value):
+        if value and predicate in _CONTAINS and not quiet_pattern(value):
             out.extend(_criterion_regex(ctx, c))
     if len(crits) > 1:
         out.extend(_chain(ctx, cl))
-    span = cl.span
-    body = line[span.column - 1 : span.end_column - 1]
+    _, column, _, end = cl.span
+    body = line[column - 1 : end - 1]
     if cl.operator is not None:
         body = body[1 if body[0] == "+" else 2 :].strip()
     if "+" in body or "||" in body or "  " in body or "\t" in body:
         out.extend(_deid_split(ctx, cl, body))
-    if line.find("#", span.end_column - 1) >= 0:
+    if "#" in line and line.find("#", end - 1) >= 0:
         out.append(_criterion_comment(ctx, cl, line))
     return out
+
+
+_EQUALS = frozenset(("equals", "notequals"))
+_CONTAINS = frozenset(("contains", "notcontains"))
 
 
 def _criterion_comment(ctx: Context, cl: nodes.CriterionLine, line: str) -> Diagnostic:
@@ -308,7 +315,7 @@ def check_coordinates(ctx: Context) -> Iterator[Diagnostic]:
     quiet: set[str] = set()
     for lab in ctx.labels:
         for co in lab.coordinates:
-            line = lines[co.span.line - 1]
+            line = lines[co.span[0] - 1]
             if line in quiet:
                 continue
             found = list(_coordinates(ctx, co, line))
@@ -320,7 +327,7 @@ def check_coordinates(ctx: Context) -> Iterator[Diagnostic]:
 
 def _coordinates(ctx: Context, co: nodes.CoordLine, line: str) -> Iterator[Diagnostic]:
     span = co.span
-    if line.find("#", span.end_column - 1) >= 0:
+    if "#" in line and line.find("#", span.end_column - 1) >= 0:
         yield ctx.diag(
             span,
             "W401",
@@ -328,8 +335,9 @@ def _coordinates(ctx: Context, co: nodes.CoordLine, line: str) -> Iterator[Diagn
             "move the comment to its own line",
         )
     keyword = co.keyword
-    if not line.startswith(keyword, span.column - 1, span.end_column - 1):
-        word = ctx.text(span)[: len(keyword)]
+    start = span.column - 1
+    word = line[start : min(span.end_column - 1, start + len(keyword))]
+    if word != keyword:
         when = "when it reads the recipe" if co.ctp else "when it cleans the pixels"
         yield ctx.diag(
             sub_span(span, 0, len(word)),

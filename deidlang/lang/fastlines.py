@@ -294,6 +294,7 @@ class FastLines:
 
         def plan(line):
             m = lead(line)
+            assert m is not None  # the lead is optional white space and an optional operator: it always matches
             os_ = m.start("op")
             pieces = []
             operators = []
