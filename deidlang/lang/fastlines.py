@@ -103,6 +103,9 @@ class FastLines:
         # shape starts with its own keyword, so at most one can match a line. The groups
         # decide *where* tokens are; what they are is either certain from the shape (a
         # plain keyword, a literal without ':' or quotes) or re-lexed with the terminals.
+        # The leading white space is matched once for all shapes, each shape starts with
+        # a look-ahead at its first character (so a line fails the others at once), the
+        # commonest shapes come first and blank or comment lines last.
         ws, end = r"[ \t]", r"[ \t]*(?:#.*)?$"
         # a field only NAME can take, made a Keyword: ASCII letters and digits starting
         # with a letter, not eight hex digits (a TAG), not ALL (AllFields), ending the word
@@ -110,20 +113,20 @@ class FastLines:
         keyword = rf"(?![0-9A-Fa-f]{{8}}{after})(?!(?i:all){after})[A-Za-z][A-Za-z0-9]*(?={after})"
         field = r"[^\s#\"']+"
         shapes = {
-            # blank and comment lines (as ``line.lstrip()`` and a '#' after it)
-            "blank": r"\s*(?s:#.*)?\Z",
-            "criterion": rf"{ws}*(?:(?P<c_op>\+|\|\|){ws}*)?(?P<c_pred>{rx['VALUE_PREDICATE'].pattern}|{rx['BARE_PREDICATE'].pattern})"
+            "criterion": rf"(?=[+|cCnNeEmMpP])(?:(?P<c_op>\+|\|\|){ws}*)?(?P<c_pred>{rx['VALUE_PREDICATE'].pattern}|{rx['BARE_PREDICATE'].pattern})"
             rf"{ws}+(?:(?P<c_kw>{keyword})|(?P<c_field>{field}))(?:{ws}+(?P<c_term>[^\s#](?:[^#\r\n]*[^\s#])?))?{end}",
-            "action": rf"{ws}*(?P<a_verb>{rx['ACTION'].pattern}){ws}+(?:(?P<a_kw>{keyword})|(?P<a_field>{field}))"
-            rf"(?:{ws}+(?:(?P<a_literal>[^\s#\"':](?:[^#\"'\r\n:]*[^\s#\"':])?)|(?P<a_value>[^\s#\"'](?:[^#\"'\r\n]*[^\s#\"'])?)))?{end}",
-            # section, LABEL lines and coordinate boxes, whole (REST runs to a comment;
+            # coordinate boxes, LABEL and section lines, whole (REST runs to a comment;
             # integers are SIGNED_INT separated by commas, white space allowed around them)
-            "section": rf"{ws}*(?P<s_head>{rx['SECTION'].pattern})(?:{ws}+(?P<s_rest>{rx['REST'].pattern}))?{end}",
-            "label": rf"{ws}*(?P<l_kw>{rx['LABEL'].pattern})(?:{ws}+(?P<l_rest>{rx['REST'].pattern}))?{end}",
-            "box": rf"{ws}*(?P<b_kw>{rx['COORD_KEYWORD'].pattern}){ws}+(?P<b_x0>{rx['SIGNED_INT'].pattern}){ws}*,{ws}*(?P<b_y0>{rx['SIGNED_INT'].pattern})"
+            "box": rf"(?=[cCkK])(?P<b_kw>{rx['COORD_KEYWORD'].pattern}){ws}+(?P<b_x0>{rx['SIGNED_INT'].pattern}){ws}*,{ws}*(?P<b_y0>{rx['SIGNED_INT'].pattern})"
             rf"{ws}*,{ws}*(?P<b_x1>{rx['SIGNED_INT'].pattern}){ws}*,{ws}*(?P<b_y1>{rx['SIGNED_INT'].pattern}){end}",
+            "label": rf"(?=[lL])(?P<l_kw>{rx['LABEL'].pattern})(?:{ws}+(?P<l_rest>{rx['REST'].pattern}))?{end}",
+            "action": rf"(?=[aAbBjJkKrR])(?P<a_verb>{rx['ACTION'].pattern}){ws}+(?:(?P<a_kw>{keyword})|(?P<a_field>{field}))"
+            rf"(?:{ws}+(?:(?P<a_literal>[^\s#\"':](?:[^#\"'\r\n:]*[^\s#\"':])?)|(?P<a_value>[^\s#\"'](?:[^#\"'\r\n]*[^\s#\"'])?)))?{end}",
+            "section": rf"(?=%)(?P<s_head>{rx['SECTION'].pattern})(?:{ws}+(?P<s_rest>{rx['REST'].pattern}))?{end}",
         }
-        self.shapes = re.compile("|".join(f"(?P<{name}>{pattern})" for name, pattern in shapes.items()))
+        # blank and comment lines (as ``line.lstrip()`` and a '#' after it)
+        blank = r"\s*(?s:#.*)?\Z"
+        self.shapes = re.compile(f"{ws}*(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in shapes.items()) + f")|(?P<blank>{blank})")
         self.inline_op = re.compile(r"[ \t]+(?:\+|\|\|)[ \t]*(?i:contains|notcontains|equals|notequals|missing|present|empty)(?:[\s#]|\Z)")
         self.bare = rx["BARE_PREDICATE"]
         # criterion lines with inline operators, one criterion at a time: a term runs as
@@ -138,7 +141,15 @@ class FastLines:
         self.chain_end = re.compile(end)
         # the planner of each alternative, by its group number (None: blank or comment);
         # they read groups with m.span(i): m.regs would build a pair for every group
-        self.makers = {"keyword": nodes.maker(nodes.Keyword), "all": nodes.maker(nodes.AllFields)}
+        self.makers = {
+            "keyword": nodes.maker(nodes.Keyword),
+            "all": nodes.maker(nodes.AllFields),
+            "literal": nodes.maker(nodes.Literal),
+            "var": nodes.maker(nodes.VarRef),
+            "func": nodes.maker(nodes.FuncRef),
+            "deid_func": nodes.maker(nodes.DeidFunc),
+            "value_filter": nodes.maker(nodes.ValueFilter),
+        }
         group = self.shapes.groupindex
         planners: list[Any] = [None] * (self.shapes.groups + 1)
         planners[group["criterion"]] = self._criterion_planner(group)
@@ -213,22 +224,37 @@ class FastLines:
         inline_op = self.inline_op.search
         field_maker = self._field_maker
         chain = self._chain_planner()
-        span, criterion, criterion_line = Span, nodes.maker(nodes.Criterion), nodes.maker(nodes.CriterionLine)
-        keyword = nodes.maker(nodes.Keyword)
+        keyword = self.makers["keyword"]
         bare = _BARE
+        # the nodes' slots filled inline (see nodes.maker): a criterion line on its own is
+        # most of a recipe's lines, and a call per node is a fifth of its cost
+        new, span = object.__new__, Span
+        Keyword, Criterion, CriterionLine = nodes.Keyword, nodes.Criterion, nodes.CriterionLine
+        k_name, k_span = nodes.slot_setters(Keyword)
+        c_predicate, c_field, c_value, c_span, c_value_span = nodes.slot_setters(Criterion)
+        l_operator, l_criteria, l_operators, l_span = nodes.slot_setters(CriterionLine)
 
         def build(args, n, tx):
             op, op_col, predicate, pred_col, make_field, text, field_col, field_end, term, term_col, end = args
-            field = make_field(text, _SPAN(span, (n, field_col, n, field_end)))
-            if term is None:
-                cspan = _SPAN(span, (n, pred_col, n, end))
-                crit = criterion(predicate, field, None, cspan, None)
+            if make_field is keyword:
+                field = new(Keyword)
+                k_name(field, text)
+                k_span(field, _SPAN(span, (n, field_col, n, field_end)))
             else:
-                cspan = _SPAN(span, (n, pred_col, n, end))
-                crit = criterion(predicate, field, term, cspan, _SPAN(span, (n, term_col, n, end)))
-            if op is None:
-                return criterion_line(None, (crit,), (), cspan)
-            return criterion_line(op, (crit,), (), _SPAN(span, (n, op_col, n, end)))
+                field = make_field(text, _SPAN(span, (n, field_col, n, field_end)))
+            crit = new(Criterion)
+            c_predicate(crit, predicate)
+            c_field(crit, field)
+            c_value(crit, term)
+            cspan = _SPAN(span, (n, pred_col, n, end))
+            c_span(crit, cspan)
+            c_value_span(crit, None if term is None else _SPAN(span, (n, term_col, n, end)))
+            line = new(CriterionLine)
+            l_operator(line, op)
+            l_criteria(line, (crit,))
+            l_operators(line, ())
+            l_span(line, cspan if op is None else _SPAN(span, (n, op_col, n, end)))
+            return line
 
         def plan(m):
             line = m.string
@@ -333,51 +359,70 @@ class FastLines:
 
     def _action_planner(self, group: Mapping[str, int]):
         i_verb, i_kw, i_field, i_literal, i_value = (group[g] for g in ("a_verb", "a_kw", "a_field", "a_literal", "a_value"))
-        span, keyword, literal, action_line = Span, nodes.maker(nodes.Keyword), nodes.maker(nodes.Literal), nodes.maker(nodes.ActionLine)
-        value_of = self._value
-        field_of = self._field
+        span, keyword, literal, action_line = Span, self.makers["keyword"], nodes.maker(nodes.Literal), nodes.maker(nodes.ActionLine)
+        value_maker = self._value_maker
+        field_maker = self._field_maker
 
         def build(args, n, tx):
-            """The commonest line: a keyword, and a literal or no value (no quote, no ':',
-            so no terminal but LITERAL can take the value): the nodes built directly."""
-            verb, verb_col, verb_end, name, field_col, field_end, text, value_col, end, comment = args
-            field = keyword(name, _SPAN(span, (n, field_col, n, field_end)))
-            value = None if text is None else literal(text, False, text, _SPAN(span, (n, value_col, n, end)))
+            verb, verb_col, verb_end, make_field, name, field_col, field_end, make_value, value_col, end, comment = args
+            field = make_field(name, _SPAN(span, (n, field_col, n, field_end)))
+            value = None if make_value is None else make_value(_SPAN(span, (n, value_col, n, end)))
             return action_line(verb, field, value, comment, _SPAN(span, (n, verb_col, n, end)), _SPAN(span, (n, verb_col, n, verb_end)))
-
-        def build_lexed(args, n, tx):
-            """Any other field or value: lexed with the terminals, built by the transformer."""
-            line, verb, vs, fs, fe, start, stop = args
-            tx.offset = n - 1
-            f = field_of(line, fs)
-            if f is None or len(f) != fe - fs:
-                return None
-            head = FastToken("ACTION", verb, vs)
-            if start < 0:
-                return tx.action_line([head, f])
-            value, end = value_of(line, start, tx)
-            if value is None or end != stop:
-                return None
-            return tx.action_line([head, f, value])
 
         def plan(m):
             line = m.string
             at = m.span
             vs, ve = at(i_verb)
-            verb = line[vs:ve]
             fs, fe = at(i_kw)
-            ls, le = at(i_literal)
-            if fs >= 0 and m.start(i_value) < 0:
-                end = fe if ls < 0 else le
-                i = line.find("#", end)
-                text = None if ls < 0 else line[ls:le]
-                return build, (verb, vs + 1, ve + 1, line[fs:fe], fs + 1, fe + 1, text, ls + 1, end + 1, line[i:] if i >= 0 else None)
-            if fs < 0:
+            if fs >= 0:  # a plain keyword
+                make_field = keyword
+            else:
                 fs, fe = at(i_field)
-            start, stop = (ls, le) if ls >= 0 else at(i_value)
-            return build_lexed, (line, verb, vs, fs, fe, start, stop)
+                make_field = field_maker(line, fs, fe)
+                if make_field is None:
+                    return None
+            end = fe
+            make_value = None
+            ls, le = at(i_literal)
+            if ls >= 0:  # no quote, no ':': no terminal but LITERAL can take it
+                text = line[ls:le]
+                make_value = functools.partial(literal, text, False, text)
+                end = le
+            else:
+                ls, le = at(i_value)
+                if ls >= 0:
+                    make_value = value_maker(line, ls, le)
+                    if make_value is None:
+                        return None
+                    end = le
+            i = line.find("#", end)
+            return build, (line[vs:ve], vs + 1, ve + 1, make_field, line[fs:fe], fs + 1, fe + 1, make_value, ls + 1, end + 1, line[i:] if i >= 0 else None)
 
         return plan
+
+    def _value_maker(self, line: str, start: int, end: int):
+        """The node maker ``span -> Value`` of the value at ``line[start:end]`` (which ends
+        on a character that is not white space), or None when the value terminals would
+        not take exactly that text (or a ``deid_func:`` has arguments: lark reads them)."""
+        for kind, rx in self.values:
+            m = rx.match(line, start)
+            if m and m.end() > start:
+                if m.end() != end:
+                    return None
+                text = m.group()
+                if kind == "VAR_REF":
+                    return functools.partial(self.makers["var"], text[4:])
+                if kind == "FUNC_REF":
+                    return functools.partial(self.makers["func"], text[5:])
+                if kind == "DEID_FUNC":
+                    return functools.partial(self.makers["deid_func"], text[10:], ())
+                if kind == "VALUE_FILTER":
+                    name, _, argument = text.partition(":")
+                    return functools.partial(self.makers["value_filter"], name, argument)
+                if kind == "QUOTED":
+                    return functools.partial(self.makers["literal"], text[1:-1], True, text)
+                return functools.partial(self.makers["literal"], text, False, text)
+        return None
 
     def _section_planner(self, group: Mapping[str, int]):
         i_head, i_rest = group["s_head"], group["s_rest"]
@@ -416,11 +461,23 @@ class FastLines:
 
     def _box_planner(self, group: Mapping[str, int]):
         i_kw, i_x0, i_y0, i_x1, i_y1 = (group[g] for g in ("b_kw", "b_x0", "b_y0", "b_x1", "b_y1"))
-        span, box, coord_line = Span, nodes.maker(nodes.Box), nodes.maker(nodes.CoordLine)
+        new, span, Box, CoordLine = object.__new__, Span, nodes.Box, nodes.CoordLine
+        b_x0, b_y0, b_x1, b_y1, b_span = nodes.slot_setters(Box)
+        l_keyword, l_spec, l_span = nodes.slot_setters(CoordLine)
 
         def build(args, n, tx):
             keyword, x0, y0, x1, y1, column, box_column, end = args
-            return coord_line(keyword, box(x0, y0, x1, y1, _SPAN(span, (n, box_column, n, end))), _SPAN(span, (n, column, n, end)))
+            box = new(Box)
+            b_x0(box, x0)
+            b_y0(box, y0)
+            b_x1(box, x1)
+            b_y1(box, y1)
+            b_span(box, _SPAN(span, (n, box_column, n, end)))
+            line = new(CoordLine)
+            l_keyword(line, keyword)
+            l_spec(line, box)
+            l_span(line, _SPAN(span, (n, column, n, end)))
+            return line
 
         def plan(m):
             line = m.string

@@ -23,13 +23,19 @@ def _span() -> Span:
     return attrs.field(default=_NOSPAN, eq=False, repr=False)
 
 
+def slot_setters(cls: type) -> tuple[Callable[[Any, Any], None], ...]:
+    """The setters of ``cls``'s slots, in field order: what :func:`maker` calls, for the
+    parser's hottest builders, which fill the slots inline."""
+    return tuple(getattr(cls, f.name).__set__ for f in attrs.fields(cls))
+
+
 def maker(cls: type) -> Callable[..., Any]:
     """A constructor of ``cls`` for the parser's hot paths: every field given, in order,
     positionally. It fills the slots directly instead of through attrs' frozen
     ``__init__`` (which looks ``object.__setattr__`` up for every instance and sets each
     field through it): about a quarter cheaper, and the node is the same object
     (``tests/test_parse_corpus.py`` holds whole recipes equal to lark's nodes)."""
-    setters = [getattr(cls, f.name).__set__ for f in attrs.fields(cls)]
+    setters = slot_setters(cls)
     new = object.__new__
     if len(setters) == 2:
         s0, s1 = setters
