@@ -8,7 +8,7 @@ from typing import Any, Iterable, Mapping
 import attrs
 
 from . import checks
-from .lang import parser
+from .lang import collector, parser
 from .lang.diagnostics import Diagnostic, RecipeError, refusing
 from .lang.source import Source
 
@@ -37,8 +37,11 @@ def check(
     0.4.13 would run differently (W4xx, W101, W102), for recipes that also run
     under deid.
     """
-    result = parser.parse(source, path=path)
-    return checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
+    with collector.paused():  # over both: the tree is still alive between them
+        result = parser.parse(source, path=path)
+        found = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
+        del result  # let the tree go before the collector is back (see lang/collector.py)
+    return found
 
 
 def compile(
@@ -62,8 +65,9 @@ def compile(
     """
     from .compiler import compile_recipe
 
-    result = parser.parse(source, path=path)
-    diagnostics = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
+    with collector.paused():
+        result = parser.parse(source, path=path)
+        diagnostics = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
     refused, _allowed = refusing(diagnostics, allow=allow, deid_compat=deid_compat)
     if refused:
         raise RecipeError(diagnostics, refused=refused)

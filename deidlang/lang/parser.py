@@ -35,7 +35,7 @@ import attrs
 import lark
 from lark import Token, Transformer
 
-from . import nodes
+from . import collector, nodes
 from .diagnostics import Diagnostic
 from .fastlines import FastLines, FastToken
 from .nodes import field_node
@@ -103,8 +103,14 @@ _SKIP = (None, None)
 
 
 def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
-    """Parse recipe text. Never raises for problems in the text."""
+    """Parse recipe text. Never raises for problems in the text. The cyclic garbage
+    collector is paused meanwhile (:mod:`.collector`)."""
     source = text if isinstance(text, Source) else Source(text, path or "<string>")
+    with collector.paused():
+        return _parse(source)
+
+
+def _parse(source: Source) -> ParseResult:
     name = source.name
     diags: list[Diagnostic] = []
     lines = source.lines
