@@ -4,6 +4,7 @@ interleaved in one process.
     python -m benchmarks.front_end                      # 300 rounds, about 10 s
     python -m benchmarks.front_end --rounds 1000
     python -m benchmarks.front_end --base ../other-checkout   # also time another checkout's deidlang
+    python -m benchmarks.front_end --cold 0             # no first-call figures
 
 Workloads, each reading ``deid/data/deid.dicom`` (897 lines) from disk as deid does:
 
@@ -18,6 +19,12 @@ median round, and the median over rounds of its time over deid's in the same rou
 ``--base DIR`` loads the ``deidlang`` package of another checkout under another name
 (its modules import each other relatively) and times its parse and check in the same
 rounds: before and after of a change, measured together.
+
+Cold: the first call of each workload in a fresh process (``--cold N`` processes per
+workload, 5 by default; the imports are done before the clock starts), printed as the
+median. deidlang's first call also builds what later calls reuse: the grammar and its
+fast path, pydicom's dictionary tables, and its caches of words and patterns (DICOM
+keywords, criterion values) -- nothing that holds a parse: every call parses its text.
 """
 
 from __future__ import annotations
@@ -27,7 +34,9 @@ import gc
 import importlib.util
 import os
 import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Callable
 
@@ -85,6 +94,27 @@ def measure(rounds: int, base=None) -> dict[str, list[float]]:
     return timings(work, rounds)
 
 
+def first_call(name: str, base: str | None = None) -> float:
+    """Seconds of the first call of workload ``name`` in this process (see :func:`cold`)."""
+    work = workloads(deid_recipe(), load_other(base) if base else None)[name]
+    start = time.perf_counter()
+    work()
+    return time.perf_counter() - start
+
+
+def cold(processes: int, base: str | None = None) -> dict[str, list[float]]:
+    """Seconds of each workload's first call, each in ``processes`` fresh processes."""
+    root = str(Path(__file__).resolve().parent.parent)
+    names = ["deid load_deid", "deidlang parse", "deidlang check"] + (["base parse", "base check"] if base else [])
+    out: dict[str, list[float]] = {name: [] for name in names}
+    code = "import sys; from benchmarks.front_end import first_call; print(first_call(sys.argv[1], sys.argv[2] or None))"
+    for _ in range(processes):
+        for name in names:
+            run = subprocess.run([sys.executable, "-c", code, name, base or ""], cwd=root, capture_output=True, text=True, check=True)
+            out[name].append(float(run.stdout.split()[-1]))
+    return out
+
+
 def report(times: dict[str, list[float]]) -> str:
     base = times["deid load_deid"]
     rows = [("workload", "min ms", "median ms", "x deid (median of rounds)")]
@@ -101,11 +131,17 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rounds", type=int, default=300)
     ap.add_argument("--base", metavar="DIR", help="another checkout whose deidlang is timed in the same rounds")
+    ap.add_argument("--cold", type=int, default=5, metavar="N", help="fresh processes per workload for the first-call figures (0: none)")
     args = ap.parse_args(argv)
     base = load_other(args.base) if args.base else None
     times = measure(args.rounds, base)
     print(f"deid's default recipe ({deid_recipe()}), {args.rounds} interleaved rounds")
     print(report(times))
+    if args.cold:
+        firsts = cold(args.cold, str(Path(args.base).resolve()) if args.base else None)
+        print(f"\nfirst call in a fresh process (median of {args.cold} processes per workload):")
+        for name, t in firsts.items():
+            print(f"  {name:<16}{statistics.median(t) * 1e3:8.1f} ms")
     return 0
 
 

@@ -96,6 +96,8 @@ def _criterion_line(ctx: Context, cl: nodes.CriterionLine, line: str) -> list[Di
             out.extend(_criterion_regex(ctx, c))
     if len(crits) > 1:
         out.extend(_chain(ctx, cl))
+    if "#" not in line and "\t" not in line and "||" not in line and line.count("+") == (cl.operator == "and") and "  " not in line.strip():
+        return out  # most lines: no comment, and nothing deid would cut differently
     _, column, _, end = cl.span
     body = line[column - 1 : end - 1]
     if cl.operator is not None:
@@ -318,6 +320,10 @@ def check_coordinates(ctx: Context) -> Iterator[Diagnostic]:
             line = lines[co.span[0] - 1]
             if line in quiet:
                 continue
+            spec = co.spec
+            if type(spec) is nodes.Box and "#" not in line and line.startswith(co.keyword, co.span[1] - 1) and _box_covers(spec):
+                quiet.add(line)  # most lines: a box in lower case without a comment (what _coordinates finds nothing in)
+                continue
             found = list(_coordinates(ctx, co, line))
             if found:
                 yield from found
@@ -347,7 +353,7 @@ def _coordinates(ctx: Context, co: nodes.CoordLine, line: str) -> Iterator[Diagn
         )
     spec = co.spec
     if isinstance(spec, nodes.Box):
-        if min(spec.x0, spec.y0, spec.x1, spec.y1) >= 0 and (spec.x1 <= spec.x0 or spec.y1 <= spec.y0):
+        if not _box_covers(spec):
             if co.ctp:
                 msg = f"box x,y,w,h = {spec.x0},{spec.y0},{spec.x1 - spec.x0},{spec.y1 - spec.y0} covers no pixels (width and height must be positive)"
             else:
@@ -362,6 +368,12 @@ def _coordinates(ctx: Context, co: nodes.CoordLine, line: str) -> Iterator[Diagn
                 f"write '{keyword[3:]} {ctx.text(spec.span)}'",
             )
         yield from _from_field(ctx, spec)
+
+
+def _box_covers(box: nodes.Box) -> bool:
+    """A box covers pixels (or has a negative coordinate, which deid and deidlang read as
+    counted from the far edge)."""
+    return (box.x1 > box.x0 and box.y1 > box.y0) or min(box.x0, box.y0, box.x1, box.y1) < 0
 
 
 def _from_field(ctx: Context, spec: nodes.FromField) -> Iterator[Diagnostic]:

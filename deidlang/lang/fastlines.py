@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import re
+from functools import partial
 from typing import Any, Mapping
 
 from . import nodes
@@ -207,14 +208,14 @@ class FastLines:
                 return None
             plan = planner(m)
             if plan is not None:
-                node = plan[0](plan[1], tx.offset + 1, tx)
+                node = plan(tx.offset + 1)
                 if node is not None:
                     return node
         return self._generic(line, tx)
 
     # -- the planners of the one-regex shapes: match -> plan, or None (not this shape, or
-    # not sure: the generic path decides). A plan is ``(build, args)``: ``build(args, n,
-    # tx)`` makes the line's node on line ``n`` (None: not sure). What a plan holds
+    # not sure: the generic path decides). A plan is a builder partially applied to the
+    # line's args: ``plan(n)`` makes the line's node on line ``n``. What a plan holds
     # depends only on the line's text, so ``parse`` makes one per distinct line and
     # builds the repetitions from it (recipes repeat lines: deid's default recipe has
     # 769 statement lines and 428 distinct ones). Closures over the group numbers and
@@ -234,7 +235,7 @@ class FastLines:
         c_predicate, c_field, c_value, c_span, c_value_span = nodes.slot_setters(Criterion)
         l_operator, l_criteria, l_operators, l_span = nodes.slot_setters(CriterionLine)
 
-        def build(args, n, tx):
+        def build(args, n):
             op, op_col, predicate, pred_col, make_field, text, field_col, field_end, term, term_col, end = args
             if make_field is keyword:
                 field = new(Keyword)
@@ -281,7 +282,7 @@ class FastLines:
             op = None if os_ < 0 else ("and" if line[os_] == "+" else "or")
             # the term group ends on a character that is not white space: nothing to strip
             end = te + 1 if ts >= 0 else fe + 1
-            return build, (op, os_ + 1, predicate, ps + 1, make_field, line[fs:fe], fs + 1, fe + 1, term, ts + 1, end)
+            return partial(build, (op, os_ + 1, predicate, ps + 1, make_field, line[fs:fe], fs + 1, fe + 1, term, ts + 1, end))
 
         return plan
 
@@ -304,7 +305,7 @@ class FastLines:
         keyword = self.makers["keyword"]
         span, criterion, criterion_line = Span, nodes.maker(nodes.Criterion), nodes.maker(nodes.CriterionLine)
 
-        def build(args, n, tx):
+        def build(args, n):
             op, op_col, pieces, operators = args
             crits = tuple(
                 criterion(
@@ -353,7 +354,7 @@ class FastLines:
             if line_end(line, pos) is None:
                 return None
             op = None if os_ < 0 else ("and" if line[os_] == "+" else "or")
-            return build, (op, os_ + 1, tuple(pieces), tuple(operators))
+            return partial(build, (op, os_ + 1, tuple(pieces), tuple(operators)))
 
         return plan
 
@@ -363,7 +364,7 @@ class FastLines:
         value_maker = self._value_maker
         field_maker = self._field_maker
 
-        def build(args, n, tx):
+        def build(args, n):
             verb, verb_col, verb_end, make_field, name, field_col, field_end, make_value, value_col, end, comment = args
             field = make_field(name, _SPAN(span, (n, field_col, n, field_end)))
             value = None if make_value is None else make_value(_SPAN(span, (n, value_col, n, end)))
@@ -396,7 +397,9 @@ class FastLines:
                         return None
                     end = le
             i = line.find("#", end)
-            return build, (line[vs:ve], vs + 1, ve + 1, make_field, line[fs:fe], fs + 1, fe + 1, make_value, ls + 1, end + 1, line[i:] if i >= 0 else None)
+            return partial(
+                build, (line[vs:ve], vs + 1, ve + 1, make_field, line[fs:fe], fs + 1, fe + 1, make_value, ls + 1, end + 1, line[i:] if i >= 0 else None)
+            )
 
         return plan
 
@@ -428,7 +431,7 @@ class FastLines:
         i_head, i_rest = group["s_head"], group["s_rest"]
         span, section_line = Span, nodes.maker(nodes.SectionLine)
 
-        def build(args, n, tx):
+        def build(args, n):
             keyword, name, column, head_end, end = args
             head = _SPAN(span, (n, column, n, head_end))
             return section_line(keyword, name, head if name is None else _SPAN(span, (n, column, n, end)), head)
@@ -437,7 +440,7 @@ class FastLines:
             hs, he = m.span(i_head)
             rs, re_ = m.span(i_rest)
             name = None if rs < 0 else m.string[rs:re_].rstrip()
-            return build, (m.string[hs + 1 : he], name, hs + 1, he + 1, rs + 1 + len(name) if name is not None else he + 1)
+            return partial(build, (m.string[hs + 1 : he], name, hs + 1, he + 1, rs + 1 + len(name) if name is not None else he + 1))
 
         return plan
 
@@ -445,7 +448,7 @@ class FastLines:
         i_kw, i_rest = group["l_kw"], group["l_rest"]
         span, label_line = Span, nodes.maker(nodes.LabelLine)
 
-        def build(args, n, tx):
+        def build(args, n):
             name, column, end = args
             return label_line(name, _SPAN(span, (n, column, n, end)))
 
@@ -453,9 +456,9 @@ class FastLines:
             ks, ke = m.span(i_kw)
             rs, re_ = m.span(i_rest)
             if rs < 0:
-                return build, ("", ks + 1, ke + 1)
+                return partial(build, ("", ks + 1, ke + 1))
             name = m.string[rs:re_].rstrip()
-            return build, (name, ks + 1, rs + 1 + len(name))
+            return partial(build, (name, ks + 1, rs + 1 + len(name)))
 
         return plan
 
@@ -465,7 +468,7 @@ class FastLines:
         b_x0, b_y0, b_x1, b_y1, b_span = nodes.slot_setters(Box)
         l_keyword, l_spec, l_span = nodes.slot_setters(CoordLine)
 
-        def build(args, n, tx):
+        def build(args, n):
             keyword, x0, y0, x1, y1, column, box_column, end = args
             box = new(Box)
             b_x0(box, x0)
@@ -491,7 +494,7 @@ class FastLines:
             keyword = line[ks:ke].lower()
             if keyword.startswith("ctp"):
                 x1, y1 = x0 + x1, y0 + y1
-            return build, (keyword, x0, y0, x1, y1, ks + 1, s0 + 1, e3 + 1)
+            return partial(build, (keyword, x0, y0, x1, y1, ks + 1, s0 + 1, e3 + 1))
 
         return plan
 

@@ -125,7 +125,7 @@ def _parse(source: Source) -> ParseResult:
         plan = plans.get(line)
         if plan is not None:
             if plan is not _SKIP:
-                items.append(plan[0](plan[1], number, tx))
+                items.append(plan(number))
             continue
         node = None
         m = match(line)
@@ -136,7 +136,7 @@ def _parse(source: Source) -> ParseResult:
                 continue
             plan = planner(m)
             if plan is not None:
-                node = plan[0](plan[1], number, tx)
+                node = plan(number)
                 if node is not None:
                     plans[line] = plan
         if node is None:
