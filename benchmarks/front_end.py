@@ -11,7 +11,12 @@ Workloads, each reading ``deid/data/deid.dicom`` (897 lines) from disk as deid d
 * ``deid load_deid``: deid 0.4.13 reads the recipe into its dict (no checks at all);
 * ``deidlang parse``: the tree and the syntax diagnostics (:func:`deidlang.parse`);
 * ``deidlang check``: parse and every check, as ``deidc check`` and the language server
-  run them (:func:`deidlang.check`).
+  run them (:func:`deidlang.check`);
+* ``... new lines``: the same, the parser's plans of the lines of earlier parses
+  forgotten before each run (untimed): the cost for a text never parsed before. The
+  other deidlang rows parse a text whose lines the process has seen (as the language
+  server does on every change); every run still builds the whole tree and every
+  diagnostic (the parser keeps per-line plans, never a tree: deidlang.lang.parser).
 
 Rounds are interleaved round-robin (``harness.timings``), so that a busy moment on
 the machine hits every workload alike. Printed per workload: the fastest round, the
@@ -74,6 +79,8 @@ def workloads(path: str, base=None) -> dict[str, Callable[[], object]]:
         "deid load_deid": lambda: load_deid(path),
         "deidlang parse": lambda: deidlang.parse(read(), path="deid.dicom"),
         "deidlang check": lambda: deidlang.check(read(), path="deid.dicom"),
+        "parse new lines": lambda: deidlang.parse(read(), path="deid.dicom"),
+        "check new lines": lambda: deidlang.check(read(), path="deid.dicom"),
     }
     if base is not None:
         out["base parse"] = lambda: base.parse(read(), path="deid.dicom")
@@ -85,13 +92,14 @@ def measure(rounds: int, base=None) -> dict[str, list[float]]:
     """Seconds per workload per round, interleaved; every workload runs a few times first
     (lru caches, the grammar, deid's imports) outside the measurement."""
     from benchmarks.harness import timings
+    from deidlang.lang.parser import forget_lines
 
     work = workloads(deid_recipe(), base)
     for _ in range(5):
         for fn in work.values():
             fn()
     gc.collect()
-    return timings(work, rounds)
+    return timings(work, rounds, setup={"parse new lines": forget_lines, "check new lines": forget_lines})
 
 
 def first_call(name: str, base: str | None = None) -> float:

@@ -112,6 +112,30 @@ def test_parse_equals_lark_alone(name):
     assert fast == slow
 
 
+def test_plans_of_earlier_parses_build_the_same_trees():
+    """A line's plan is kept across parses (parser._PLANS): every recipe parses to the
+    same tree, spans and diagnostics whether its lines were seen before or not."""
+    texts = {name: path.read_text(encoding="utf-8") for name, path in CORPUS.items()}
+    fresh = {}
+    for name, text in texts.items():
+        parser.forget_lines()
+        fresh[name] = parser.parse(text, path=name)
+    for name, text in texts.items():  # every line's plan now made by some earlier parse
+        again = parser.parse(text, path=name)
+        assert serialize(again.recipe) == serialize(fresh[name].recipe), name
+        assert serialize(again.items) == serialize(fresh[name].items), name
+        assert again.diagnostics == fresh[name].diagnostics, name
+
+
+def test_plans_are_bounded(monkeypatch):
+    monkeypatch.setattr(parser, "PLAN_LIMIT", 10)
+    parser.forget_lines()
+    parser.parse("%header\n" + "".join(f"REMOVE Keyword{i}\n" for i in range(50)))
+    assert len(parser._PLANS) == 52  # and the empty line after the last line break
+    parser.parse("%header\nREMOVE PatientName\n")  # over the limit: emptied first
+    assert len(parser._PLANS) == 3
+
+
 @pytest.fixture(scope="module")
 def snapshot() -> dict:
     return json.loads(SNAPSHOT.read_text(encoding="utf-8"))

@@ -1,8 +1,9 @@
 """Recipe text -> :class:`nodes.Recipe` plus syntax diagnostics.
 
 The only module that imports lark. ``parse`` is a pure function of its
-input: the grammar is compiled once per process; nothing about a parse is
-kept between calls.
+input: the grammar is compiled once per process, and what is kept between
+calls is the plan of each line's text (:data:`_PLANS`, see below), never a
+tree or a diagnostic.
 
 Strategy: recipes are line-oriented, so every line is parsed on its own
 with the grammar's ``line`` start symbol: each bad line gives one diagnostic
@@ -15,12 +16,17 @@ default recipe faster than deid reads it. :class:`FastLines` therefore
 recognises the common line shapes itself, using the *grammar's own terminal
 regexes* (read from the compiled Lark object) tried in lark's priority order,
 and builds the nodes with the same transformer methods. The commonest shapes
-(a criterion, an action on a keyword with a literal value, a LABEL line, a
-coordinate box) are matched by one regex each, chosen by the line's first
-character, and their nodes are built directly. Whenever it is not certain it
-would tokenise a line exactly as lark does, it returns None and the line
-goes to lark. ``tests/test_parser_fast.py`` checks, on generated and mutated
-lines, that both paths give equal nodes and spans.
+(a criterion, an action, a LABEL line, a coordinate box, a section line) are
+matched by one alternation of one regex each, which gives a *plan*: what the
+line's nodes are, without the line number; ``plan(n)`` builds them on line
+``n``. A plan depends only on the line's text, so it is made once per distinct
+text and kept (recipes repeat lines, and the language server parses the whole
+document on every change). Whenever it is not certain it would tokenise a line
+exactly as lark does, it returns None and the line goes to lark.
+``tests/test_parser_fast.py`` checks, on generated and mutated lines, that both
+paths give equal nodes and spans; ``tests/test_parse_corpus.py`` that whole
+recipes parse as lark alone parses them, with or without the plans of earlier
+parses.
 """
 
 from __future__ import annotations
@@ -101,6 +107,21 @@ class ParseResult:
 #: the plan of a blank or comment line: nothing to build
 _SKIP = (None, None)
 
+#: The plans of the lines parsed so far in this process, by the line's text (a plan
+#: depends on nothing else): a text that comes again, in the same recipe or in a later
+#: parse (the language server parses the whole document on every change), is built from
+#: its plan without matching it again. Plans are immutable, and only lines that the fast
+#: path builds have one: lark's lines (and their diagnostics) are parsed every time.
+#: Emptied when it reaches :data:`PLAN_LIMIT` lines.
+_PLANS: dict[str, Any] = {}
+PLAN_LIMIT = 20_000
+
+
+def forget_lines() -> None:
+    """Empty the plans of the lines parsed so far (the next parse matches every line
+    again): for measurements of a text never seen before."""
+    _PLANS.clear()
+
 
 def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
     """Parse recipe text. Never raises for problems in the text. The cyclic garbage
@@ -118,7 +139,9 @@ def _parse(source: Source) -> ParseResult:
     # the fast path, as FastLines.line, without its checks (lines hold no line break);
     # a line whose text came before is built from that line's plan (or skipped)
     match, planners, generic = fast.shapes.match, fast.planners, fast._generic
-    plans: dict[str, Any] = {}
+    if len(_PLANS) > PLAN_LIMIT:
+        _PLANS.clear()
+    plans = _PLANS
     items = []
     tx = ToNodes(lines, 0)
     for number, line in enumerate(lines, 1):
