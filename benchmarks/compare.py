@@ -37,18 +37,7 @@ from benchmarks.corpus import count_elements, write_corpus
 SIZES = {50: 0, 500: 450, 5000: 4950}
 
 
-def _row(cells: list[str], widths: list[int]) -> str:
-    return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    lines = [_row(header, widths), _row(["-" * w for w in widths], widths)]
-    lines += [_row(r, widths) for r in rows]
-    return "\n".join(lines)
-
-
-def small_files(tmp: Path, files: int, rounds: int, with_deid: bool) -> tuple[str, dict[str, float]]:
+def small_files(tmp: Path, files: int, rounds: int, with_deid: bool, markdown: bool = False) -> tuple[str, dict[str, float]]:
     root = tmp / "small"
     write_corpus(root, files, seed=42)
     paths = h.all_paths(root)
@@ -83,11 +72,11 @@ def small_files(tmp: Path, files: int, rounds: int, with_deid: bool) -> tuple[st
             vs_deidlang = f"{seconds / best['deidlang-deid']:.1f}x slower"
         paired = f"{h.paired_ratio(times, key):.2f}" if key not in once else "-"
         rows.append([labels[key], f"{n / seconds:.0f}", f"{seconds * 1000 / n:.2f}", f"{seconds / floor:.2f}", paired, vs_deidlang])
-    text = _table(["workload", "files/s", "ms/file", "x floor", "x floor (median of rounds)", "than deidlang (same recipe)"], rows)
+    text = h.table(["workload", "files/s", "ms/file", "x floor", "x floor (median of rounds)", "than deidlang (same recipe)"], rows, markdown)
     return f"1. {n} small files (~3 KB, ~55 elements, 2 sequences, a private block)\n{text}", best
 
 
-def header_sizes(tmp: Path, rounds: int, with_deid: bool) -> str:
+def header_sizes(tmp: Path, rounds: int, with_deid: bool, markdown: bool = False) -> str:
     import pydicom
 
     deid_recipe = h.deid_recipe() or h.DEIDLANG_DEFAULT
@@ -125,11 +114,11 @@ def header_sizes(tmp: Path, rounds: int, with_deid: bool) -> str:
             deid_per = (time.perf_counter() - start) / len(dss) / elements * 1e6
             deid_cell = f"{deid_per:.1f}"
         rows.append([f"{elements}", f"{best / len(blobs) * 1000:.2f}", f"{per:.2f}", deid_cell])
-    text = _table(["elements", "deidlang ms/file", "deidlang us/element", "deid us/element"], rows)
+    text = h.table(["elements", "deidlang ms/file", "deidlang us/element", "deid us/element"], rows, markdown)
     return f"2. apply alone, deid's default recipe, by header size (per-element cost should stay flat)\n{text}"
 
 
-def jobs(tmp: Path, files: int, rounds: int) -> str:
+def jobs(tmp: Path, files: int, rounds: int, markdown: bool = False) -> str:
     root = tmp / "jobs"
     write_corpus(root, files, seed=7)
     paths = h.all_paths(root)
@@ -150,7 +139,7 @@ def jobs(tmp: Path, files: int, rounds: int) -> str:
         ["floor, 1 process", f"{n / best['floor1']:.0f}", ""],
         ["floor, 2 processes", f"{n / best['floor2']:.0f}", f"{best['floor1'] / best['floor2']:.2f}x"],
     ]
-    return f"3. {n} files, bundled default recipe, {os.cpu_count()} cores\n" + _table(["run", "files/s", "speed-up"], rows)
+    return f"3. {n} files, bundled default recipe, {os.cpu_count()} cores\n" + h.table(["run", "files/s", "speed-up"], rows, markdown)
 
 
 def _floor_two_processes(paths: list[str], out: Path) -> None:
@@ -187,7 +176,7 @@ def _peak_mb(mode: str, corpus: Path, out: Path) -> float:
     return int(done.stdout.split()[-1]) / 1024
 
 
-def memory(tmp: Path, files: int, with_deid: bool) -> str:
+def memory(tmp: Path, files: int, with_deid: bool, markdown: bool = False) -> str:
     small = tmp / "mem-small"
     write_corpus(small, files, seed=11)
     large = tmp / "mem-large"
@@ -199,8 +188,8 @@ def memory(tmp: Path, files: int, with_deid: bool) -> str:
         small_peak = _peak_mb(mode, small, tmp / f"mo-{mode}")
         large_peak = _peak_mb(mode, large, tmp / f"ml-{mode}") if mode != "deid" else None
         rows.append([mode, f"{small_peak:.0f}", f"{large_peak:.0f}" if large_peak else "-"])
-    return f"4. peak memory (RSS, MB) of a whole run in a fresh process: {files} small files; 3 files of {size:.0f} MiB\n" + _table(
-        ["tool", f"{files} small files", "3 large files"], rows
+    return f"4. peak memory (RSS, MB) of a whole run in a fresh process: {files} small files; 3 files of {size:.0f} MiB\n" + h.table(
+        ["tool", f"{files} small files", "3 large files"], rows, markdown
     )
 
 
@@ -210,18 +199,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=7, help="interleaved rounds; the fastest counts (default 7)")
     ap.add_argument("--quick", action="store_true", help="100 files, 3 rounds, sections 1 and 2 only")
     ap.add_argument("--no-deid", action="store_true", help="leave deid out (it is slow)")
+    ap.add_argument("--markdown", action="store_true", help="print the tables as Markdown (for the README)")
     args = ap.parse_args(argv)
     files, rounds = (100, 3) if args.quick else (args.files, args.rounds)
     with_deid = not args.no_deid and h.deid_recipe() is not None
     with tempfile.TemporaryDirectory(prefix="deidlang-bench-") as tmp_name:
         tmp = Path(tmp_name)
-        print(f"deidlang benchmarks: Python {sys.version.split()[0]}, {os.cpu_count()} cores\n", flush=True)
-        text, best = small_files(tmp, files, rounds, with_deid)
+        md = args.markdown
+        print(f"deidlang benchmarks: {h.machine()}\n", flush=True)
+        text, best = small_files(tmp, files, rounds, with_deid, md)
         print(text + "\n", flush=True)
-        print(header_sizes(tmp, rounds, with_deid) + "\n", flush=True)
+        print(header_sizes(tmp, rounds, with_deid, md) + "\n", flush=True)
         if not args.quick:
-            print(jobs(tmp, 1000, 3) + "\n", flush=True)
-            print(memory(tmp, 1000, with_deid) + "\n", flush=True)
+            print(jobs(tmp, 1000, 3, md) + "\n", flush=True)
+            print(memory(tmp, 1000, with_deid, md) + "\n", flush=True)
     return 0
 
 

@@ -166,3 +166,35 @@ def paired_ratio(times: Mapping[str, list[float]], name: str, base: str = "floor
 
 def all_paths(root: str | os.PathLike) -> list[str]:
     return sorted(str(p) for p in Path(root).rglob("*.dcm"))
+
+
+def machine() -> str:
+    """The date and the machine a measurement was taken on, as printed above its tables."""
+    import datetime
+    import platform
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            cpu = next((line.split(":", 1)[1].strip() for line in fh if line.startswith("model name")), cpu)
+    except OSError:
+        pass
+    return (
+        f"{datetime.date.today().isoformat()}, {cpu}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}, pydicom {pydicom.__version__}, deidlang {deidlang.__version__}, "
+        f"load average {os.getloadavg()[0]:.1f} at the start (other work on the machine slows every row alike)"
+    )
+
+
+def table(header: list[str], rows: list[list[str]], markdown: bool = False) -> str:
+    """Rows under a header: aligned columns for a terminal, or a Markdown table (after a
+    blank line, so that it never continues the paragraph above it)."""
+    if markdown:
+        lines = ["", "| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+        return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in rows])
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+
+    def row(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+
+    return "\n".join([row(header), row(["-" * w for w in widths]), *map(row, rows)])

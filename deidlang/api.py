@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping
 import attrs
 
 from . import checks
+from .checks.tables import given
 from .lang import collector, parser
 from .lang.diagnostics import Diagnostic, RecipeError, refusing
 from .lang.source import Source
@@ -27,6 +28,7 @@ def check(
     ids: Mapping[str, Mapping[str, Any]] | None = None,
     functions: Iterable[str] | None = None,
     deid_compat: bool = False,
+    tables: Any = None,
 ) -> list[Diagnostic]:
     """Every problem in a recipe, in one pass. Never raises for recipe problems.
 
@@ -35,11 +37,14 @@ def check(
     so no ``var:`` has a value). ``functions`` (names) enables checking of
     ``func:NAME`` references. ``deid_compat`` adds the notes about lines deid
     0.4.13 would run differently (W4xx, W101, W102), for recipes that also run
-    under deid.
+    under deid. ``tables``: the :class:`deidlang.tables.Tables` the recipe's
+    lookups read (checked: E217-E219, E308, and W209 for a table no line uses);
+    without them the lookups are not checked (I202).
     """
     with collector.paused():  # over both: the tree is still alive between them
         result = parser.parse(source, path=path)
-        found = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
+        with given(tables) as seen:
+            found = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat) + seen.unused()
         del result  # let the tree go before the collector is back (see lang/collector.py)
     return found
 
@@ -52,6 +57,7 @@ def compile(
     deid_compat: bool = False,
     ids: Mapping[str, Mapping[str, Any]] | None = None,
     functions: Iterable[str] | None = None,
+    tables: Any = None,
 ):
     """Check and compile a recipe into an immutable, reusable, picklable Program.
 
@@ -61,13 +67,14 @@ def compile(
     with ``deid_compat``, a line deid would run differently). ``allow`` lets
     findings through by code (``allow=["W201"]``), or all of them
     (``allow=True``); what the compiler cannot build still raises.
-    ``ids``/``functions`` as for :func:`check`.
+    ``ids``/``functions``/``tables`` as for :func:`check`.
     """
     from .compiler import compile_recipe
 
     with collector.paused():
         result = parser.parse(source, path=path)
-        diagnostics = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
+        with given(tables) as seen:
+            diagnostics = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat) + seen.unused()
     refused, _allowed = refusing(diagnostics, allow=allow, deid_compat=deid_compat)
     if refused:
         raise RecipeError(diagnostics, refused=refused)
@@ -98,6 +105,7 @@ def vet(
     allow: Iterable[str] | bool = (),
     deid_compat: bool = False,
     strict: bool = False,
+    tables: Any = None,
 ) -> Vetting:
     """Check recipes (path -> text) that are about to run, as ``deidc run`` does.
 
@@ -105,10 +113,16 @@ def vet(
     ``functions=()`` when none were given, so that every ``var:``/``func:``
     without a value is a finding. The findings that stop the run are those
     of :func:`deidlang.lang.diagnostics.refusing` (``strict``: every warning too).
+    ``tables``: as for :func:`check` (pass an empty ``Tables()`` when none were
+    given, so that every lookup is a finding); a table none of the recipes looks
+    up is a warning (W209).
     """
     names = sorted(functions) if functions is not None else None
     diagnostics: list[Diagnostic] = []
-    for path, text in texts.items():
-        diagnostics.extend(check(text, path=path, ids=ids, functions=names, deid_compat=deid_compat))
+    more = {"tables": tables} if tables is not None else {}
+    with given(tables) as seen:  # one context for every recipe: a table none of them looks up is W209
+        for path, text in texts.items():
+            diagnostics.extend(check(text, path=path, ids=ids, functions=names, deid_compat=deid_compat, **more))
+        diagnostics.extend(seen.unused())
     refused, allowed = refusing(diagnostics, allow=allow, deid_compat=deid_compat, strict=strict)
     return Vetting(tuple(diagnostics), tuple(refused), tuple(allowed))

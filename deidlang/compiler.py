@@ -209,7 +209,7 @@ def _value_text(value: nodes.Value | None) -> str:
 
 
 def selector_for(field: nodes.Field):
-    """The runtime selector for a field expression (deid's matching rules, spec 3.2-3.4)."""
+    """The runtime selector for a field expression (deid's matching rules)."""
     if isinstance(field, nodes.AllFields):
         return selectors.All(field.text)
     if isinstance(field, nodes.GroupRef):
@@ -230,7 +230,7 @@ def selector_for(field: nodes.Field):
     if isinstance(field, nodes.PrivateTag):
         return selectors.Exact(f'({field.group:04x},"{field.creator.lower()}",{field.element & 0xFF:02x})')
     # keyword and nested-name forms: exact, case-insensitive comparison with the
-    # field's representations (deid's lookup, spec 3.2)
+    # field's representations (deid's lookup)
     return selectors.Exact(field.text.lower())
 
 

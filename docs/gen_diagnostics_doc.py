@@ -91,6 +91,15 @@ Some judgements behind the table:
   REMOVE is dead, and the element is kept because another line of the same
   recipe says KEEP it; the run stops so that the author decides which line
   is meant.
+* The lookup-table findings (`E217`-`E219`, `E308`; docs/language.md, "Lookup
+  tables") are errors: a table that is not given or a column that is not
+  there fails every file at run time; keys repeated with different values
+  (`E219`) could give a patient another patient's pseudonym; a cell the
+  element cannot hold (`E308`) fails the files of that row. They name tables,
+  columns and row numbers, never a cell. A table no line looks up (`W209`)
+  is a warning: it leaks nothing, but it is likely a misspelled table name.
+  At run time a missing row is `R006` (by default the file fails, unwritten;
+  `--on-missing` chooses otherwise) and a table not given `R007`.
 """
 
 

@@ -44,6 +44,29 @@ _PATTERNS = {
     "private": "select:private",
 }
 _TEXT_VRS = {"LO", "SH", "ST", "LT", "UT", "UC", "CS", "AE", "PN", "SQ"}
+#: the built-in that cleans what an option keeps (scrub cannot: it keeps the rest of the text)
+_CLEANERS = {"clean-structured-content": "cleancontent", "clean-graphics": "cleangraphics"}
+_CLEANER_NOTES = {
+    "clean-structured-content": [
+        "# deid_func:cleancontent keeps each content tree's structure, codes and numeric",
+        "# measurements, and replaces what identifies: TEXT values and other free text,",
+        "# PNAME, DATE, TIME and DATETIME values by dummies, UIDREF values and instance UIDs",
+        "# by keyed hashes (the same as the profile's hashuid gives elsewhere in the file),",
+        "# observer identities (they are content items); private elements inside go.",
+        "# See docs/profile.md.",
+    ],
+    "clean-graphics": [
+        "# deid_func:cleangraphics keeps the graphics and cleans them: an overlay plane whose",
+        "# bitmap holds text-like marks is blanked (its group stays whole and valid), one",
+        "# that cannot be examined (bits in the pixel data) goes with its whole group (as the",
+        "# profile removes every overlay); the other planes stay. Curves stay. The text of",
+        "# graphic annotations, overlays and curves loses this file's identifying values",
+        "# and what looks like an identifier (dates, long numbers, Last^First names,",
+        "# telephone numbers, ZIP codes, e-mail and web addresses); names and dates inside",
+        "# become dummies, UIDs keyed hashes.",
+        "# See docs/profile.md.",
+    ],
+}
 
 
 def field(row: profile.Row) -> str:
@@ -56,11 +79,56 @@ def _key(row: profile.Row) -> str:
     return (row.keyword or row.name).lower()
 
 
-def _method(meaning: str, code: str, text: str | None = None) -> list[str]:
-    return [
-        f'ADD DeidentificationMethod deid_func:append value="{text or meaning}"',
-        f'ADD DeidentificationMethodCodeSequence deid_func:code value={code} scheme=DCM meaning="{meaning}"',
+def _method(meaning: str, code: str | None, text: str | None = None) -> list[str]:
+    out = [f'ADD DeidentificationMethod deid_func:append value="{text or meaning}"']
+    if code:  # HIPAA Safe Harbor has no CID 7050 code
+        out.append(f'ADD DeidentificationMethodCodeSequence deid_func:code value={code} scheme=DCM meaning="{meaning}"')
+    return out
+
+
+#: free text, whatever element holds it: Safe Harbor's patterns are removed from it
+_LONG_TEXT_VRS = ("LT", "ST", "UT")
+
+
+def safe_harbor_text(o: profile.Option) -> str:
+    """The safe-harbor recipe: not a column of Table E.1-1 but HIPAA's Safe Harbor method."""
+    kept = sorted((r for r in profile.rows() if r.option_code(o.name) == "C"), key=_key)
+    described = sorted(
+        (r for r in profile.rows() if r.option_code("clean-descriptors") == "C" and r.vr in _TEXT_VRS - {"SQ", "CS", "PN", "AE", *_LONG_TEXT_VRS}),
+        key=_key,
+    )
+    out = [
+        "FORMAT dicom",
+        "",
+        f"# {o.meaning} as an option recipe: what the Safe Harbor",
+        "# method allows beyond the basic profile, with its limits; generated from",
+        "# deidlang/privacy/profile.py by docs/gen_profile_recipes.py. It has no CID 7050",
+        "# code. docs/safe-harbor.md says what 164.514(b)(2) asks, what this covers and what",
+        '# it does not ("actual knowledge" is yours).',
+        "#",
+        "# Apply it BEFORE the basic profile recipe (deidc run --option safe-harbor; it is",
+        "# applied before every other option, and refused with those that keep dates, UIDs",
+        "# or device identifiers).",
+        "",
+        "%header",
+        "# Ages over 89 become 090Y (90 or older); dates keep their year (DA: YYYY0101, DT:",
+        "# YYYY); a date of birth goes when the patient is 90 or older (by PatientAge, or",
+        "# today). Times are not kept: the profile removes, empties or replaces them.",
+        *[f"KEEP {field(r)} deid_func:safeharbor" for r in kept],
+        "ADD LongitudinalTemporalInformationModified MODIFIED",
+        "KEEP LongitudinalTemporalInformationModified",
+        "",
+        "# Free text: telephone and fax numbers, ZIP codes, e-mail and web addresses, IP",
+        "# addresses, social security numbers, dates, long numbers, Last^First names and",
+        "# this file's identifying values are removed from descriptions (which the profile",
+        "# removes unless an option keeps them) and from every long text (LT, ST, UT).",
+        *[f"REPLACE {field(r)} deid_func:safeharbor" for r in described],
+        *[f"REPLACE select:VR:{vr} deid_func:safeharbor" for vr in _LONG_TEXT_VRS],
+        "",
+        *_method(o.meaning, o.code),
+        "",
     ]
+    return "\n".join(out)
 
 
 def basic_header() -> str:
@@ -152,7 +220,9 @@ def option_text(o: profile.Option) -> str:
         vr = r.vr
         if o.name == "retain-safe-private":
             continue
-        if code == "K":
+        if o.name in _CLEANERS:
+            lines.append(f"KEEP {f} deid_func:{_CLEANERS[o.name]}")
+        elif code == "K":
             lines.append(f"KEEP {f}")
         elif o.name == "retain-modified-dates":
             if vr in ("DA", "DT", "TM"):
@@ -193,9 +263,10 @@ def option_text(o: profile.Option) -> str:
             "# the physicians and operators...). It cannot know names the file does not",
             "# hold: review free text before you share it.",
         ]
+    out += _CLEANER_NOTES.get(o.name, [])
     if skipped:
         out += ["#", "# Not retained here:"] + [f"#   {s}" for s in skipped]
-    out += ["", *lines, "", *_method(o.meaning, o.code), ""]
+    out += ["", *dict.fromkeys(lines), "", *_method(o.meaning, o.code), ""]
     return "\n".join(out)
 
 
@@ -207,7 +278,7 @@ def outputs() -> dict[Path, str]:
     files = {default: basic_header() + ("\n" + pixels if pixels else "")}
     for o in profile.OPTIONS:
         if o.recipe:
-            files[DATA / "options" / o.recipe] = option_text(o)
+            files[DATA / "options" / o.recipe] = safe_harbor_text(o) if o.name == "safe-harbor" else option_text(o)
     return files
 
 

@@ -52,7 +52,7 @@ def _code(value: str, scheme: str, meaning: str) -> Dataset:
     return _item(CodeValue=value, CodingSchemeDesignator=scheme, CodeMeaning=meaning)
 
 
-# --------------------------------------------------------------------------- S (spec 13.1)
+# --------------------------------------------------------------------------- S
 
 
 def _own_s() -> FileDataset:

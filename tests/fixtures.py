@@ -1,4 +1,4 @@
-"""Dataset builders for the tests (spec 13.1). Depends on pydicom only.
+"""Dataset builders for the tests. Depends on pydicom only.
 
 * :func:`make_S` - the in-memory dataset S (not yet written);
 * :func:`write_S` - S written to a path (Explicit VR Little Endian, file meta
@@ -39,7 +39,7 @@ MR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.4"
 
 
 def make_S(*, dt: bool = False) -> FileDataset:
-    """Dataset S of spec 13.1 (with ``dt``: S+dt), in memory, file meta set."""
+    """Dataset S, the tests' small CT (with ``dt``: S+dt), in memory, file meta set."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = CT_IMAGE_STORAGE
     meta.MediaStorageSOPInstanceUID = "1.2.3.4.5"

@@ -28,6 +28,7 @@ from deidlang import cli, engine
 from deidlang.dicomio import damage
 from deidlang.engine import digests as engine_digests
 from deidlang.engine import naming, plan
+from deidlang.privacy import profile
 from deidlang.runtime import keys
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -114,7 +115,8 @@ class TestManifest:
         assert f"manifest: {out / engine.MANIFEST}" in stdout
         head = header(out)
         assert head["tool"] == {"name": "deidlang", "version": deidlang.__version__}
-        assert head["pydicom"] == {"version": pydicom.__version__, "dictionary": pydicom.__dicom_version__}
+        assert head["pydicom"] == {"version": pydicom.__version__, "dictionary_edition": pydicom.__dicom_version__}
+        assert head["profile"] == {"table": "PS3.15 Table E.1-1", "edition": profile.EDITION}
         assert head["recipes"] == [{"path": str(cli.DEFAULT_RECIPE), "sha256": sha(cli.DEFAULT_RECIPE)}]
         assert head["options"]["remove_private"] is True and head["complete"] is True
         assert head["summary"] == {"files": 10, "written": 10, "quarantined": 0, "skipped": 0, "failed": 0, "resumed": 0}

@@ -2,7 +2,7 @@
 
 The demo data's flagged files are the secondary capture and the two
 ultrasounds (the default recipe's blacklist); the other tests build small
-images with known pixels (fixture P of spec 13.1: 6 x 8, every pixel 9).
+images with known pixels (``fixtures.make_P``: 6 x 8, every pixel 9).
 """
 
 from __future__ import annotations

@@ -63,8 +63,9 @@ def s_file(paths, tmp_path) -> str:
 
 
 #: deidlang's keyword-only additions to deid's signatures (docs/compat.md): the opt-out
-#: from refusing a recipe that would leak (deidlang.lang.diagnostics.refusing).
-DEIDLANG_ADDITIONS = {("allow", inspect.Parameter.KEYWORD_ONLY, ())}
+#: from refusing a recipe that would leak (deidlang.lang.diagnostics.refusing), and the lookup
+#: tables of replace_identifiers (deidlang.tables).
+DEIDLANG_ADDITIONS = {("allow", inspect.Parameter.KEYWORD_ONLY, ()), ("tables", inspect.Parameter.KEYWORD_ONLY, None)}
 
 
 def _params(fn) -> list[tuple]:
@@ -280,10 +281,25 @@ def test_empty_list_raises() -> None:
         compat.DeidRecipe([])
 
 
+@pytest.mark.parametrize("tag", ["dicom.ultrasound", "dicom.xray.chest"])
+def test_deid_only_tag_names_itself_and_offers_what_is_shipped(tag) -> None:
+    with pytest.raises(compat.RecipeNotFoundError) as info:
+        compat.DeidRecipe(tag)
+    assert str(info.value) == f"deid's recipe '{tag}' is not shipped with deidlang (the tags it serves: 'dicom'); pass deid's recipe file by its path"
+
+
+def test_unknown_tag_offers_only_shipped_tags() -> None:
+    with pytest.raises(compat.RecipeNotFoundError) as info:
+        compat.DeidRecipe("dicom.nosuchtag")
+    assert str(info.value) == "cannot find recipe 'dicom.nosuchtag': not a file, a directory or one of the tags 'dicom'"
+    for tag in compat_recipe.BUNDLED:
+        assert compat_recipe.bundled_recipe(tag) is not None, f"{tag} is offered but not shipped"
+
+
 def test_unshipped_tag_names_itself(monkeypatch) -> None:
     monkeypatch.setattr(compat_recipe, "bundled_recipe", lambda tag: None)
-    with pytest.raises(compat.RecipeNotFoundError, match="'dicom.ultrasound' is not shipped"):
-        compat.DeidRecipe("dicom.ultrasound")
+    with pytest.raises(compat.RecipeNotFoundError, match="'dicom' is not shipped with deidlang [(]the tags it serves: none[)]"):
+        compat.DeidRecipe("dicom")
 
 
 BAD_RECIPES = {

@@ -1,6 +1,6 @@
-"""Conformance cases CC01-CC48 (spec 13.2-13.4), deidlang side.
+"""Conformance cases CC01-CC48, deidlang side.
 
-Each test states what deid 0.4.13 does (the spec's "expect") and checks
+Each test states what deid 0.4.13 does with a recipe line and checks
 deidlang. Where deidlang deliberately differs, the test asserts deidlang's
 documented behaviour and names the item of docs/differences-from-deid.md.
 

@@ -60,7 +60,7 @@ deid_dicom = pytest.importorskip("deid.dicom")
 deid_config = pytest.importorskip("deid.config")
 import deid.logger  # noqa: E402
 
-deid.logger.bot.level = -10  # importing deid.dicom.pixels raised it again (spec 13.7)
+deid.logger.bot.level = -10  # importing deid.dicom.pixels raised it again
 
 HERE = Path(__file__).resolve().parent
 RECIPES = HERE / "recipes" / "diff"

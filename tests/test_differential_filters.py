@@ -49,7 +49,7 @@ deid_config = pytest.importorskip("deid.config")
 deid_detect = pytest.importorskip("deid.dicom.pixels.detect")
 import deid.logger  # noqa: E402
 
-deid.logger.bot.level = -10  # importing deid.dicom.pixels raised it (spec 13.7)
+deid.logger.bot.level = -10  # importing deid.dicom.pixels raised it
 
 HERE = Path(__file__).resolve().parent
 RECIPES = sorted((HERE / "recipes" / "filters").glob("*.dicom"))

@@ -160,5 +160,5 @@ def test_without_dask_the_message_names_the_extra(capsys, tmp_path, monkeypatch)
     code = cli.main(["run", "--output", str(tmp_path / "o"), "--scheduler", "local:2"])
     _, err = capsys.readouterr()
     assert code == 2
-    assert "pip install 'deidlang[dask]'" in err
+    assert "pip install '.[dask]' in a deidlang checkout" in err
     assert not (tmp_path / "o").exists()

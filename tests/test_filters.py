@@ -1,7 +1,7 @@
 """``%filter`` evaluation: ``Program.inspect`` and the compat ``has_burned_pixels``.
 
-deid 0.4.13's behaviour is the spec's (sections 8.1-8.5, conformance cases
-CC49-CC59); where deidlang differs on purpose, the test says so and
+Each test states deid 0.4.13's behaviour (conformance cases CC49-CC59, and
+``tests/test_differential_filters.py`` runs deid itself); where deidlang differs on purpose, the test says so and
 ``docs/differences-from-deid.md`` ("Filters") lists it.
 """
 
@@ -28,7 +28,7 @@ from deidlang.runtime.inspection import Criterion, Inspection, LabelMatch, Regio
 
 
 def program(*lines: str, label: str = "t", group: str = "f", allow=()) -> deidlang.Program:
-    """A recipe of one label (spec 13.5's form: FORMAT dicom / %filter f / LABEL t / lines)."""
+    """A recipe of one label (FORMAT dicom / %filter f / LABEL t / lines)."""
     return deidlang.compile(f"FORMAT dicom\n%filter {group}\nLABEL {label}\n" + "\n".join(lines) + "\n", allow=allow)
 
 
@@ -40,7 +40,7 @@ _S = None
 
 
 def S() -> Dataset:
-    """A fresh copy of S as read from its file (spec 13.1)."""
+    """A fresh copy of S (``fixtures.make_S``) as read from its file."""
     global _S
     if _S is None:
         _S = fixtures.build_S()
@@ -88,7 +88,7 @@ class TestCriteria:
             ("present Modality", True),
             ("present PatientComments", False),
             ("empty Modality", False),
-            ("empty PatientComments", False),  # absent is not empty (spec 8.2)
+            ("empty PatientComments", False),  # absent is not empty
         ],
     )
     def test_on_S(self, line, expected):
@@ -146,7 +146,7 @@ class TestCriteria:
         assert not flagged("contains ReferencedImageSequence 9.9.9")
 
     def test_filters_read_top_level_keywords_only(self):
-        # spec 8.2: nested elements are not visible to a keyword
+        # nested elements are not visible to a keyword
         assert not flagged("contains ReferencedSOPInstanceUID 1.2")
         assert flagged("missing ReferencedSOPInstanceUID")
 

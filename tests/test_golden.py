@@ -8,7 +8,9 @@ comments that start with ``#!``:
 * on a line of their own, for another line: ``#!L12 W101 missing FORMAT``, or
   ``#!^ W401 ...`` for the nearest line above that is not a marker line (for lines
   whose trailing text is under test, such as comments and FORMAT lines);
-* options for the whole file: ``#!ids {"/a.dcm": {"id": "x"}}`` and ``#!functions f, g``.
+* options for the whole file: ``#!ids {"/a.dcm": {"id": "x"}}``, ``#!functions f, g`` and
+  ``#!tables NAME=PATH ...`` (lookup tables, paths relative to the recipe; a finding about a
+  table itself, such as W209, is on line 1).
 
 Markers are cut out of the text (so they never count as recipe comments)
 before the recipe is checked; line numbers do not change. The test asserts the
@@ -38,7 +40,7 @@ HERE = Path(__file__).parent / "recipes"
 BAD = sorted((HERE / "bad").glob("*.dicom"))
 OK = sorted((HERE / "ok").glob("*.dicom"))
 
-_TRAILING = re.compile(r"(?:^|\s)#!(?!L\d)(?!\^)(?!ids\b)(?!functions\b)(.*)$")
+_TRAILING = re.compile(r"(?:^|\s)#!(?!L\d)(?!\^)(?!ids\b)(?!functions\b)(?!tables\b)(.*)$")
 _LINE_MARKER = re.compile(r"^\s*#!(L\d+|\^)\s+(.*)$")
 _EXPECT = re.compile(r"\s*([EWRI]\d{3})\s*(.*?)\s*$")
 
@@ -56,6 +58,7 @@ class Case:
     expected: tuple[Expected, ...]
     ids: dict | None = None
     functions: tuple[str, ...] | None = None
+    tables: dict | None = None  # name -> path
 
 
 def _parse_markers(line_no: int, markers: str) -> list[Expected]:
@@ -75,12 +78,18 @@ def load_case(path: str | Path) -> Case:
     expected: list[Expected] = []
     ids = None
     functions = None
+    tables = None
     clean = []
     last_recipe_line = 0
     for number, line in enumerate(lines, 1):
         stripped = line.strip()
         if stripped.startswith("#!ids "):
             ids = json.loads(stripped[len("#!ids ") :])
+            clean.append("")
+            continue
+        if stripped.startswith("#!tables "):
+            pairs = (p.split("=", 1) for p in stripped[len("#!tables ") :].split())
+            tables = {name: str((Path(path).parent / where).resolve()) for name, where in pairs}
             clean.append("")
             continue
         if stripped.startswith("#!functions"):
@@ -99,7 +108,7 @@ def load_case(path: str | Path) -> Case:
             expected.extend(_parse_markers(number, m.group(1)))
             line = line[: m.start()].rstrip()
         clean.append(line)
-    return Case("\n".join(clean), tuple(expected), ids, functions)
+    return Case("\n".join(clean), tuple(expected), ids, functions, tables)
 
 
 @pytest.fixture(autouse=True)
@@ -108,7 +117,10 @@ def _raise_on_checker_bugs(monkeypatch):
 
 
 def _check(case: Case, path: Path, deid_compat: bool = True):
-    return deidlang.check(case.text, path=str(path), ids=case.ids, functions=case.functions, deid_compat=deid_compat)
+    from deidlang.tables import load_tables
+
+    tables = load_tables(case.tables) if case.tables is not None else None
+    return deidlang.check(case.text, path=str(path), ids=case.ids, functions=case.functions, deid_compat=deid_compat, tables=tables)
 
 
 @pytest.mark.parametrize("path", BAD, ids=lambda p: p.stem)

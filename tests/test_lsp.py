@@ -134,6 +134,7 @@ def test_settings_initialization_change_and_pull(tmp_path):
     ids.write_text(json.dumps({"/data/a.dcm": {"subject": "S1"}, "/data/b.dcm": {"subject": "S2", "days": 3}}))
     funcs = tmp_path / "funcs.py"
     funcs.write_text("def make_uid(item=None, value=None, field=None, dicom=None):\n    return '1.2.3'\n")
+    (tmp_path / "sites.csv").write_text("site,name\nA,North\n")  # a lookup table (no line here looks it up)
     text = "FORMAT dicom\n\n%header\nREPLACE PatientID var:subject\nJITTER StudyDate var:days\nREPLACE SOPInstanceUID func:make_uid\nREPLACE StudyInstanceUID func:nope\n"
     uri = (tmp_path / "r.dicom").as_uri()
     with Client() as c:
@@ -159,6 +160,19 @@ def test_settings_initialization_change_and_pull(tmp_path):
         message = c.wait_for(lambda m: m.get("method") == "window/showMessage")
         assert "idsFile" in message["params"]["message"]
         assert c.diagnostics(uri) is not None
+
+
+def test_lookups_are_checked_against_the_tables_of_the_settings(tmp_path):
+    from deidlang.lsp.analysis import Analysis
+    from deidlang.lsp.settings import load
+
+    (tmp_path / "subjects.csv").write_text("PatientID,subject_id\nP1,SUB-1\n")
+    text = "FORMAT dicom\n\n%header\nREPLACE PatientID deid_func:lookup table=subjects key=PatientID column=subject_idd\n"
+    settings = load({"deidlang": {"tables": {"subjects": "subjects.csv"}}}, root=str(tmp_path))
+    assert settings.problems == ()
+    assert [d.code for d in Analysis(text, "r.dicom", settings.options).diagnostics] == ["E218"]
+    assert [d.code for d in Analysis(text, "r.dicom", load({}).options).diagnostics] == ["I202"]
+    assert "deidlang.tables" in load({"tables": {"x": "missing.csv"}}, root=str(tmp_path)).problems[0]
 
 
 def test_edits_and_rapid_edits(client):
@@ -430,7 +444,7 @@ def test_missing_extra_message(tmp_path):
         env={**os.environ, "PYTHONPATH": str(shadow)},
         stdin=subprocess.DEVNULL,
     )
-    assert r.returncode == 2 and "pip install 'deidlang[lsp]'" in r.stderr
+    assert r.returncode == 2 and "pip install '.[lsp]' in a deidlang checkout" in r.stderr
 
 
 def test_hover_with_a_sample_never_shows_its_values(tmp_path):

@@ -51,7 +51,7 @@ SECRET = "Doe^Secret"
 
 
 def expected_blank(rows: int, cols: int, regions) -> np.ndarray:
-    """The mask by the spec's words (8.5), one pixel at a time: True = blanked."""
+    """The mask by deid's rules (docs/pixels.md), one pixel at a time: True = blanked."""
     keep = [[True] * cols for _ in range(rows)]
     for region in regions:
         if region.box is None:

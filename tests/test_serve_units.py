@@ -42,7 +42,7 @@ def test_build_collects_every_problem_with_did_you_mean(tmp_path):
     settings = {
         "spool": str(tmp_path / "spool"),
         "forwrd": ["X@h:1"],
-        "option": ["retain-uid"],
+        "option": ["retain-uid", "safe-harbor", "retain-full-dates"],
         "destinations": {"pacs": {"type": "dicom", "ae_title": "PACS", "host": "h", "port": 104}, "bad name!": {"type": "folder"}},
         "routes": [{"calling_ae": "CT1", "destinations": ["pasc"]}],
         "tls_key": "k.pem",
@@ -52,6 +52,7 @@ def test_build_collects_every_problem_with_did_you_mean(tmp_path):
     problems = "\n".join(err.value.problems)
     assert "unknown setting 'forwrd'; did you mean 'forward'?" in problems
     assert "unknown option 'retain-uid'; did you mean 'retain-uids'?" in problems
+    assert "option 'safe-harbor' cannot be combined with option 'retain-full-dates'" in problems
     assert "unknown destination 'pasc'; did you mean 'pacs'?" in problems
     assert "[destinations.bad name!]" in problems
     assert "TLS needs both --tls-cert and --tls-key" in problems

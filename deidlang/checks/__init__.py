@@ -13,7 +13,7 @@ Checks are small functions ``(ctx) -> Iterator[Diagnostic]`` listed in
 :mod:`.structure` (FORMAT, sections, verbs), :mod:`.names` (the fields of action and
 group lines), :mod:`.values` (values, built-ins, JITTER targets, ``var:`` names),
 :mod:`.groups` (``%values``/``%fields``), :mod:`.filters` (``%filter`` criteria and
-coordinates) and :mod:`.deid` (lines deid runs differently from what they say: comments,
+coordinates), :mod:`.tables` (lookups against the tables given) and :mod:`.deid` (lines deid runs differently from what they say: comments,
 REMOVE cancelled by REPLACE/JITTER, KEEP). What they share -- the :class:`~.context.Context`
 of one recipe, the vocabulary and the data-dictionary lookups -- is :mod:`.context`.
 A check that raises is a bug in deidlang; it is reported as a diagnostic so that the
@@ -27,7 +27,7 @@ The checker stands above the runtime and the profile: built-in arguments and VR 
 are checked by the runtime's own code (:mod:`deidlang.runtime.builtins`,
 :mod:`deidlang.runtime.values`), so check and run cannot disagree; KEEP lines are
 compared with :mod:`deidlang.privacy.profile`. May import: :mod:`deidlang.lang`,
-:mod:`deidlang.runtime`, :mod:`deidlang.privacy`; nothing above.
+:mod:`deidlang.tables`, :mod:`deidlang.runtime`, :mod:`deidlang.privacy`; nothing above.
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from .filters import check_coordinates, check_criteria
 from .groups import check_fields_members, check_groups
 from .names import check_action_fields, check_group_fields
 from .structure import check_action_verbs, check_format, check_structure
+from .tables import check_tables
 from .values import check_jitter_targets, check_values, check_variables
 
 __all__ = ["CHECKS", "Context", "RAISE_ON_BUG", "check_recipe"]
@@ -75,6 +76,7 @@ CHECKS: tuple[Check, ...] = (
     check_groups,
     check_criteria,
     check_coordinates,
+    check_tables,
 )
 
 

@@ -31,7 +31,7 @@ SPLIT_OPTIONS = ("by", "minlength")
 #: deid_func built-ins and the arguments each one reads (deid's and deidlang's).
 DEID_FUNCS: dict[str, tuple[str, ...]] = dict(_BUILTIN_ARGUMENTS)
 #: deidlang's built-ins that work on a whole sequence (REPLACE of a sequence is fine with them)
-SEQUENCE_FUNCS = frozenset(("dummy", "scrub", "code"))
+SEQUENCE_FUNCS = frozenset(("dummy", "scrub", "code", "cleancontent", "cleangraphics", "safeharbor"))
 
 
 HEX_GROUP_RE = re.compile(r"(?:0[xX])?[0-9A-Fa-f]{1,4}")
@@ -339,7 +339,7 @@ def span_after(span: Span) -> Span:
 CHANGING = frozenset(("REMOVE", "BLANK", "REPLACE", "JITTER"))
 
 
-#: Elements deid's default config protects from every action but ADD (spec 3.1, 5.5).
+#: Elements deid's default config protects from every action but ADD.
 PROTECTED = frozenset(
     (
         "PixelData",

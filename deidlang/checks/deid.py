@@ -9,6 +9,7 @@ from typing import Iterator, Mapping
 from ..lang import nodes
 from ..lang.diagnostics import Diagnostic
 from ..lang.source import Span
+from ..runtime.content import CODE_ITEM_KEYWORDS
 from .context import CHANGING, PROTECTED, Attr, Context, folded_attr, selects, tag_attr, target_attr
 
 # --------------------------------------------------------------------------- comments
@@ -126,7 +127,7 @@ def _overlap(a: nodes.Field, b: nodes.Field) -> bool:
 
 
 #: Keywords that DICOM defines only inside sequence items. deid's KEEP protects
-#: an element only where it is top-level in the file (spec 5.2), so KEEP of one
+#: an element only where it is top-level in the file, so KEEP of one
 #: of these protects nothing in practice. Curated from PS3.3 macros: the Code
 #: Sequence Macro (Table 8.8-1), the SOP Instance Reference Macro (Table 10-11),
 #: the Image SOP Instance Reference Macro (Table 10-3) and the SR content item
@@ -135,23 +136,7 @@ def _overlap(a: nodes.Field, b: nodes.Field) -> bool:
 #: that some files carry at top level does not belong here.
 NESTED_KEYWORDS: Mapping[str, str] = {
     **dict.fromkeys(
-        (
-            "CodeValue",
-            "CodingSchemeDesignator",
-            "CodingSchemeVersion",
-            "CodeMeaning",
-            "LongCodeValue",
-            "URNCodeValue",
-            "ContextIdentifier",
-            "ContextUID",
-            "MappingResource",
-            "MappingResourceUID",
-            "MappingResourceName",
-            "ContextGroupVersion",
-            "ContextGroupLocalVersion",
-            "ContextGroupExtensionFlag",
-            "ContextGroupExtensionCreatorUID",
-        ),
+        CODE_ITEM_KEYWORDS,
         "code sequence items (e.g. ConceptNameCodeSequence)",
     ),
     **dict.fromkeys(

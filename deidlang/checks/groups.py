@@ -18,7 +18,7 @@ def check_fields_members(ctx: Context) -> Iterator[Diagnostic]:
     """W407: %fields members that deid widens to every element with their tag.
 
     At use, deid looks every member of a ``fields:`` group up again by its
-    bare tag (spec 3.4), which reaches that tag at every depth (and under any
+    bare tag, which reaches that tag at every depth (and under any
     private creator). That changes nothing for a keyword or a tag, which match
     at every depth anyway, but widens a uid path, a nested name or a
     private-creator form, and a ``contains:``/``startswith:``/``except:``

@@ -41,6 +41,7 @@ _FUNC_VRS: dict[str, frozenset[str]] = {
     "hashuid": frozenset(("UI",)),
     "dateshift": frozenset(("DA", "DT", "TM")),
     "code": frozenset(("SQ",)),
+    "cleancontent": frozenset(("SQ",)),
 }
 
 
@@ -55,7 +56,7 @@ _INT_RE = re.compile(r"[ \t]*[+-]?[0-9]+[ \t]*")
 _UID_ROOT_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*")
 _UID_PREFIX_RE = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.")
 _REFERENCE_LIKE_RE = re.compile(r"(var|func|deid_func)[ \t]*:", re.IGNORECASE)
-# deid's action-line tokenizer, as described in the spec (2.6): runs of
+# deid's action-line tokenizer: runs of
 # characters that are neither whitespace nor quotes, glued to whole quoted strings.
 _DEID_TOKEN_RE = re.compile(r"""(?:[^\s"']+|"(?:\\.|[^"])*"|'(?:\\.|[^'])*')+""")
 
@@ -167,7 +168,8 @@ def _deid_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc) -> Iterator
 
 
 def _deidlang_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc, name_span: Span) -> Iterator[Diagnostic]:
-    """deidlang's own built-ins (hashuid, hashid, dateshift, dummy, scrub, code, append)."""
+    """deidlang's own built-ins (hashuid, hashid, dateshift, dummy, scrub, code, append,
+    cleancontent, cleangraphics, safeharbor)."""
     name = v.name
     allowed = DEID_FUNCS[name]
     bad = False
@@ -186,10 +188,10 @@ def _deidlang_func(ctx: Context, a: nodes.ActionLine, v: nodes.DeidFunc, name_sp
         except _BadArgument as exc:
             yield ctx.diag(v.span, "E207", str(exc))
     action = a.action
-    if action == "JITTER":
+    if action == "JITTER" and name != "lookup":  # a lookup can give JITTER its days (checks/tables.py)
         yield ctx.diag(v.span, "E301", f"'JITTER' needs a whole number of days, not deid_func:{name}", f"write `REPLACE {a.field.text} deid_func:{name}`")
         return
-    fits = {"code": ("ADD", "REPLACE"), "append": ("ADD", "REPLACE")}.get(name, ("REPLACE", "KEEP"))
+    fits = {"code": ("ADD", "REPLACE"), "append": ("ADD", "REPLACE"), "lookup": ("ADD", "REPLACE", "KEEP", "JITTER")}.get(name, ("REPLACE", "KEEP"))
     if action in ("ADD", "REPLACE", "KEEP") and action not in fits:
         what = "ADD (it makes the value from the existing element, and ADD may have none)" if action == "ADD" else action
         yield ctx.diag(v.span, "W306", f"deid_func:{name} does not work with {what}", f"use it with {' or '.join(fits)}")
@@ -358,7 +360,7 @@ def check_jitter_targets(ctx: Context) -> Iterator[Diagnostic]:
     deidlang changes only values written as a date, so a JITTER of an element
     that is not a date (DA/DT) by name leaves it as it is (W308; a person name
     too, where deid crashes, W412). deid runs dateutil over the value of any VR
-    but DA/DT (spec 7.5): some times and numbers become dates, other text is
+    but DA/DT: some times and numbers become dates, other text is
     kept; an expander that also selects such elements is a deid note (W416).
     Explicit fields are checked against the dictionary VR; ``select:VR:`` by
     its VR; regex expanders and ``fields:`` groups by the dictionary entries

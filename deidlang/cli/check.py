@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from typing import Any
 
@@ -11,7 +12,21 @@ from .. import api
 from ..lang.diagnostics import Diagnostic, refusing
 from ..lang.render import render_concise, render_json, render_sarif, render_text
 from ..version import __version__
-from .common import DEFAULT_RECIPE, FORMATS, PROG, CliError, check_recipes, has_errors, load_functions, print_err, read_ids, read_recipe, want_color
+from . import tables as cli_tables  # --table, --input (deidlang/tables)
+from .common import (
+    DEFAULT_RECIPE,
+    FORMATS,
+    PROG,
+    CliError,
+    check_recipes,
+    has_errors,
+    load_functions,
+    print_err,
+    read_ids,
+    read_recipe,
+    tables_of,
+    want_color,
+)
 
 
 def register(sub: Any) -> None:
@@ -36,6 +51,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--exit-zero", action="store_true", help="exit 0 even when problems are found (2 still means failure)")
     add_profile_options(p)
+    cli_tables.add_check_options(p)
     p.set_defaults(handler=run)
 
 
@@ -46,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("check needs at least one RECIPE (or --profile basic)")
     ids = read_ids(args.ids) if args.ids else None
     functions = load_functions(args.functions) if args.functions else None
-    texts, diagnostics = check_recipes(args.recipes, ids=ids, functions=functions, deid_compat=args.deid_compat)
+    texts, diagnostics = check_recipes(args.recipes, ids=ids, functions=functions, deid_compat=args.deid_compat, tables=tables_of(args))
     out = sys.stdout
     if args.format == "json":
         out.write(render_json(diagnostics))
@@ -63,9 +79,10 @@ def run(args: argparse.Namespace) -> int:
             f"note: `{PROG} run` stops on {len(stopping)} of these warnings ({', '.join(codes)}): lines that select "
             "nothing or will not do what they say; fix them, or run with " + " ".join(f"--allow {c}" for c in codes)
         )
+    missing = cli_tables.check_inputs(args, texts)  # --input: the inputs without a row in a table
     if args.exit_zero:
         return 0
-    return 1 if has_errors(diagnostics, strict=args.strict) else 0
+    return 1 if missing or has_errors(diagnostics, strict=args.strict) else 0
 
 
 def add_profile_options(parser: argparse.ArgumentParser) -> None:
@@ -73,7 +90,10 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
 
     group = parser.add_argument_group("profile coverage (DICOM PS3.15 Annex E)")
     group.add_argument(
-        "--profile", choices=("basic",), help="report, row by row, how the recipes handle Table E.1-1 of the Basic Application Level Confidentiality Profile"
+        "--profile",
+        choices=("basic", "safe-harbor"),
+        help="report, row by row, how the recipes handle Table E.1-1 of the Basic Application Level Confidentiality Profile "
+        "(safe-harbor: with the safe-harbor option's column, then HIPAA Safe Harbor's eighteen kinds of identifiers)",
     )
     group.add_argument(
         "--option",
@@ -86,9 +106,9 @@ def add_profile_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _run_profile(args: argparse.Namespace) -> int:
-    from ..privacy import coverage, profile
+    from ..privacy import coverage, profile, safeharbor
 
-    options = list(dict.fromkeys(args.option or ()))
+    options = profile.in_order(([args.profile] if args.profile == "safe-harbor" else []) + list(args.option or ()))
     paths = list(args.recipes)
     if not paths:
         paths = [str(profile.option_recipe(o)) for o in options if profile.option(o).recipe] + [str(DEFAULT_RECIPE)]
@@ -105,10 +125,16 @@ def _run_profile(args: argparse.Namespace) -> int:
         sys.stdout.write(render_text(diagnostics, texts, color=want_color(sys.stdout), recipes=len(texts)))
         return 0 if args.exit_zero else 1
     report = coverage.coverage(parsed, options)
+    findings = safeharbor.categories(report, safeharbor.applies_patterns(parsed)) if args.profile == "safe-harbor" else None
     if args.format == "json":
-        sys.stdout.write(coverage.render_json(report))
+        data = json.loads(coverage.render_json(report))
+        if findings is not None:
+            data["safe_harbor"] = safeharbor.to_json(findings)
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
     else:
         sys.stdout.write(coverage.render_text(report, all_rows=args.all))
+        if findings is not None:
+            sys.stdout.write("\n" + safeharbor.render_text(findings))
     if args.exit_zero:
         return 0
-    return 1 if args.strict and report.failed else 0
+    return 1 if args.strict and (report.failed or (findings is not None and safeharbor.failed(findings))) else 0

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import DEFAULT_OUTPUT, CliError, add_layout_option, add_safety_options, positive_int
+from ..version import install_hint
+from .common import DEFAULT_OUTPUT, CliError, add_layout_option, add_ocr_arguments, add_safety_options, positive_int
 from .run import process_files
 
 
@@ -55,6 +56,7 @@ def register(sub: Any) -> None:
     add_safety_options(p)
     p.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
     add_layout_option(p)
+    add_ocr_arguments(p, cleaning=True)  # OCR (deidlang/ocr)
     p.set_defaults(handler=run, clean_pixels=True, quarantine=None)
 
 
@@ -63,5 +65,5 @@ def run(args: argparse.Namespace) -> int:
         try:
             import PIL  # noqa: F401
         except ImportError:
-            raise CliError("--png needs Pillow: pip install 'deidlang[pixels]'") from None
+            raise CliError(f"--png needs Pillow: {install_hint('pixels')}") from None
     return process_files(args, pixels_only=args.pixels_only, png=args.png)

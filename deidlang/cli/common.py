@@ -2,8 +2,8 @@
 bundled data, :class:`CliError` (a problem that stops a command before it reaches a
 verdict: exit 2), reading the user's files (recipes, ids, functions, DICOM files) with
 messages that name the file and never its content, the options several commands take,
-the secret key, and checking and compiling recipes as a run needs them
-(:func:`load_programs`). The language server and ``deidc serve`` reuse these readers so
+the secret key, the lookup tables (:func:`tables_of`), and checking and compiling recipes
+as a run needs them (:func:`load_programs`). The language server and ``deidc serve`` reuse these readers so
 that their messages are the CLI's.
 
 May import: the library (:mod:`deidlang.engine` and everything below it); never another
@@ -25,6 +25,8 @@ from ..dicomio.atomic import describe, write_text
 from ..engine import preflight, worker
 from ..lang.diagnostics import ERROR, WARNING, ApplyError, Diagnostic, RecipeError, parse_allow
 from ..lang.render import render_text
+from ..tables import OnMissing, TableError, Tables, load_tables
+from ..version import install_hint
 
 PROG = "deidc"
 DATA_DIR = Path(__file__).resolve().parents[1] / "data"
@@ -110,11 +112,37 @@ def read_recipes(paths: Iterable[str]) -> dict[str, str]:
     return {path: read_recipe(path) for path in dict.fromkeys(paths)}
 
 
+_TABLES = "_deidlang_tables"  # where tables_of keeps the tables it read, on the command's arguments
+_UNREAD = object()
+
+
+def tables_of(args: Any, *, applying: bool = False) -> Tables | None:
+    """The tables a command was given (``--table NAME=PATH``, under ``--on-missing``), read
+    once (``None``: none, and none are needed to check; with ``applying``, an empty set:
+    every lookup is then a finding)."""
+    if args is None:
+        return None
+    found: Any = getattr(args, _TABLES, _UNREAD)
+    if found is not _UNREAD:
+        return found
+    specs = getattr(args, "table", None) or []
+    policy = getattr(args, "on_missing", None) or OnMissing.FAIL.value
+    try:
+        if specs:
+            found = load_tables(specs, policy)
+        else:
+            found = Tables(on_missing=policy) if applying else None
+    except TableError as err:
+        raise CliError(str(err)) from None
+    setattr(args, _TABLES, found)
+    return found
+
+
 def check_recipes(
-    paths: Iterable[str], *, ids: Mapping | None, functions: Iterable[str] | None, deid_compat: bool = False
+    paths: Iterable[str], *, ids: Mapping | None, functions: Iterable[str] | None, deid_compat: bool = False, tables: Any = None
 ) -> tuple[dict[str, str], list[Diagnostic]]:
     texts = read_recipes(paths)
-    verdict = api.vet(texts, ids=ids, functions=functions, deid_compat=deid_compat)
+    verdict = api.vet(texts, ids=ids, functions=functions, deid_compat=deid_compat, tables=tables)
     return texts, list(verdict.diagnostics)
 
 
@@ -173,7 +201,7 @@ def add_key_options(parser: argparse.ArgumentParser) -> None:
 def option_recipes(args: argparse.Namespace) -> list[str]:
     from ..privacy import profile
 
-    return [str(profile.option_recipe(name)) for name in dict.fromkeys(getattr(args, "option", None) or ())]
+    return [str(profile.option_recipe(name)) for name in profile.in_order(getattr(args, "option", None) or ())]
 
 
 def compose_programs(programs: list, args: argparse.Namespace, key=None) -> list:
@@ -241,6 +269,7 @@ def load_programs(
     what: str = "no file was read or written",
     args: argparse.Namespace | None = None,
     applying: bool = True,
+    tables: Tables | None = None,
 ) -> tuple[dict[str, str], list, tuple[Diagnostic, ...]] | None:
     """Check and compile the recipes (in the order given): (texts, programs, the findings
     --allow let through), or None after reporting what stops them.
@@ -248,7 +277,8 @@ def load_programs(
     ``applying``: the header actions will run, so the ids and functions are known
     (none given: every var:/func: lacks a value), and every finding that
     :func:`deidlang.lang.diagnostics.refusing` names stops the run unless --allow
-    names it. Otherwise (inspect) only errors stop it.
+    names it. Otherwise (inspect) only errors stop it. ``tables``: the lookup tables
+    the recipes are checked with (default: the command's, :func:`tables_of`).
     """
     texts = read_recipes(recipe_paths)
     deid_compat = bool(getattr(args, "deid_compat", False))
@@ -256,11 +286,13 @@ def load_programs(
         allow = parse_allow(getattr(args, "allow", None)) if applying else frozenset()
     except ValueError as err:
         raise CliError(f"--allow: {err}") from None
+    if tables is None:
+        tables = tables_of(args, applying=applying)
     if applying:
-        verdict = api.vet(texts, ids=ids if ids is not None else {}, functions=funcs or (), allow=allow, deid_compat=deid_compat, strict=strict)
+        verdict = api.vet(texts, ids=ids if ids is not None else {}, functions=funcs or (), allow=allow, deid_compat=deid_compat, strict=strict, tables=tables)
         refused = verdict.refused
     else:
-        verdict = api.vet(texts, ids=ids, functions=funcs, deid_compat=deid_compat)
+        verdict = api.vet(texts, ids=ids, functions=funcs, deid_compat=deid_compat, tables=tables)
         refused = tuple(d for d in verdict.diagnostics if d.is_error or (strict and d.severity == WARNING))
     if verdict.diagnostics:
         sys.stderr.write(render_text(verdict.diagnostics, texts, color=want_color(sys.stderr), recipes=len(texts)))
@@ -295,7 +327,32 @@ def require_pixels() -> None:
     try:
         from .. import pixels  # noqa: F401
     except ImportError as err:
-        raise CliError(f"pixel cleaning needs numpy and pydicom's decoders ({err.name or 'a module'} is missing): pip install 'deidlang[pixels]'") from None
+        raise CliError(f"pixel cleaning needs numpy and pydicom's decoders ({err.name or 'a module'} is missing): {install_hint('pixels')}") from None
+
+
+def add_ocr_arguments(parser: Any, *, cleaning: bool) -> None:
+    """``--ocr`` and its settings (:mod:`deidlang.ocr.options`; ``cleaning``: also the blanking ones)."""
+    from ..ocr.options import add_arguments
+
+    add_arguments(parser, cleaning=cleaning)
+
+
+def ocr_settings(args: argparse.Namespace, *, cleaning: bool = False) -> Any:
+    """The OCR settings asked for (None without --ocr / --pixels), its engine started."""
+    from ..ocr import OcrUnavailable
+    from ..ocr.options import require, settings_from
+
+    settings = settings_from(args)
+    if settings is None:
+        return None
+    if cleaning and not args.clean_pixels:
+        raise CliError("--ocr goes with --clean-pixels (OCR finds the text that the cleaning blanks)")
+    require_pixels()
+    try:
+        require(settings)
+    except OcrUnavailable as err:
+        raise CliError(str(err)) from None
+    return settings
 
 
 def count(n: int, word: str) -> str:

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 from ..engine import inputs as engine_inputs
 from ..engine import preflight
 from ..lang.diagnostics import ApplyError
+from . import tables as cli_tables  # --table, --on-missing (deidlang/tables)
 from .common import (
     DEFAULT_RECIPE,
     PROG,
@@ -57,6 +58,7 @@ def register(sub: Any) -> None:
     )
     explain_private.add_argument("--keep-private", dest="remove_private", action="store_false", help="keep private elements")
     p.add_argument("--force", action="store_true", help="read a file that lacks the DICOM preamble")
+    cli_tables.add_explain_options(p)
     add_safety_options(p)
     add_key_options(p)
     p.set_defaults(handler=run)
@@ -108,7 +110,15 @@ def run(args: argparse.Namespace) -> int:
     _texts, programs, _allowed = loaded
     programs = compose_programs(programs, args)  # as `deidc run` applies them: earlier KEEPs protect; keys bound
     try:
-        explanation = explaining.explain(programs, ds, ids=_ids_for(ids, file, ds), funcs=funcs, path=file, remove_private=args.remove_private)
+        explanation = explaining.explain(
+            programs,
+            ds,
+            ids=_ids_for(ids, file, ds),
+            funcs=funcs,
+            path=file,
+            remove_private=args.remove_private,
+            **cli_tables.apply_options(args, ds, programs),
+        )
     except ApplyError as err:
         print_err(f"error: {apply_error_text(err, args.show_values)}")
         return 1

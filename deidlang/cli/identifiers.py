@@ -17,6 +17,7 @@ from ..dicomio import damage
 from ..dicomio.atomic import WriteError
 from ..engine import digests, preflight
 from ..lang.render import render_text
+from . import tables as cli_tables  # --keys --format csv (deidlang/tables/template.py)
 from .common import TMP_SUFFIX, CliError, check_recipes, count, has_errors, input_roots, print_err, want_color
 
 
@@ -38,6 +39,7 @@ def register(sub: Any) -> None:
     p.add_argument("--recipe", metavar="RECIPE", help="recipe the ids are for: it is checked, and its var: names are listed")
     p.add_argument("--overwrite", action="store_true", help="replace the output file if it exists")
     p.add_argument("--force", action="store_true", help="read files that lack the DICOM preamble")
+    cli_tables.add_identifiers_options(p)
     p.set_defaults(handler=run)
 
 
@@ -146,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
 
     from ..dicomio.atomic import atomic_write
 
+    if args.keys or args.format == "csv":  # the table of --keys (deidlang/tables/template.py)
+        return cli_tables.identifiers_table(args)
     output = args.output
     if os.path.exists(output) and not args.overwrite:
         raise CliError(f"'{output}' exists (it may hold your edits); use --overwrite to replace it")

@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..version import install_hint
+
 __all__ = ["register", "run"]
 
 
@@ -17,7 +19,7 @@ def register(sub: Any) -> None:
             "Run the deidlang language server over stdio: diagnostics as `deidc check` gives them, completion, "
             "hover, go to definition and references of groups, outline, quick fixes, formatting and semantic "
             "tokens. Settings come from the editor (initializationOptions / workspace/didChangeConfiguration, "
-            "section 'deidlang'). Needs `pip install 'deidlang[lsp]'`. Set DEIDLANG_LSP_LOG=INFO for a log on stderr."
+            "section 'deidlang'). Needs the 'lsp' extra: " + install_hint("lsp") + ". Set DEIDLANG_LSP_LOG=INFO for a log on stderr."
         ),
     )
     p.add_argument("--stdio", action="store_true", help="use standard input and output (the default and only transport; accepted for editors that pass it)")
@@ -30,6 +32,6 @@ def run(args: argparse.Namespace) -> int:
     try:
         from ..lsp.server import serve
     except ImportError as err:
-        raise CliError(f"deidc lsp needs the 'lsp' extra: pip install 'deidlang[lsp]' ({err.name} is missing)") from None
+        raise CliError(f"deidc lsp needs the 'lsp' extra: {install_hint('lsp')} ({err.name} is missing)") from None
     serve()
     return 0

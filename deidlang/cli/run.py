@@ -18,6 +18,7 @@ from ..engine import pool, preflight, worker
 from ..lang.diagnostics import ApplyError, parse_allow
 from ..lang.render import render_text
 from ..version import __version__
+from . import tables as cli_tables  # --table, --on-missing, --linkage (deidlang/tables)
 from .common import (
     DEFAULT_OUTPUT,
     DEFAULT_RECIPE,
@@ -28,6 +29,7 @@ from .common import (
     CliError,
     add_key_options,
     add_layout_option,
+    add_ocr_arguments,
     add_safety_options,
     apply_error_text,
     bind_key,
@@ -35,6 +37,7 @@ from .common import (
     has_filters,
     load_functions,
     load_programs,
+    ocr_settings,
     option_recipes,
     positive_int,
     print_err,
@@ -79,7 +82,7 @@ def register(sub: Any) -> None:
         "--scheduler",
         metavar="ADDRESS",
         help="run on a Dask cluster: a scheduler address (tcp://HOST:8786) or local:N for a local cluster "
-        "of N worker processes (needs deidlang[dask]); outputs and manifest are the same as a local run",
+        "of N worker processes (needs the dask extra); outputs and manifest are the same as a local run",
     )
     private = p.add_mutually_exclusive_group()
     private.add_argument("--remove-private", dest="remove_private", action="store_true", default=True, help="remove private elements (default)")
@@ -107,10 +110,12 @@ def register(sub: Any) -> None:
         help="re-encode cleaned pixels with their lossless codec (RLE, JPEG 2000 lossless, JPEG-LS lossless); "
         "other sources are written uncompressed (default: always uncompressed)",
     )
+    add_ocr_arguments(pixels, cleaning=True)  # OCR (deidlang/ocr)
     p.set_defaults(handler=run)
     add_layout_option(p)
     add_key_options(p)
     add_run_proof_options(p)
+    cli_tables.add_run_options(p)
 
 
 _START_METHOD: str | None = None  # the platform's default multiprocessing start method (a seam for tests)
@@ -152,6 +157,7 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
     preflight.check_options(getattr(args, "option", None), remove_private=remove_private)
     if clean_pixels:
         require_pixels()
+    ocr = ocr_settings(args, cleaning=True)
     loaded = load_programs(recipe_paths, ids=ids, funcs=funcs, strict=args.strict, args=args, applying=not pixels_only)
     if loaded is None:
         return 1
@@ -177,8 +183,10 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
         verify=bool(getattr(args, "verify", False)),
         show_values=bool(getattr(args, "show_values", False)),
         durable=bool(getattr(args, "fsync", False)),
+        ocr=ocr,
         layout=args.layout,
         key=key,
+        **cli_tables.run_options(args),
     )
     job = engine.Job(
         programs=tuple(programs),
@@ -196,6 +204,7 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
         require_ids=bool(variables),
         allow=tuple(sorted(parse_allow(args.allow))),
         allowed=allowed,
+        **cli_tables.job_options(args),
     )
     try:
         run = engine.prepare(job)
@@ -254,8 +263,9 @@ def process_files(args: argparse.Namespace, *, pixels_only: bool, png: str | Non
     progress.clear()
 
     summary = run.summary
-    report = _write_quarantine_report(options.output, summary.held) if quarantine else None
+    report = _write_quarantine_report(options.output, summary.held) if quarantine or ocr is not None or summary.held else None
     _print_run_summary(args, recipe_paths, summary, options=options, elapsed=progress.elapsed())
+    cli_tables.print_run_summary(args, run)
     if clean_pixels:
         _print_pixel_summary(summary, options)
     if report is not None and (summary.held or os.path.exists(report)):
@@ -292,6 +302,11 @@ def _print_pixel_summary(summary: engine.Summary, options: engine.Options) -> No
     if summary.uncompressed and options.preserve_compression:
         line += f"; {summary.uncompressed} written uncompressed (their encoding cannot be redone here)"
     print(line)
+    if options.ocr is not None:
+        print(
+            f"OCR: {count(summary.ocr_read, 'file')} read, text blanked in {summary.ocr_blanked}, "
+            f"{summary.ocr_failed} still showing identifying text after cleaning (quarantined)"
+        )
     if options.png:
         print(f"previews: {count(summary.previews, 'PNG file')} in {options.png}; the 'before' images show the original pixels")
 
@@ -325,7 +340,7 @@ def _print_run_summary(args, recipe_paths, summary: engine.Summary, *, options: 
     print(f"recipe: {recipes}", file=out)
     print(f"input: {source}", file=out)
     print(f"output: {os.path.abspath(args.output)}", file=out)
-    held = f"{summary.quarantined} quarantined, " if options is not None and options.quarantine else ""
+    held = f"{summary.quarantined} quarantined, " if options is not None and (options.quarantine or summary.quarantined) else ""
     print(
         f"{count(total, 'file')} processed: {summary.written} written, {held}{summary.skipped} skipped, {summary.failed} failed",
         file=out,
@@ -386,7 +401,9 @@ def dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappin
             if task.refused:  # no ids entry for a recipe that needs one; a path that would leave the output
                 raise CliError(task.refused)
             ds = read_dicom_or_fail(task.source, args.force)
-            explanation = explaining.explain(programs, ds, ids=task.ids, funcs=funcs, path=task.display, remove_private=args.remove_private)
+            explanation = explaining.explain(
+                programs, ds, ids=task.ids, funcs=funcs, path=task.display, remove_private=args.remove_private, **cli_tables.apply_options(args, ds, programs)
+            )
         except CliError as err:
             reason = str(err)
         except ApplyError as err:
@@ -424,6 +441,7 @@ def dry_run(args: argparse.Namespace, tasks: list, programs: list, funcs: Mappin
         write_text_atomic(report_path, json.dumps(data, indent=2, ensure_ascii=False) + "\n", private=show)
     done = len(tasks) - failed
     print(f"dry run: {count(done, 'file')} explained" + (f", {failed} failed" if failed else "") + f"; nothing was written to {args.output}")
+    cli_tables.dry_run_report(args, tasks, programs)  # the inputs without a row in a table
     if done:
         print(f"would {_would(totals)} in all" if any(n for k, n in totals.items() if k != "kept") else "no element would change")
         if actions:

@@ -16,6 +16,8 @@ import threading
 from typing import Any
 
 from ..serve.config import DEFAULT_AE_TITLE, DEFAULT_PORT, ConfigError, NodeConfig, build, load_toml
+from ..version import install_hint
+from . import tables as cli_tables
 
 __all__ = ["register", "run", "settings_from"]
 
@@ -43,8 +45,10 @@ _SCALARS = (
     "attempts",
     "metrics",
     "log",
+    "on_missing",
+    "linkage",
 )
-_LISTS = ("recipe", "option", "quarantine", "forward", "output", "allow_ae")
+_LISTS = ("recipe", "option", "quarantine", "forward", "output", "allow_ae", "table")
 _FLAGS = ("clean_pixels", "keep_private")
 
 
@@ -97,6 +101,16 @@ def register(sub: Any) -> argparse.ArgumentParser:
         "--quarantine", action="append", metavar="GROUP", help="hold objects whose %%filter verdict is GROUP in SPOOL_DIR/quarantine/ (repeatable)"
     )
     recipes.add_argument("--keep-private", dest="keep_private", action="store_true", default=None, help="keep private elements (default: removed)")
+
+    tables = serve.add_argument_group("lookup tables (deid_func:lookup, as `deidc run`)")
+    cli_tables.add_table_option(tables)
+    cli_tables.add_on_missing(tables)
+    tables.add_argument(
+        "--linkage",
+        metavar="PATH",
+        help="write what every table and keyed pseudonym stands for (kind, original, replacement, first object) to PATH "
+        "(.csv, or .sqlite/.db), mode 0600, outside the spool and the output folders: identifying data, for the honest broker only",
+    )
 
     dest = serve.add_argument_group("destinations (at least one)")
     dest.add_argument("--forward", action="append", metavar="AE@HOST:PORT", help="another DICOM node (C-STORE); repeatable")
@@ -169,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     if compiled is None:
         return 1
     if args.check_config:
-        _describe(config)
+        _describe(config, compiled.tables)
         return 0
     log = None
     if config.log:
@@ -201,10 +215,10 @@ def _require(module: str, what: str) -> None:
     from . import common as cli
 
     if importlib.util.find_spec(module) is None:
-        raise cli.CliError(f"{what}: pip install 'deidlang[serve]'")
+        raise cli.CliError(f"{what}: {install_hint('serve')}")
 
 
-def _describe(config: NodeConfig) -> None:
+def _describe(config: NodeConfig, tables: Any = None) -> None:
     """What --check-config found (stdout)."""
     routes = config.effective_routes()
     print(f"config OK: AE {config.ae_title} on {config.host}:{config.port}, spool {config.spool}")
@@ -218,3 +232,9 @@ def _describe(config: NodeConfig) -> None:
         f"  recipes checked: {len({p for r in routes for p in (r.recipes or config.recipes or ('default',))})} set(s); allow list: "
         + (", ".join(ae + (f"@{host}" if host else "") for ae, host in config.allow) or "anyone")
     )
+    if tables:
+        for name, table in tables.items():
+            print(f"  table {name}: {table.rows} {table.row_word}{'s' if table.rows != 1 else ''} from {table.source}")
+        print(f"  a key without a row: {config.on_missing} (--on-missing)")
+    if config.linkage:
+        print(f"  linkage file: {config.linkage} (identifying data)")

@@ -9,7 +9,7 @@ import os
 import sys
 from typing import Any
 
-from .common import CliError, count
+from .common import CliError, count, ocr_settings
 from .explain import EXPLAIN_FORMATS
 
 
@@ -38,6 +38,12 @@ def register(sub: Any) -> None:
         metavar="PATH",
         help="the run's secret key: its manifest names inputs by keyed digests (default: $DEIDLANG_KEY, $DEIDLANG_KEY_FILE, else the user key file)",
     )
+    p.add_argument(
+        "--pixels",
+        action="store_true",
+        help="also read each output's pixels with OCR and report identifying text found there (pip install 'deidlang[ocr]')",
+    )
+    p.add_argument("--ocr-frames", type=int, default=8, metavar="N", help="with --pixels: frames read in a multi-frame image (default 8)")
     p.set_defaults(handler=run)
 
 
@@ -54,7 +60,8 @@ def run(args: argparse.Namespace) -> int:
             from ..runtime import keys
 
             key = keys.key_from_file(args.key_file)
-        report = verifying.verify_tree(args.original, args.deidentified, key=key, show_values=args.show_values)
+        pixels = ocr_settings(args)  # --pixels (deidlang/ocr)
+        report = verifying.verify_tree(args.original, args.deidentified, key=key, show_values=args.show_values, pixels=pixels)
     except DeidlangError as err:
         raise CliError(str(err)) from None
     if not report.files and not report.unpaired:

@@ -1,4 +1,4 @@
-"""``get_identifiers`` and ``DicomField`` (spec 3.1, 9.3).
+"""``get_identifiers`` and ``DicomField``.
 
 The field universe itself is built by :mod:`deidlang.runtime.universe`, the
 same code that decides what recipes act on; this module only presents it in

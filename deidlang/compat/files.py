@@ -1,4 +1,4 @@
-"""Finding, reading and saving DICOM files the way deid's API does (spec 5.10, 9.2)."""
+"""Finding, reading and saving DICOM files the way deid's API does."""
 
 from __future__ import annotations
 

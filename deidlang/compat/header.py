@@ -1,4 +1,4 @@
-"""``replace_identifiers`` and ``remove_private_identifiers`` (spec 5.1, 5.10, 9.4).
+"""``replace_identifiers`` and ``remove_private_identifiers``.
 
 The recipe is compiled once per call and applied to each input in turn.
 Inputs are paths (read with ``dcmread(force=force)``) or pydicom datasets
@@ -32,6 +32,7 @@ def replace_identifiers(
     disable_skip=False,
     *,
     allow=(),
+    tables=None,
 ):
     """De-identify ``dicom_files`` with the recipe ``deid``.
 
@@ -42,9 +43,12 @@ def replace_identifiers(
     ``func:`` functions. Returns the datasets (``save=False``) or the output
     paths (``save=True``), in input order.
 
-    deidlang addition, keyword only: ``allow`` lets recipe findings that would
+    deidlang additions, keyword only: ``allow`` lets recipe findings that would
     stop the run through (see :class:`DeidRecipe`); it is ignored when
-    ``deid`` is already a DeidRecipe or a Program.
+    ``deid`` is already a DeidRecipe or a Program. ``tables``: the
+    :class:`deidlang.tables.Tables` that ``deid_func:lookup`` reads, with their
+    missing-row policy (``FAIL`` and, here, ``QUARANTINE`` raise ApplyError R006;
+    ``HASH`` falls back to the keyed pseudonym).
     """
     program = _program(deid, allow)
     ids = ids or {}
@@ -63,6 +67,7 @@ def replace_identifiers(
             remove_private=remove_private,
             disable_skip=disable_skip,
             config=config,
+            tables=tables,  # lookup tables (deidlang/tables)
         )
         out.append(saver.save(ds, path, index) if saver is not None else ds)
     return out

@@ -1,10 +1,10 @@
 """deid's pixel API (``deid.dicom.pixels``): ``has_burned_pixels``, ``DicomCleaner``.
 
 Detection runs on :meth:`deidlang.Program.inspect`; the results are given
-deid 0.4.13's shapes (spec 8.4) with deid's strings (group key, reason,
+deid 0.4.13's shapes with deid's strings (group key, reason,
 coordinates as written in the recipe), plus a ``"label"`` key naming the
 LABEL. Pixel work is done by :mod:`deidlang.pixels` (numpy, pydicom's
-decoders and pylibjpeg: ``pip install deidlang[pixels]``), imported only
+decoders and pylibjpeg: ``pip install '.[pixels]'`` in a deidlang checkout), imported only
 when pixels are touched, so detection needs none of it.
 
 Differences from deid are listed in ``docs/compat.md`` ("Pixels").
@@ -29,6 +29,7 @@ from ..lang import nodes
 from ..lang.diagnostics import DeidlangError
 from ..lang.parser import parse
 from ..runtime.inspection import Inspection, LabelMatch, Region
+from ..version import install_hint
 from .files import load_dataset, write_atomic
 from .recipe import _coordinate, _label_name, _section_name, as_recipe
 
@@ -60,7 +61,7 @@ def _layout(name: str, text: str) -> dict[int, _LabelInfo]:
     for section in result.recipe.sections_of("filter"):
         groups.setdefault(_section_name(section, lines), []).extend(section.body)
     out: dict[int, _LabelInfo] = {}
-    operator = ""  # deid reuses the operator of the last criterion line it evaluated (spec 8.3)
+    operator = ""  # deid reuses the operator of the last criterion line it evaluated
     for key, labels in groups.items():
         for label in labels:
             coords = []
@@ -196,7 +197,7 @@ def _pixels():
     try:
         from .. import pixels
     except ImportError as exc:  # numpy (or the pixel module itself) is missing
-        raise DeidlangError("pixel cleaning needs deidlang's pixel extra: pip install 'deidlang[pixels]'") from exc
+        raise DeidlangError(f"pixel cleaning needs deidlang's pixel extra: {install_hint('pixels')}") from exc
     return pixels
 
 

@@ -1,7 +1,7 @@
 """``DeidRecipe``: deid's recipe object, built from deidlang's AST.
 
 The ``.deid`` attribute holds the recipe as an ``OrderedDict`` in exactly the
-shape deid 0.4.13 gives (spec 2.11), so code that reads ``recipe.deid`` or
+shape deid 0.4.13 gives, so code that reads ``recipe.deid`` or
 calls ``get_actions()`` keeps working. For a recipe that ``deidlang.check``
 passes without warnings the strings are the ones deid would give; for other
 recipes they say what deidlang reads (no trailing comments, quotes removed).
@@ -38,13 +38,12 @@ from ..lang.parser import ParseResult, parse
 
 __all__ = ["DeidRecipe", "RecipeNotFoundError", "bundled_recipe", "render_deid", "deid_dict"]
 
-#: deid's recipe tags and the file names deidlang ships them under
-#: (in ``deidlang/data``), first match wins.
+#: deid's recipe tags that deidlang serves, and the file it ships for each (in ``deidlang/data``).
 BUNDLED: dict[str, tuple[str, ...]] = {
-    "dicom": ("default.dicom", "deid.dicom"),
-    "dicom.ultrasound": ("ultrasound.dicom", "default.ultrasound.dicom", "deid.dicom.ultrasound"),
-    "dicom.xray.chest": ("xray.chest.dicom", "default.xray.chest.dicom", "deid.dicom.xray.chest"),
+    "dicom": ("default.dicom",),
 }
+#: deid's other recipe tags: deid ships a recipe under each, deidlang does not.
+DEID_ONLY_TAGS = ("dicom.ultrasound", "dicom.xray.chest")
 
 #: diagnostics that may be resolved by another recipe of the same merge
 _CROSS_FILE = frozenset({"E203"})
@@ -99,12 +98,12 @@ def _resolve(entry: str | os.PathLike) -> tuple[str, str]:
     bundled = bundled_recipe(text_entry)
     if bundled is not None:
         return str(bundled), bundled.read_text(encoding="utf-8")
-    if text_entry in BUNDLED:
+    tags = ", ".join(f"'{t}'" for t in BUNDLED if bundled_recipe(t) is not None) or "none"
+    if text_entry in BUNDLED or text_entry in DEID_ONLY_TAGS:
         raise RecipeNotFoundError(
-            f"deid's bundled recipe '{text_entry}' is not shipped with this deidlang installation",
+            f"deid's recipe '{text_entry}' is not shipped with deidlang (the tags it serves: {tags}); pass deid's recipe file by its path",
             text_entry,
         )
-    tags = ", ".join(f"'{t}'" for t in BUNDLED)
     raise RecipeNotFoundError(f"cannot find recipe '{text_entry}': not a file, a directory or one of the tags {tags}", text_entry)
 
 
@@ -196,8 +195,8 @@ class DeidRecipe:
     """deid's ``DeidRecipe(deid=None, base=False, default_base="dicom")``.
 
     ``deid`` is a recipe path, a directory holding a file whose name starts
-    with ``deid``, one of deid's tags (``dicom``, ``dicom.ultrasound``,
-    ``dicom.xray.chest``, served from deidlang's bundled recipes), a dict in
+    with ``deid``, the tag ``dicom`` (deidlang's bundled default recipe; deid's
+    ``dicom.ultrasound`` and ``dicom.xray.chest`` are not shipped), a dict in
     ``.deid``'s shape, another DeidRecipe, or a list of these, merged left to
     right. ``None`` means the bundled default recipe.
 
@@ -363,7 +362,7 @@ def as_recipe(deid: Any, *, allow: Any = ()) -> DeidRecipe:
 
 
 def deid_dict(result: ParseResult) -> OrderedDict:
-    """deid's parsed form (spec 2.11) of one recipe, built from the AST.
+    """deid's parsed form of one recipe, built from the AST.
 
     Keys appear in the order deid creates them: ``format`` where the first
     FORMAT line is, each section kind where it first appears.

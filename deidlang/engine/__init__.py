@@ -57,7 +57,8 @@ verify``).
 This module is the engine's face: the names below are its public API.
 May import: everything below it (:mod:`deidlang.api`, :mod:`deidlang.checks`,
 :mod:`deidlang.privacy`, :mod:`deidlang.pixels`, :mod:`deidlang.compiler`,
-:mod:`deidlang.runtime`, :mod:`deidlang.dicomio`, :mod:`deidlang.lang`); never the CLI.
+:mod:`deidlang.runtime`, :mod:`deidlang.tables`, :mod:`deidlang.dicomio`, :mod:`deidlang.lang`);
+never the CLI.
 """
 
 from __future__ import annotations

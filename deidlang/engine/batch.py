@@ -18,6 +18,8 @@ from typing import Callable, Iterator, Mapping, Sequence
 import attrs
 
 from ..dicomio.atomic import FATAL_ERRNOS, WriteError, describe, errno_of, fsync_directory, remove_quietly
+from ..lang.diagnostics import DeidlangError
+from ..tables import runs as tables_runs
 from .digests import DigestSet, path_digest
 from .inputs import Root, ids_by_uid, read_sop_instance_uid, roots, walk_real
 from .job import NO_IDS_ENTRY, BatchError, FileResult, Job, Options, Summary, Task
@@ -57,6 +59,11 @@ class Batch:
         self.roots = roots(job.inputs)
         check_output(job.output, self.roots)
         self.output = os.path.abspath(job.output)
+        try:
+            tables_runs.check_linkage(job.linkage, self.output)  # never inside the output folder
+        except DeidlangError as err:
+            raise BatchError(str(err)) from None
+        self.linkage: tables_runs.Linkage | None = None  # the open linkage file, while results() runs
         self.index = {os.path.normpath(k): v for k, v in job.ids.items()} if job.ids is not None else None
         self.names: NameFlags | None = None  # the mirror layout: what the first pass found (scan_names)
         self.total = 0
@@ -85,7 +92,7 @@ class Batch:
             self.roots,
             self.job.output,
             self.index,
-            quarantine=bool(self.job.options.quarantine),
+            quarantine=self.job.options.holds or tables_runs.quarantines(self.job.options),
             layout=self.layout,
             key=self.key,
             flags=self.names,
@@ -232,6 +239,10 @@ class Batch:
             except OSError as err:
                 raise WriteError.of(err, self.output, "the output folder") from None
             self.manifest.open()
+        try:
+            self.linkage = tables_runs.open_linkage(job.linkage, self.output, durable=job.options.durable)
+        except DeidlangError as err:
+            raise BatchError(str(err)) from None
         executor = self._executor()
         size = batch_size(self.total, job.jobs if not job.scheduler else getattr(executor, "workers", job.jobs))
         if self.layout == "dicom":
@@ -249,6 +260,8 @@ class Batch:
             complete = True
         finally:
             executor.close(cancel=not complete)
+            if self.linkage is not None:
+                self.linkage.close()
             if self.names is not None:
                 self.summary.renamed_folders, self.summary.renamed_files = self.names.folders, self.names.files
             if not complete:
@@ -271,6 +284,7 @@ class Batch:
         chunk = [attrs.evolve(r, input_key=input_key(self.key, r.relative)) if r.relative else r for r in chunk]
         if self._claims is not None:
             chunk = [self._settle(r) for r in chunk]
+        tables_runs.write_linkage(self.linkage, chunk)  # before the records: a stopped run redoes these files
         if self.manifest is not None:
             self.manifest.record_many([r for r in chunk if not r.resumed])
         out: list[FileResult] = []

@@ -1,6 +1,6 @@
 """Running a batch on a Dask cluster (``deidc run --scheduler ADDRESS``).
 
-Needs the optional extra: ``pip install 'deidlang[dask]'`` (``dask[distributed]``).
+Needs the optional extra ``dask`` (``dask[distributed]``): ``pip install '.[dask]'`` in a deidlang checkout.
 
 ``ADDRESS`` is a scheduler (``tcp://HOST:8786``) or ``local:N``, a
 :class:`distributed.LocalCluster` of N single-threaded worker processes on
@@ -33,6 +33,7 @@ import secrets
 from concurrent.futures import Future
 from typing import Any, Mapping
 
+from ..version import install_hint
 from .inputs import load_functions
 from .job import BatchError, FileResult, Job, Task
 from .outputs import remove_temporaries
@@ -46,7 +47,7 @@ except ImportError:  # pragma: no cover - without the extra, require() explains 
 
 __all__ = ["require", "executor", "parse_address", "RETRIES", "ADDRESS_FORMS"]
 
-EXTRA_HINT = "pip install 'deidlang[dask]'"
+EXTRA_HINT = install_hint("dask")
 
 #: How often a batch that raised is run again before its files are reported as failed.
 RETRIES = 2

@@ -54,10 +54,18 @@ class Options:
     durable: bool = False  # fsync outputs, manifest records and folders (deidc run --fsync)
     layout: str = "mirror"  # how outputs are named: mirror | pseudonym | dicom (deidlang.engine.naming)
     key: Any = attrs.field(default=None, eq=False, repr=False)  # the Key of output-name pseudonyms and input keys
+    tables: Any = attrs.field(default=None, eq=False, repr=False)  # deidlang.tables.Tables: lookups and the missing-row policy
+    linkage: bool = False  # collect each file's linkage rows (deidc run --linkage; deidlang/tables)
+    ocr: Any = None  # deidlang.ocr.Settings with --ocr: OCR finds text to blank, then proves it gone
 
     @property
     def inspects(self) -> bool:
         return self.clean_pixels or bool(self.quarantine)
+
+    @property
+    def holds(self) -> bool:
+        """Whether files can be held back in the quarantine folder (--quarantine, or --ocr's proof)."""
+        return bool(self.quarantine) or self.ocr is not None
 
     def fingerprint(self) -> dict[str, Any]:
         """The options that change output bytes (in the manifest, and in the run key)."""
@@ -70,6 +78,9 @@ class Options:
             "pixels_only": self.pixels_only,
             "verify": self.verify,
             "layout": self.layout,
+            **({"tables": self.tables.fingerprint()} if self.tables is not None else {}),  # deidlang/tables
+            **({"linkage": True} if self.linkage else {}),
+            **({"ocr": self.ocr.fingerprint()} if self.ocr is not None else {}),
         }
 
 
@@ -95,7 +106,7 @@ class Job:
     entry; a file without one fails and is not written. ``funcs``: callables for
     ``func:``; ``functions_path``: the file they came from (executed again in
     workers that cannot inherit them). ``jobs``: local worker processes.
-    ``scheduler``: a Dask scheduler address or ``local:N`` (needs ``deidlang[dask]``).
+    ``scheduler``: a Dask scheduler address or ``local:N`` (needs the ``dask`` extra).
     ``manifest``: write the run manifest and resume from it. ``allow``: the
     codes the user let through (``deidc run --allow``) and ``allowed``: the
     recipe findings they let through, recorded in the manifest.
@@ -117,6 +128,7 @@ class Job:
     require_ids: bool = False  # the recipes need ids (var:): a file without an entry fails, unwritten
     allow: tuple[str, ...] = ()
     allowed: tuple = ()  # Diagnostics
+    linkage: str | None = None  # the linkage file (deidc run --linkage; deidlang/tables/linkage.py)
 
 
 @attrs.frozen
@@ -161,6 +173,8 @@ class FileResult:
     verdict: str | None = None  # the first %filter group that flagged the file
     matches: tuple[tuple[str, str, tuple[str, ...]], ...] = ()  # (group, label, criteria that held)
     note: str = ""  # about the pixels: why they are uncompressed, why nothing was blanked
+    ocr: str = ""  # with --ocr: "proven" (read again: no identifying text) | "blank" (the recipe blanks every pixel) | "failed" (still found: quarantined) | ""
+    ocr_boxes: int = 0  # with --ocr: text boxes OCR blanked
     output: str = ""  # where the file was (or is to be) written
     previews: int = 0  # PNG files written
     # for the manifest and resuming:
@@ -180,6 +194,9 @@ class FileResult:
     flags: tuple[int, ...] = ()  # a name scan: which names of the output path hold identifying values
     renamed: tuple[int, ...] = ()  # the dicom layout: which names of the output path were replaced by pseudonyms
     input_key: str = ""  # the keyed digest that stands for the input in the manifest and reports
+    # lookup tables (deidlang/tables):
+    fallbacks: tuple[str, ...] = ()  # "table:key element" of each keyed fallback of a missing row (--on-missing hash)
+    linkage: tuple = attrs.field(default=(), eq=False, repr=False)  # (kind, original, replacement): for the linkage file only
 
 
 @attrs.define
@@ -202,14 +219,19 @@ class Summary:
     uncompressed: int = 0
     previews: int = 0
     flagged_unclean: int = 0  # written, flagged by a group not held back, pixels not asked about
+    ocr_read: int = 0  # with --ocr: files whose pixels OCR read
+    ocr_blanked: int = 0  # ... in which it blanked text
+    ocr_failed: int = 0  # ... that still showed identifying text after cleaning
     layout: str = "mirror"
     renamed_folders: int = 0  # distinct output folders whose input name held an identifying value (replaced)
     renamed_files: int = 0  # file names that held an identifying value (replaced)
     held: list = attrs.field(factory=list)
     clean_pixels: bool = False
+    fallbacks: int = 0  # files that used a keyed fallback for a missing table row (deidlang/tables)
 
     def add(self, result: FileResult) -> None:
         self.files += 1
+        self.fallbacks += bool(result.fallbacks)
         setattr(self, result.status, getattr(self, result.status) + 1)
         self.resumed += result.resumed
         self.removed += result.removed
@@ -221,6 +243,10 @@ class Summary:
             self.previews += result.previews
         if result.status != "failed" and result.note.startswith("written uncompressed"):
             self.uncompressed += 1
+        if result.ocr in ("proven", "failed"):
+            self.ocr_read += 1
+            self.ocr_blanked += result.ocr_boxes > 0
+            self.ocr_failed += result.ocr == "failed"
         if result.status == "quarantined":
             self.held.append(result)
         elif result.status == "written" and result.verdict is not None and not self.clean_pixels:

@@ -16,6 +16,7 @@ import attrs
 
 from ..dicomio.atomic import WriteError, atomic_target, write_all
 from ..dicomio.damage import CHUNK
+from ..privacy.profile import EDITION as PROFILE_EDITION
 from ..version import __version__
 from .digests import path_digest
 from .inputs import Root
@@ -55,6 +56,8 @@ def _tool_fingerprint() -> dict[str, Any]:
     return {
         "deidlang": __version__,
         "pydicom": pydicom.__version__,
+        # the edition of the DICOM standard pydicom's data dictionary (keywords, VRs) was
+        # built from: not the edition of the confidentiality profile (PROFILE_EDITION)
         "dicom_dictionary": getattr(pydicom, "__dicom_version__", ""),
         "python": platform.python_version(),
     }
@@ -303,6 +306,8 @@ class Manifest:
             rec["verdict"] = result.verdict
         if result.note:
             rec["note"] = result.note
+        if result.fallbacks:  # table and key element names, never values (deidlang/tables)
+            rec["fallbacks"] = list(result.fallbacks)
         return _json_text(rec) + "\n"
 
     # -- closing
@@ -408,7 +413,11 @@ def manifest_header(job: Job, root_list: Sequence[Root], executor: str) -> dict[
     return {
         "manifest_version": MANIFEST_VERSION,
         "tool": {"name": "deidlang", "version": tools["deidlang"]},
-        "pydicom": {"version": tools["pydicom"], "dictionary": tools["dicom_dictionary"]},
+        # two editions of the DICOM standard, which need not agree: pydicom's data dictionary
+        # (keywords and VRs), and PS3.15 Table E.1-1, which the bundled recipe, its options and
+        # --verify follow (docs/running.md, "The manifest")
+        "pydicom": {"version": tools["pydicom"], "dictionary_edition": tools["dicom_dictionary"]},
+        "profile": {"table": "PS3.15 Table E.1-1", "edition": PROFILE_EDITION},
         "python": tools["python"],
         "recipes": recipes,
         "ids": ids,

@@ -81,8 +81,12 @@ def check_options(names: Iterable[str] | None, *, remove_private: bool) -> None:
     """Refuse a profile option that cannot act with the other options given."""
     from ..privacy import profile
 
-    for name in dict.fromkeys(names or ()):
+    given = list(dict.fromkeys(names or ()))
+    for name in given:
         option = profile.option(name)
+        for other, why in option.excludes:
+            if other in given:
+                raise Refusal(f"--option {name} cannot be combined with --option {other}: {why}")
         if option.keeps_private and remove_private:
             raise Refusal(
                 f"--option {name} keeps the private elements it lists, but private elements are removed "

@@ -100,11 +100,13 @@ def verify_files(
     recipes: Iterable[Any] = (),
     options: Iterable[str] | None = None,
     output_names: tuple[str, ...] | list[str] = (),
+    pixels: Any = None,
 ) -> FileCheck:
     """Verify one output file against its original (``recipes``, ``options``: as for
     :func:`harvest`). ``output_names``: the names of the output's path that a run gave
     it (folders below the de-identified root, then the file), checked too
-    (:func:`path_leaks`)."""
+    (:func:`path_leaks`). ``pixels``: OCR settings (:class:`deidlang.ocr.Settings`): also
+    read the output's pixels for identifying text (``deidc verify --pixels``)."""
     out_name = shown_output or output
     orig_name = shown_original or original
     try:
@@ -123,6 +125,13 @@ def verify_files(
     except Exception as err:  # noqa: BLE001
         return FileCheck(out_name, orig_name, error=f"cannot read the original's values ({type(err).__name__})")
     leaks = search(identifiers, out_ds, data, file=out_name, original=orig_name)
+    if pixels is not None:  # --pixels: OCR (deidlang/ocr)
+        from ..ocr.report import pixel_leaks
+
+        try:
+            leaks += pixel_leaks(identifiers, out_ds, pixels, file=out_name, original=orig_name)
+        except DeidlangError as err:  # pixels that cannot be decoded: said, never quoted
+            return FileCheck(out_name, orig_name, tuple(in_path) + tuple(leaks), error=f"pixels not read: {err}")
     return FileCheck(out_name, orig_name, tuple(in_path) + tuple(leaks))
 
 
@@ -359,13 +368,13 @@ def _manifest_input(rec: Mapping[str, Any], inputs: list, original: str) -> str 
     return None
 
 
-def verify_tree(original: str, deidentified: str, *, key: Any = None, show_values: bool = False) -> VerifyReport:
+def verify_tree(original: str, deidentified: str, *, key: Any = None, show_values: bool = False, pixels: Any = None) -> VerifyReport:
     """Verify every output under ``deidentified`` against its original under ``original``:
     its elements and bytes (with the recipes and profile options its run manifest
     names, when there is one), and the names of its path under ``deidentified`` (a name
     that holds an identifying value of the original is a leak, and is masked where a
     path is shown unless ``show_values``; so are the original's). ``key``: the run's
-    key, to pair through its manifest (:func:`pairs`)."""
+    key, to pair through its manifest (:func:`pairs`). ``pixels``: see :func:`verify_files`."""
     found, unpaired, skipped = pairs(original, deidentified, key)
     recipes, options = manifest_recipes(deidentified) if os.path.isdir(deidentified) else ((), None)
     base_out = deidentified if os.path.isdir(deidentified) else os.path.dirname(deidentified)
@@ -378,7 +387,7 @@ def verify_tree(original: str, deidentified: str, *, key: Any = None, show_value
         shown_out, shown_in = _shown(dst, base_out, deidentified), _shown(src, base_in, original)
         if masks is not None:
             shown_out, shown_in = masks.shown(shown_out, out_names, "out"), masks.shown(shown_in, in_names, "in")
-        check = verify_files(src, dst, shown_output=shown_out, shown_original=shown_in, recipes=recipes, options=options, output_names=out_names)
+        check = verify_files(src, dst, shown_output=shown_out, shown_original=shown_in, recipes=recipes, options=options, output_names=out_names, pixels=pixels)
         if check.error.startswith("cannot read the output") and not _looks_dicom(dst):
             not_dicom.append(shown_out)
             continue

@@ -17,6 +17,7 @@ import attrs
 from ..dicomio.atomic import FATAL_ERRNOS, WriteError, describe, errno_of, remove_quietly
 from ..dicomio.damage import DAMAGED, DICOMDIR, SMALL_FILE, TOO_DEEP, InputError, is_dicomdir
 from ..lang.diagnostics import ApplyError
+from ..tables import runs as tables_runs
 from .inputs import read_input
 from .job import QUARANTINE_DIR, FileResult, Options, Task
 from .outputs import OutputError, write_output
@@ -264,7 +265,7 @@ class Worker:
             return failed(task.refused)
 
         named_here = options.layout == "dicom"  # the target comes from the de-identified header
-        if not options.quarantine and not named_here:  # the target is known before reading: skip existing outputs cheaply
+        if not options.holds and not named_here:  # the target is known before reading: skip existing outputs cheaply
             early = self._existing(task, task.target, task.replace_target)
             if early is not None:
                 return early
@@ -278,9 +279,8 @@ class Worker:
         if is_dicomdir(ds):
             return failed(DICOMDIR, **hashes)
         identifiers = None
-        if options.verify:  # what identifies the original, harvested before anything changes
+        if options.verify or options.ocr is not None:  # what identifies the original, harvested before anything changes
             from ..privacy.identifiers import harvest
-            from ..privacy.search import check_dataset
 
             try:
                 identifiers = harvest(ds, recipes=self.programs)
@@ -298,7 +298,7 @@ class Worker:
         target, status, replace = task.target, "written", task.replace_target
         if inspection is not None and task.quarantine and inspection.group in options.quarantine:
             target, status, replace = task.quarantine, "quarantined", task.replace_quarantine
-        if options.quarantine and not named_here:
+        if options.holds and not named_here:
             early = self._existing(task, target, replace)
             if early is not None:
                 return attrs.evolve(early, **hashes)
@@ -309,13 +309,16 @@ class Worker:
             naming_state = naming.snapshot(ds)
 
         removed = added = changed = 0
+        record = None
         if not options.pixels_only:
             encoding = getattr(ds, "original_character_set", None)
             before = snapshot(ds)
             ids = self._ids(task)
+            record = tables_runs.record_for(options, ds, self.programs)  # lookup tables, linkage rows
+            more = {"tables": options.tables, "record": record} if record is not None else {}
             try:
                 for program in self.programs:
-                    result = program.apply(ds, ids=ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private)
+                    result = program.apply(ds, ids=ids, funcs=self.funcs, path=task.display, remove_private=options.remove_private, **more)
                     ds = result if result is not None else ds
             except ApplyError as err:
                 detail = raised_message(err) if options.show_values else ""
@@ -324,6 +327,11 @@ class Worker:
                 return failed(f"internal error while applying the recipe ({type(err).__name__}); this is a bug in deidlang", **hashes)
             removed, added, changed = changes(before, ds, encoding)
             del before
+            if tables_runs.held(record) and task.quarantine:  # --on-missing quarantine: a table had no row
+                target, status, replace = task.quarantine, "quarantined", task.replace_quarantine
+                early = None if named_here else self._existing(task, target, replace)
+                if early is not None:
+                    return attrs.evolve(early, **hashes)
         renamed: tuple[int, ...] = ()
         if naming_state is not None:
             try:
@@ -346,19 +354,32 @@ class Worker:
         if getattr(ds, "preamble", None) and any(ds.preamble):
             ds.preamble = b"\x00" * 128
 
-        pixel_state, note, report = "", "", None
+        pixel_state, note, report, ocr_state, ocr_boxes = "", "", None, "", 0
         if options.clean_pixels and inspection is not None:
             from .. import pixels
 
             try:
-                report = pixels.clean_pixels(ds, inspection.regions, preserve_compression=options.preserve_compression, previews=options.png is not None)
+                if options.ocr is not None:  # --ocr: the recipe's regions and the text OCR finds, then the proof (deidlang/ocr)
+                    from ..ocr.run import clean_file
+
+                    report, ocr_state, ocr_boxes, held = clean_file(ds, inspection.regions, identifiers, options)
+                    if held and task.quarantine and status != "quarantined":
+                        target, status, replace = task.quarantine, "quarantined", task.replace_quarantine
+                        early = None if named_here else self._existing(task, target, replace)
+                        if early is not None:
+                            return attrs.evolve(early, **hashes)
+                else:
+                    report = pixels.clean_pixels(ds, inspection.regions, preserve_compression=options.preserve_compression, previews=options.png is not None)
             except pixels.PixelError as err:
                 return failed(f"pixels not cleaned, file not written: {err}", **hashes)
             except Exception as err:  # noqa: BLE001 - never write a file whose pixels were meant to be cleaned
                 return failed(f"pixels not cleaned, file not written: internal error ({type(err).__name__}); this is a bug in deidlang", **hashes)
             pixel_state, note = ("cleaned" if report.cleaned else "unchanged"), report.note
-            if inspection.flagged and not report.cleaned and "PixelData" in ds:
+            if inspection.flagged and not report.cleaned and "PixelData" in ds and options.ocr is None:
                 note = _unblanked_note(inspection)
+            if ocr_state == "failed":
+                note = "OCR still found identifying text after cleaning: held in quarantine" + (f"; {note}" if note else "")
+        identifiers = identifiers if options.verify else None  # from here on: what --verify searches for
         large = source.size > SMALL_FILE and identifiers is None
         try:
             written = write_output(
@@ -381,6 +402,8 @@ class Worker:
             return failed(f"cannot write: a value cannot be encoded ({type(err).__name__})", **hashes)
         try:
             if identifiers is not None:
+                from ..privacy.search import check_dataset
+
                 leaks = check_dataset(identifiers, ds, file=task.display, data=written.data)
                 if leaks:
                     remove_quietly(written.tmp)
@@ -395,7 +418,7 @@ class Worker:
         except BaseException:  # never leave the temporary file of a result that is not returned
             remove_quietly(written.tmp)
             raise
-        return FileResult(
+        done = FileResult(
             task.display,
             status,
             removed=removed,
@@ -406,6 +429,8 @@ class Worker:
             output=target,
             previews=previews,
             renamed=renamed,
+            ocr=ocr_state,
+            ocr_boxes=ocr_boxes,
             verdict=inspection.group if inspection is not None else None,
             matches=_match_summary(inspection),
             tmp=written.tmp,
@@ -414,6 +439,7 @@ class Worker:
             output_mtime_ns=written.mtime_ns,
             **hashes,
         )
+        return tables_runs.finish(record, done)
 
     def _existing(self, task: Task, target: str, replace: bool) -> FileResult | None:
         """The result for a file whose output already exists (or would overwrite the input)."""

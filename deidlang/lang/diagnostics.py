@@ -160,6 +160,12 @@ CODES: dict[str, Code] = _codes(
     ("W207", INFO, "group defined but never used"),
     ("W208", WARNING, "expander selects more than it says, in deid and deidlang alike"),
     ("I201", INFO, "func: names are not checked: no functions were given"),
+    # lookup tables (deidlang/tables)
+    ("E217", ERROR, "lookup table not given"),
+    ("E218", ERROR, "lookup table has no such column"),
+    ("E219", ERROR, "key repeated in a lookup table with different values"),
+    ("W209", WARNING, "table given but no line looks it up"),
+    ("I202", INFO, "lookup tables are not checked: no tables were given"),
     # --- values and meaning
     ("E301", ERROR, "JITTER needs a whole number of days"),
     ("E302", ERROR, "bad SPLIT option"),
@@ -168,6 +174,7 @@ CODES: dict[str, Code] = _codes(
     ("E305", ERROR, "value not valid for the element"),
     ("E306", ERROR, "REPLACE or JITTER of a sequence"),
     ("E307", ERROR, "coordinates cover no pixels, so the region is never cleaned"),
+    ("E308", ERROR, "lookup table value does not fit the element"),
     ("W301", WARNING, "value ignored by this action", REFUSES),
     ("W302", WARNING, "coordinates select nothing", "retired: E307"),
     ("W303", WARNING, "action has no effect", REFUSES),
@@ -204,6 +211,8 @@ CODES: dict[str, Code] = _codes(
     ("R003", ERROR, "value cannot be stored in the element's VR"),
     ("R004", ERROR, "action failed on this dataset"),
     ("R005", ERROR, "a keyed function has no usable key"),
+    ("R006", ERROR, "no row in a lookup table for this dataset's key"),
+    ("R007", ERROR, "a lookup table the recipe names was not given"),
 )
 
 #: ``allow`` value that lets every finding through (``deidc run --allow all``).

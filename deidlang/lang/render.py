@@ -30,7 +30,6 @@ __all__ = [
     "render_sarif",
     "summary_line",
     "SARIF_SCHEMA",
-    "INFORMATION_URI",
     "TAB_WIDTH",
 ]
 
@@ -38,7 +37,6 @@ __all__ = [
 TAB_WIDTH = 4
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 SARIF_VERSION = "2.1.0"
-INFORMATION_URI = "https://pypi.org/project/deidlang/"
 
 # Lines shown for a diagnostic that spans several lines (the rest is elided).
 _MAX_SNIPPET_LINES = 4
@@ -309,7 +307,8 @@ def render_sarif(diagnostics: Iterable[Diagnostic], *, tool_version: str) -> str
                     "driver": {
                         "name": "deidc",
                         "version": tool_version,
-                        "informationUri": INFORMATION_URI,
+                        # no "informationUri" (optional in SARIF 2.1.0): deidlang is not on the package
+                        # index and has no home page to name; it is installed from a checkout (README.md)
                         "rules": rules,
                     }
                 },

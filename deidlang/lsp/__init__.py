@@ -1,6 +1,6 @@
 """``deidc lsp``: a Language Server Protocol server for recipes, over stdio.
 
-Built on pygls 2 and lsprotocol (``pip install 'deidlang[lsp]'``), on the
+Built on pygls 2 and lsprotocol (``pip install '.[lsp]'`` in a deidlang checkout), on the
 parser and checker unchanged: diagnostics (exactly ``deidc check``'s),
 completion, hover, definition and references of groups, document symbols,
 quick fixes from the checker's hints, formatting (``deidc fmt``) and

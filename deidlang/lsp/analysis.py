@@ -13,6 +13,7 @@ from typing import Any, Iterator, Mapping, NamedTuple
 
 import attrs
 
+from ..checks.tables import given
 from ..lang import collector, nodes, parser
 from ..lang.diagnostics import Diagnostic
 from ..lang.source import Source, Span
@@ -29,6 +30,8 @@ class Options:
     ids_key: object = None  # identifies the ids (their file and its modification time): ids compare by this
     functions: tuple[str, ...] | None = None
     deid_compat: bool = False
+    tables: Any = attrs.field(default=None, eq=False)  # deidlang.tables.Tables: the lookups are checked against them
+    tables_key: object = None  # identifies the tables (their files and modification times): tables compare by this
 
 
 class Token(NamedTuple):
@@ -179,7 +182,8 @@ class Analysis:
         self.source = Source(text, path)
         with collector.paused():  # over both: the tree is still alive between them
             self.parsed = parser.parse(self.source)
-            self.diagnostics: list[Diagnostic] = findings(self.parsed, ids=options.ids, functions=options.functions, deid_compat=options.deid_compat)
+            with given(options.tables):  # lookup tables (deidlang/checks/tables.py)
+                self.diagnostics: list[Diagnostic] = findings(self.parsed, ids=options.ids, functions=options.functions, deid_compat=options.deid_compat)
         self.by_line: dict[int, Any] = {node.span.line: node for node in self.parsed.items}
 
     @property

@@ -5,8 +5,8 @@ and ``workspace/didChangeConfiguration``, section ``deidlang``):
   ``deidc check --ids`` does and to complete them;
 * ``functionsFile``: a Python file whose public functions are the known
   ``func:`` names (it is executed, as by ``deidc check --functions``);
-* ``tables``: ``{name: path}``; lookup tables are a future feature: the
-  setting is accepted and ignored;
+* ``tables``: ``{name: path}``: the lookup tables ``deid_func:lookup`` reads,
+  to check the lookups as ``deidc check --table NAME=PATH`` does;
 * ``sampleDicom``: a DICOM file; hovers then say which of its elements a
   line selects and what the recipe does to them;
 * ``deidCompat``: show the W4xx findings (``deidc check --deid-compat``);
@@ -61,6 +61,11 @@ def _path(value: Any, root: str | None) -> str | None:
     return os.path.normpath(p)
 
 
+def _modified(path: str) -> int:
+    """A table file's modification time (an SQLite ``PATH#TABLE``: the database's)."""
+    return os.stat(path if os.path.exists(path) else path.rpartition("#")[0]).st_mtime_ns
+
+
 def load(raw: Any, root: str | None = None) -> Settings:
     """Settings from the editor's JSON (the ``deidlang`` section or its content)."""
     from ..cli.common import CliError, load_functions, read_ids
@@ -90,6 +95,18 @@ def load(raw: Any, root: str | None = None) -> Settings:
             functions = load_functions(functions_file)
         except CliError as err:
             problems.append(f"deidlang.functionsFile: {err}")
+    loaded_tables = None
+    tables_key = None
+    if tables:
+        from ..tables import TableError, load_tables
+
+        paths = {name: _path(path, root) or path for name, path in tables.items()}
+        try:
+            loaded_tables = load_tables(paths)
+            tables_key = tuple(sorted((n, p, _modified(p)) for n, p in paths.items()))
+        except (TableError, OSError) as err:
+            problems.append(f"deidlang.tables: {err}")
+            loaded_tables = None
     sample = None
     if sample_file:
         try:
@@ -100,7 +117,12 @@ def load(raw: Any, root: str | None = None) -> Settings:
         except Exception as err:  # noqa: BLE001 - any unreadable file is reported, never fatal
             problems.append(f"deidlang.sampleDicom: cannot read '{sample_file}' as DICOM ({type(err).__name__})")
     options = Options(
-        ids=ids, ids_key=ids_key, functions=tuple(sorted(functions)) if functions is not None else None, deid_compat=bool(data.get("deidCompat", False))
+        ids=ids,
+        ids_key=ids_key,
+        functions=tuple(sorted(functions)) if functions is not None else None,
+        deid_compat=bool(data.get("deidCompat", False)),
+        tables=loaded_tables,
+        tables_key=tables_key,
     )
     return Settings(
         ids_file=ids_file,

@@ -1,7 +1,7 @@
 """Blank regions of DICOM pixel data: the pixel half of de-identification.
 
 The regions come from a recipe's ``%filter`` labels (``Program.inspect(ds).regions``)
-and follow deid's mask semantics (spec 8.5): start from a mask that keeps every
+and follow deid's mask semantics: start from a mask that keeps every
 pixel; each region, in order, sets ``mask[y0:y1, x0:x1]`` to blank (``coordinates``)
 or keep (``keepcoordinates``); a box of ``None`` is the whole frame; the last
 write wins; boxes are Python slices, so ends are exclusive, values are clipped at
@@ -23,7 +23,7 @@ Choices (docs/pixels.md):
 * ``BurnedInAnnotation`` becomes ``NO`` only when pixels were blanked.
 
 Needs numpy and pydicom's decoders (with the pylibjpeg plugins for JPEG,
-JPEG-LS and JPEG 2000): ``pip install 'deidlang[pixels]'``. Pillow is needed
+JPEG-LS and JPEG 2000): ``pip install '.[pixels]'`` in a deidlang checkout. Pillow is needed
 only by :func:`~.previews.write_png`. Messages name transfer syntaxes, tags and reasons,
 never pixel or element values.
 

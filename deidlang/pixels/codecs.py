@@ -20,6 +20,7 @@ from pydicom.uid import (
 )
 
 from ..lang.diagnostics import DeidlangError
+from ..version import install_hint
 
 __all__ = ["PIXEL_KEYWORDS", "LOSSLESS_ENCODINGS", "LOSSY_ENCODINGS", "PixelError"]
 
@@ -139,7 +140,7 @@ def _reason(exc: BaseException) -> str:
     if "less than expected" in lowered or "not enough" in lowered or "shorter" in lowered or "too short" in lowered:
         return "the pixel data is shorter than the image elements say"
     if "missing dependencies" in lowered or "unavailable" in lowered:
-        return "its decoder plugins are not installed (pip install 'deidlang[pixels]')"
+        return f"its decoder plugins are not installed ({install_hint('pixels')})"
     return f"decoding failed ({type(exc).__name__})"
 
 
@@ -154,7 +155,7 @@ def decode(ds: Dataset, keyword: str, *, fix_interpretation: bool) -> tuple[np.n
     except (NotImplementedError, ValueError):
         raise PixelError(f"cannot decode pixel data in '{name}': pydicom has no decoder for this transfer syntax") from None
     if not decoder.is_available:
-        raise PixelError(f"cannot decode pixel data in '{name}': its decoder plugins are not installed (pip install 'deidlang[pixels]')")
+        raise PixelError(f"cannot decode pixel data in '{name}': its decoder plugins are not installed ({install_hint('pixels')})")
     options: dict[str, Any] = {}
     if fix_interpretation and keyword == "PixelData" and _full_rgb_in_ybr422(ds, uid, keyword):
         options["photometric_interpretation"] = "RGB"

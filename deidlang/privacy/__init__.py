@@ -1,6 +1,8 @@
 """What must not leak, and how to tell: the DICOM Basic Application Level
 Confidentiality Profile as data (:mod:`.profile`, :mod:`.table`), how recipes cover it
-(:mod:`.coverage`, ``deidc check --profile basic``), and the residual-PHI search of
+(:mod:`.coverage`, ``deidc check --profile basic``), HIPAA Safe Harbor's eighteen kinds of
+identifiers (:mod:`.safeharbor`, ``deidc check --profile safe-harbor``), and the
+residual-PHI search of
 ``deidc verify`` and ``deidc run --verify``: what identifies an original
 (:mod:`.identifiers`) and where its values turn up in an output (:mod:`.search`).
 

@@ -14,7 +14,7 @@ from typing import Any, Iterable, Sequence
 import attrs
 
 from ..lang import nodes
-from .profile import EDITION, EMPTY_FOR_X, PROFILE, Row, option, rows
+from .profile import DUMMY_FOR_X, EDITION, EMPTY_FOR_X, PROFILE, Row, option, rows
 
 __all__ = ["ALLOWED", "STATUSES", "Handling", "Report", "coverage", "render_text", "render_json"]
 
@@ -177,7 +177,7 @@ def _value_effect(v: nodes.Value | None, vr: str) -> tuple[str, str]:
             return ("R", "a new random UID on every file: references between files break") if vr == "UI" else ("D", "")
         if n in ("dicom_uuid", "basic_uuid", "suffix_uuid"):
             return ("R", "a new random value on every file: references between files break") if vr == "UI" else ("D", "")
-        if n in ("dateshift", "jitter", "scrub"):
+        if n in ("dateshift", "jitter", "scrub", "cleancontent", "cleangraphics", "safeharbor"):
             return "C", ""
         return "D", ""  # dummy, hashid, code, append
     if isinstance(v, nodes.Literal):
@@ -204,6 +204,8 @@ def _status(required: str, effect: str, row: Row) -> tuple[str, str]:
         return "ok", ""
     if required == "X" and effect == "Z" and row.keyword in EMPTY_FOR_X:
         return "ok", "emptied: Type 2C (present, possibly empty, for an animal); nothing of the original stays"
+    if required == "X" and effect == "D" and row.keyword in DUMMY_FOR_X:
+        return "ok", "a dummy value: Type 1 in a presentation state; nothing of the original stays"
     if required == "U" or (required.endswith("U*") and effect in ("L", "R")):
         if effect in ("K", "C"):
             return "contradicts", "keeps the original UID"
@@ -313,7 +315,7 @@ def render_json(report: Report) -> str:
 def render_text(report: Report, *, all_rows: bool = False) -> str:
     head = [
         f"profile: {PROFILE[1]} (DICOM PS3.15 {EDITION} Table E.1-1, {len(report.handlings)} rows)",
-        "options: " + (", ".join(f"{o} ({option(o).code})" for o in report.options) or "none"),
+        "options: " + (", ".join(f"{o} ({option(o).code or 'HIPAA'})" for o in report.options) or "none"),
         "recipes: " + ", ".join(report.recipes) + (" (applied in this order)" if len(report.recipes) > 1 else ""),
         "",
     ]

@@ -53,6 +53,8 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
+from ..runtime.content import CODE_ITEM_KEYWORDS, DATED_CODE_ITEM_KEYWORDS
+from ..runtime.safeharbor import year_of
 from ..runtime.universe import keyword_of, tag_string
 
 __all__ = [
@@ -93,19 +95,7 @@ _PLACEHOLDERS = frozenset(
 #: person or institution named in a code item is also named in its own element.
 _CODED = frozenset(
     {
-        "CodeValue",
-        "CodeMeaning",
-        "CodingSchemeDesignator",
-        "CodingSchemeVersion",
-        "LongCodeValue",
-        "URNCodeValue",
-        "ContextIdentifier",
-        "ContextUID",
-        "MappingResource",
-        "MappingResourceUID",
-        "MappingResourceName",
-        "ContextGroupExtensionFlag",
-        "ContextGroupExtensionCreatorUID",
+        *(k for k in CODE_ITEM_KEYWORDS if k not in DATED_CODE_ITEM_KEYWORDS),  # versions: dates, rows of their own
         "CodingSchemeUID",
         "CodingSchemeRegistry",
         "CodingSchemeExternalID",
@@ -320,8 +310,8 @@ def _all_facts(recipes: Iterable[Any]) -> tuple[tuple[str, ...], frozenset[str],
     return tuple(options), frozenset(written), shift
 
 
-#: The built-ins whose result is a shifted date.
-_SHIFTING_BUILTINS = frozenset({"jitter", "dateshift"})
+#: The built-ins whose result is a shifted (or, safeharbor, reduced) date.
+_SHIFTING_BUILTINS = frozenset({"jitter", "dateshift", "safeharbor"})
 
 
 def _facts_of(program: Any) -> tuple[tuple[str, ...], frozenset[str], bool]:
@@ -556,7 +546,7 @@ def harvest(ds: Dataset, *, recipes: Iterable[Any] = (), options: Iterable[str] 
         if shift and vr in DATE_VRS:
             dated[uid] = _plain_value(elem)
         code = _effective(tag, opts, within)
-        if code == "C" and vr not in DATE_VRS:
+        if code == "C" and vr not in DATE_VRS and kw not in _CODED and vr in _SPECIFIC_VRS:
             continue  # text an option cleans and keeps: its own words are no evidence, other values in it are
         if code in (None, "K") or kw in _CODED or vr not in _SPECIFIC_VRS:
             # an element that does not identify, or a coded value, a number, an age,
@@ -587,6 +577,9 @@ def harvest(ds: Dataset, *, recipes: Iterable[Any] = (), options: Iterable[str] 
                         add(kind, v, uid, "uid")
         elif vr in DATE_VRS:
             for v in values:
+                day = v.strip()[:8]
+                if code == "C" and "safe-harbor" in opts and (year_of(v, vr) == v.strip() or year_of(day, "DA") == day):
+                    continue  # its date is nothing but a year (YYYY0101, YYYY): what Safe Harbor keeps, and says nothing more
                 for form in _date_forms(v):
                     add(f"{kind} (date)", form, uid, "date")
         elif any(w in kw for w in _PHONE_WORDS):

@@ -36,7 +36,9 @@ __all__ = [
     "TABLE",
     "rows",
     "option",
+    "in_order",
     "option_recipe",
+    "safe_harbor_code",
     "default_recipe",
     "resolution",
     "profile_tags",
@@ -51,13 +53,24 @@ PROFILE = ("113100", "Basic Application Confidentiality Profile")
 
 @attrs.frozen
 class Option:
-    """A profile option: its name here, its CID 7050 code and meaning, its bundled recipe."""
+    """A profile option: its name here, its CID 7050 code and meaning, its bundled recipe.
+
+    ``safe-harbor`` is no option of PS3.15 and has no CID 7050 code (``code`` None): it is
+    HIPAA's Safe Harbor method (docs/safe-harbor.md) as an option recipe, applied before
+    every other option, and its column of the table is this module's
+    (:func:`safe_harbor_code`)."""
 
     name: str
-    code: str
+    code: str | None
     meaning: str
     recipe: str | None  # file name under deidlang/data/options, or None (not bundled)
     keeps_private: bool = False  # its recipe KEEPs private elements: it acts only when private elements are kept
+    excludes: tuple[tuple[str, str], ...] = ()  # (option, why) that cannot be combined with this one
+
+    @property
+    def cited(self) -> str:
+        """How a document names it: its CID 7050 code, or what it is instead."""
+        return f"CID 7050 code {self.code}" if self.code else "no CID 7050 code: 45 CFR 164.514(b)(2)"
 
 
 OPTIONS: tuple[Option, ...] = (
@@ -69,9 +82,30 @@ OPTIONS: tuple[Option, ...] = (
     Option("retain-full-dates", "113106", "Retain Longitudinal Temporal Information Full Dates Option", "retain-full-dates.dicom"),
     Option("retain-modified-dates", "113107", "Retain Longitudinal Temporal Information Modified Dates Option", "retain-modified-dates.dicom"),
     Option("clean-descriptors", "113105", "Clean Descriptors Option", "clean-descriptors.dicom"),
-    Option("clean-structured-content", "113104", "Clean Structured Content Option", None),
-    Option("clean-graphics", "113103", "Clean Graphics Option", None),
+    Option("clean-structured-content", "113104", "Clean Structured Content Option", "clean-structured-content.dicom"),
+    Option("clean-graphics", "113103", "Clean Graphics Option", "clean-graphics.dicom"),
+    Option(
+        "safe-harbor",
+        None,
+        "HIPAA Safe Harbor (45 CFR 164.514(b)(2))",
+        "safe-harbor.dicom",
+        excludes=(
+            ("retain-full-dates", "Safe Harbor allows no element of a date but the year"),
+            ("retain-modified-dates", "Safe Harbor allows no element of a date but the year, shifted or not"),
+            ("retain-uids", "original UIDs are unique identifying numbers (category R), often made of dates and serial numbers"),
+            ("retain-device-identity", "device identifiers and serial numbers are category M"),
+        ),
+    ),
 )
+#: options applied before all others, whatever the order they are given in: Safe Harbor's
+#: limits (years, ages, patterns in free text) must reach what the others retain.
+FIRST = ("safe-harbor",)
+
+
+def in_order(names: Iterable[str]) -> list[str]:
+    """Option names (each once) in the order their recipes apply: :data:`FIRST`, then as given."""
+    unique = list(dict.fromkeys(names))
+    return [n for n in FIRST if n in unique] + [n for n in unique if n not in FIRST]
 
 
 def option(name: str) -> Option:
@@ -160,8 +194,26 @@ def rows() -> tuple[Row, ...]:
             tag = int(pattern.replace(",", ""), 16)
         keyword = "" if quoted is not None else word
         name = quoted if quoted is not None else (dictionary_description(tag) if tag is not None and dictionary_has_tag(tag) else word)
-        out.append(Row(tag, pattern, code, keyword, name, opts))
+        row = Row(tag, pattern, code, keyword, name, opts)
+        extra = safe_harbor_code(row)
+        out.append(attrs.evolve(row, options=opts + (("safe-harbor", extra),)) if extra else row)
     return tuple(out)
+
+
+#: Rows Safe Harbor lets a de-identifier keep in part: the age (aggregated over 89) and
+#: the date of birth (its year, when the age is not over 89); the other dates are the
+#: rows whose dates the Retain Modified Dates option may keep changed.
+_SAFE_HARBOR_ROWS = ("PatientAge", "PatientBirthDate")
+
+
+def safe_harbor_code(row: Row) -> str | None:
+    """The safe-harbor column: C (kept reduced: a date to its year, an age over 89 to 90)
+    for ages and DA/DT dates, None elsewhere (the basic profile's code applies)."""
+    if row.keyword in _SAFE_HARBOR_ROWS:
+        return "C"
+    if row.option_code("retain-modified-dates") == "C" and row.vr in ("DA", "DT"):
+        return "C"
+    return None
 
 
 @functools.lru_cache(maxsize=1)
@@ -199,10 +251,16 @@ _OVERRIDES = {
     # X: Type 2C in the Patient module (required, possibly empty, for an animal): emptied
     "ResponsiblePerson": "Z",
     "ResponsibleOrganization": "Z",
+    # X: Type 1 in the Presentation State Identification module: a dummy value
+    "PresentationCreationDate": "D",
+    "PresentationCreationTime": "D",
 }
 #: X rows whose attribute is Type 2C: an empty element (Z) is what keeps an object
 #: that needs it valid, and holds no more information than a removed one.
 EMPTY_FOR_X = frozenset(("ResponsiblePerson", "ResponsibleOrganization"))
+#: X rows whose attribute is Type 1 (a presentation state's creation date and time): a
+#: dummy value is what keeps an object that needs it valid, and holds nothing of the original.
+DUMMY_FOR_X = frozenset(("PresentationCreationDate", "PresentationCreationTime"))
 
 
 def resolution(row: Row) -> str:

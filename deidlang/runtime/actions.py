@@ -1,4 +1,4 @@
-"""The compiled header actions (spec 5 and 7) and the group rules (spec 6).
+"""The compiled header actions and the group rules.
 
 Each step is a callable frozen attrs object: ``step(run)`` applies it to
 the dataset held by a :class:`~deidlang.runtime.context.Run`. Steps hold a
@@ -82,7 +82,7 @@ def resolve(run: Run, step, source, field_arg: Any, element: Any, target: DicomF
         except MissingKey as exc:
             raise run.error(step, "R005", f"deid_func:{source.name} needs a key: {exc}", target, label) from exc
         except BuiltinFailed as exc:
-            raise run.error(step, "R004", str(exc), target, label) from exc
+            raise run.error(step, exc.code, str(exc), target, label) from exc
         except JitterOverflow as exc:
             raise run.error(step, "R004", "the jittered date is out of range", target, label) from exc
         except LookupError as exc:
@@ -365,7 +365,7 @@ class Remove:
     """``REMOVE expr [value]``: delete every selected element.
 
     Spares fields that a REPLACE or JITTER of the recipe names (deid's
-    exclusion rule, spec 5.3). ``value``: ``None``; a literal (deid's typed
+    exclusion rule). ``value``: ``None``; a literal (deid's typed
     truthiness: ``REMOVE Rows 0`` keeps); ``var:``/``func:``/``deid_func:``
     (truthiness); or a :class:`Filter` (deidlang's value filters).
     """
@@ -470,7 +470,7 @@ class Jitter:
 
 @attrs.frozen(repr=False)
 class Keep:
-    """``KEEP expr``: does nothing when reached; its selection was hidden up front (spec 5.2)."""
+    """``KEEP expr``: does nothing when reached; its selection was hidden up front."""
 
     selector: int
     text: str = ""

@@ -1,11 +1,14 @@
 """The ``deid_func:`` built-ins.
 
-deid's (spec 4.4): jitter, dicom_uuid, pydicom_uuid, suffix_uuid, basic_uuid.
+deid's: jitter, dicom_uuid, pydicom_uuid, suffix_uuid, basic_uuid.
 deidlang's (docs/language.md, "Built-in functions"): hashuid, hashid and
 dateshift (keyed: see :mod:`.keys`), dummy (a valid value for the
 element's VR), scrub (the text without this dataset's identifying values),
-code (a coded item for a code sequence) and append (one more value of a
-multi-valued element).
+code (a coded item for a code sequence), append (one more value of a
+multi-valued element), cleancontent (a structured report's content tree with
+its codes, measurements and structure, cleaned: :mod:`.content`), cleangraphics
+(overlays, curves and graphic annotations, cleaned: :mod:`.graphics`) and safeharbor
+(what HIPAA's Safe Harbor method allows: :mod:`.safeharbor`).
 
 Arguments are deid's ``k=v`` pairs (``true``/``false`` -> bool, ``none``/
 ``null`` -> None). They are parsed and checked when the recipe is compiled
@@ -22,7 +25,7 @@ from typing import Any
 from pydicom.uid import generate_uid
 
 from .dates import jitter_item
-from .values import Builtin, items_of
+from .values import BadArgument, Builtin, BuiltinFailed, items_of
 
 __all__ = [
     "NAMES",
@@ -49,24 +52,20 @@ ARGUMENTS: dict[str, tuple[str, ...]] = {
     "basic_uuid": (),
     "hashuid": ("prefix",),
     "hashid": ("length", "prefix"),
-    "dateshift": ("max_days", "patient"),
+    "dateshift": ("max_days", "patient", "table", "key", "column", "key_column"),  # table=...: deidlang/tables
     "dummy": (),
     "scrub": (),
     "code": ("value", "scheme", "meaning"),
     "append": ("value",),
+    "lookup": ("table", "key", "column", "key_column"),  # a table's value for this file's key: deidlang/tables
+    "cleancontent": (),
+    "cleangraphics": (),
+    "safeharbor": (),
 }
 NAMES = tuple(ARGUMENTS)
 _UID_PREFIX = re.compile(r"(0|[1-9][0-9]*)(\.(0|[1-9][0-9]*))*\.")
 _ID_PREFIX = re.compile(r"[A-Za-z0-9_.-]{0,16}")
 _KEYWORD = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-
-
-class BadArgument(ValueError):
-    """An unknown built-in, or an argument it cannot use."""
-
-
-class BuiltinFailed(ValueError):
-    """A built-in cannot produce a value for this element (the message names no value)."""
 
 
 def _convert(value: str) -> Any:
@@ -110,6 +109,8 @@ def _check_new(b: Builtin) -> None:
         prefix = b.option("prefix", "")
         if not isinstance(prefix, str) or not _ID_PREFIX.fullmatch(prefix):
             raise BadArgument("deid_func:hashid needs a prefix of at most 16 letters, digits, '_', '-' or '.'")
+    elif name == "lookup" or (name == "dateshift" and b.has("table")):  # lookup tables: runtime/lookups.py
+        _lookups().check_arguments(b)
     elif name == "dateshift":
         _whole(b, "max_days", 365, 1, 36500)
         patient = b.option("patient", "PatientID")
@@ -226,116 +227,39 @@ from pydicom.tag import Tag  # noqa: E402
 
 from ..dicomio import rawtext, sequences  # noqa: E402
 from . import keys  # noqa: E402
-
-#: VRs whose values can carry identifying text or dates (what dummy/scrub touch inside sequences).
-TEXT_VRS = frozenset(("AE", "AS", "DA", "DT", "TM", "PN", "LO", "SH", "ST", "LT", "UT", "UC", "UR"))
-_SCRUB_VRS = frozenset(("LO", "SH", "ST", "LT", "UT", "UC"))
-_DUMMY_TEXT = "ANONYMOUS"
-_DUMMY: dict[str, Any] = {
-    "AE": _DUMMY_TEXT,
-    "CS": _DUMMY_TEXT,
-    "LO": _DUMMY_TEXT,
-    "LT": _DUMMY_TEXT,
-    "PN": _DUMMY_TEXT,
-    "SH": _DUMMY_TEXT,
-    "ST": _DUMMY_TEXT,
-    "UC": _DUMMY_TEXT,
-    "UT": _DUMMY_TEXT,
-    "UR": _DUMMY_TEXT,
-    "AS": "000D",
-    "DA": "19000101",
-    "DT": "19000101000000",
-    "TM": "000000",
-    "DS": "0",
-    "IS": "0",
-    "FL": 0.0,
-    "FD": 0.0,
-    "SL": 0,
-    "SS": 0,
-    "SV": 0,
-    "UL": 0,
-    "US": 0,
-    "UV": 0,
-    "AT": 0,
-    "OB": b"\x00\x00",
-    "OD": b"\x00" * 8,
-    "OF": b"\x00" * 4,
-    "OL": b"\x00" * 4,
-    "OV": b"\x00" * 8,
-    "OW": b"\x00\x00",
-    "UN": b"\x00\x00",
-}
-
-
-def dummy_value(vr: str) -> Any:
-    """A valid, non-empty, non-identifying value for ``vr`` (not for UI or SQ)."""
-    return _DUMMY.get(vr.split(" or ")[0] if vr else "UN", _DUMMY_TEXT)
-
-
-def _text_items(value: Any) -> list[str]:
-    return [str(v) for v in items_of(value)]
-
-
-def _one(items: list) -> Any:
-    return items[0] if len(items) == 1 else items
-
-
-def _key(b: Builtin) -> keys.Key:
-    return keys.resolve_key(b.key)
-
-
-def _need(element: Any, b: Builtin) -> None:
-    if element is None:
-        raise LookupError(f"deid_func:{b.name} needs an existing element")
-
-
-def _hidden(run: Any) -> set:
-    """(dataset id, tag) of every element that KEEP protects in this run."""
-    if run is None:
-        return set()
-    return {(id(f.parent), f.tag_int) for f in run.fields if not f.visible}
-
-
-def _deep(run: Any, sequence: Sequence, change) -> None:
-    """Apply ``change(dataset, tag, element)`` to every element inside ``sequence`` (at
-    every depth) that KEEP does not protect; sequences are entered, not changed."""
-    hidden = _hidden(run)
-    stack = [item for item in sequence if isinstance(item, Dataset)]
-    while stack:
-        ds = stack.pop()
-        for tag in list(ds.keys()):
-            if (id(ds), int(tag)) in hidden:
-                continue
-            elem = ds[tag]
-            if elem.VR == "SQ":
-                stack.extend(i for i in (elem.value or ()) if isinstance(i, Dataset))
-            else:
-                change(ds, tag, elem)
+from .cleaning import SCRUB_VRS, TEXT_VRS, builtin_key, deep, dummy_value, need, one, scrub_regex, scrub_text, text_items  # noqa: E402
+from .content import clean_content  # noqa: E402
+from .graphics import clean_graphics  # noqa: E402
+from .safeharbor import safe_harbor  # noqa: E402
 
 
 def _hashuid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
-    _need(element, b)
-    key = _key(b)
+    need(element, b)
+    key = builtin_key(b)
     prefix = b.option("prefix", "2.25.")
     raw = getattr(element, "raw", None)
     texts = rawtext.uid_texts(raw) if raw is not None else None
     if texts is None:
-        texts = _text_items(element.value)
+        texts = text_items(element.value)
     out = [keys.hash_uid(key, u, prefix) if u.strip() else u for u in texts]
-    return _one(out) if out else ""
+    if run is not None and run.tables is not None:  # the linkage record (runtime/lookups.py)
+        _lookups().link_each(run, field, texts, out)
+    return one(out) if out else ""
 
 
 def _hashid(b: Builtin, field: Any, element: Any, run: Any) -> Any:
-    _need(element, b)
-    key = _key(b)
+    need(element, b)
+    key = builtin_key(b)
     length = int(b.option("length", 16))
     prefix = b.option("prefix", "")
     raw = getattr(element, "raw", None)
     texts = rawtext.texts(raw) if raw is not None else None
     if texts is None:
-        texts = _text_items(element.value)
+        texts = text_items(element.value)
     out = [keys.hash_id(key, v, length, prefix) if v.strip() else v for v in texts]
-    return _one(out) if out else ""
+    if run is not None and run.tables is not None:  # the linkage record (runtime/lookups.py)
+        _lookups().link_each(run, field, texts, out)
+    return one(out) if out else ""
 
 
 def _patient(b: Builtin, run: Any) -> str:
@@ -375,22 +299,28 @@ def _shift_one(text: str, vr: str, days: int) -> str:
 
 
 def _dateshift(b: Builtin, field: Any, element: Any, run: Any) -> Any:
-    _need(element, b)
+    need(element, b)
     vr = element.VR
     if vr == "TM":
         return element.value  # a whole-day shift keeps the time of day
     if vr not in ("DA", "DT"):
         raise BuiltinFailed(f"deid_func:dateshift works on DA, DT and TM elements, not VR {vr}")
-    days = keys.day_offset(_key(b), _patient(b, run), int(b.option("max_days", 365)))
+    if b.has("table"):  # the offset from a table (runtime/lookups.py)
+        days = _lookups().table_days(b, run)
+    else:
+        patient = _patient(b, run)
+        days = keys.day_offset(builtin_key(b), patient, int(b.option("max_days", 365)))
+        if run.tables is not None:  # the linkage record (runtime/lookups.py)
+            _lookups().link(run, f"day offset ({b.option('patient', 'PatientID')})", patient.strip(), days)
     try:
-        out = [_shift_one(v, vr, days) if v.strip() else v for v in _text_items(element.value)]
+        out = [_shift_one(v, vr, days) if v.strip() else v for v in text_items(element.value)]
     except OverflowError:
         out = [""]
-    return _one(out) if out else ""
+    return one(out) if out else ""
 
 
 def _dummy(b: Builtin, field: Any, element: Any, run: Any) -> Any:
-    _need(element, b)
+    need(element, b)
     vr = element.VR
     if vr == "SQ":
 
@@ -398,112 +328,30 @@ def _dummy(b: Builtin, field: Any, element: Any, run: Any) -> Any:
             if elem.VR in TEXT_VRS and elem.value not in (None, ""):
                 elem.value = dummy_value(elem.VR)
 
-        _deep(run, element.value, change)
+        deep(run, element.value, change)
         return element.value
     if vr == "UI":
-        key = _key(b)
+        key = builtin_key(b)
         return keys.hash_uid(key, "dummy\x00" + str(element.value or ""))
     return dummy_value(vr)
 
 
-#: identifying values of the dataset that scrub removes from text
-_SCRUB_SOURCES = (
-    "PatientName",
-    "PatientID",
-    "OtherPatientIDs",
-    "OtherPatientNames",
-    "PatientBirthName",
-    "PatientMotherBirthName",
-    "PatientBirthDate",
-    "PatientAddress",
-    "PatientTelephoneNumbers",
-    "IssuerOfPatientID",
-    "MedicalRecordLocator",
-    "AdmissionID",
-    "AccessionNumber",
-    "StudyID",
-    "InstitutionName",
-    "InstitutionAddress",
-    "InstitutionalDepartmentName",
-    "ReferringPhysicianName",
-    "PerformingPhysicianName",
-    "NameOfPhysiciansReadingStudy",
-    "OperatorsName",
-    "PhysiciansOfRecord",
-    "RequestingPhysician",
-    "ResponsiblePerson",
-    "StationName",
-    "DeviceSerialNumber",
-)
-
-
-#: Words of an address that name no place (scrub leaves them in the text).
-_ADDRESS_WORDS = frozenset(
-    "road street avenue lane drive boulevard court place square suite floor building house apartment north south east west main unit block flat".split()
-)
-
-
-def _scrub_terms(ds: Dataset) -> list[str]:
-    terms: set[str] = set()
-    for keyword in _SCRUB_SOURCES:
-        elem = ds.data_element(keyword) if keyword in ds else None
-        if elem is None or elem.VR == "SQ":
-            continue
-        for value in _text_items(elem.value):
-            value = value.strip()
-            if not value:
-                continue
-            terms.add(value)
-            if elem.VR == "PN":
-                for part in re.split(r"[\^=\s,]+", value):
-                    if len(part) >= 2:
-                        terms.add(part)
-            if "Address" in keyword:  # the town or street alone identifies too
-                terms.update(w for w in re.findall(r"[^\W_]{4,}", value) if w.lower() not in _ADDRESS_WORDS)
-            if elem.VR == "DA" and re.fullmatch(r"\d{8}", value):
-                y, m, d = value[:4], value[4:6], value[6:]
-                terms.update({f"{y}-{m}-{d}", f"{d}.{m}.{y}", f"{m}/{d}/{y}", f"{d}/{m}/{y}"})
-    return sorted(terms, key=lambda t: (-len(t), t))
-
-
-def _scrub_text(text: str, rx: Any, vr: str) -> str:
-    """``text`` without the identifying values ``rx`` finds. A value that was nothing
-    else becomes the VR's dummy value, not an empty one: the attribute can be Type 1
-    (StructureSetLabel, RequestedProcedureID in a request item)."""
-    if rx is None or not text:
-        return text
-    out = rx.sub("", text)
-    if out == text:
-        return text
-    out = re.sub(r"[ \t]{2,}", " ", out).strip()
-    return out if re.search(r"\w", out) else dummy_value(vr)
-
-
-def _scrub_regex(run: Any) -> Any:
-    if run is None:
-        raise BuiltinFailed("deid_func:scrub needs the dataset")
-    terms = _scrub_terms(run.ds)
-    if not terms:
-        return None
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")(?!\w)", re.IGNORECASE)
-
-
 def _scrub(b: Builtin, field: Any, element: Any, run: Any) -> Any:
-    _need(element, b)
-    rx = _scrub_regex(run)
+    need(element, b)
+    rx = scrub_regex(run)
     if element.VR == "SQ":
 
         def change(ds, tag, elem):
-            if elem.VR in _SCRUB_VRS and isinstance(elem.value, (str, MultiValue, list)):
-                new = [_scrub_text(v, rx, elem.VR) for v in _text_items(elem.value)]
-                elem.value = _one(new) if new else elem.value
+            if elem.VR in SCRUB_VRS and isinstance(elem.value, (str, MultiValue, list)):
+                new = [scrub_text(v, rx, elem.VR) for v in text_items(elem.value)]
+                elem.value = one(new) if new else elem.value
 
-        _deep(run, element.value, change)
+        deep(run, element.value, change)
         return element.value
     if element.VR not in TEXT_VRS and element.VR not in ("CS",):
         return element.value
-    out = [_scrub_text(v, rx, element.VR) for v in _text_items(element.value)]
-    return _one(out) if out else element.value
+    out = [scrub_text(v, rx, element.VR) for v in text_items(element.value)]
+    return one(out) if out else element.value
 
 
 _CODE_TAGS = ((Tag(0x00080100), "SH"), (Tag(0x00080102), "SH"), (Tag(0x00080104), "LO"))  # value, scheme, meaning
@@ -546,13 +394,31 @@ def _code(b: Builtin, field: Any, element: Any, run: Any) -> Any:
 
 def _append(b: Builtin, field: Any, element: Any, run: Any) -> Any:
     value = b.option("value").strip()
-    items = [] if element is None or element.value in (None, "") else _text_items(element.value)
+    items = [] if element is None or element.value in (None, "") else text_items(element.value)
     if value not in items:
         items.append(value)
-    return _one(items)
+    return one(items)
+
+
+def _lookups() -> Any:
+    """runtime/lookups.py: lookup tables (imported when a table or a linkage record is first used)."""
+    global _LOOKUPS
+    if _LOOKUPS is None:
+        from . import lookups
+
+        _LOOKUPS = lookups
+    return _LOOKUPS
+
+
+_LOOKUPS: Any = None
+
+
+def _lookup(b: Builtin, field: Any, element: Any, run: Any) -> Any:
+    return _lookups().evaluate(b, field, element, run)
 
 
 _NEW = {
+    "lookup": _lookup,
     "hashuid": _hashuid,
     "hashid": _hashid,
     "dateshift": _dateshift,
@@ -560,4 +426,7 @@ _NEW = {
     "scrub": _scrub,
     "code": _code,
     "append": _append,
+    "cleancontent": clean_content,
+    "cleangraphics": clean_graphics,
+    "safeharbor": safe_harbor,
 }

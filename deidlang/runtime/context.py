@@ -42,6 +42,7 @@ class Run:
         "spared",
         "_values_regex",
         "hidden_top",
+        "tables",
     )
 
     def __init__(self, program, ds: Dataset, lookup: dict, path: str | None):
@@ -60,6 +61,7 @@ class Run:
         self.spared: dict[int, Any] = {}
         self._values_regex: dict[str, regexes.LiteralSet | None] = {}
         self.hidden_top: frozenset = frozenset()
+        self.tables: Any = None  # lookup tables and the linkage record of this apply (runtime/lookups.py)
 
     # -- selection
     def select(self, index: int) -> list[DicomField]:

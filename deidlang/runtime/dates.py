@@ -1,4 +1,4 @@
-"""Strict DICOM date parsing and jitter (spec 7.5, with deidlang's strict parsing).
+"""Strict DICOM date parsing and jitter (deid's, with deidlang's strict parsing).
 
 deid guesses dates with dateutil (``2023`` becomes today's month and day;
 ``IS 5`` becomes the 5th of this month). deidlang accepts only DICOM forms:

@@ -208,7 +208,10 @@ class Tracer:
         verb = rule.action
         selector = getattr(step, "selector", None)
         if verb == "KEEP":
-            step(run)
+            if getattr(step, "value", None) is not None:  # KEEP ... deid_func: sets what it protects
+                self._opaque(run, step, order, rule)
+            else:
+                step(run)
             return
         if verb == "ADD":
             self._add(run, step, order, rule)

@@ -46,8 +46,8 @@ __all__ = [
     "day_offset",
 ]
 
-#: deid_func built-ins that need a key.
-KEYED = frozenset(("hashuid", "hashid", "dateshift"))
+#: deid_func built-ins that need a key (lookup: for the hash fallback of a missing row).
+KEYED = frozenset(("hashuid", "hashid", "dateshift", "lookup", "cleancontent", "cleangraphics"))
 MIN_KEY_BYTES = 16
 
 

@@ -1,6 +1,6 @@
 """The immutable :class:`Program` (a compiled recipe) and how it applies to pydicom datasets.
 
-``Program.apply`` follows deid 0.4.13's pipeline (spec 5.1): strip
+``Program.apply`` follows deid 0.4.13's pipeline: strip
 sequences / private tags if asked, build the field universe (after the
 KEEP pre-pass), compute the ``%values``/``%fields`` groups, run the header
 actions in recipe order, then the config's ``put.actions``.
@@ -50,6 +50,7 @@ class Cache:
         self.matcher: Callable[..., tuple] | None = None
         self.lists: list | None = None  # template of Run.lists: () per list selector, None per group
         self.steps: tuple | None = None  # (step, index of a selection it only iterates, or -1)
+        self.lookups: tuple | None = None  # the lookups of the steps (Program.lookups)
 
     def __reduce__(self):
         return (Cache, ())
@@ -306,6 +307,8 @@ class Program:
         disable_skip: bool = False,
         config: Mapping[str, Any] | str | os.PathLike | None = None,
         trace: Any = None,
+        tables: Any = None,
+        record: Any = None,
     ) -> Dataset:
         """De-identify ``dataset`` in place and return it.
 
@@ -317,8 +320,11 @@ class Program:
         replaces the protected list and whose ``put.actions`` run after the
         recipe. ``trace``: a :class:`deidlang.runtime.explain.Tracer` that records
         which line decided each element (``None``: no cost beyond one check
-        per step). Raises :class:`~deidlang.ApplyError` naming the recipe line,
-        the element and the file.
+        per step). ``tables``: the :class:`deidlang.tables.Tables` that
+        ``deid_func:lookup`` reads (with their missing-row policy); ``record``: a
+        :class:`deidlang.tables.FileRecord` that collects the fallbacks used and,
+        when asked, the linkage rows. Raises :class:`~deidlang.ApplyError` naming
+        the recipe line, the element and the file.
         """
         if not isinstance(dataset, Dataset):
             raise TypeError(f"apply() needs a pydicom Dataset, not {type(dataset).__name__}")
@@ -335,6 +341,8 @@ class Program:
         try:
             # reading the dataset can fail in pydicom (a damaged or ambiguous element):
             # an ApplyError naming the file, like any failure below
+            if tables is not None or record is not None:  # the original keys first (runtime/lookups.py)
+                run.tables = _tables_begin(program, dataset, tables, record)
             if strip_sequences:
                 _strip_sequences(dataset)
             if remove_private:
@@ -387,6 +395,16 @@ class Program:
         from .explain import explain
 
         return explain([self], dataset, ids=ids, funcs=funcs, **options)
+
+    def lookups(self) -> tuple:
+        """The table lookups of the steps, ``(table, key path, key column, value column)``
+        each, in step order (:func:`deidlang.tables.record.steps_lookups`), found once."""
+        found = self._cache.lookups
+        if found is None:
+            from ..tables.record import steps_lookups
+
+            found = self._cache.lookups = steps_lookups(self.steps)
+        return found
 
     def universe(self, dataset: Dataset, *, expand_sequences: bool = True) -> list[DicomField]:
         """The fields this Program's actions would see in ``dataset`` (after KEEP), for inspection."""
@@ -514,3 +532,10 @@ def _config_step(action: Any, table: build.SelectorTable, name: str, n: int):
         except ValueError:
             raise DeidlangError(f"config put.actions[{n - 1}]: JITTER needs a whole number of days") from None
     return build.make_step(verb, selector=index, value=value, days=days, text=text, span=span, label=build.field_label(field))
+
+
+def _tables_begin(program: Program, dataset: Dataset, tables: Any, record: Any) -> Any:
+    """runtime/lookups.py's ``begin``: the original keys, read before any step."""
+    from .lookups import begin
+
+    return begin(program, dataset, tables, record)

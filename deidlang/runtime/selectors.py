@@ -1,4 +1,4 @@
-"""Which fields an action touches (spec 3.2-3.4).
+"""Which fields an action touches.
 
 A selector is a frozen attrs object. Most selectors are *static*: whether
 they match a field depends only on the field's tag, nested name, private

@@ -4,7 +4,7 @@ Public API (used by :mod:`deidlang.compat` for ``get_identifiers``)::
 
     fields(dataset, *, expand_sequences=True, skip=DEFAULT_SKIP) -> list[DicomField]
 
-returns the universe in deid 0.4.13's order (spec 3.1): every top-level
+returns the universe in deid 0.4.13's order: every top-level
 element in tag order, then every file-meta element, then the contents of
 sequence items breadth-first, queued as their parent sequences were met.
 Elements whose keyword or ``(GGGG,EEEE)`` tag string is in ``skip`` are left
@@ -58,7 +58,7 @@ __all__ = [
     "SkipList",
 ]
 
-#: deid's default ``config.json`` -> ``get.skip`` (spec 3.1): never touched by
+#: deid's default ``config.json`` -> ``get.skip``: never touched by
 #: BLANK/REPLACE/JITTER/REMOVE unless ``disable_skip=True``.
 DEFAULT_SKIP: tuple[str, ...] = (
     "PixelData",
@@ -572,7 +572,7 @@ class FieldInfo:
         return keys
 
     def representations(self) -> tuple[str, ...]:
-        """The strings an expander regex is searched in (spec 3.3, in deid's order)."""
+        """The strings an expander regex is searched in (in deid's order)."""
         reps = self._reps
         if reps is None:
             tag = self.tag

@@ -1,4 +1,4 @@
-"""Value expressions (spec 4) and typing through the element's VR.
+"""Value expressions and typing through the element's VR.
 
 Value sources are frozen attrs objects; the step that uses one resolves it
 for one field at a time. Typing (:func:`coerce`) turns literals and the
@@ -28,6 +28,8 @@ __all__ = [
     "Func",
     "Builtin",
     "Filter",
+    "BadArgument",
+    "BuiltinFailed",
     "Uncoercible",
     "coerce",
     "deid_typed",
@@ -102,6 +104,17 @@ class Filter:
 
 
 Value = Constant | Var | Func | Builtin | Filter
+
+
+class BadArgument(ValueError):
+    """An unknown built-in, or an argument it cannot use (``runtime.builtins``)."""
+
+
+class BuiltinFailed(ValueError):
+    """A built-in cannot produce a value for this element (the message names no value).
+    ``code``: the ApplyError code it becomes."""
+
+    code = "R004"
 
 
 # --------------------------------------------------------------------------- typing
@@ -293,7 +306,7 @@ def coerce(value: Any, vr: str) -> Any:
 
 
 def deid_typed(text: str, vr: str) -> Any:
-    """deid's literal typing (spec 4.2): ``None`` when the conversion fails."""
+    """deid's literal typing: ``None`` when the conversion fails."""
     try:
         if vr in FLOAT_VRS:
             return float(text)

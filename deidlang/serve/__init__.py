@@ -9,8 +9,10 @@ acknowledged it. docs/serve.md describes the node for operators.
 
 Modules, by job:
 
-* :mod:`.config` -- the node's settings (TOML file and command line), routes, destinations;
-* :mod:`.recipes` -- checking and compiling each route's recipes (the refusal rule);
+* :mod:`.config` -- the node's settings (TOML file and command line), routes, destinations,
+  lookup tables and the linkage file;
+* :mod:`.recipes` -- reading the lookup tables once, checking and compiling each route's
+  recipes with them (the refusal rule);
 * :mod:`.spool` -- the durable store: received, de-identified, quarantined objects;
 * :mod:`.receiver` -- the C-STORE/C-ECHO SCP (pynetdicom);
 * :mod:`.processing` -- the worker pool that de-identifies spooled objects;

@@ -1,7 +1,8 @@
 """The node's settings: from a TOML file (``--config``) and the command line.
 
 A node has one listening address, one spool, the node-wide defaults
-(recipes, options, key, pixel cleaning, quarantine groups), named
+(recipes, options, key, pixel cleaning, quarantine groups, lookup tables and
+their missing-row policy, the linkage file), named
 destinations and routes. A route picks, for the objects it matches (by
 calling AE title, and optionally Modality and SOP Class), which recipes apply
 and which destinations receive the result; the first route that matches
@@ -10,7 +11,8 @@ every destination.
 
 Everything is checked here before the node starts: unknown keys (with a
 did-you-mean), values of the wrong kind, destinations that do not parse,
-routes that name unknown destinations, a spool inside an output folder.
+routes that name unknown destinations, a spool inside an output folder, a
+linkage file inside the spool or an output folder.
 Problems are collected and raised together as :class:`ConfigError`; messages
 name settings and files, never data.
 """
@@ -25,6 +27,7 @@ import attrs
 
 from ..lang.diagnostics import DeidlangError
 from ..lang.suggest import did_you_mean
+from ..tables import OnMissing, TableError, parse_spec
 
 __all__ = [
     "ConfigError",
@@ -150,6 +153,9 @@ class NodeConfig:
     metrics: tuple[str, int] | None = None  # (address, port) of the /metrics endpoint
     log: str | None = None  # JSON log file (None: stderr)
     source: str | None = None  # the config file, if any
+    tables: tuple[tuple[str, str], ...] = ()  # (name, path) of each lookup table (--table NAME=PATH)
+    on_missing: str = OnMissing.FAIL.value  # a key without a row: fail | quarantine | hash (--on-missing)
+    linkage: str | None = None  # the linkage file (--linkage PATH): identifying data, outside the spool and outputs
 
     def destination(self, name: str) -> Destination:
         return next(d for d in self.destinations if d.name == name)
@@ -289,6 +295,9 @@ NODE_KEYS = (
     "attempts",
     "metrics",
     "log",
+    "table",
+    "on_missing",
+    "linkage",
 )
 TABLES = ("destinations", "routes")
 DESTINATION_KEYS = {"dicom": ("type", "ae_title", "host", "port", "tls"), "folder": ("type", "path"), "stow": ("type", "url")}
@@ -432,6 +441,22 @@ def build(settings: Mapping[str, Any], *, source: str | None = None) -> NodeConf
         for dest in destinations:
             if dest.kind == "folder" and _inside(spool, dest.path):
                 problems.append(f"the output folder '{dest.path}' and the spool '{spool}' must not be inside each other")
+    tables = _tables(attempt(_strings, settings.get("table", []), "table") or (), base, where, problems)
+    on_missing = get("on_missing", str, OnMissing.FAIL.value)
+    policies = [p.value for p in OnMissing]
+    if on_missing not in policies:
+        hint = did_you_mean(on_missing, policies)
+        problems.append(f"{where}: on_missing '{on_missing}' is not one of {', '.join(policies)}" + (f"; {hint}" if hint else ""))
+    linkage = get("linkage", str, None)
+    linkage = os.path.abspath(_relative_to(base, linkage)) if linkage else None
+    if linkage:
+        shared = ([("the spool", spool)] if spool else []) + [("the output folder", d.path) for d in destinations if d.kind == "folder"]
+        for what, folder in shared:
+            if _inside(linkage, folder):
+                problems.append(
+                    f"the linkage file '{linkage}' must not be inside {what} '{folder}': "
+                    "it re-identifies every output; keep it elsewhere, with whoever may re-link (the honest broker)"
+                )
     if problems:
         raise ConfigError(problems)
     return NodeConfig(
@@ -454,7 +479,26 @@ def build(settings: Mapping[str, Any], *, source: str | None = None) -> NodeConf
         metrics=metrics,
         log=_relative_to(base, settings["log"]) if isinstance(settings.get("log"), str) else None,
         source=source,
+        tables=tables,
+        on_missing=on_missing,
+        linkage=linkage,
     )
+
+
+def _tables(specs: Sequence[str], base: str | None, where: str, problems: list[str]) -> tuple[tuple[str, str], ...]:
+    """``NAME=PATH`` of each lookup table (paths relative to the config's folder)."""
+    found: dict[str, str] = {}
+    for spec in specs:
+        try:
+            name, path = parse_spec(spec)
+        except TableError as err:
+            problems.append(f"{where}: {err}")
+            continue
+        if name in found:
+            problems.append(f"{where}: two tables are named '{name}'")
+            continue
+        found[name] = _relative_to(base, path)
+    return tuple(found.items())
 
 
 def _inside(a: str, b: str) -> bool:
@@ -541,7 +585,8 @@ def _routes(value: Any, names: Sequence[str], base: str | None, where: str, prob
 
 
 def _bad_options(names: Sequence[str], where: str) -> list[str]:
-    """Profile options that have no bundled recipe (as `deidc run --option` accepts them)."""
+    """Profile options that have no bundled recipe (as `deidc run --option` accepts them),
+    or that cannot be combined."""
     from ..privacy import profile
 
     known = [o.name for o in profile.OPTIONS if o.recipe]
@@ -550,4 +595,8 @@ def _bad_options(names: Sequence[str], where: str) -> list[str]:
         if name not in known:
             hint = did_you_mean(name, known)
             out.append(f"{where}: unknown option '{name}'" + (f"; {hint}" if hint else f" (one of {', '.join(known)})"))
+            continue
+        for other, why in profile.option(name).excludes:  # as `deidc run` refuses them (engine/preflight.py)
+            if other in names:
+                out.append(f"{where}: option '{name}' cannot be combined with option '{other}': {why}")
     return out

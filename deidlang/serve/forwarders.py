@@ -33,6 +33,7 @@ from typing import Any
 
 from .. import engine as batch
 from ..dicomio.atomic import describe, fsync_directory, fsync_file, remove_quietly, temporary_name
+from ..version import install_hint
 from .config import Destination, Limits, NodeConfig
 from .metrics import EventLog, Metrics
 from .spool import Spool
@@ -408,7 +409,7 @@ class StowForwarder(Forwarder):
             import requests
             from dicomweb_client.api import DICOMwebClient
         except ImportError:
-            raise Unreachable("STOW-RS needs dicomweb-client: pip install 'deidlang[serve]'") from None
+            raise Unreachable(f"STOW-RS needs dicomweb-client: {install_hint('serve')}") from None
         if self._client is None:
             self._client = DICOMwebClient(url=self.destination.url)
         ds = pydicom.dcmread(path)

@@ -1,9 +1,10 @@
 """De-identifying spooled objects: the same per-file engine as ``deidc run``.
 
-Each received object is one :class:`deidlang.batch.Task` for a
-:class:`deidlang.batch.Worker` of its route's pipeline (compiled recipes,
-keys bound, the node's options), so the bytes it writes are the bytes
-``deidc run`` writes for the same file, key and recipe. With ``--jobs 1`` a
+Each received object is one :class:`deidlang.engine.Task` for a
+:class:`deidlang.engine.Worker` of its route's pipeline (compiled recipes,
+keys bound, the node's options, its lookup tables and their missing-row
+policy), so the bytes it writes are the bytes ``deidc run`` writes for the
+same file, key, tables and recipe. With ``--jobs 1`` a
 thread does it; with more, a pool of worker processes that get the compiled
 pipelines once (``forkserver``: the node has threads, which must not be
 forked).
@@ -11,9 +12,11 @@ forked).
 The pipeline thread submits objects in arrival order (at most a few per
 worker in flight) and takes their results in the same order, so that each
 destination's outbox fills in arrival order. For each result it appends the
-manifest record, then hands the output to the outboxes of the route's
-destinations (or to the quarantine, with the reason) and removes the
-received original, in that order (:meth:`Spool.hand_over`).
+linkage rows (``--linkage``), then the manifest record, then hands the output
+to the outboxes of the route's destinations (or to the quarantine, with the
+reason: a recipe failure, a missing table row under ``--on-missing fail`` or
+``quarantine``) and removes the received original, in that order
+(:meth:`Spool.hand_over`).
 
 A worker process that dies (a crash in a codec) is replaced; an object that
 was in flight when workers died three times is quarantined. A full spool
@@ -38,6 +41,8 @@ import attrs
 
 from .. import engine as batch
 from ..dicomio.atomic import remove_quietly
+from ..tables import runs as tables_runs
+from ..tables.record import key_uses
 from .config import NodeConfig, Route
 from .metrics import EventLog, Metrics
 from .spool import Entry, Spool
@@ -76,6 +81,8 @@ class RouteWorkers:
         self.route_pipeline = dict(route_pipeline)
         self.workers = [batch.Worker(programs, None, options) for programs in pipelines]
         self.reads_header = any(r.reads_header for r in self.routes)
+        if options.tables is not None:  # the key indexes, built once per worker before the node listens
+            options.tables.prepare(key_uses(p for programs in pipelines for p in programs))
 
     def route_for(self, job: Job) -> Route | None:
         modality = sop_class = None
@@ -155,6 +162,9 @@ class Processor:
         metrics: Metrics,
         log: EventLog,
         on_handed: Callable[[str, int, str], None],
+        *,
+        tables: Any = None,
+        linkage: tables_runs.Linkage | None = None,
     ):
         self.config = config
         self.spool = spool
@@ -162,6 +172,7 @@ class Processor:
         self.metrics = metrics
         self.log = log
         self.on_handed = on_handed
+        self.linkage = linkage  # the open linkage file (--linkage), written by the pipeline thread only
         self.options = batch.Options(
             overwrite=True,  # a redone object (after an interruption) replaces its own output
             remove_private=config.remove_private,
@@ -169,6 +180,8 @@ class Processor:
             quarantine=config.quarantine,
             output=spool.work,
             durable=True,  # on the disk before the original is removed
+            tables=tables,  # read once by the node, shared by its workers (deidlang/tables)
+            linkage=linkage is not None,
         )
         self._args = (config.effective_routes(), route_pipeline, [list(p) for p in pipelines], self.options)
         self._queue: collections.deque[Entry] = collections.deque()
@@ -227,7 +240,8 @@ class Processor:
 
     # ------------------------------------------------------------------ the loop
     def _job(self, entry: Entry) -> Job:
-        quarantine = self.spool.quarantine_target(entry) if self.config.quarantine else None
+        holds = self.config.quarantine or tables_runs.quarantines(self.options)  # %filter groups, or --on-missing quarantine
+        quarantine = self.spool.quarantine_target(entry) if holds else None
         return Job(entry.seq, entry.path, entry.calling_ae, self.spool.work_target(entry), quarantine, self.spool.root)
 
     def _loop(self) -> None:
@@ -301,6 +315,7 @@ class Processor:
         cannot take a step (disk full, read-only), the objects it could not place stay in
         ``incoming/`` and are done again after a pause (their outputs are redone)."""
         try:
+            tables_runs.write_linkage(self.linkage, [o.result for _e, o, _s in ready])  # before the records, as deidc run
             if self.manifest is not None:
                 self.manifest.record_many([o.result for _e, o, _s in ready])
             handover = [
@@ -325,10 +340,12 @@ class Processor:
                 bytes=result.output_size if result.output_size >= 0 else None,
                 ms=round((time.monotonic() - started) * 1000, 2),
             )
+            if result.fallbacks:  # --on-missing hash: table and key element names are in the manifest
+                fields["fallbacks"] = len(result.fallbacks)
             if result.status != "written":
                 reason: dict[str, Any] = {
                     "status": result.status,
-                    "reason": result.reason or f"flagged by the %filter group '{result.verdict}'",
+                    "reason": result.reason or (f"flagged by the %filter group '{result.verdict}'" if result.verdict else result.note),
                     "verdict": result.verdict,
                     "matches": [[g, label, list(c)] for g, label, c in result.matches],
                 }

@@ -2,12 +2,13 @@
 
 Start-up order: the spool is opened (temporary files of an interrupted node
 removed), the manifest is opened (its lock makes sure one node uses a spool
-at a time), the destinations' queues are filled from their outboxes, the
+at a time), the linkage file (``--linkage``) is opened, the destinations' queues are filled from their outboxes, the
 workers get the objects still in ``incoming/``, and only then does the node
 listen. Shutdown (SIGTERM, SIGINT) is the reverse: stop listening, let the
 associations in progress finish (up to a grace period), finish the objects
 the workers hold, let each destination finish the object it is sending, close
-the manifest. What is still waiting stays in the spool for the next start.
+the linkage file and the manifest. What is still waiting stays in the spool for the
+next start.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import time
 from typing import Any, TextIO
 
 from .. import engine as batch
+from ..lang.diagnostics import DeidlangError
+from ..tables import runs as tables_runs
 from .config import NodeConfig
 from .forwarders import Forwarder, make_forwarder
 from .metrics import EventLog, Metrics, serve_metrics
@@ -41,6 +44,7 @@ class Node:
         self.log = EventLog(log or sys.stderr)
         self.spool = Spool(config.spool)
         self.manifest: batch.Manifest | None = None
+        self.linkage: tables_runs.Linkage | None = None
         self.forwarders: dict[str, Forwarder] = {}
         self.processor: Processor | None = None
         self.receiver: Any = None  # the Receiver, once listening
@@ -67,6 +71,11 @@ class Node:
             raise NodeError(f"cannot write the manifest in the spool '{config.spool}': {err.strerror or type(err).__name__}") from None
         self.manifest.previous.clear()  # a node never resumes by manifest: its spool says what is left
         try:
+            self.linkage = tables_runs.open_linkage(config.linkage, self.spool.root, durable=True)
+        except DeidlangError as err:
+            self.stop(grace=0)
+            raise NodeError(str(err)) from None
+        try:
             self.spool.open(names)
         except OSError as err:
             raise NodeError(f"cannot use the spool '{config.spool}': {err.strerror or type(err).__name__}") from None
@@ -88,6 +97,8 @@ class Node:
             self.metrics,
             self.log,
             self._handed,
+            tables=self.compiled.tables,
+            linkage=self.linkage,
         )
         pending = self.spool.pending()
         for entry in pending:
@@ -120,6 +131,9 @@ class Node:
             recovered_incoming=len(pending),
             recovered_outbox={n: len(f) for n, f in self.forwarders.items()},
             tls=config.tls is not None,
+            tables=sorted(self.compiled.tables or ()),
+            on_missing=config.on_missing if self.compiled.tables else None,
+            linkage=self.linkage is not None,
             pid=os.getpid(),
         )
         return self.port
@@ -135,7 +149,13 @@ class Node:
         for pipeline in self.compiled.pipelines:
             refs.extend(batch.recipe_ref(path, pipeline.texts[path]) for path in pipeline.recipes if path in pipeline.texts)
         options = batch.Options(
-            overwrite=True, remove_private=self.config.remove_private, clean_pixels=self.config.clean_pixels, quarantine=self.config.quarantine, durable=True
+            overwrite=True,
+            remove_private=self.config.remove_private,
+            clean_pixels=self.config.clean_pixels,
+            quarantine=self.config.quarantine,
+            durable=True,
+            tables=self.compiled.tables,  # names, kinds, SHA-256 and the policy: never a cell
+            linkage=bool(self.config.linkage),
         )
         job = batch.Job(programs=programs, output=self.spool.root, recipes=tuple(refs), options=options)
         header = batch.manifest_header(job, [], f"deidc serve, {self.config.jobs} worker{'s' if self.config.jobs > 1 else ''}")
@@ -178,6 +198,9 @@ class Node:
                 self.receiver.wait_idle(5.0)
         if self.processor is not None:
             self.processor.stop()
+        if self.linkage is not None:
+            self.linkage.close()
+            self.linkage = None
         stoppers = [threading.Thread(target=f.stop) for f in self.forwarders.values()]
         for t in stoppers:
             t.start()

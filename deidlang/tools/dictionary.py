@@ -183,4 +183,7 @@ BUILTINS = {
     "scrub": "deidlang: the text without this file's identifying values",
     "code": "deidlang: the code sequence with one more item (`value`, `scheme`, `meaning`)",
     "append": "deidlang: one more value of a multi-valued element (`value`)",
+    "cleancontent": "deidlang: a structured report's content tree, its codes and measurements kept, its text, names, dates and UIDs replaced",
+    "cleangraphics": "deidlang: overlays, curves and annotations kept, text-like overlay planes blanked, their text cleaned",
+    "safeharbor": "deidlang: HIPAA Safe Harbor's reduction: dates to the year, ages over 89 to 090Y, identifiers out of free text",
 }

@@ -268,7 +268,9 @@ def _programs(case: Case):
     programs = extras.chain(programs)
     if keyed.needs_key(programs):
         if not case.key:
-            raise CaseError(f"'{case.path}': the recipes use keyed functions (hashuid, hashid, dateshift): give the case a 'key' (a secret for the tests only)")
+            raise CaseError(
+                f"'{case.path}': the recipes use keyed functions (hashuid, hashid, dateshift, cleancontent, cleangraphics): give the case a 'key' (a secret for the tests only)"
+            )
         try:
             key = keys.key_from_text(case.key, "the test case")
         except DeidlangError as err:

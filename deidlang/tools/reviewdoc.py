@@ -217,7 +217,7 @@ def render_markdown(review: Review) -> str:
         out.append(f"| {i} | {_md_code(info.path)} | {info.lines} | `{info.sha256}` | {warnings} warning{'s' if warnings != 1 else ''} |")
     out += ["", "## Profile options", ""]
     if review.options:
-        out += [f"- {profile.option(o).meaning} ({o}, CID 7050 code {profile.option(o).code})" for o in review.options]
+        out += [f"- {profile.option(o).meaning} ({o}, {profile.option(o).cited})" for o in review.options]
     else:
         out.append("None: the Basic Profile alone.")
     out += ["", "## Coverage summary", "", "| status | rows | meaning |", "|---|---|---|"]
@@ -319,11 +319,7 @@ def render_html(review: Review) -> str:
     out += _table(["#", "recipe", "lines", "SHA-256", "findings"], rows)
     out.append("<h2>Profile options</h2>")
     if review.options:
-        out.append(
-            "<ul>"
-            + "".join(f"<li>{_h(profile.option(o).meaning)} ({_h(o)}, CID 7050 code {_h(profile.option(o).code)})</li>" for o in review.options)
-            + "</ul>"
-        )
+        out.append("<ul>" + "".join(f"<li>{_h(profile.option(o).meaning)} ({_h(o)}, {_h(profile.option(o).cited)})</li>" for o in review.options) + "</ul>")
     else:
         out.append("<p>None: the Basic Profile alone.</p>")
     out.append("<h2>Coverage summary</h2>")

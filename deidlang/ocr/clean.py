@@ -1,0 +1,181 @@
+"""Blank burned-in text found by OCR, then prove it gone.
+
+:func:`clean` is ``deidc run --clean-pixels --ocr`` for one dataset:
+
+1. the recipe's regions are applied (in memory) and what they leave is read
+   by OCR (:mod:`.detect`), frame by frame (sampled in cine);
+2. the words to blank are chosen (``Settings.scope``): every line of text
+   outside the keep-list (``all``), or only the words that hold identifying
+   text (``matched``); each box gets a margin;
+3. the pixels are cleaned once, the recipe's regions and the OCR boxes
+   together (:func:`deidlang.pixels.clean_pixels`: every frame, every sample);
+4. the cleaned pixels are read again (the proof). Identifying text still
+   found is blanked and read once more; if any is still there the file fails
+   the proof (``OcrReport.passed`` is false: the caller quarantines it).
+
+Only a file that passed is marked clean (:func:`mark_clean`): the CID 7050
+code 113101 "Clean Pixel Data Option" and ``BurnedInAnnotation NO``.
+When the recipe's regions blank every pixel, nothing is read: the image is
+black and the proof holds without OCR.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Sequence
+
+import attrs
+
+from .. import pixels
+from ..runtime.inspection import Region
+from .detect import FrameText, TextLine, read
+from .engine import Engine
+from .match import TextMatcher
+from .registry import engine as make_engine
+from .settings import DEFAULT, Settings
+
+__all__ = ["OcrReport", "clean", "regions_for", "mark_clean", "engine_for", "CLEAN_PIXEL_DATA"]
+
+#: CID 7050 code of the Clean Pixel Data Option.
+CLEAN_PIXEL_DATA = ("113101", "Clean Pixel Data Option")
+#: Proof rounds: read, blank what is still found, read again.
+ROUNDS = 2
+
+_ENGINES: dict[tuple, Engine] = {}
+
+
+def engine_for(settings: Settings) -> Engine:
+    """This process's engine for ``settings`` (built once: Tesseract loads its model once)."""
+    key = (settings.engine,)
+    found = _ENGINES.get(key)
+    if found is None:
+        found = _ENGINES[key] = make_engine(settings.engine)
+    return found
+
+
+@attrs.frozen
+class OcrReport:
+    """What OCR found and did in one dataset. ``found``: the first reading;
+    ``blanked``: the boxes OCR added to the recipe's regions; ``proof``: the last
+    reading of the cleaned pixels; ``remaining``: identifying lines in it (the file
+    failed when there are any); ``skipped``: why nothing was read ("" when read)."""
+
+    pixels: Any = None  # deidlang.pixels.PixelReport
+    found: tuple[FrameText, ...] = ()
+    blanked: tuple[Region, ...] = ()
+    proof: tuple[FrameText, ...] = ()
+    remaining: tuple[TextLine, ...] = ()
+    skipped: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return not self.remaining
+
+    def lines(self) -> list[TextLine]:
+        return [line for frame in self.found for line in frame.lines]
+
+
+def regions_for(frames: Iterable[FrameText], settings: Settings, *, identifying_only: bool | None = None) -> list[Region]:
+    """The boxes to blank for the lines read (with their margins)."""
+    matched = settings.scope == "matched" if identifying_only is None else identifying_only
+    out: list[Region] = []
+    for frame in frames:
+        chosen = [line.box for line in frame.lines if line.identifying or not (matched or all(line.kept))]
+        for x0, y0, x1, y1 in _in_line(chosen, frame.places):
+            m = max(settings.margin, math.ceil(0.2 * (y1 - y0)))
+            out.append(Region(False, (max(0, x0 - m), max(0, y0 - m), x1 + m, y1 + m), "ocr"))
+    return out
+
+
+def _in_line(chosen: list, places: Sequence) -> list:
+    """``chosen`` and every proposed place in line with one of them (the same height
+    within a factor of two, centres level, at most two heights apart), repeatedly: the
+    words of a line that OCR did not read go with the ones it read."""
+    out = list(chosen)
+    rest = [p for p in places if p not in out]
+    grew = True
+    while grew and rest:
+        grew = False
+        for p in list(rest):
+            ph, pc = p[3] - p[1], (p[1] + p[3]) / 2
+            for b in out:
+                h = b[3] - b[1]
+                gap = max(p[0] - b[2], b[0] - p[2], 0)
+                if 0.5 * h <= ph <= 2 * h and abs(pc - (b[1] + b[3]) / 2) <= 0.35 * h and gap <= 2 * h:
+                    out.append(p)
+                    rest.remove(p)
+                    grew = True
+                    break
+    return out
+
+
+def _every_pixel(ds, regions: Sequence[Region]) -> bool:
+    try:
+        rows, columns = int(ds.Rows), int(ds.Columns)
+    except (AttributeError, TypeError, ValueError):
+        return False
+    mask = pixels.blank_mask(rows, columns, regions)
+    return mask is not None and bool(mask.all())
+
+
+def clean(
+    ds: Any,
+    regions: Iterable[Region],
+    identifiers: Iterable = (),
+    settings: Settings = DEFAULT,
+    *,
+    engine: Engine | None = None,
+    preserve_compression: bool = False,
+    previews: bool = False,
+) -> OcrReport:
+    """Blank ``regions`` and the text OCR finds in ``ds`` (in place), then prove it
+    gone. ``identifiers``: :func:`deidlang.privacy.identifiers.harvest` of the original. Raises
+    :class:`deidlang.pixels.PixelError` when the pixels cannot be decoded or written,
+    :class:`.engine.OcrUnavailable` when the engine cannot run."""
+    regions = tuple(regions)
+    if not any(keyword in ds for keyword in pixels.PIXEL_KEYWORDS):
+        return OcrReport(pixels.PixelReport(False, note="no pixel data"), skipped="no pixel data")
+    if _every_pixel(ds, regions):
+        report = pixels.clean_pixels(ds, regions, preserve_compression=preserve_compression, previews=previews)
+        return OcrReport(report, skipped="the recipe's regions blank every pixel")
+    engine = engine or engine_for(settings)
+    matcher = TextMatcher(identifiers)
+    found = tuple(read(ds, pixels.masked_array(ds, regions), engine, matcher, settings))
+    added = regions_for(found, settings)
+    report = pixels.clean_pixels(ds, regions + tuple(added), preserve_compression=preserve_compression, previews=previews)
+    proof: tuple[FrameText, ...] = ()
+    remaining: list[TextLine] = []
+    for round_ in range(ROUNDS):
+        proof = tuple(read(ds, pixels.masked_array(ds, ()), engine, matcher, settings))
+        remaining = [line for frame in proof for line in frame.lines if line.identifying]
+        if not remaining or round_ == ROUNDS - 1:
+            break
+        more = regions_for(proof, settings, identifying_only=True)
+        added += more
+        later = pixels.clean_pixels(ds, more, preserve_compression=preserve_compression)
+        report = attrs.evolve(
+            report,
+            cleaned=report.cleaned or later.cleaned,
+            transfer_syntax=later.transfer_syntax,
+            recompressed=later.recompressed,
+            note=later.note or report.note,
+        )
+    if remaining:
+        ds.BurnedInAnnotation = "YES"
+    return OcrReport(report, found, tuple(added), proof, tuple(remaining))
+
+
+def mark_clean(ds: Any) -> None:
+    """Say in ``ds`` that its pixels were cleaned and proven clean: the CID 7050 code
+    113101 in DeidentificationMethodCodeSequence, its meaning appended to
+    DeidentificationMethod, and ``BurnedInAnnotation NO``."""
+    from ..runtime.builtins import evaluate, make_builtin
+
+    code, meaning = CLEAN_PIXEL_DATA
+    for keyword, builtin in (
+        ("DeidentificationMethodCodeSequence", make_builtin("code", [("value", code), ("scheme", "DCM"), ("meaning", meaning)], "")),
+        ("DeidentificationMethod", make_builtin("append", [("value", f"{meaning} (OCR-verified)")], "")),
+    ):
+        element = ds.data_element(keyword) if keyword in ds else None
+        setattr(ds, keyword, evaluate(builtin, field=keyword, element=element, run=None))
+    ds.BurnedInAnnotation = "NO"
