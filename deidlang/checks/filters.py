@@ -4,6 +4,7 @@ splits and chains them) and coordinates."""
 from __future__ import annotations
 
 import functools
+import re
 from typing import Iterator
 
 from ..lang import nodes
@@ -180,9 +181,16 @@ def _keyword_hint(tag: int) -> str:
     return "write the keyword, or 0xGGGGEEEE with missing/present/empty"
 
 
+#: A criterion value with no quantifier, class, group or escape: literal text, '.', anchors
+#: and '|' always compile and repeat nothing, so :func:`_criterion_regex` has nothing to say.
+_PLAIN_PATTERN = re.compile(r"[^*+?{}\[\]\\()]*")
+
+
 @functools.lru_cache(maxsize=1024)
 def quiet_pattern(value: str) -> bool:
     """Whether :func:`_criterion_regex` finds nothing to say about a criterion value."""
+    if _PLAIN_PATTERN.fullmatch(value):
+        return True  # (most values: no need to compile and analyse them)
     if regex_error(value) is not None or ("\\" in value and UPPER_ESCAPE_RE.search(value)):
         return False
     cost = regex_cost(value.strip())
