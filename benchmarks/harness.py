@@ -128,15 +128,25 @@ def deid_get_then_replace(recipe_path: str, paths: list[str], out: str) -> None:
     replace_identifiers(paths, deid=recipe, ids=ids, save=True, output_folder=out, overwrite=True)
 
 
-def timings(workloads: Mapping[str, Callable[[], object]], rounds: int, *, once: frozenset[str] = frozenset()) -> dict[str, list[float]]:
+def timings(
+    workloads: Mapping[str, Callable[[], object]],
+    rounds: int,
+    *,
+    once: frozenset[str] = frozenset(),
+    setup: Mapping[str, Callable[[], object]] | None = None,
+) -> dict[str, list[float]]:
     """Seconds per workload per round, the rounds interleaved round-robin so that a busy
     moment on the machine hits every workload alike (``once``: run those a single time;
-    they are slow enough not to need more)."""
+    they are slow enough not to need more; ``setup``: by workload, what runs before each
+    of its runs, untimed)."""
     times: dict[str, list[float]] = {name: [] for name in workloads}
+    before = setup or {}
     for n in range(rounds):
         for name, fn in workloads.items():
             if name in once and n:
                 continue
+            if name in before:
+                before[name]()
             start = time.perf_counter()
             fn()
             times[name].append(time.perf_counter() - start)

@@ -18,6 +18,16 @@ def test_deidlang_check_deid_default(benchmark, deid_default_text):
 
 
 @pytest.mark.benchmark(group="default-recipe")
+def test_deidlang_check_deid_default_new_lines(benchmark, deid_default_text):
+    """The same, as for a text never parsed before: the parser's plans of the lines it has
+    seen are forgotten (untimed) before each round (see deidlang.lang.parser)."""
+    from deidlang.lang.parser import forget_lines
+
+    diagnostics = benchmark.pedantic(deidlang.check, args=(deid_default_text,), kwargs={"path": "deid.dicom"}, setup=forget_lines, rounds=200)
+    assert not [d for d in diagnostics if d.is_error]
+
+
+@pytest.mark.benchmark(group="default-recipe")
 def test_deidlang_parse_deid_default(benchmark, deid_default_text):
     result = benchmark(deidlang.parse, deid_default_text, path="deid.dicom")
     assert result.recipe.header

@@ -9,7 +9,7 @@ import attrs
 
 from . import checks
 from .checks.tables import given
-from .lang import parser
+from .lang import collector, parser
 from .lang.diagnostics import Diagnostic, RecipeError, refusing
 from .lang.source import Source
 
@@ -41,10 +41,12 @@ def check(
     lookups read (checked: E217-E219, E308, and W209 for a table no line uses);
     without them the lookups are not checked (I202).
     """
-    result = parser.parse(source, path=path)
-    with given(tables) as seen:
-        found = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat)
-        return found + seen.unused()
+    with collector.paused():  # over both: the tree is still alive between them
+        result = parser.parse(source, path=path)
+        with given(tables) as seen:
+            found = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat) + seen.unused()
+        del result  # let the tree go before the collector is back (see lang/collector.py)
+    return found
 
 
 def compile(
@@ -69,9 +71,10 @@ def compile(
     """
     from .compiler import compile_recipe
 
-    result = parser.parse(source, path=path)
-    with given(tables) as seen:
-        diagnostics = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat) + seen.unused()
+    with collector.paused():
+        result = parser.parse(source, path=path)
+        with given(tables) as seen:
+            diagnostics = checks.check_recipe(result, ids=ids, functions=functions, deid_compat=deid_compat) + seen.unused()
     refused, _allowed = refusing(diagnostics, allow=allow, deid_compat=deid_compat)
     if refused:
         raise RecipeError(diagnostics, refused=refused)

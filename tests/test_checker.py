@@ -514,3 +514,16 @@ def test_fields_members_warn_only_when_the_group_is_used():
     assert [d.code for d in check(group + "REPLACE PatientID x\n")] == ["W207"]
     (d,) = check(group + "BLANK fields:refs\n")
     assert (d.line, d.code) == (3, "W407") and "BLANK fields:refs (line 5)" in d.message
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="aZ09 _-.|^$#:'\"=/%&é\t", max_size=20))
+def test_plain_criterion_values_are_quiet_as_the_full_analysis_says(value):
+    """filters.quiet_pattern skips compiling values without quantifiers, classes, groups
+    or escapes: the full analysis (the E209/E213/W407 checks) finds nothing in them either."""
+    from deidlang.checks.context import UPPER_ESCAPE_RE, regex_cost, regex_error
+    from deidlang.checks.filters import quiet_pattern
+
+    full = regex_error(value) is None and not ("\\" in value and UPPER_ESCAPE_RE.search(value))
+    cost = regex_cost(value.strip()) if full else None
+    assert quiet_pattern(value) == (full and (cost is None or not cost.risk))

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Mapping
 
+from ..lang import collector
 from ..lang.diagnostics import Diagnostic, visible
 from ..lang.parser import ParseResult
 from ..lang.source import Span
@@ -92,7 +93,18 @@ def check_recipe(
     included only with ``deid_compat``. Never raises for problems in the recipe. An exception inside a check is a
     deidlang bug: it becomes an E100 diagnostic naming the check (or is
     re-raised when :data:`RAISE_ON_BUG` is set), and the other checks still run.
+    The cyclic garbage collector is paused meanwhile (:mod:`deidlang.lang.collector`).
     """
+    with collector.paused():
+        return _check_recipe(result, ids, functions, deid_compat)
+
+
+def _check_recipe(
+    result: ParseResult,
+    ids: Mapping[str, Mapping[str, Any]] | None,
+    functions: Iterable[str] | None,
+    deid_compat: bool,
+) -> list[Diagnostic]:
     diags = list(result.diagnostics)
     try:
         ctx = Context.build(result, ids, functions)

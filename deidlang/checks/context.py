@@ -386,22 +386,33 @@ def selects(f: nodes.Field, attr: Attr) -> bool:
         return True
     if not isinstance(f, nodes.Expander) or attr.tag is None:
         return False
-    if f.kind == "select":
-        key, _, value = f.argument.partition(":")
+    return _cached_expander_selects(f.kind, f.argument, attr)
+
+
+def expander_selects(kind: str, argument: str, attr: Attr) -> bool:
+    """Whether the expander ``kind:argument`` selects the top-level element ``attr``
+    (which has a tag). :func:`selects` caches it per process, like the dictionary
+    lookups it stands on; a scan of the whole dictionary calls it uncached."""
+    assert attr.tag is not None
+    if kind == "select":
+        key, _, value = argument.partition(":")
         if key.lower() == "vr":
             return attr.vr == value[:2].upper()
         if key.lower() == "group" and HEX_GROUP_RE.fullmatch(value):
             return attr.tag >> 16 == int(value, 16)
         return False
-    if f.kind not in REGEX_EXPANDERS:
+    if kind not in REGEX_EXPANDERS:
         return False
-    search = pattern_probe(expander_source(f.kind, f.argument.lower()))
+    search = pattern_probe(expander_source(kind, argument.lower()))
     if search is None:
         return False
     g, e = attr.tag >> 16, attr.tag & 0xFFFF
     reps = (attr.keyword.lower(), f"({g:04x},{e:04x})", f"{g:04X}{e:04X}", attr.name, attr.keyword)
     found = any(search(r) for r in reps)
-    return not found if f.kind == "except" else found
+    return not found if kind == "except" else found
+
+
+_cached_expander_selects = functools.lru_cache(maxsize=2048)(expander_selects)
 
 
 def expander_source(kind: str, argument: str) -> str:

@@ -3,6 +3,8 @@ splits and chains them) and coordinates."""
 
 from __future__ import annotations
 
+import functools
+import re
 from typing import Iterator
 
 from ..lang import nodes
@@ -15,6 +17,7 @@ from .context import (
     Context,
     exact_attr,
     folded_attr,
+    regex_cost,
     regex_error,
     span_after,
     sub_span,
@@ -28,54 +31,87 @@ from .context import (
 
 
 def check_criteria(ctx: Context) -> Iterator[Diagnostic]:
-    """Criterion lines: values, fields, operators, comments and deid's line splitting."""
+    """Criterion lines: values, fields, operators, comments and deid's line splitting.
+
+    What :func:`_criterion_line` finds is a function of the line's text (its nodes are
+    parsed from that text alone), so a line whose text gave nothing before gives nothing
+    again: recipes repeat criterion lines (``+ contains Modality US``...)."""
     lines = ctx.lines
+    quiet: set[str] = set()
     for lab in ctx.labels:
-        for index, cl in enumerate(lab.criteria):
+        index = 0
+        for cl in lab.criteria:
             span = cl.span
-            line = lines[span.line - 1]
-            if cl.operator == "or" and index > 0:
+            if index and cl.operator == "or":
                 yield ctx.diag(
                     sub_span(span, 0, 2),
                     "W409",
                     "deid ANDs every criterion line of a LABEL, so this '||' line must hold too; deidlang ORs it with the lines above",
                     "put alternatives on one line (`contains A x || contains B y`) to get the same result from both",
                 )
-            crits = cl.criteria
-            for c in crits:
-                f = c.field
-                value = c.value
-                if value is None and c.predicate in VALUED_PREDICATES:
-                    yield ctx.diag(
+            index += 1
+            line = lines[span[0] - 1]
+            if line in quiet:
+                continue
+            found = _criterion_line(ctx, cl, line)
+            if found:
+                yield from found
+            else:
+                quiet.add(line)
+
+
+def _criterion_line(ctx: Context, cl: nodes.CriterionLine, line: str) -> list[Diagnostic]:
+    """What one criterion line says, but W409 (which depends on the lines above it)."""
+    out: list[Diagnostic] = []
+    crits = cl.criteria
+    for c in crits:
+        f = c.field
+        value = c.value
+        predicate = c.predicate
+        if value is None:
+            if predicate in VALUED_PREDICATES:
+                out.append(
+                    ctx.diag(
                         span_after(f.span),
                         "E303",
-                        f"'{c.predicate}' needs a value after the field",
-                        f"write `{c.predicate} {f.text} <value>` (deid exits on this line)",
+                        f"'{predicate}' needs a value after the field",
+                        f"write `{predicate} {f.text} <value>` (deid exits on this line)",
                     )
-                if type(f) is nodes.Keyword:
-                    attr = exact_attr(f.name)
-                    if attr is None:
-                        yield from _filter_keyword(ctx, f)
-                    elif attr.vm != "1" and c.predicate in ("equals", "notequals"):
-                        yield ctx.diag(
-                            f.span,
-                            "W411",
-                            f"'{f.name}' can hold several values: deid's {c.predicate} then compares the Python text of the whole list (\"['A', 'B']\"); deidlang compares value by value",
-                            f"use `contains {f.name} ...` to get the same result from both",
-                        )
-                else:
-                    yield from _filter_field(ctx, c)
-                if value and c.predicate in ("contains", "notcontains"):
-                    yield from _criterion_regex(ctx, c)
-            if len(crits) > 1:
-                yield from _chain(ctx, cl)
-            body = line[span.column - 1 : span.end_column - 1]
-            if cl.operator is not None:
-                body = body[1 if body[0] == "+" else 2 :].strip()
-            if "+" in body or "||" in body or "  " in body or "\t" in body:
-                yield from _deid_split(ctx, cl, body)
-            if "#" in line[span.end_column - 1 :]:
-                yield _criterion_comment(ctx, cl, line)
+                )
+        if type(f) is nodes.Keyword:
+            attr = exact_attr(f.name)
+            if attr is None:
+                out.extend(_filter_keyword(ctx, f))
+            elif attr.vm != "1" and predicate in _EQUALS:
+                out.append(
+                    ctx.diag(
+                        f.span,
+                        "W411",
+                        f"'{f.name}' can hold several values: deid's {predicate} then compares the Python text of the whole list (\"['A', 'B']\"); deidlang compares value by value",
+                        f"use `contains {f.name} ...` to get the same result from both",
+                    )
+                )
+        else:
+            out.extend(_filter_field(ctx, c))
+        if value and predicate in _CONTAINS and not quiet_pattern(value):
+            out.extend(_criterion_regex(ctx, c))
+    if len(crits) > 1:
+        out.extend(_chain(ctx, cl))
+    if "#" not in line and "\t" not in line and "||" not in line and line.count("+") == (cl.operator == "and") and "  " not in line.strip():
+        return out  # most lines: no comment, and nothing deid would cut differently
+    _, column, _, end = cl.span
+    body = line[column - 1 : end - 1]
+    if cl.operator is not None:
+        body = body[1 if body[0] == "+" else 2 :].strip()
+    if "+" in body or "||" in body or "  " in body or "\t" in body:
+        out.extend(_deid_split(ctx, cl, body))
+    if "#" in line and line.find("#", end - 1) >= 0:
+        out.append(_criterion_comment(ctx, cl, line))
+    return out
+
+
+_EQUALS = frozenset(("equals", "notequals"))
+_CONTAINS = frozenset(("contains", "notcontains"))
 
 
 def _criterion_comment(ctx: Context, cl: nodes.CriterionLine, line: str) -> Diagnostic:
@@ -143,6 +179,22 @@ def _keyword_hint(tag: int) -> str:
     if attr is not None and attr.tag is not None:
         return f"write the keyword '{attr.keyword}'"
     return "write the keyword, or 0xGGGGEEEE with missing/present/empty"
+
+
+#: A criterion value with no quantifier, class, group or escape: literal text, '.', anchors
+#: and '|' always compile and repeat nothing, so :func:`_criterion_regex` has nothing to say.
+_PLAIN_PATTERN = re.compile(r"[^*+?{}\[\]\\()]*")
+
+
+@functools.lru_cache(maxsize=1024)
+def quiet_pattern(value: str) -> bool:
+    """Whether :func:`_criterion_regex` finds nothing to say about a criterion value."""
+    if _PLAIN_PATTERN.fullmatch(value):
+        return True  # (most values: no need to compile and analyse them)
+    if regex_error(value) is not None or ("\\" in value and UPPER_ESCAPE_RE.search(value)):
+        return False
+    cost = regex_cost(value.strip())
+    return cost is None or not cost.risk
 
 
 def _criterion_regex(ctx: Context, c: nodes.Criterion) -> Iterator[Diagnostic]:
@@ -267,44 +319,69 @@ def _deid_pieces(body: str) -> list[tuple[str, str, str | None]] | None:
 
 
 def check_coordinates(ctx: Context) -> Iterator[Diagnostic]:
-    """Coordinates: keyword case and ctp from: (W412), empty boxes (W302), from: fields."""
+    """Coordinates: keyword case and ctp from: (W412), empty boxes (W302), from: fields.
+    As for criteria, a line whose text gave nothing before gives nothing again."""
+    lines = ctx.lines
+    quiet: set[str] = set()
     for lab in ctx.labels:
         for co in lab.coordinates:
-            if "#" in ctx.tail(co.span):
-                yield ctx.diag(
-                    co.span,
-                    "W401",
-                    "deid keeps the comment in the coordinates and crashes when it cleans the pixels; deidlang ignores the comment",
-                    "move the comment to its own line",
-                )
-            word = ctx.text(co.span)[: len(co.keyword)]
-            if word != co.keyword:
-                when = "when it reads the recipe" if co.ctp else "when it cleans the pixels"
-                yield ctx.diag(
-                    sub_span(co.span, 0, len(word)),
-                    "W412",
-                    f"deid crashes on '{word}' {when} (only the lower-case keyword works); deidlang reads {co.keyword}",
-                    f"write '{co.keyword}'",
-                )
+            line = lines[co.span[0] - 1]
+            if line in quiet:
+                continue
             spec = co.spec
-            if isinstance(spec, nodes.Box):
-                if min(spec.x0, spec.y0, spec.x1, spec.y1) >= 0 and (spec.x1 <= spec.x0 or spec.y1 <= spec.y0):
-                    if co.ctp:
-                        msg = f"box x,y,w,h = {spec.x0},{spec.y0},{spec.x1 - spec.x0},{spec.y1 - spec.y0} covers no pixels (width and height must be positive)"
-                    else:
-                        msg = f"box {spec.x0},{spec.y0},{spec.x1},{spec.y1} covers no pixels (x1 must be greater than x0 and y1 greater than y0)"
-                    yield ctx.diag(
-                        spec.span, "E307", msg + ", so this region is never cleaned", "coordinates are x0,y0,x1,y1 (ctpcoordinates: x,y,width,height)"
-                    )
-            elif isinstance(spec, nodes.FromField):
-                if co.ctp:
-                    yield ctx.diag(
-                        co.span,
-                        "W412",
-                        f"deid crashes on '{co.keyword} from:' when it reads the recipe; deidlang reads the regions",
-                        f"write '{co.keyword[3:]} {ctx.text(spec.span)}'",
-                    )
-                yield from _from_field(ctx, spec)
+            if type(spec) is nodes.Box and "#" not in line and line.startswith(co.keyword, co.span[1] - 1) and _box_covers(spec):
+                quiet.add(line)  # most lines: a box in lower case without a comment (what _coordinates finds nothing in)
+                continue
+            found = list(_coordinates(ctx, co, line))
+            if found:
+                yield from found
+            else:
+                quiet.add(line)
+
+
+def _coordinates(ctx: Context, co: nodes.CoordLine, line: str) -> Iterator[Diagnostic]:
+    span = co.span
+    if "#" in line and line.find("#", span.end_column - 1) >= 0:
+        yield ctx.diag(
+            span,
+            "W401",
+            "deid keeps the comment in the coordinates and crashes when it cleans the pixels; deidlang ignores the comment",
+            "move the comment to its own line",
+        )
+    keyword = co.keyword
+    start = span.column - 1
+    word = line[start : min(span.end_column - 1, start + len(keyword))]
+    if word != keyword:
+        when = "when it reads the recipe" if co.ctp else "when it cleans the pixels"
+        yield ctx.diag(
+            sub_span(span, 0, len(word)),
+            "W412",
+            f"deid crashes on '{word}' {when} (only the lower-case keyword works); deidlang reads {keyword}",
+            f"write '{keyword}'",
+        )
+    spec = co.spec
+    if isinstance(spec, nodes.Box):
+        if not _box_covers(spec):
+            if co.ctp:
+                msg = f"box x,y,w,h = {spec.x0},{spec.y0},{spec.x1 - spec.x0},{spec.y1 - spec.y0} covers no pixels (width and height must be positive)"
+            else:
+                msg = f"box {spec.x0},{spec.y0},{spec.x1},{spec.y1} covers no pixels (x1 must be greater than x0 and y1 greater than y0)"
+            yield ctx.diag(spec.span, "E307", msg + ", so this region is never cleaned", "coordinates are x0,y0,x1,y1 (ctpcoordinates: x,y,width,height)")
+    elif isinstance(spec, nodes.FromField):
+        if co.ctp:
+            yield ctx.diag(
+                span,
+                "W412",
+                f"deid crashes on '{keyword} from:' when it reads the recipe; deidlang reads the regions",
+                f"write '{keyword[3:]} {ctx.text(spec.span)}'",
+            )
+        yield from _from_field(ctx, spec)
+
+
+def _box_covers(box: nodes.Box) -> bool:
+    """A box covers pixels (or has a negative coordinate, which deid and deidlang read as
+    counted from the far edge)."""
+    return (box.x1 > box.x0 and box.y1 > box.y0) or min(box.x0, box.y0, box.x1, box.y1) < 0
 
 
 def _from_field(ctx: Context, spec: nodes.FromField) -> Iterator[Diagnostic]:

@@ -81,6 +81,11 @@ def _ends_like_uid(argument: str) -> bool:
 def check_action_fields(ctx: Context) -> Iterator[Diagnostic]:
     """Field expressions of header actions: names, tags, expanders, group references."""
     for a in ctx.actions:
+        f = a.field
+        if type(f) is nodes.Keyword:  # most lines: the exact keyword of an element any action may change
+            attr = exact_attr(f.name)
+            if attr is not None and attr.tag is not None and attr.vr not in ("SQ", "PN") and attr.keyword not in PROTECTED and a.action != "ADD":
+                continue  # (what _field finds nothing in)
         if a.action == "ADD":
             yield from _add_field(ctx, a)
         else:

@@ -25,12 +25,12 @@ from .context import (
     Context,
     all_vrs,
     exact_attr,
+    expander_selects,
     folded_attr,
     group_name,
     keyword_tables,
     pattern_diagnostics,
     regex_error,
-    selects,
     sub_span,
     tag_attr,
     target_attr,
@@ -432,11 +432,10 @@ def _expander_non_dates(kind: str, argument: str) -> tuple[Attr, ...]:
     """Non-retired entries first: the ones a file is likely to hold."""
     if kind != "select" and regex_error(argument.lower()) is not None:
         return ()
-    probe = nodes.Expander(kind, argument, f"{kind}:{argument}")
     found = []
     for kw in keyword_tables()[0]:
         attr = exact_attr(kw) if kw else None
-        if attr is not None and attr.vr not in DATE_VRS and attr.keyword not in PROTECTED and selects(probe, attr):
+        if attr is not None and attr.tag is not None and attr.vr not in DATE_VRS and attr.keyword not in PROTECTED and expander_selects(kind, argument, attr):
             found.append(attr)
     found.sort(key=lambda x: (x.retired, x.tag))
     return tuple(found)

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from functools import partial
+from typing import Any, Mapping
 
 from . import nodes
 from .nodes import field_node
@@ -97,38 +98,67 @@ class FastLines:
         self.int = rx["SIGNED_INT"]
         self.all_word = rx["ALL_WORD"]
         self.from_field = rx["FROM_FIELD"]
-        # One-regex shapes for the commonest lines (no quotes, no inline operators).
-        # Every group is then re-lexed with the terminals above, so these only
-        # decide *where* tokens are, never what they are.
+        # One-regex shapes for the commonest lines (no quotes, no inline operators),
+        # tried as one alternation on every line by the parse loop: the alternative that
+        # matches (m.lastindex: the outer group closes last) picks the handler. Each
+        # shape starts with its own keyword, so at most one can match a line. The groups
+        # decide *where* tokens are; what they are is either certain from the shape (a
+        # plain keyword, a literal without ':' or quotes) or re-lexed with the terminals.
+        # The leading white space is matched once for all shapes, each shape starts with
+        # a look-ahead at its first character (so a line fails the others at once), the
+        # commonest shapes come first and blank or comment lines last.
         ws, end = r"[ \t]", r"[ \t]*(?:#.*)?$"
-        self.simple_action = re.compile(
-            rf"{ws}*(?P<verb>{rx['ACTION'].pattern}){ws}+(?P<field>[^\s#\"']+)"
-            rf"(?:{ws}+(?P<value>[^\s#\"'](?:[^#\"'\r\n]*[^\s#\"'])?))?{end}"
-        )
-        self.simple_criterion = re.compile(
-            rf"{ws}*(?:(?P<op>\+|\|\|){ws}*)?(?P<pred>{rx['VALUE_PREDICATE'].pattern}|{rx['BARE_PREDICATE'].pattern})"
-            rf"{ws}+(?P<field>[^\s#\"']+)(?:{ws}+(?P<term>[^\s#](?:[^#\r\n]*[^\s#])?))?{end}"
-        )
-        self.criterion_groups = tuple(self.simple_criterion.groupindex[g] for g in ("op", "pred", "field", "term"))
+        # a field only NAME can take, made a Keyword: ASCII letters and digits starting
+        # with a letter, not eight hex digits (a TAG), not ALL (AllFields), ending the word
+        after = r"(?:[ \t#]|\Z)"
+        keyword = rf"(?![0-9A-Fa-f]{{8}}{after})(?!(?i:all){after})[A-Za-z][A-Za-z0-9]*(?={after})"
+        field = r"[^\s#\"']+"
+        shapes = {
+            "criterion": rf"(?=[+|cCnNeEmMpP])(?:(?P<c_op>\+|\|\|){ws}*)?(?P<c_pred>{rx['VALUE_PREDICATE'].pattern}|{rx['BARE_PREDICATE'].pattern})"
+            rf"{ws}+(?:(?P<c_kw>{keyword})|(?P<c_field>{field}))(?:{ws}+(?P<c_term>[^\s#](?:[^#\r\n]*[^\s#])?))?{end}",
+            # coordinate boxes, LABEL and section lines, whole (REST runs to a comment;
+            # integers are SIGNED_INT separated by commas, white space allowed around them)
+            "box": rf"(?=[cCkK])(?P<b_kw>{rx['COORD_KEYWORD'].pattern}){ws}+(?P<b_x0>{rx['SIGNED_INT'].pattern}){ws}*,{ws}*(?P<b_y0>{rx['SIGNED_INT'].pattern})"
+            rf"{ws}*,{ws}*(?P<b_x1>{rx['SIGNED_INT'].pattern}){ws}*,{ws}*(?P<b_y1>{rx['SIGNED_INT'].pattern}){end}",
+            "label": rf"(?=[lL])(?P<l_kw>{rx['LABEL'].pattern})(?:{ws}+(?P<l_rest>{rx['REST'].pattern}))?{end}",
+            "action": rf"(?=[aAbBjJkKrR])(?P<a_verb>{rx['ACTION'].pattern}){ws}+(?:(?P<a_kw>{keyword})|(?P<a_field>{field}))"
+            rf"(?:{ws}+(?:(?P<a_literal>[^\s#\"':](?:[^#\"'\r\n:]*[^\s#\"':])?)|(?P<a_value>[^\s#\"'](?:[^#\"'\r\n]*[^\s#\"'])?)))?{end}",
+            "section": rf"(?=%)(?P<s_head>{rx['SECTION'].pattern})(?:{ws}+(?P<s_rest>{rx['REST'].pattern}))?{end}",
+        }
+        # blank and comment lines (as ``line.lstrip()`` and a '#' after it)
+        blank = r"\s*(?s:#.*)?\Z"
+        self.shapes = re.compile(f"{ws}*(?:" + "|".join(f"(?P<{name}>{pattern})" for name, pattern in shapes.items()) + f")|(?P<blank>{blank})")
         self.inline_op = re.compile(r"[ \t]+(?:\+|\|\|)[ \t]*(?i:contains|notcontains|equals|notequals|missing|present|empty)(?:[\s#]|\Z)")
         self.bare = rx["BARE_PREDICATE"]
-        # LABEL lines and coordinate boxes, whole (REST runs to a comment; integers
-        # are SIGNED_INT separated by commas, white space allowed around them)
-        self.simple_label = re.compile(rf"{ws}*(?P<kw>{rx['LABEL'].pattern})(?:{ws}+(?P<rest>{rx['REST'].pattern}))?{end}")
-        num = rx["SIGNED_INT"].pattern
-        self.simple_box = re.compile(
-            rf"{ws}*(?P<kw>{rx['COORD_KEYWORD'].pattern}){ws}+(?P<a>{num}){ws}*,{ws}*(?P<b>{num}){ws}*,{ws}*(?P<c>{num}){ws}*,{ws}*(?P<d>{num}){end}"
+        # criterion lines with inline operators, one criterion at a time: a term runs as
+        # lark's TERM does (not into an operator), and ends on a character that is not
+        # white space (lark's value is the term with the white space after it stripped)
+        term = rf"(?!{rx['OP'].pattern})[^\s#](?:(?:(?!{self.inline_op.pattern})[^#\r\n])*[^\s#])?"
+        self.chain_lead = re.compile(rf"{ws}*(?:(?P<op>\+|\|\|){ws}*)?")
+        self.chain_piece = re.compile(
+            rf"(?P<pred>{rx['VALUE_PREDICATE'].pattern}|{rx['BARE_PREDICATE'].pattern}){ws}+(?:(?P<kw>{keyword})|(?P<field>{field}))(?:{ws}+(?P<term>{term}))?"
         )
-        # which one-regex shape to try, by the first three letters of the line (lower case)
-        self.by_head = {}
-        for head in ("con", "not", "equ", "emp", "mis", "pre"):
-            self.by_head[head] = self._try_criterion
-        for head in ("add", "bla", "jit", "rem", "rep"):
-            self.by_head[head] = self._try_action
-        for head in ("coo", "ctp"):
-            self.by_head[head] = self._try_box
-        self.by_head["kee"] = self._try_k
-        self.by_head["lab"] = self._try_label
+        self.chain_op = re.compile(rf"{ws}+(?P<op>\+|\|\|){ws}*")
+        self.chain_end = re.compile(end)
+        # the planner of each alternative, by its group number (None: blank or comment);
+        # they read groups with m.span(i): m.regs would build a pair for every group
+        self.makers = {
+            "keyword": nodes.maker(nodes.Keyword),
+            "all": nodes.maker(nodes.AllFields),
+            "literal": nodes.maker(nodes.Literal),
+            "var": nodes.maker(nodes.VarRef),
+            "func": nodes.maker(nodes.FuncRef),
+            "deid_func": nodes.maker(nodes.DeidFunc),
+            "value_filter": nodes.maker(nodes.ValueFilter),
+        }
+        group = self.shapes.groupindex
+        planners: list[Any] = [None] * (self.shapes.groups + 1)
+        planners[group["criterion"]] = self._criterion_planner(group)
+        planners[group["action"]] = self._action_planner(group)
+        planners[group["section"]] = self._section_planner(group)
+        planners[group["label"]] = self._label_planner(group)
+        planners[group["box"]] = self._box_planner(group)
+        self.planners = tuple(planners)
 
     # -- small lexer steps
     def _skip(self, line: str, pos: int) -> int:
@@ -166,57 +196,307 @@ class FastLines:
 
     # -- lines
     def line(self, line: str, tx: Transformer):
+        """The node of one statement line, or None (a blank or comment line, or not sure:
+        lark decides). ``parse`` runs the same steps inline, and builds the lines that
+        repeat an earlier line's text from that line's plan."""
         if "\r" in line or "\n" in line:
             return None
-        shape = self.shape_of(line.lstrip()[:3])
-        if shape is not None:
-            node = shape(line, tx)
-            if node is not None:
-                return node
+        m = self.shapes.match(line)
+        if m is not None:
+            planner = self.planners[m.lastindex]  # type: ignore[index]  # every alternative is a group: a match has one
+            if planner is None:
+                return None
+            plan = planner(m)
+            if plan is not None:
+                node = plan(tx.offset + 1)
+                if node is not None:
+                    return node
         return self._generic(line, tx)
 
-    # -- one-regex shapes (None: not this shape, or not sure: the generic path decides)
-    def _try_criterion(self, line, tx):
-        m = self.simple_criterion.match(line)
-        return self._simple_criterion(m, tx) if m else None
+    # -- the planners of the one-regex shapes: match -> plan, or None (not this shape, or
+    # not sure: the generic path decides). A plan is a builder partially applied to the
+    # line's args: ``plan(n)`` makes the line's node on line ``n``. What a plan holds
+    # depends only on the line's text, so ``parse`` makes one per distinct line and
+    # builds the repetitions from it (recipes repeat lines: deid's default recipe has
+    # 769 statement lines and 428 distinct ones). Closures over the group numbers and
+    # the node makers, as they run on most lines of a recipe; columns in args are 1-based.
+    def _criterion_planner(self, group: Mapping[str, int]):
+        i_op, i_pred, i_kw, i_field, i_term = (group[g] for g in ("c_op", "c_pred", "c_kw", "c_field", "c_term"))
+        inline_op = self.inline_op.search
+        field_maker = self._field_maker
+        chain = self._chain_planner()
+        keyword = self.makers["keyword"]
+        bare = _BARE
+        # the nodes' slots filled inline (see nodes.maker): a criterion line on its own is
+        # most of a recipe's lines, and a call per node is a fifth of its cost
+        new, span = object.__new__, Span
+        Keyword, Criterion, CriterionLine = nodes.Keyword, nodes.Criterion, nodes.CriterionLine
+        k_name, k_span = nodes.slot_setters(Keyword)
+        c_predicate, c_field, c_value, c_span, c_value_span = nodes.slot_setters(Criterion)
+        l_operator, l_criteria, l_operators, l_span = nodes.slot_setters(CriterionLine)
 
-    def _try_action(self, line, tx):
-        m = self.simple_action.match(line)
-        return self._simple_action(m, tx) if m else None
+        def build(args, n):
+            op, op_col, predicate, pred_col, make_field, text, field_col, field_end, term, term_col, end = args
+            if make_field is keyword:
+                field = new(Keyword)
+                k_name(field, text)
+                k_span(field, _SPAN(span, (n, field_col, n, field_end)))
+            else:
+                field = make_field(text, _SPAN(span, (n, field_col, n, field_end)))
+            crit = new(Criterion)
+            c_predicate(crit, predicate)
+            c_field(crit, field)
+            c_value(crit, term)
+            cspan = _SPAN(span, (n, pred_col, n, end))
+            c_span(crit, cspan)
+            c_value_span(crit, None if term is None else _SPAN(span, (n, term_col, n, end)))
+            line = new(CriterionLine)
+            l_operator(line, op)
+            l_criteria(line, (crit,))
+            l_operators(line, ())
+            l_span(line, cspan if op is None else _SPAN(span, (n, op_col, n, end)))
+            return line
 
-    def _try_k(self, line, tx):  # KEEP or keepcoordinates
-        return self._try_action(line, tx) or self._try_box(line, tx)
+        def plan(m):
+            line = m.string
+            at = m.span
+            ps, pe = at(i_pred)
+            predicate = line[ps:pe].lower()
+            ts, te = at(i_term)
+            term = None
+            if ts >= 0:
+                term = line[ts:te]
+                if ("+" in term or "|" in term) and inline_op(line, ts - 1):
+                    return chain(line)
+                if predicate in bare:
+                    return None
+            fs, fe = at(i_kw)
+            if fs >= 0:  # a plain keyword (see ``keyword`` above)
+                make_field = keyword
+            else:
+                fs, fe = at(i_field)
+                make_field = field_maker(line, fs, fe)
+                if make_field is None:
+                    return None
+            os_ = m.start(i_op)
+            op = None if os_ < 0 else ("and" if line[os_] == "+" else "or")
+            # the term group ends on a character that is not white space: nothing to strip
+            end = te + 1 if ts >= 0 else fe + 1
+            return partial(build, (op, os_ + 1, predicate, ps + 1, make_field, line[fs:fe], fs + 1, fe + 1, term, ts + 1, end))
 
-    def shape_of(self, head: str):
-        """The one-regex shape to try for a line that starts with ``head`` (its first
-        three characters after white space), or None."""
-        if head[:1] in ("+", "|"):
-            return self._try_criterion
-        return self.by_head.get(head.lower())
+        return plan
 
-    def _try_label(self, line, tx):
-        m = self.simple_label.match(line)
-        if m is None:
+    def _field_maker(self, line: str, start: int, end: int):
+        """The node maker ``(text, span) -> Field`` of the field token at ``line[start:end]``,
+        or None when the field terminals would not take exactly that text."""
+        text = line[start:end]
+        if _plain_word(text):
+            return self.makers["all"] if len(text) == 3 and text.lower() == "all" else self.makers["keyword"]
+        fm = self.field_rx.match(line, start)
+        if fm is None or fm.end() != end:
             return None
-        n = tx.offset + 1
-        kw_start, kw_end = m.span("kw")
-        rest = m.group("rest")
-        if rest is None:
-            return nodes.LabelLine("", _SPAN(Span, (n, kw_start + 1, n, kw_end + 1)))
-        name = rest.rstrip()
-        return nodes.LabelLine(name, _SPAN(Span, (n, kw_start + 1, n, m.start("rest") + 1 + len(name))))
+        return functools.partial(field_node, fm.lastgroup)
 
-    def _try_box(self, line, tx):
-        m = self.simple_box.match(line)
-        if m is None:
-            return None
-        n = tx.offset + 1
-        x0, y0, x1, y1 = int(m.group("a")), int(m.group("b")), int(m.group("c")), int(m.group("d"))
-        keyword = m.group("kw").lower()
-        box_span = _SPAN(Span, (n, m.start("a") + 1, n, m.end("d") + 1))
-        if keyword.startswith("ctp"):
-            x1, y1 = x0 + x1, y0 + y1
-        return nodes.CoordLine(keyword, nodes.Box(x0, y0, x1, y1, box_span), _SPAN(Span, (n, m.start("kw") + 1, n, box_span.end_column)))
+    def _chain_planner(self):
+        """Criterion lines with inline operators (``missing A || empty A``, ``+ contains A x
+        || contains B y``): criteria and operators matched one at a time."""
+        lead, piece, operator, line_end = self.chain_lead.match, self.chain_piece.match, self.chain_op.match, self.chain_end.match
+        field_maker = self._field_maker
+        keyword = self.makers["keyword"]
+        span, criterion, criterion_line = Span, nodes.maker(nodes.Criterion), nodes.maker(nodes.CriterionLine)
+
+        def build(args, n):
+            op, op_col, pieces, operators = args
+            crits = tuple(
+                criterion(
+                    predicate,
+                    make_field(text, _SPAN(span, (n, field_col, n, field_end))),
+                    term,
+                    _SPAN(span, (n, pred_col, n, end)),
+                    None if term is None else _SPAN(span, (n, term_col, n, end)),
+                )
+                for predicate, pred_col, make_field, text, field_col, field_end, term, term_col, end in pieces
+            )
+            return criterion_line(op, crits, operators, _SPAN(span, (n, op_col if op is not None else pieces[0][1], n, pieces[-1][-1])))
+
+        def plan(line):
+            m = lead(line)
+            assert m is not None  # the lead is optional white space and an optional operator: it always matches
+            os_ = m.start("op")
+            pieces = []
+            operators = []
+            pos = m.end()
+            while True:
+                p = piece(line, pos)
+                if p is None:
+                    return None
+                ps, pe = p.span("pred")
+                predicate = line[ps:pe].lower()
+                ts, te = p.span("term")
+                if ts >= 0 and predicate in _BARE:
+                    return None
+                fs, fe = p.span("kw")
+                if fs >= 0:
+                    make_field = keyword
+                else:
+                    fs, fe = p.span("field")
+                    make_field = field_maker(line, fs, fe)
+                    if make_field is None:
+                        return None
+                term = line[ts:te] if ts >= 0 else None
+                pieces.append((predicate, ps + 1, make_field, line[fs:fe], fs + 1, fe + 1, term, ts + 1, te + 1 if ts >= 0 else fe + 1))
+                pos = p.end()
+                o = operator(line, pos)
+                if o is None:
+                    break
+                operators.append("and" if line[o.start("op")] == "+" else "or")
+                pos = o.end()
+            if line_end(line, pos) is None:
+                return None
+            op = None if os_ < 0 else ("and" if line[os_] == "+" else "or")
+            return partial(build, (op, os_ + 1, tuple(pieces), tuple(operators)))
+
+        return plan
+
+    def _action_planner(self, group: Mapping[str, int]):
+        i_verb, i_kw, i_field, i_literal, i_value = (group[g] for g in ("a_verb", "a_kw", "a_field", "a_literal", "a_value"))
+        span, keyword, literal, action_line = Span, self.makers["keyword"], nodes.maker(nodes.Literal), nodes.maker(nodes.ActionLine)
+        value_maker = self._value_maker
+        field_maker = self._field_maker
+
+        def build(args, n):
+            verb, verb_col, verb_end, make_field, name, field_col, field_end, make_value, value_col, end, comment = args
+            field = make_field(name, _SPAN(span, (n, field_col, n, field_end)))
+            value = None if make_value is None else make_value(_SPAN(span, (n, value_col, n, end)))
+            return action_line(verb, field, value, comment, _SPAN(span, (n, verb_col, n, end)), _SPAN(span, (n, verb_col, n, verb_end)))
+
+        def plan(m):
+            line = m.string
+            at = m.span
+            vs, ve = at(i_verb)
+            fs, fe = at(i_kw)
+            if fs >= 0:  # a plain keyword
+                make_field = keyword
+            else:
+                fs, fe = at(i_field)
+                make_field = field_maker(line, fs, fe)
+                if make_field is None:
+                    return None
+            end = fe
+            make_value = None
+            ls, le = at(i_literal)
+            if ls >= 0:  # no quote, no ':': no terminal but LITERAL can take it
+                text = line[ls:le]
+                make_value = functools.partial(literal, text, False, text)
+                end = le
+            else:
+                ls, le = at(i_value)
+                if ls >= 0:
+                    make_value = value_maker(line, ls, le)
+                    if make_value is None:
+                        return None
+                    end = le
+            i = line.find("#", end)
+            return partial(
+                build, (line[vs:ve], vs + 1, ve + 1, make_field, line[fs:fe], fs + 1, fe + 1, make_value, ls + 1, end + 1, line[i:] if i >= 0 else None)
+            )
+
+        return plan
+
+    def _value_maker(self, line: str, start: int, end: int):
+        """The node maker ``span -> Value`` of the value at ``line[start:end]`` (which ends
+        on a character that is not white space), or None when the value terminals would
+        not take exactly that text (or a ``deid_func:`` has arguments: lark reads them)."""
+        for kind, rx in self.values:
+            m = rx.match(line, start)
+            if m and m.end() > start:
+                if m.end() != end:
+                    return None
+                text = m.group()
+                if kind == "VAR_REF":
+                    return functools.partial(self.makers["var"], text[4:])
+                if kind == "FUNC_REF":
+                    return functools.partial(self.makers["func"], text[5:])
+                if kind == "DEID_FUNC":
+                    return functools.partial(self.makers["deid_func"], text[10:], ())
+                if kind == "VALUE_FILTER":
+                    name, _, argument = text.partition(":")
+                    return functools.partial(self.makers["value_filter"], name, argument)
+                if kind == "QUOTED":
+                    return functools.partial(self.makers["literal"], text[1:-1], True, text)
+                return functools.partial(self.makers["literal"], text, False, text)
+        return None
+
+    def _section_planner(self, group: Mapping[str, int]):
+        i_head, i_rest = group["s_head"], group["s_rest"]
+        span, section_line = Span, nodes.maker(nodes.SectionLine)
+
+        def build(args, n):
+            keyword, name, column, head_end, end = args
+            head = _SPAN(span, (n, column, n, head_end))
+            return section_line(keyword, name, head if name is None else _SPAN(span, (n, column, n, end)), head)
+
+        def plan(m):
+            hs, he = m.span(i_head)
+            rs, re_ = m.span(i_rest)
+            name = None if rs < 0 else m.string[rs:re_].rstrip()
+            return partial(build, (m.string[hs + 1 : he], name, hs + 1, he + 1, rs + 1 + len(name) if name is not None else he + 1))
+
+        return plan
+
+    def _label_planner(self, group: Mapping[str, int]):
+        i_kw, i_rest = group["l_kw"], group["l_rest"]
+        span, label_line = Span, nodes.maker(nodes.LabelLine)
+
+        def build(args, n):
+            name, column, end = args
+            return label_line(name, _SPAN(span, (n, column, n, end)))
+
+        def plan(m):
+            ks, ke = m.span(i_kw)
+            rs, re_ = m.span(i_rest)
+            if rs < 0:
+                return partial(build, ("", ks + 1, ke + 1))
+            name = m.string[rs:re_].rstrip()
+            return partial(build, (name, ks + 1, rs + 1 + len(name)))
+
+        return plan
+
+    def _box_planner(self, group: Mapping[str, int]):
+        i_kw, i_x0, i_y0, i_x1, i_y1 = (group[g] for g in ("b_kw", "b_x0", "b_y0", "b_x1", "b_y1"))
+        new, span, Box, CoordLine = object.__new__, Span, nodes.Box, nodes.CoordLine
+        b_x0, b_y0, b_x1, b_y1, b_span = nodes.slot_setters(Box)
+        l_keyword, l_spec, l_span = nodes.slot_setters(CoordLine)
+
+        def build(args, n):
+            keyword, x0, y0, x1, y1, column, box_column, end = args
+            box = new(Box)
+            b_x0(box, x0)
+            b_y0(box, y0)
+            b_x1(box, x1)
+            b_y1(box, y1)
+            b_span(box, _SPAN(span, (n, box_column, n, end)))
+            line = new(CoordLine)
+            l_keyword(line, keyword)
+            l_spec(line, box)
+            l_span(line, _SPAN(span, (n, column, n, end)))
+            return line
+
+        def plan(m):
+            line = m.string
+            at = m.span
+            ks, ke = at(i_kw)
+            s0, e0 = at(i_x0)
+            s1, e1 = at(i_y0)
+            s2, e2 = at(i_x1)
+            s3, e3 = at(i_y1)
+            x0, y0, x1, y1 = int(line[s0:e0]), int(line[s1:e1]), int(line[s2:e2]), int(line[s3:e3])
+            keyword = line[ks:ke].lower()
+            if keyword.startswith("ctp"):
+                x1, y1 = x0 + x1, y0 + y1
+            return partial(build, (keyword, x0, y0, x1, y1, ks + 1, s0 + 1, e3 + 1))
+
+        return plan
 
     def _generic(self, line: str, tx: Transformer):
         pos = self._skip(line, 0)
@@ -265,71 +545,6 @@ class FastLines:
                 p = self._skip(line, w.end())
             return tx.format_line([head, *words])
         return None
-
-    def _simple_action(self, m, tx):
-        text = m.group("field")
-        value_text = m.group("value")
-        if _plain_word(text) and (value_text is None or ":" not in value_text):
-            # the commonest line: a keyword, and a literal or no value (no quote, no ':',
-            # so no terminal but LITERAL can take the value): build the nodes directly
-            n = tx.offset + 1
-            line = m.string
-            fstart, fend = m.span("field")
-            field = _keyword_node(text, _SPAN(Span, (n, fstart + 1, n, fend + 1)))
-            vstart = m.start("verb")
-            verb_span = _SPAN(Span, (n, vstart + 1, n, m.end("verb") + 1))
-            if value_text is None:
-                value, end = None, fend
-            else:
-                vs, end = m.span("value")
-                value = nodes.Literal(value_text, False, value_text, _SPAN(Span, (n, vs + 1, n, end + 1)))
-            i = line.find("#", end)
-            return nodes.ActionLine(m.group("verb"), field, value, line[i:] if i >= 0 else None, _SPAN(Span, (n, vstart + 1, n, end + 1)), verb_span)
-        f = self._field(m.string, m.start("field"))
-        if f is None or len(f) != m.end("field") - m.start("field"):
-            return None
-        head = FastToken("ACTION", m.group("verb"), m.start("verb"))
-        if value_text is None:
-            return tx.action_line([head, f])
-        value, end = self._value(m.string, m.start("value"), tx)
-        if value is None or end != m.end("value"):
-            return None
-        return tx.action_line([head, f, value])
-
-    def _simple_criterion(self, m, tx):
-        """Build the nodes directly (this path takes most filter lines); the
-        result is identical to the transformer's (tests/test_parser_fast.py)."""
-        op, pred_text, text, term = m.group("op", "pred", "field", "term")
-        regs = m.regs
-        i_op, i_pred, i_field, i_term = self.criterion_groups
-        predicate = pred_text.lower()
-        if term is not None:
-            tstart = regs[i_term][0]
-            if predicate in _BARE or (("+" in term or "|" in term) and self.inline_op.search(m.string, tstart - 1)):
-                return None
-        fstart, fend = regs[i_field]
-        n = tx.offset + 1
-        fspan = _SPAN(Span, (n, fstart + 1, n, fend + 1))
-        if text.isascii() and text.isalnum() and text[0].isalpha() and len(text) != 8:  # _plain_word, inlined
-            field: nodes.Field = nodes.AllFields(text, fspan) if len(text) == 3 and text.lower() == "all" else nodes.Keyword(text, fspan)
-        elif _plain_word(text):
-            field = nodes.Keyword(text, fspan)
-        else:
-            fm = self.field_rx.match(m.string, fstart)
-            if fm is None or fm.end() != fend:
-                return None
-            field = field_node(fm.lastgroup, fm.group(), fspan)
-        pcol = regs[i_pred][0] + 1
-        if term is None:
-            cspan = _SPAN(Span, (n, pcol, n, fend + 1))
-            crit = nodes.Criterion(predicate, field, None, cspan)
-        else:  # the term group ends on a character that is not white space: nothing to strip
-            end = tstart + 1 + len(term)
-            cspan = _SPAN(Span, (n, pcol, n, end))
-            crit = nodes.Criterion(predicate, field, term, cspan, _SPAN(Span, (n, tstart + 1, n, end)))
-        if op is None:
-            return nodes.CriterionLine(None, (crit,), (), cspan)
-        return nodes.CriterionLine("and" if op == "+" else "or", (crit,), (), _SPAN(Span, (n, regs[i_op][0] + 1, n, cspan.end_column)))
 
     def _action(self, line, pos, head, tx):
         p = self._skip(line, pos)

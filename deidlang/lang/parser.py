@@ -1,8 +1,9 @@
 """Recipe text -> :class:`nodes.Recipe` plus syntax diagnostics.
 
 The only module that imports lark. ``parse`` is a pure function of its
-input: the grammar is compiled once per process; nothing about a parse is
-kept between calls.
+input: the grammar is compiled once per process, and what is kept between
+calls is the plan of each line's text (:data:`_PLANS`, see below), never a
+tree or a diagnostic.
 
 Strategy: recipes are line-oriented, so every line is parsed on its own
 with the grammar's ``line`` start symbol: each bad line gives one diagnostic
@@ -15,12 +16,17 @@ default recipe faster than deid reads it. :class:`FastLines` therefore
 recognises the common line shapes itself, using the *grammar's own terminal
 regexes* (read from the compiled Lark object) tried in lark's priority order,
 and builds the nodes with the same transformer methods. The commonest shapes
-(a criterion, an action on a keyword with a literal value, a LABEL line, a
-coordinate box) are matched by one regex each, chosen by the line's first
-character, and their nodes are built directly. Whenever it is not certain it
-would tokenise a line exactly as lark does, it returns None and the line
-goes to lark. ``tests/test_parser_fast.py`` checks, on generated and mutated
-lines, that both paths give equal nodes and spans.
+(a criterion, an action, a LABEL line, a coordinate box, a section line) are
+matched by one alternation of one regex each, which gives a *plan*: what the
+line's nodes are, without the line number; ``plan(n)`` builds them on line
+``n``. A plan depends only on the line's text, so it is made once per distinct
+text and kept (recipes repeat lines, and the language server parses the whole
+document on every change). Whenever it is not certain it would tokenise a line
+exactly as lark does, it returns None and the line goes to lark.
+``tests/test_parser_fast.py`` checks, on generated and mutated lines, that both
+paths give equal nodes and spans; ``tests/test_parse_corpus.py`` that whole
+recipes parse as lark alone parses them, with or without the plans of earlier
+parses.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import attrs
 import lark
 from lark import Token, Transformer
 
-from . import nodes
+from . import collector, nodes
 from .diagnostics import Diagnostic
 from .fastlines import FastLines, FastToken
 from .nodes import field_node
@@ -98,25 +104,66 @@ class ParseResult:
     items: tuple[nodes.Line, ...] = attrs.field(default=(), eq=False, repr=False)
 
 
+#: the plan of a blank or comment line: nothing to build
+_SKIP = (None, None)
+
+#: The plans of the lines parsed so far in this process, by the line's text (a plan
+#: depends on nothing else): a text that comes again, in the same recipe or in a later
+#: parse (the language server parses the whole document on every change), is built from
+#: its plan without matching it again. Plans are immutable, and only lines that the fast
+#: path builds have one: lark's lines (and their diagnostics) are parsed every time.
+#: Emptied when it reaches :data:`PLAN_LIMIT` lines.
+_PLANS: dict[str, Any] = {}
+PLAN_LIMIT = 20_000
+
+
+def forget_lines() -> None:
+    """Empty the plans of the lines parsed so far (the next parse matches every line
+    again): for measurements of a text never seen before."""
+    _PLANS.clear()
+
+
 def parse(text: str | Source, *, path: str | None = None) -> ParseResult:
-    """Parse recipe text. Never raises for problems in the text."""
+    """Parse recipe text. Never raises for problems in the text. The cyclic garbage
+    collector is paused meanwhile (:mod:`.collector`)."""
     source = text if isinstance(text, Source) else Source(text, path or "<string>")
+    with collector.paused():
+        return _parse(source)
+
+
+def _parse(source: Source) -> ParseResult:
     name = source.name
     diags: list[Diagnostic] = []
     lines = source.lines
     fast = _fast()
-    by_head, criterion, generic = fast.by_head.get, fast._try_criterion, fast._generic
+    # the fast path, as FastLines.line, without its checks (lines hold no line break);
+    # a line whose text came before is built from that line's plan (or skipped)
+    match, planners, generic = fast.shapes.match, fast.planners, fast._generic
+    if len(_PLANS) > PLAN_LIMIT:
+        _PLANS.clear()
+    plans = _PLANS
     items = []
     tx = ToNodes(lines, 0)
     for number, line in enumerate(lines, 1):
-        head = line.lstrip()[:3]
-        if not head or head[0] == "#":
+        plan = plans.get(line)
+        if plan is not None:
+            if plan is not _SKIP:
+                items.append(plan(number))
             continue
-        tx.offset = number - 1
-        # the fast path, as FastLines.line, without its checks (lines hold no line break)
-        shape = criterion if head[0] in "+|" else by_head(head.lower())
-        node = shape(line, tx) if shape is not None else None
+        node = None
+        m = match(line)
+        if m is not None:
+            planner = planners[m.lastindex]  # type: ignore[index]  # every alternative is a group: a match has one
+            if planner is None:
+                plans[line] = _SKIP  # a blank or comment line
+                continue
+            plan = planner(m)
+            if plan is not None:
+                node = plan(number)
+                if node is not None:
+                    plans[line] = plan
         if node is None:
+            tx.offset = number - 1
             node = generic(line, tx)
         if node is None:
             node = _parse_line(line, number, lines, name, diags)
@@ -478,14 +525,19 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
     formats: list[nodes.FormatLine] = []
     sections: list[nodes.Section] = []
     current: dict | None = None  # {"kind", "name", "span", "body": [...]}
-    label: dict | None = None
+    # the open LABEL block: its name and span, and the lists its lines go to (None: no block open)
+    label_name = ""
+    label_span = Span(0, 0, 0, 0)
+    criteria: list | None = None
+    coords: list = []
     unknown_section = False
+    make_label = nodes.maker(nodes.Label)
 
     def close_label():
-        nonlocal label
-        if label is not None and current is not None:
-            current["body"].append(nodes.Label(label["name"], tuple(label["criteria"]), tuple(label["coords"]), label["span"]))
-        label = None
+        nonlocal criteria
+        if criteria is not None and current is not None:
+            current["body"].append(make_label(label_name, tuple(criteria), tuple(coords), label_span))
+        criteria = None
 
     def close_section():
         nonlocal current
@@ -498,21 +550,27 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
         diags.append(Diagnostic.at(span, code, msg, hint, file=name))
 
     Criterion, Coord, Action = nodes.CriterionLine, nodes.CoordLine, nodes.ActionLine
+    body: list | None = None  # the body of the open %header or %labels section
     kind: str | None
     for item in items:
         t = type(item)
         # the commonest cases first: a line of an open LABEL block, an action of a header
-        if label is not None and (t is Criterion or t is Coord):
-            label["criteria" if t is Criterion else "coords"].append(item)
-            continue
-        if t is Action and current is not None and current["kind"] in ("header", "labels"):
-            current["body"].append(item)
+        if criteria is not None:
+            if t is Criterion:
+                criteria.append(item)
+                continue
+            if t is Coord:
+                coords.append(item)
+                continue
+        if t is Action and body is not None:
+            body.append(item)
             continue
         if isinstance(item, nodes.FormatLine):
             formats.append(item)
             continue
         if isinstance(item, nodes.SectionLine):
             close_section()
+            body = None
             kind = item.kind
             unknown_section = False
             if kind not in SECTION_KINDS:
@@ -538,6 +596,8 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
                 err(item.span, "E106", f"%{kind} does not take a name", f"write `%{kind}` alone (deid crashes on a named %{kind})")
                 name_ = None
             current = {"kind": kind, "name": name_, "span": item.span, "body": []}
+            if kind in ("header", "labels"):
+                body = current["body"]
             continue
         if unknown_section:
             continue  # already reported at the section line
@@ -572,7 +632,7 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
         if isinstance(item, nodes.LabelLine):
             if kind == "filter":
                 close_label()
-                label = {"name": item.name, "span": item.span, "criteria": [], "coords": []}
+                label_name, label_span, criteria, coords = item.name, item.span, [], []
                 if not item.name:
                     err(item.span, "E102", "LABEL needs a name", "write `LABEL <name>`")
             else:
@@ -585,9 +645,7 @@ def _assemble(items, name: str, diags: list[Diagnostic], nlines: int) -> nodes.R
             continue
         if isinstance(item, (nodes.CriterionLine, nodes.CoordLine)):
             what = "filter criterion" if isinstance(item, nodes.CriterionLine) else item.keyword
-            if kind == "filter" and label is not None:
-                label["criteria" if isinstance(item, nodes.CriterionLine) else "coords"].append(item)
-            elif kind == "filter":
+            if kind == "filter":
                 err(item.span, "E109", f"{what} before the first LABEL", "start a block with `LABEL <name>` first")
             else:
                 err(

@@ -14,7 +14,7 @@ from typing import Any, Iterator, Mapping, NamedTuple
 import attrs
 
 from ..checks.tables import given
-from ..lang import nodes, parser
+from ..lang import collector, nodes, parser
 from ..lang.diagnostics import Diagnostic
 from ..lang.source import Source, Span
 from ..tools.findings import findings
@@ -180,9 +180,10 @@ class Analysis:
         self.version = version
         self.options = options
         self.source = Source(text, path)
-        self.parsed = parser.parse(self.source)
-        with given(options.tables):  # lookup tables (deidlang/checks/tables.py)
-            self.diagnostics: list[Diagnostic] = findings(self.parsed, ids=options.ids, functions=options.functions, deid_compat=options.deid_compat)
+        with collector.paused():  # over both: the tree is still alive between them
+            self.parsed = parser.parse(self.source)
+            with given(options.tables):  # lookup tables (deidlang/checks/tables.py)
+                self.diagnostics: list[Diagnostic] = findings(self.parsed, ids=options.ids, functions=options.functions, deid_compat=options.deid_compat)
         self.by_line: dict[int, Any] = {node.span.line: node for node in self.parsed.items}
 
     @property
