@@ -116,7 +116,7 @@ SOURCES = (
     Source("us-grey", lambda: _deid_data("ultrasounds/GREYSCALE_IMAGE.dcm"), (120, 75, 570, 440), "US MONOCHROME2 8-bit"),
     Source("us-rgb", lambda: _deid_data("ultrasounds/RGB_IMAGE.dcm"), (300, 70, 880, 600), "US RGB 8-bit"),
     Source("us-cine", lambda: _deid_data("ultrasounds/ultrasound-multiframe.dcm"), (70, 60, 660, 580), "US RGB multi-frame", frames=12),
-    Source("us-palette", lambda: get_testdata_file("examples_palette.dcm"), (110, 95, 760, 350), "US PALETTE COLOR"),
+    Source("us-palette", lambda: get_testdata_file("examples_palette.dcm"), (110, 112, 760, 350), "US PALETTE COLOR"),
     Source("us-j2k", lambda: get_testdata_file("examples_jpeg2k.dcm"), (60, 110, 560, 340), "US from JPEG 2000 (YBR_RCT), written RLE", encode="rle"),
     Source(
         "us-ybr",
@@ -472,9 +472,10 @@ def _photometric_pixels(source: Source, arr: np.ndarray, ds: Dataset) -> np.ndar
 @attrs.frozen
 class LineResult:
     line: Drawn
-    found: bool  # some OCR line overlaps it
+    found: bool  # some OCR line, or a line of the text detector, overlaps it
     identified: bool  # an OCR line over it matched an identifying value or shape
     removed: float  # the share of its ink the cleaned image no longer holds
+    read: bool = False  # some OCR line overlaps it
 
 
 @attrs.frozen
@@ -526,11 +527,13 @@ def evaluate(item: Item, settings, identifiers=None) -> ItemResult:
 
         blanked = _np.zeros((rows, columns), dtype=bool)
     ocr_lines = report.lines()
+    detected = [box for frame in report.found for box in frame.detected]
     results = []
     for d in item.lines:
         over = [ln for ln in ocr_lines if _covers(ln.box, d.box)]
         removed = float(blanked[d.mask].mean()) if d.mask.any() else 1.0
-        results.append(LineResult(d, bool(over), any(ln.identifying for ln in over), removed))
+        found = bool(over) or any(_covers(box, d.box) for box in detected)
+        results.append(LineResult(d, found, any(ln.identifying for ln in over), removed, bool(over)))
     false_lines = sum(1 for ln in ocr_lines if not any(_covers(ln.box, d.box) for d in item.lines))
     return ItemResult(
         item,

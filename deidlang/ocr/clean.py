@@ -30,7 +30,7 @@ from .. import pixels
 from ..runtime.inspection import Region
 from .detect import FrameText, TextLine, read
 from .engine import Engine
-from .match import TextMatcher
+from .match import Finding, TextMatcher
 from .registry import engine as make_engine
 from .settings import DEFAULT, Settings
 
@@ -76,15 +76,40 @@ class OcrReport:
 
 
 def regions_for(frames: Iterable[FrameText], settings: Settings, *, identifying_only: bool | None = None) -> list[Region]:
-    """The boxes to blank for the lines read (with their margins)."""
+    """The boxes to blank for the lines read (with their margins): the lines chosen, the
+    places in line with them, and with ``--ocr-scope all`` the detector's lines of
+    characters that the engine did not read (:attr:`FrameText.textlike`)."""
     matched = settings.scope == "matched" if identifying_only is None else identifying_only
     out: list[Region] = []
     for frame in frames:
         chosen = [line.box for line in frame.lines if line.identifying or not (matched or all(line.kept))]
-        for x0, y0, x1, y1 in _in_line(chosen, frame.places):
+        boxes = _in_line(_whole(chosen, frame.detected), frame.places)
+        if not matched:
+            read = [line.box for line in frame.lines]
+            boxes += [b for b in frame.textlike if b not in boxes and not any(_meets(b, r) for r in read)]
+        for x0, y0, x1, y1 in boxes:
             m = max(settings.margin, math.ceil(0.2 * (y1 - y0)))
             out.append(Region(False, (max(0, x0 - m), max(0, y0 - m), x1 + m, y1 + m), "ocr"))
     return out
+
+
+def _whole(chosen: list, detected: Sequence) -> list:
+    """``chosen``, each grown to the detector's lines it lies in (those it meets that
+    share half of the lower one's height): a line the engine read in part is blanked
+    whole."""
+    out = []
+    for box in chosen:
+        x0, y0, x1, y1 = box
+        for d in detected:
+            shared = min(y1, d[3]) - max(y0, d[1])
+            if _meets(box, d) and shared >= 0.5 * min(y1 - y0, d[3] - d[1]):
+                x0, y0, x1, y1 = min(x0, d[0]), min(y0, d[1]), max(x1, d[2]), max(y1, d[3])
+        out.append((x0, y0, x1, y1))
+    return out
+
+
+def _meets(a: Sequence[int], b: Sequence[int]) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
 def _in_line(chosen: list, places: Sequence) -> list:
@@ -106,6 +131,22 @@ def _in_line(chosen: list, places: Sequence) -> list:
                     rest.remove(p)
                     grew = True
                     break
+    return out
+
+
+#: What a line of characters the detector still finds where identifying text was is.
+LEFT_OVER = "text left where identifying text was"
+
+
+def _left_over(proof: Sequence[FrameText], where: Sequence) -> list[TextLine]:
+    """The second view of the proof: the detector's lines of characters in the cleaned
+    pixels that meet a box where identifying text was read (the engine may not read
+    what is left of a line, the detector still sees its characters)."""
+    out = []
+    for frame in proof:
+        for box in frame.textlike:
+            if any(_meets(box, w) for w in where) and not any(_meets(box, line.box) for line in frame.lines if line.identifying):
+                out.append(TextLine(frame.frame, box, (), 0.0, "", (Finding(0, 0, LEFT_OVER),)))
     return out
 
 
@@ -145,9 +186,10 @@ def clean(
     report = pixels.clean_pixels(ds, regions + tuple(added), preserve_compression=preserve_compression, previews=previews)
     proof: tuple[FrameText, ...] = ()
     remaining: list[TextLine] = []
+    where = [line.box for frame in found for line in frame.lines if line.identifying]
     for round_ in range(ROUNDS):
         proof = tuple(read(ds, pixels.masked_array(ds, ()), engine, matcher, settings))
-        remaining = [line for frame in proof for line in frame.lines if line.identifying]
+        remaining = [line for frame in proof for line in frame.lines if line.identifying] + _left_over(proof, where)
         if not remaining or round_ == ROUNDS - 1:
             break
         more = regions_for(proof, settings, identifying_only=True)

@@ -11,7 +11,7 @@ boxes, confidences and kinds of value (:mod:`.report`).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import attrs
 import numpy as np
@@ -21,7 +21,11 @@ from .match import Finding, TextMatcher
 from .render import frame_count, frames, sample
 from .settings import Settings
 
-__all__ = ["TextLine", "FrameText", "read", "read_arrays"]
+__all__ = ["TextLine", "FrameText", "read", "read_arrays", "TEXTLIKE"]
+
+#: A line the detector found is text-like with this many character-like marks in a row
+#: (:func:`.textdet.characters`; calipers and flow colour make fewer).
+TEXTLIKE = 4
 
 
 @attrs.frozen
@@ -61,11 +65,16 @@ class TextLine:
 @attrs.frozen
 class FrameText:
     """The lines of text read in one frame, and every place proposed (read or not: a
-    place in line with text is blanked with it, :func:`deidlang.ocr.clean.regions_for`)."""
+    place in line with text is blanked with it, :func:`deidlang.ocr.clean.regions_for`);
+    ``detected``: the lines the text detector found (:mod:`.textdet`), and of them
+    ``textlike``: those made of three character-like marks or more (``--ocr-scope all``
+    blanks them even when the engine read nothing there)."""
 
     frame: int
     lines: tuple[TextLine, ...]
     places: tuple[tuple[int, int, int, int], ...] = ()
+    detected: tuple[tuple[int, int, int, int], ...] = ()
+    textlike: tuple[tuple[int, int, int, int], ...] = ()
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -75,14 +84,14 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _engine_lines(image: np.ndarray, engine: Engine) -> tuple[list[tuple[Line, tuple[int, int, int, int]]], list]:
-    """The lines the engine reads in the proposals of ``image``, in frame coordinates,
-    each with the box of its proposal (where its strokes are)."""
+def _engine_lines(grey: np.ndarray, engine: Engine, detected: Sequence = ()) -> tuple[list[tuple[Line, tuple[int, int, int, int]]], list]:
+    """The lines the engine reads in the proposals of ``grey`` and the lines the detector
+    found there (``detected``), in frame coordinates, each with the box of its place."""
     from .engine import Word
-    from .propose import collage, proposals
+    from .propose import collage, proposal_for, proposals
 
-    grey = _grey(image)
     found, strengths = proposals(grey)
+    found += [proposal_for(grey, box) for box in detected]
     if not found:
         return [], []
     page, placed = collage(grey, found, strengths)
@@ -166,15 +175,21 @@ def _distinct(lines: list[TextLine]) -> list[TextLine]:
 
 def read_arrays(images: Iterable[tuple[int, np.ndarray]], engine: Engine, matcher: TextMatcher, settings: Settings) -> list[FrameText]:
     """Read 8-bit frames ``(index, image)``."""
+    from .textdet import characters, detector
+
+    finder = detector(settings.detector)
     out = []
     for index, image in images:
+        grey = _grey(image)
+        detected = [p.box for p in finder.find(image)] if finder is not None else []
         lines = []
-        read_lines, places = _engine_lines(image, engine)
+        read_lines, places = _engine_lines(grey, engine, detected)
         for line, where in read_lines:
             found = _line(index, line, where, matcher, settings)
             if found is not None:
                 lines.append(found)
-        out.append(FrameText(index, tuple(_distinct(lines)), tuple(places)))
+        textlike = tuple(box for box in detected if characters(grey, box) >= TEXTLIKE)
+        out.append(FrameText(index, tuple(_distinct(lines)), tuple(places), tuple(detected), textlike))
     return out
 
 
