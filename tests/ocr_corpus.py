@@ -488,6 +488,7 @@ class ItemResult:
     proof_passed: bool
     seconds: float
     frames_read: int
+    reread: int = -1  # identifying spans an independent re-read found in the released output (-1: not re-read)
 
 
 def _covers(box, drawn: tuple[int, int, int, int]) -> bool:
@@ -498,8 +499,35 @@ def _covers(box, drawn: tuple[int, int, int, int]) -> bool:
     return x1 > x0 and y1 > y0
 
 
-def evaluate(item: Item, settings, identifiers=None) -> ItemResult:
-    """Clean ``item`` with OCR (no recipe regions) and measure it against its truth."""
+def reread(ds, harvest, settings) -> int:
+    """Identifying spans in the cleaned ``ds`` read in two other views than the proof's:
+    Tesseract given each whole sampled frame at twice its size (no text places), and the
+    places found by the strokes alone (no text detector)."""
+    import attrs as _attrs
+    from PIL import Image
+
+    from deidlang import pixels
+    from deidlang.ocr import clean as ocr_clean
+    from deidlang.ocr.detect import _grey, read
+    from deidlang.ocr.match import TextMatcher
+    from deidlang.ocr.render import frame_count, frames, sample
+
+    matcher = TextMatcher(harvest)
+    engine = ocr_clean.engine_for(settings)
+    arr = pixels.masked_array(ds, ())
+    found = 0
+    for _index, image in frames(ds, arr, sample(frame_count(ds), settings.max_frames)):
+        grey = Image.fromarray(_grey(image))
+        big = np.asarray(grey.resize((grey.width * 2, grey.height * 2), Image.Resampling.BICUBIC))
+        found += sum(len(matcher.find(line.text)) for line in engine.read(big))
+    strokes = read(ds, arr, engine, matcher, _attrs.evolve(settings, detector="none"))
+    found += sum(len(line.findings) for frame in strokes for line in frame.lines)
+    return found
+
+
+def evaluate(item: Item, settings, identifiers=None, *, again: bool = False) -> ItemResult:
+    """Clean ``item`` with OCR (no recipe regions) and measure it against its truth
+    (``again``: and re-read what would be released, :func:`reread`)."""
     import time
 
     from deidlang import pixels
@@ -544,4 +572,5 @@ def evaluate(item: Item, settings, identifiers=None) -> ItemResult:
         report.passed,
         seconds,
         len({ln.frame for ln in ocr_lines}) if ocr_lines else 0,
+        reread(ds, harvest, settings) if again and report.passed and item.lines else -1,
     )

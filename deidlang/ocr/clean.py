@@ -87,7 +87,7 @@ def regions_for(frames: Iterable[FrameText], settings: Settings, *, identifying_
         if not matched:
             read = [line.box for line in frame.lines]
             boxes += [b for b in frame.textlike if b not in boxes and not any(_meets(b, r) for r in read)]
-        for x0, y0, x1, y1 in boxes:
+        for x0, y0, x1, y1 in _bridged(boxes):
             m = max(settings.margin, math.ceil(0.2 * (y1 - y0)))
             out.append(Region(False, (max(0, x0 - m), max(0, y0 - m), x1 + m, y1 + m), "ocr"))
     return out
@@ -105,6 +105,22 @@ def _whole(chosen: list, detected: Sequence) -> list:
             if _meets(box, d) and shared >= 0.5 * min(y1 - y0, d[3] - d[1]):
                 x0, y0, x1, y1 = min(x0, d[0]), min(y0, d[1]), max(x1, d[2]), max(y1, d[3])
         out.append((x0, y0, x1, y1))
+    return out
+
+
+def _bridged(boxes: list) -> list:
+    """``boxes`` and the gaps between two of them in one line (sharing half of the lower
+    one's height, at most twice as high as it, at most two heights apart): a letter
+    between two words read, too faint for the engine and the detector, goes with them."""
+    out = list(boxes)
+    for i, a in enumerate(boxes):
+        for b in boxes[i + 1 :]:
+            ha, hb = a[3] - a[1], b[3] - b[1]
+            low, high = min(ha, hb), max(ha, hb)
+            top, bottom = max(a[1], b[1]), min(a[3], b[3])
+            gap = max(b[0] - a[2], a[0] - b[2])
+            if bottom - top >= 0.5 * low and high <= 2 * low and 0 < gap <= 2 * high:
+                out.append((min(a[2], b[2]), top, max(a[0], b[0]), bottom))
     return out
 
 

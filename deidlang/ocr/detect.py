@@ -24,8 +24,17 @@ from .settings import Settings
 __all__ = ["TextLine", "FrameText", "read", "read_arrays", "TEXTLIKE"]
 
 #: A line the detector found is text-like with this many character-like marks in a row
-#: (:func:`.textdet.characters`; calipers and flow colour make fewer).
-TEXTLIKE = 4
+#: (:func:`.textdet.characters`; calipers and flow colour make fewer) ...
+TEXTLIKE = 3
+#: ... or when the detector is this sure of a line at least ``SURE_ASPECT`` times as wide
+#: as high (faint text whose marks do not stand out; flow colour makes squat boxes).
+SURE_SCORE = 0.85
+SURE_ASPECT = 3.0
+
+
+def _sure(place) -> bool:
+    x0, y0, x1, y1 = place.box
+    return place.score >= SURE_SCORE and x1 - x0 >= SURE_ASPECT * (y1 - y0)
 
 
 @attrs.frozen
@@ -181,14 +190,15 @@ def read_arrays(images: Iterable[tuple[int, np.ndarray]], engine: Engine, matche
     out = []
     for index, image in images:
         grey = _grey(image)
-        detected = [p.box for p in finder.find(image)] if finder is not None else []
+        places_found = finder.find(image) if finder is not None else []
+        detected = [p.box for p in places_found]
         lines = []
         read_lines, places = _engine_lines(grey, engine, detected)
         for line, where in read_lines:
             found = _line(index, line, where, matcher, settings)
             if found is not None:
                 lines.append(found)
-        textlike = tuple(box for box in detected if characters(grey, box) >= TEXTLIKE)
+        textlike = tuple(p.box for p in places_found if characters(grey, p.box) >= TEXTLIKE or _sure(p))
         out.append(FrameText(index, tuple(_distinct(lines)), tuple(places), tuple(detected), textlike))
     return out
 

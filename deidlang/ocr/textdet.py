@@ -39,6 +39,8 @@ __all__ = ["Place", "Detector", "DbDetector", "detector", "register_detector", "
 #: better larger) and the longer at most ``MAX_SIDE``; both multiples of 32.
 MIN_SIDE = 736
 MAX_SIDE = 1600
+#: A second pass at this many times smaller finds large text (32-40 pixels and more).
+SECOND_SCALE = 2.5
 #: A pixel of the probability map is text from this; a box is kept from this mean.
 PIXEL_THRESHOLD = 0.3
 BOX_THRESHOLD = 0.5
@@ -119,8 +121,6 @@ class DbDetector:
         return self._session
 
     def find(self, image: Any) -> list[Place]:
-        from PIL import Image
-
         arr = np.asarray(image)
         rgb = arr if arr.ndim == 3 else np.repeat(arr[..., None], 3, axis=2)
         rows, columns = rgb.shape[:2]
@@ -128,6 +128,16 @@ class DbDetector:
             return []
         ratio = max(1.0, MIN_SIDE / min(rows, columns))
         ratio = min(ratio, MAX_SIDE / max(rows, columns)) if max(rows, columns) * ratio > MAX_SIDE else ratio
+        out = self._find(rgb, ratio)
+        second = ratio / SECOND_SCALE  # large text, which the model misses once enlarged
+        if min(rows, columns) * second >= 64:
+            out += self._find(rgb, second)
+        return out
+
+    def _find(self, rgb: np.ndarray, ratio: float) -> list[Place]:
+        from PIL import Image
+
+        rows, columns = rgb.shape[:2]
         height = max(32, int(round(rows * ratio / 32)) * 32)
         width = max(32, int(round(columns * ratio / 32)) * 32)
         picture = Image.fromarray(np.ascontiguousarray(rgb[..., :3]))
