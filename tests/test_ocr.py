@@ -272,6 +272,18 @@ def test_what_the_detector_still_sees_where_identifying_text_was_fails_the_proof
     assert ocr_clean._left_over((elsewhere,), where) == []
 
 
+def test_a_detector_line_is_kept_only_when_kept_words_explain_it():
+    from deidlang.ocr.detect import FrameText, TextLine
+
+    scale = TextLine(0, (10, 10, 60, 24), ((10, 10, 22, 24), (28, 10, 58, 24)), 90.0, "5 cm", (), ((0, 1), (2, 4)), (True, True))
+    misread = TextLine(0, (100, 10, 200, 24), ((100, 10, 140, 24),), 90.0, "202", (), ((0, 3),), (True,))
+    frame = FrameText(0, (scale, misread), detected=((10, 10, 60, 24), (100, 10, 200, 24)), textlike=((10, 10, 60, 24), (100, 10, 200, 24)))
+    blanked = [r.box for r in ocr_clean.regions_for([frame], Settings())]
+    assert not any(ocr_clean._meets(box, (10, 10, 60, 24)) for box in blanked)  # the scale mark stays
+    assert any(box[0] <= 100 and box[2] >= 200 for box in blanked)  # the date read as "202" goes whole
+    assert ocr_clean.regions_for([frame], Settings(scope="matched")) == []
+
+
 @pytest.mark.parametrize("name", ["CT_small.dcm", "examples_overlay.dcm", "693_J2KI.dcm"])
 def test_real_frames_without_text_are_left_alone(name):
     from pydicom.data import get_testdata_file

@@ -25,6 +25,7 @@ import math
 from typing import Any, Iterable, Sequence
 
 import attrs
+import numpy as np
 
 from .. import pixels
 from ..runtime.inspection import Region
@@ -38,6 +39,8 @@ __all__ = ["OcrReport", "clean", "regions_for", "mark_clean", "engine_for", "CLE
 
 #: CID 7050 code of the Clean Pixel Data Option.
 CLEAN_PIXEL_DATA = ("113101", "Clean Pixel Data Option")
+#: The least margin around a line, as a share of its height.
+MARGIN = 0.35
 #: Proof rounds: read, blank what is still found, read again.
 ROUNDS = 2
 
@@ -82,15 +85,26 @@ def regions_for(frames: Iterable[FrameText], settings: Settings, *, identifying_
     matched = settings.scope == "matched" if identifying_only is None else identifying_only
     out: list[Region] = []
     for frame in frames:
-        chosen = [line.box for line in frame.lines if line.identifying or not (matched or all(line.kept))]
-        boxes = _in_line(_whole(chosen, frame.detected), frame.places)
+        chosen = _whole([line.box for line in frame.lines if line.identifying or not (matched or all(line.kept))], frame.detected)
         if not matched:
-            read = [line.box for line in frame.lines]
-            boxes += [b for b in frame.textlike if b not in boxes and not any(_meets(b, r) for r in read)]
+            kept = [word for line in frame.lines if all(line.kept) for word in line.words]
+            chosen += [b for b in frame.textlike if b not in chosen and not _explained(b, kept)]
+        boxes = _in_line(chosen, frame.places)
         for x0, y0, x1, y1 in _bridged(boxes):
-            m = max(settings.margin, math.ceil(0.2 * (y1 - y0)))
+            m = max(settings.margin, math.ceil(MARGIN * (y1 - y0)))
             out.append(Region(False, (max(0, x0 - m), max(0, y0 - m), x1 + m, y1 + m), "ocr"))
     return out
+
+
+def _explained(box: Sequence[int], kept: Sequence) -> bool:
+    """Whether the words the keep-list kept cover most (70%) of the width of a detector's
+    line (a scale mark "5 cm" stays; a date read as "202" does not keep its line)."""
+    x0, x1 = box[0], box[2]
+    covered = np.zeros(max(1, x1 - x0), dtype=bool)
+    for w in kept:
+        if _meets(box, w):
+            covered[max(0, w[0] - x0) : max(0, min(x1, w[2]) - x0)] = True
+    return bool(covered.mean() >= 0.7)
 
 
 def _whole(chosen: list, detected: Sequence) -> list:
