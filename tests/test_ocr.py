@@ -160,15 +160,16 @@ def test_text_free_images_are_left_alone(corpus):
 
 
 def test_recall_of_identifying_lines(corpus):
-    """Measured, and held as a floor: found (OCR read a line over it) for lines of 12
-    pixels and taller. The issue's target is 95%; docs/pixels.md gives the figures
-    (benchmarks/ocr_eval.py) and why they are lower."""
+    """Measured, and held as a floor: found (OCR read a line over it, or the text detector
+    found one) and removed whole (98% of its ink blanked) for lines of 12 pixels and
+    taller. The issue's target is 95%; benchmarks/ocr_eval.py measured 99.4% found and
+    95.5% removed whole on 110 images (docs/pixels.md); here 11 images, a margin below."""
     _folder, _items, results = corpus
     tall = [line for r in results for line in r.lines if line.line.size >= 12]
     found = sum(line.found for line in tall) / len(tall)
     removed = sum(line.removed >= 0.98 for line in tall) / len(tall)
-    assert found >= 0.70, found
-    assert removed >= 0.55, removed
+    assert found >= 0.93, found
+    assert removed >= 0.90, removed
 
 
 def test_no_identifying_text_is_read_again_in_what_is_released(corpus):

@@ -218,6 +218,9 @@ def clean(
     remaining: list[TextLine] = []
     where = [line.box for frame in found for line in frame.lines if line.identifying]
     for round_ in range(ROUNDS):
+        if not added and not report.recompressed:  # the pixels read first are those released: so is their reading
+            proof = found
+            break
         proof = tuple(read(ds, pixels.masked_array(ds, ()), engine, matcher, settings))
         remaining = [line for frame in proof for line in frame.lines if line.identifying] + _left_over(proof, where)
         if not remaining or round_ == ROUNDS - 1:

@@ -39,6 +39,8 @@ __all__ = ["Place", "Detector", "DbDetector", "detector", "register_detector", "
 #: better larger) and the longer at most ``MAX_SIDE``; both multiples of 32.
 MIN_SIDE = 736
 MAX_SIDE = 1600
+#: ... and enlarged at most this many times (a 16 x 16 icon is not read at 736 x 736).
+MAX_ENLARGE = 6.0
 #: A second pass at this many times smaller finds large text (32-40 pixels and more).
 SECOND_SCALE = 2.5
 #: A pixel of the probability map is text from this; a box is kept from this mean.
@@ -126,7 +128,7 @@ class DbDetector:
         rows, columns = rgb.shape[:2]
         if min(rows, columns) < 8:
             return []
-        ratio = max(1.0, MIN_SIDE / min(rows, columns))
+        ratio = min(max(1.0, MIN_SIDE / min(rows, columns)), MAX_ENLARGE)
         ratio = min(ratio, MAX_SIDE / max(rows, columns)) if max(rows, columns) * ratio > MAX_SIDE else ratio
         out = self._find(rgb, ratio)
         second = ratio / SECOND_SCALE  # large text, which the model misses once enlarged
