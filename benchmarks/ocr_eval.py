@@ -153,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"real text-free files (pydicom CT/MR/RT dose, deid-data CT and radiographs; {read} frames read): changed {len(changed)} of {files} {changed}")
     print(f"images whose proof still found identifying text (quarantined): {failed} of {images - free}")
     print(
-        f"identifying spans an independent re-read (whole frames at twice the size; stroke places only) found in the "
+        f"identifying spans an independent re-read (whole frames at three times the size; stroke places only) found in the "
         f"{images - free - failed} released outputs: {sum(n for _, n in left)} in {len(left)} files {left}"
     )
     print(

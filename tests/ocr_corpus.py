@@ -500,29 +500,21 @@ def _covers(box, drawn: tuple[int, int, int, int]) -> bool:
 
 
 def reread(ds, harvest, settings) -> int:
-    """Identifying spans in the cleaned ``ds`` read in two other views than the proof's:
-    Tesseract given each whole sampled frame at twice its size (no text places), and the
-    places found by the strokes alone (no text detector)."""
+    """Identifying spans in the cleaned ``ds`` read in two views other than the proof's:
+    Tesseract given each whole sampled frame at three times its size (the proof reads it
+    at twice), and the places found by the strokes alone (no text detector)."""
     import attrs as _attrs
-    from PIL import Image
 
     from deidlang import pixels
     from deidlang.ocr import clean as ocr_clean
-    from deidlang.ocr.detect import _grey, read
+    from deidlang.ocr.detect import read, read_whole
     from deidlang.ocr.match import TextMatcher
-    from deidlang.ocr.render import frame_count, frames, sample
 
     matcher = TextMatcher(harvest)
     engine = ocr_clean.engine_for(settings)
     arr = pixels.masked_array(ds, ())
-    found = 0
-    for _index, image in frames(ds, arr, sample(frame_count(ds), settings.max_frames)):
-        grey = Image.fromarray(_grey(image))
-        big = np.asarray(grey.resize((grey.width * 2, grey.height * 2), Image.Resampling.BICUBIC))
-        found += sum(len(matcher.find(line.text)) for line in engine.read(big))
-    strokes = read(ds, arr, engine, matcher, _attrs.evolve(settings, detector="none"))
-    found += sum(len(line.findings) for frame in strokes for line in frame.lines)
-    return found
+    views = read_whole(ds, arr, engine, matcher, settings, scale=3) + read(ds, arr, engine, matcher, _attrs.evolve(settings, detector="none"))
+    return sum(len(line.findings) for frame in views for line in frame.lines)
 
 
 def evaluate(item: Item, settings, identifiers=None, *, again: bool = False) -> ItemResult:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .. import pixels
 from ..runtime.inspection import Region
-from .detect import FrameText, TextLine, read
+from .detect import FrameText, TextLine, read, read_whole
 from .engine import Engine
 from .match import Finding, TextMatcher
 from .registry import engine as make_engine
@@ -39,8 +39,11 @@ __all__ = ["OcrReport", "clean", "regions_for", "mark_clean", "engine_for", "CLE
 
 #: CID 7050 code of the Clean Pixel Data Option.
 CLEAN_PIXEL_DATA = ("113101", "Clean Pixel Data Option")
-#: The least margin around a line, as a share of its height.
+#: The least margin above and below a line, as a share of its height, and before and
+#: after it (about a character's width: the detector's and the engine's boxes often
+#: clip the anti-aliased edge of a line's first and last letters).
 MARGIN = 0.35
+MARGIN_X = 0.7
 #: Proof rounds: read, blank what is still found, read again.
 ROUNDS = 2
 
@@ -92,7 +95,8 @@ def regions_for(frames: Iterable[FrameText], settings: Settings, *, identifying_
         boxes = _in_line(chosen, frame.places)
         for x0, y0, x1, y1 in _bridged(boxes):
             m = max(settings.margin, math.ceil(MARGIN * (y1 - y0)))
-            out.append(Region(False, (max(0, x0 - m), max(0, y0 - m), x1 + m, y1 + m), "ocr"))
+            mx = max(settings.margin, math.ceil(MARGIN_X * (y1 - y0)))
+            out.append(Region(False, (max(0, x0 - mx), max(0, y0 - m), x1 + mx, y1 + m), "ocr"))
     return out
 
 
@@ -221,11 +225,13 @@ def clean(
         if not added and not report.recompressed:  # the pixels read first are those released: so is their reading
             proof = found
             break
-        proof = tuple(read(ds, pixels.masked_array(ds, ()), engine, matcher, settings))
-        remaining = [line for frame in proof for line in frame.lines if line.identifying] + _left_over(proof, where)
+        cleaned = pixels.masked_array(ds, ())
+        proof = tuple(read(ds, cleaned, engine, matcher, settings))
+        whole = read_whole(ds, cleaned, engine, matcher, settings)
+        remaining = [line for frame in proof + tuple(whole) for line in frame.lines if line.identifying] + _left_over(proof, where)
         if not remaining or round_ == ROUNDS - 1:
             break
-        more = regions_for(proof, settings, identifying_only=True)
+        more = regions_for(list(proof) + [FrameText(line.frame, (line,)) for line in remaining], settings, identifying_only=True)
         added += more
         later = pixels.clean_pixels(ds, more, preserve_compression=preserve_compression)
         report = attrs.evolve(

@@ -21,7 +21,7 @@ from .match import Finding, TextMatcher
 from .render import frame_count, frames, sample
 from .settings import Settings
 
-__all__ = ["TextLine", "FrameText", "read", "read_arrays", "TEXTLIKE"]
+__all__ = ["TextLine", "FrameText", "read", "read_arrays", "read_whole", "TEXTLIKE"]
 
 #: A line the detector found is text-like with this many character-like marks in a row
 #: (:func:`.textdet.characters`; calipers and flow colour make fewer) ...
@@ -207,3 +207,31 @@ def read(ds: Any, arr: np.ndarray, engine: Engine, matcher: TextMatcher, setting
     """Read the sampled frames of ``ds`` whose decoded pixels are ``arr``."""
     indices = sample(frame_count(ds), settings.max_frames)
     return read_arrays(frames(ds, arr, indices), engine, matcher, settings)
+
+
+def read_whole(ds: Any, arr: np.ndarray, engine: Engine, matcher: TextMatcher, settings: Settings, scale: int = 2) -> list[FrameText]:
+    """Another view of the sampled frames, for the proof: the engine given each whole frame
+    (grey) at ``scale`` times its size, with its own page layout, no text places."""
+    from PIL import Image
+
+    from .engine import Word
+
+    out = []
+    for index, image in frames(ds, arr, sample(frame_count(ds), settings.max_frames)):
+        grey = Image.fromarray(_grey(image))
+        big = np.asarray(grey.resize((grey.width * scale, grey.height * scale), Image.Resampling.BICUBIC))
+        lines = []
+        for line in engine.read(big):
+            words = tuple(Word(w.text, _shrunk(w.box, scale), w.confidence) for w in line.words)
+            if not words:
+                continue
+            found = _line(index, Line(words), Line(words).box, matcher, settings)
+            if found is not None:
+                lines.append(found)
+        out.append(FrameText(index, tuple(lines)))
+    return out
+
+
+def _shrunk(box: tuple[int, int, int, int], scale: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return x0 // scale, y0 // scale, -(-x1 // scale), -(-y1 // scale)

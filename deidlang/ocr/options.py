@@ -62,7 +62,11 @@ def add_arguments(parser: Any, *, cleaning: bool) -> None:
             "orientation markers (L, R, A, P, S, I, H, F) and short numbers with or without a unit (5, 2.5 cm)",
         )
         parser.add_argument(
-            "--ocr-margin", type=int, default=2, metavar="PIXELS", help="pixels added around each text box (default 2; 0.35 of the line's height at least)"
+            "--ocr-margin",
+            type=int,
+            default=2,
+            metavar="PIXELS",
+            help="pixels added around each text box (default 2; at least 0.35 of the line's height above and below, 0.7 before and after)",
         )
     parser.add_argument(
         "--ocr-detector",

@@ -25,7 +25,7 @@ DEFAULT_KEEP = (
 class Settings:
     """``scope``: SCOPES. ``keep``: regular expressions (full match, case-insensitive) of
     words ``all`` keeps; never applied to identifying text. ``margin``: pixels added
-    around each box (at least 0.35 of the line's height is added anyway).
+    around each box (at least 0.35 of the line's height above and below, 0.7 before and after).
     ``min_confidence``: a word of 4 letters or digits read with less (0-100; of 3: with
     less than 10 more) is noise, unless its line identifies. ``max_frames``: frames read in a multi-frame image (:func:`.render.sample`).
     ``engine``: the OCR engine's name; ``detector``: the text detector's
