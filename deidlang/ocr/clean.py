@@ -4,14 +4,20 @@
 
 1. the recipe's regions are applied (in memory) and what they leave is read
    by OCR (:mod:`.detect`), frame by frame (sampled in cine);
-2. the words to blank are chosen (``Settings.scope``): every line of text
-   outside the keep-list (``all``), or only the words that hold identifying
-   text (``matched``); each box gets a margin;
+2. the lines to blank are chosen (``Settings.scope``): every line of text
+   outside the keep-list and every line of characters the detector found
+   unread (``all``), or only the lines that hold identifying text
+   (``matched``); each grown to the detector's line and the places in line
+   with it, the gaps between them bridged, with a margin;
 3. the pixels are cleaned once, the recipe's regions and the OCR boxes
    together (:func:`deidlang.pixels.clean_pixels`: every frame, every sample);
-4. the cleaned pixels are read again (the proof). Identifying text still
-   found is blanked and read once more; if any is still there the file fails
-   the proof (``OcrReport.passed`` is false: the caller quarantines it).
+4. the cleaned pixels are read again (the proof), in three views: as first
+   read, each whole frame at twice its size (:func:`.detect.read_whole`), and
+   the detector's lines of characters where identifying text was
+   (:func:`_left_over`). Identifying text still found is blanked and read once
+   more; if any is still there the file fails the proof (``OcrReport.passed``
+   is false: the caller quarantines it). When nothing was blanked (nor
+   re-encoded lossily), the first reading is the proof: the pixels are the same.
 
 Only a file that passed is marked clean (:func:`mark_clean`): the CID 7050
 code 113101 "Clean Pixel Data Option" and ``BurnedInAnnotation NO``.
