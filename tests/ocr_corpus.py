@@ -116,7 +116,7 @@ SOURCES = (
     Source("us-grey", lambda: _deid_data("ultrasounds/GREYSCALE_IMAGE.dcm"), (120, 75, 570, 440), "US MONOCHROME2 8-bit"),
     Source("us-rgb", lambda: _deid_data("ultrasounds/RGB_IMAGE.dcm"), (300, 70, 880, 600), "US RGB 8-bit"),
     Source("us-cine", lambda: _deid_data("ultrasounds/ultrasound-multiframe.dcm"), (70, 60, 660, 580), "US RGB multi-frame", frames=12),
-    Source("us-palette", lambda: get_testdata_file("examples_palette.dcm"), (110, 95, 760, 350), "US PALETTE COLOR"),
+    Source("us-palette", lambda: get_testdata_file("examples_palette.dcm"), (110, 112, 760, 350), "US PALETTE COLOR"),
     Source("us-j2k", lambda: get_testdata_file("examples_jpeg2k.dcm"), (60, 110, 560, 340), "US from JPEG 2000 (YBR_RCT), written RLE", encode="rle"),
     Source(
         "us-ybr",
@@ -472,9 +472,10 @@ def _photometric_pixels(source: Source, arr: np.ndarray, ds: Dataset) -> np.ndar
 @attrs.frozen
 class LineResult:
     line: Drawn
-    found: bool  # some OCR line overlaps it
+    found: bool  # some OCR line, or a line of the text detector, overlaps it
     identified: bool  # an OCR line over it matched an identifying value or shape
     removed: float  # the share of its ink the cleaned image no longer holds
+    read: bool = False  # some OCR line overlaps it
 
 
 @attrs.frozen
@@ -487,6 +488,7 @@ class ItemResult:
     proof_passed: bool
     seconds: float
     frames_read: int
+    reread: int = -1  # identifying spans an independent re-read found in the released output (-1: not re-read)
 
 
 def _covers(box, drawn: tuple[int, int, int, int]) -> bool:
@@ -497,8 +499,27 @@ def _covers(box, drawn: tuple[int, int, int, int]) -> bool:
     return x1 > x0 and y1 > y0
 
 
-def evaluate(item: Item, settings, identifiers=None) -> ItemResult:
-    """Clean ``item`` with OCR (no recipe regions) and measure it against its truth."""
+def reread(ds, harvest, settings) -> int:
+    """Identifying spans in the cleaned ``ds`` read in two views other than the proof's:
+    Tesseract given each whole sampled frame at three times its size (the proof reads it
+    at twice), and the places found by the strokes alone (no text detector)."""
+    import attrs as _attrs
+
+    from deidlang import pixels
+    from deidlang.ocr import clean as ocr_clean
+    from deidlang.ocr.detect import read, read_whole
+    from deidlang.ocr.match import TextMatcher
+
+    matcher = TextMatcher(harvest)
+    engine = ocr_clean.engine_for(settings)
+    arr = pixels.masked_array(ds, ())
+    views = read_whole(ds, arr, engine, matcher, settings, scale=3) + read(ds, arr, engine, matcher, _attrs.evolve(settings, detector="none"))
+    return sum(len(line.findings) for frame in views for line in frame.lines)
+
+
+def evaluate(item: Item, settings, identifiers=None, *, again: bool = False) -> ItemResult:
+    """Clean ``item`` with OCR (no recipe regions) and measure it against its truth
+    (``again``: and re-read what would be released, :func:`reread`)."""
     import time
 
     from deidlang import pixels
@@ -526,11 +547,13 @@ def evaluate(item: Item, settings, identifiers=None) -> ItemResult:
 
         blanked = _np.zeros((rows, columns), dtype=bool)
     ocr_lines = report.lines()
+    detected = [box for frame in report.found for box in frame.detected]
     results = []
     for d in item.lines:
         over = [ln for ln in ocr_lines if _covers(ln.box, d.box)]
         removed = float(blanked[d.mask].mean()) if d.mask.any() else 1.0
-        results.append(LineResult(d, bool(over), any(ln.identifying for ln in over), removed))
+        found = bool(over) or any(_covers(box, d.box) for box in detected)
+        results.append(LineResult(d, found, any(ln.identifying for ln in over), removed, bool(over)))
     false_lines = sum(1 for ln in ocr_lines if not any(_covers(ln.box, d.box) for d in item.lines))
     return ItemResult(
         item,
@@ -541,4 +564,5 @@ def evaluate(item: Item, settings, identifiers=None) -> ItemResult:
         report.passed,
         seconds,
         len({ln.frame for ln in ocr_lines}) if ocr_lines else 0,
+        reread(ds, harvest, settings) if again and report.passed and item.lines else -1,
     )

@@ -160,15 +160,16 @@ def test_text_free_images_are_left_alone(corpus):
 
 
 def test_recall_of_identifying_lines(corpus):
-    """Measured, and held as a floor: found (OCR read a line over it) for lines of 12
-    pixels and taller. The issue's target is 95%; docs/pixels.md gives the figures
-    (benchmarks/ocr_eval.py) and why they are lower."""
+    """Measured, and held as a floor: found (OCR read a line over it, or the text detector
+    found one) and removed whole (98% of its ink blanked) for lines of 12 pixels and
+    taller. The issue's target is 95%; benchmarks/ocr_eval.py measured 99.4% found and
+    95.5% removed whole on 110 images (docs/pixels.md); here 11 images, a margin below."""
     _folder, _items, results = corpus
     tall = [line for r in results for line in r.lines if line.line.size >= 12]
     found = sum(line.found for line in tall) / len(tall)
     removed = sum(line.removed >= 0.98 for line in tall) / len(tall)
-    assert found >= 0.70, found
-    assert removed >= 0.55, removed
+    assert found >= 0.93, found
+    assert removed >= 0.90, removed
 
 
 def test_no_identifying_text_is_read_again_in_what_is_released(corpus):
@@ -229,6 +230,76 @@ def test_a_file_whose_proof_fails_is_held_back_and_not_marked_clean(tmp_path):
     held = pydicom.dcmread(tmp_path / "out" / "quarantine" / os.path.basename(item.path))
     assert held.BurnedInAnnotation == "YES"
     assert "113101" not in [i.CodeValue for i in held.get("DeidentificationMethodCodeSequence", [])]
+
+
+# --------------------------------------------------------------------------- the text detector
+
+
+class _Blind:
+    """An engine that reads nothing: only the text detector finds text."""
+
+    name = "blind"
+
+    def read(self, image):
+        return []
+
+
+register("blind", lambda: _Blind())
+
+
+def test_text_the_engine_cannot_read_is_blanked_with_scope_all_only(tmp_path):
+    """A line of characters the detector finds is blanked by --ocr-scope all even when the
+    engine reads nothing in it; --ocr-scope matched blanks only what identifies."""
+    need_ocr()
+    item = ocr_corpus.build(tmp_path, 10, seed=13, text_free=False)[9]  # the deflated secondary capture
+    tall = [d for d in item.lines if d.size >= 16]
+    assert tall
+    blind_all = ocr_corpus.evaluate(item, Settings(engine="blind"))
+    assert all(line.removed >= 0.98 for line in blind_all.lines if line.line.size >= 16), [(ln.line.size, ln.removed) for ln in blind_all.lines]
+    blind_matched = ocr_corpus.evaluate(item, Settings(engine="blind", scope="matched"))
+    assert blind_matched.changed == 0
+
+
+def test_what_the_detector_still_sees_where_identifying_text_was_fails_the_proof():
+    from deidlang.ocr.detect import FrameText, TextLine
+    from deidlang.ocr.match import Finding
+
+    name = TextLine(0, (10, 10, 200, 30), ((10, 10, 200, 30),), 90.0, "OKAFOR^LUCILLE", (Finding(0, 14, "PatientName"),), ((0, 14),))
+    first = (FrameText(0, (name,)),)
+    where = [line.box for frame in first for line in frame.lines if line.identifying]
+    cleaned = FrameText(0, (), detected=((150, 12, 230, 28),), textlike=((150, 12, 230, 28),))
+    elsewhere = FrameText(0, (), detected=((300, 12, 380, 28),), textlike=((300, 12, 380, 28),))
+    assert [line.kinds() for line in ocr_clean._left_over((cleaned,), where)] == [[ocr_clean.LEFT_OVER]]
+    assert ocr_clean._left_over((elsewhere,), where) == []
+
+
+def test_a_detector_line_is_kept_only_when_kept_words_explain_it():
+    from deidlang.ocr.detect import FrameText, TextLine
+
+    scale = TextLine(0, (10, 10, 60, 24), ((10, 10, 22, 24), (28, 10, 58, 24)), 90.0, "5 cm", (), ((0, 1), (2, 4)), (True, True))
+    misread = TextLine(0, (100, 10, 200, 24), ((100, 10, 140, 24),), 90.0, "202", (), ((0, 3),), (True,))
+    frame = FrameText(0, (scale, misread), detected=((10, 10, 60, 24), (100, 10, 200, 24)), textlike=((10, 10, 60, 24), (100, 10, 200, 24)))
+    blanked = [r.box for r in ocr_clean.regions_for([frame], Settings())]
+    assert not any(ocr_clean._meets(box, (10, 10, 60, 24)) for box in blanked)  # the scale mark stays
+    assert any(box[0] <= 100 and box[2] >= 200 for box in blanked)  # the date read as "202" goes whole
+    assert ocr_clean.regions_for([frame], Settings(scope="matched")) == []
+
+
+@pytest.mark.parametrize("name", ["CT_small.dcm", "examples_overlay.dcm", "693_J2KI.dcm"])
+def test_real_frames_without_text_are_left_alone(name):
+    from pydicom.data import get_testdata_file
+
+    from deidlang import pixels
+
+    need_ocr()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = pydicom.dcmread(get_testdata_file(name))
+        before = pixels.masked_array(ds, ()).copy()
+        report = ocr_clean.clean(ds, (), verify.harvest(ds), Settings())
+        after = pixels.masked_array(ds, ())
+    assert report.passed and not report.blanked
+    assert np.array_equal(before, after)
 
 
 # --------------------------------------------------------------------------- the commands

@@ -11,7 +11,7 @@ boxes, confidences and kinds of value (:mod:`.report`).
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import attrs
 import numpy as np
@@ -21,7 +21,20 @@ from .match import Finding, TextMatcher
 from .render import frame_count, frames, sample
 from .settings import Settings
 
-__all__ = ["TextLine", "FrameText", "read", "read_arrays"]
+__all__ = ["TextLine", "FrameText", "read", "read_arrays", "read_whole", "TEXTLIKE"]
+
+#: A line the detector found is text-like with this many character-like marks in a row
+#: (:func:`.textdet.characters`; calipers and flow colour make fewer) ...
+TEXTLIKE = 3
+#: ... or when the detector is this sure of a line at least ``SURE_ASPECT`` times as wide
+#: as high (faint text whose marks do not stand out; flow colour makes squat boxes).
+SURE_SCORE = 0.85
+SURE_ASPECT = 3.0
+
+
+def _sure(place) -> bool:
+    x0, y0, x1, y1 = place.box
+    return place.score >= SURE_SCORE and x1 - x0 >= SURE_ASPECT * (y1 - y0)
 
 
 @attrs.frozen
@@ -61,11 +74,16 @@ class TextLine:
 @attrs.frozen
 class FrameText:
     """The lines of text read in one frame, and every place proposed (read or not: a
-    place in line with text is blanked with it, :func:`deidlang.ocr.clean.regions_for`)."""
+    place in line with text is blanked with it, :func:`deidlang.ocr.clean.regions_for`);
+    ``detected``: the lines the text detector found (:mod:`.textdet`), and of them
+    ``textlike``: those made of three character-like marks or more (``--ocr-scope all``
+    blanks them even when the engine read nothing there)."""
 
     frame: int
     lines: tuple[TextLine, ...]
     places: tuple[tuple[int, int, int, int], ...] = ()
+    detected: tuple[tuple[int, int, int, int], ...] = ()
+    textlike: tuple[tuple[int, int, int, int], ...] = ()
 
 
 def _grey(image: np.ndarray) -> np.ndarray:
@@ -75,14 +93,14 @@ def _grey(image: np.ndarray) -> np.ndarray:
     return image
 
 
-def _engine_lines(image: np.ndarray, engine: Engine) -> tuple[list[tuple[Line, tuple[int, int, int, int]]], list]:
-    """The lines the engine reads in the proposals of ``image``, in frame coordinates,
-    each with the box of its proposal (where its strokes are)."""
+def _engine_lines(grey: np.ndarray, engine: Engine, detected: Sequence = ()) -> tuple[list[tuple[Line, tuple[int, int, int, int]]], list]:
+    """The lines the engine reads in the proposals of ``grey`` and the lines the detector
+    found there (``detected``), in frame coordinates, each with the box of its place."""
     from .engine import Word
-    from .propose import collage, proposals
+    from .propose import collage, proposal_for, proposals
 
-    grey = _grey(image)
     found, strengths = proposals(grey)
+    found += [proposal_for(grey, box) for box in detected]
     if not found:
         return [], []
     page, placed = collage(grey, found, strengths)
@@ -166,15 +184,22 @@ def _distinct(lines: list[TextLine]) -> list[TextLine]:
 
 def read_arrays(images: Iterable[tuple[int, np.ndarray]], engine: Engine, matcher: TextMatcher, settings: Settings) -> list[FrameText]:
     """Read 8-bit frames ``(index, image)``."""
+    from .textdet import characters, detector
+
+    finder = detector(settings.detector)
     out = []
     for index, image in images:
+        grey = _grey(image)
+        places_found = finder.find(image) if finder is not None else []
+        detected = [p.box for p in places_found]
         lines = []
-        read_lines, places = _engine_lines(image, engine)
+        read_lines, places = _engine_lines(grey, engine, detected)
         for line, where in read_lines:
             found = _line(index, line, where, matcher, settings)
             if found is not None:
                 lines.append(found)
-        out.append(FrameText(index, tuple(_distinct(lines)), tuple(places)))
+        textlike = tuple(p.box for p in places_found if characters(grey, p.box) >= TEXTLIKE or _sure(p))
+        out.append(FrameText(index, tuple(_distinct(lines)), tuple(places), tuple(detected), textlike))
     return out
 
 
@@ -182,3 +207,31 @@ def read(ds: Any, arr: np.ndarray, engine: Engine, matcher: TextMatcher, setting
     """Read the sampled frames of ``ds`` whose decoded pixels are ``arr``."""
     indices = sample(frame_count(ds), settings.max_frames)
     return read_arrays(frames(ds, arr, indices), engine, matcher, settings)
+
+
+def read_whole(ds: Any, arr: np.ndarray, engine: Engine, matcher: TextMatcher, settings: Settings, scale: int = 2) -> list[FrameText]:
+    """Another view of the sampled frames, for the proof: the engine given each whole frame
+    (grey) at ``scale`` times its size, with its own page layout, no text places."""
+    from PIL import Image
+
+    from .engine import Word
+
+    out = []
+    for index, image in frames(ds, arr, sample(frame_count(ds), settings.max_frames)):
+        grey = Image.fromarray(_grey(image))
+        big = np.asarray(grey.resize((grey.width * scale, grey.height * scale), Image.Resampling.BICUBIC))
+        lines = []
+        for line in engine.read(big):
+            words = tuple(Word(w.text, _shrunk(w.box, scale), w.confidence) for w in line.words)
+            if not words:
+                continue
+            found = _line(index, Line(words), Line(words).box, matcher, settings)
+            if found is not None:
+                lines.append(found)
+        out.append(FrameText(index, tuple(lines)))
+    return out
+
+
+def _shrunk(box: tuple[int, int, int, int], scale: int) -> tuple[int, int, int, int]:
+    x0, y0, x1, y1 = box
+    return x0 // scale, y0 // scale, -(-x1 // scale), -(-y1 // scale)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import attrs
 import numpy as np
 
-__all__ = ["Proposal", "proposals", "collage"]
+__all__ = ["Proposal", "proposals", "proposal_for", "collage"]
 
 #: The opening's square: strokes thinner than this are found (bold 40-pixel text has 6-8).
 SQUARE = 15
@@ -68,6 +68,17 @@ def proposals(grey: np.ndarray) -> tuple[list[Proposal], dict[tuple[str, int], n
         out.extend(found)
         strengths.update({(polarity, level): s for polarity, s in level_strengths.items()})
     return out, strengths
+
+
+def proposal_for(grey: np.ndarray, box: tuple[int, int, int, int]) -> Proposal:
+    """A line found by the text detector (:mod:`.textdet`) as a proposal: its polarity
+    the side of its Otsu threshold that holds less of it (text is thinner than what is
+    around it), read at half size when taller than 48 pixels."""
+    x0, y0, x1, y1 = box
+    cut = grey[y0:y1, x0:x1]
+    bright = cut.size > 0 and float((cut > _otsu(cut)).mean()) < 0.5
+    level = 2 if y1 - y0 > 48 and min(grey.shape) >= 32 else 1
+    return Proposal(box, "bright" if bright else "dark", level)
 
 
 def _shrink(grey: np.ndarray, factor: int) -> np.ndarray:

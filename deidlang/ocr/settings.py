@@ -25,10 +25,11 @@ DEFAULT_KEEP = (
 class Settings:
     """``scope``: SCOPES. ``keep``: regular expressions (full match, case-insensitive) of
     words ``all`` keeps; never applied to identifying text. ``margin``: pixels added
-    around each box (at least a fifth of the line's height is added anyway).
+    around each box (at least 0.35 of the line's height above and below, 0.7 before and after).
     ``min_confidence``: a word of 4 letters or digits read with less (0-100; of 3: with
     less than 10 more) is noise, unless its line identifies. ``max_frames``: frames read in a multi-frame image (:func:`.render.sample`).
-    ``engine``: the OCR engine's name."""
+    ``engine``: the OCR engine's name; ``detector``: the text detector's
+    (:mod:`.textdet`; ``"none"``: only the stroke proposals of :mod:`.propose`)."""
 
     scope: str = "all"
     keep: tuple[str, ...] = DEFAULT_KEEP
@@ -36,6 +37,7 @@ class Settings:
     min_confidence: float = 70.0
     max_frames: int = 8
     engine: str = "tesseract"
+    detector: str = "db"
 
     def __attrs_post_init__(self) -> None:
         if self.scope not in SCOPES:
@@ -55,6 +57,7 @@ class Settings:
             "min_confidence": self.min_confidence,
             "max_frames": self.max_frames,
             "engine": self.engine,
+            "detector": self.detector,
         }
 
 
