@@ -17,7 +17,7 @@ import pydicom
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from peers import Serve, make_objects, storescu  # noqa: E402
+from peers import Serve, make_objects, storescu, wait_until  # noqa: E402
 
 from deidlang import cli  # noqa: E402
 from deidlang.runtime import keys  # noqa: E402
@@ -71,6 +71,12 @@ def test_a_missing_row_holds_the_object_in_the_quarantine_with_the_reason(tmp_pa
         _proc, acks = storescu(serve.port, node_files["objects"])
         assert list(acks.values()) == ["Success"] * 4  # acknowledged once spooled, whatever the table says
         serve.wait_idle(60)
+
+        def counted() -> bool:  # the log line of an object can follow its last move in the spool
+            kinds = [e["event"] for e in serve.events()]
+            return kinds.count("quarantined") >= 2 and kinds.count("deidentified") >= 2
+
+        wait_until(counted, 30, what="the log lines of the four objects")
         events = serve.events()
     forwarded = _outputs(out)
     assert [_patient(p) for p in forwarded] == ["SUBJ-0", "SUBJ-0"]  # the patient with a row, looked up
