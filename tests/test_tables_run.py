@@ -241,6 +241,45 @@ def test_linkage_file_content_mode_and_place(files, tmp_path, capsys):
     assert link.read_text(encoding="utf-8") == before
 
 
+def test_a_changed_table_is_reported_against_the_linkage_file(files, tmp_path, capsys):
+    """A later run whose table gives an enrolled patient another subject ID: the file keeps the
+    first row, and the run says how many originals of which kind now have another replacement
+    (never the values)."""
+    link = tmp_path / "broker" / "link.csv"
+    assert run(run_args(files, tmp_path / "first", "--on-missing", "hash", "--linkage", str(link)), capsys)[0] == 0
+    before = link.read_text(encoding="utf-8")
+    changed = dict(files)
+    changed["table"] = tmp_path / "subjects-v2.csv"
+    rows = [["PatientID", "subject_id", "day_offset"], ["FMH-100027", "SUB-901", -120], ["FMH-204418", "SUB-002", 37]]
+    with open(changed["table"], "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows(rows)
+    code, text, err = run(run_args(changed, tmp_path / "second", "--on-missing", "hash", "--linkage", str(link)), capsys)
+    assert code == 0, err
+    assert link.read_text(encoding="utf-8") == before  # the first rows are kept, nothing is added twice
+    warning = [line for line in text.splitlines() if line.startswith("linkage: warning:")]
+    assert len(warning) == 1
+    # one patient (two files): its PatientID and PatientName, each counted once
+    assert "2 original values" in warning[0] and "(PatientID 1, PatientName 1)" in warning[0] and "cannot be linked back" in warning[0]
+    for value in ("FMH-100027", "SUB-901", "SUB-001"):
+        assert value not in text + err
+
+
+@pytest.mark.parametrize("name", ["link.csv", "link.sqlite"])
+def test_linkage_counts_conflicts_across_runs_in_both_formats(tmp_path, name):
+    from deidlang.tables.linkage import Linkage
+
+    path = tmp_path / name
+    with Linkage(str(path)) as first:
+        assert first.add([("PatientID", "P1", "SUB-1"), ("PatientID", "P2", "SUB-2")], "a.dcm") == 2
+        assert first.add([("PatientID", "P1", "SUB-1"), ("PatientID", "P1", "SUB-9")], "b.dcm") == 0
+        assert first.add([("PatientID", "P1", "SUB-9")], "c.dcm") == 0  # the same conflict again: counted once
+        assert first.conflicts == {"PatientID": 1}
+    with Linkage(str(path)) as second:  # the rows of the first run are read back
+        assert second.add([("PatientID", "P1", "SUB-1"), ("PatientID", "P2", "SUB-7"), ("PatientID", "P3", "SUB-3")], "c.dcm") == 1
+        assert second.conflicts == {"PatientID": 1}
+        assert second.added == 1
+
+
 def test_without_linkage_nothing_of_the_kind_is_written(files, tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
     code, _, err = run(run_args(files, tmp_path / "out", "--on-missing", "hash"), capsys)

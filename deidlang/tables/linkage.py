@@ -14,6 +14,9 @@ anywhere.
 (table ``linkage``, one row per ``(kind, original)``); any other name is CSV
 with a header row. A second run with the same file adds the rows it does not
 hold yet (so a resumed run, or a later batch of the same study, completes it).
+An original it already holds with another replacement (a table changed between
+runs, another key) is not written again: the file keeps the first, and
+``conflicts`` counts them by kind for the run's summary (never the values).
 """
 
 from __future__ import annotations
@@ -78,8 +81,10 @@ class Linkage:
             raise TableError(f"--linkage '{path}' is a folder: name a file (.csv, or .sqlite for a database)")
         self.sqlite = self.path.lower().endswith(_SQLITE_SUFFIXES)
         self.durable = durable
-        self.seen: set[int] = set()
+        self.seen: dict[int, int] = {}  # digest of (kind, original) -> digest of its replacement
         self.added = 0
+        self.conflicts: dict[str, int] = {}  # kind -> originals already linked to another replacement
+        self._conflicted: set[int] = set()
         self._fd: int | None = None
         self._db: sqlite3.Connection | None = None
         try:
@@ -101,6 +106,8 @@ class Linkage:
                 "first_file TEXT, PRIMARY KEY (kind, original))"
             )
             self._db.commit()
+            for kind, original, replacement in self._db.execute("SELECT kind, original, replacement FROM linkage"):
+                self.seen[_digest(kind, original)] = _digest(kind, replacement)
             return
         existed = os.path.exists(self.path) and os.path.getsize(self.path) > 0
         if existed:
@@ -110,8 +117,8 @@ class Linkage:
                 if header is not None and tuple(header) != COLUMNS:
                     raise TableError(f"'{self.path}' is not a linkage file of deidlang (its header is not {', '.join(COLUMNS)}): name another file")
                 for row in rows:
-                    if len(row) >= 2:
-                        self.seen.add(_digest(row[0], row[1]))
+                    if len(row) >= 3:
+                        self.seen[_digest(row[0], row[1])] = _digest(row[0], row[2])
         self._fd = _private_file(self.path, append=True)
         if not existed:
             self._write(self._csv([COLUMNS]))
@@ -133,13 +140,18 @@ class Linkage:
 
     def add(self, rows: Iterable[tuple[str, str, str]], first_file: str) -> int:
         """Record ``(kind, original, replacement)`` rows first seen in ``first_file``;
-        returns how many were new."""
+        returns how many were new. A row whose original is held with another
+        replacement is counted in ``conflicts`` and not written."""
         new = []
         for kind, original, replacement in rows:
             digest = _digest(kind, original)
-            if digest in self.seen:
+            held = self.seen.get(digest)
+            if held is not None:
+                if held != _digest(kind, replacement) and digest not in self._conflicted:  # each original once
+                    self._conflicted.add(digest)
+                    self.conflicts[kind] = self.conflicts.get(kind, 0) + 1
                 continue
-            self.seen.add(digest)
+            self.seen[digest] = _digest(kind, replacement)
             new.append((kind, original, replacement, first_file))
         if not new:
             return 0
