@@ -135,6 +135,30 @@ def test_hash_fallback_is_forwarded_recorded_in_the_manifest_and_linked(tmp_path
     _no_value_anywhere(serve, spool)
 
 
+def test_a_linkage_file_that_links_a_patient_elsewhere_is_logged_not_rewritten(tmp_path, node_files):
+    """The node's linkage file already says tbl-patient-0 became SUBJ-OLD (an earlier table):
+    the node keeps that row and logs a linkage-conflict event with counts by kind, no value."""
+    spool, out = tmp_path / "spool", tmp_path / "out"
+    linkage = tmp_path / "broker" / "linkage.csv"
+    linkage.parent.mkdir()
+    linkage.write_text("kind,original,replacement,first_file\nPatientID,tbl-patient-0,SUBJ-OLD,earlier.dcm\n")
+    args = ["--recipe", str(node_files["recipe"]), "--table", f"subjects={node_files['table']}", "--on-missing", "hash"]
+    args += ["--linkage", str(linkage), "--output", str(out)]
+    with Serve(spool, args, env={"DEIDLANG_KEY": KEY_TEXT}) as serve:
+        _proc, acks = storescu(serve.port, node_files["objects"])
+        assert list(acks.values()) == ["Success"] * 4
+        serve.wait_idle(60)
+        wait_until(lambda: sum(e["originals"] for e in serve.events("linkage-conflict")) >= 3, 30, what="the linkage-conflict events")
+        conflicts = serve.events("linkage-conflict")
+    # tbl-patient-0 (SUBJ-OLD in the file), and the two PatientIDs inside OtherPatientIDsSequence that
+    # both patients' objects carry (made from the same sample file): replaced by each patient's own
+    # subject ID, so one original has two replacements, which one linkage row cannot say
+    assert sum(e["originals"] for e in conflicts) == 3 and all(set(e["kinds"]) == {"PatientID"} for e in conflicts), conflicts
+    rows = linkage.read_text().splitlines()
+    assert "PatientID,tbl-patient-0,SUBJ-OLD,earlier.dcm" in rows and not any(r.startswith("PatientID,tbl-patient-0,SUBJ-0,") for r in rows)
+    assert "tbl-patient-0" not in serve.log.read_text() and "SUBJ-OLD" not in serve.log.read_text()
+
+
 def test_recipes_are_checked_with_the_tables_before_the_node_listens(tmp_path, node_files, capsys):
     base = ["serve", "--check-config", "--spool", str(tmp_path / "spool"), "--output", str(tmp_path / "out"), "--recipe", str(node_files["recipe"])]
     assert cli.main(base) == 1  # a lookup without its table: E217, the node does not start
