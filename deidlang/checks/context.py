@@ -18,6 +18,7 @@ from ..lang.parser import ParseResult
 from ..lang.source import Source, Span
 from ..lang.suggest import did_you_mean, pretty
 from ..runtime.builtins import ARGUMENTS as _BUILTIN_ARGUMENTS
+from ..runtime.universe import DEFAULT_SKIP
 
 VALUE_ACTIONS = frozenset(("ADD", "REPLACE", "JITTER"))
 VALUED_PREDICATES = frozenset(("contains", "notcontains", "equals", "notequals"))
@@ -339,20 +340,8 @@ def span_after(span: Span) -> Span:
 CHANGING = frozenset(("REMOVE", "BLANK", "REPLACE", "JITTER"))
 
 
-#: Elements deid's default config protects from every action but ADD.
-PROTECTED = frozenset(
-    (
-        "PixelData",
-        "RedPaletteColorLookupTableData",
-        "GreenPaletteColorLookupTableData",
-        "BluePaletteColorLookupTableData",
-        "VOILUTSequence",
-        "FileMetaInformationGroupLength",
-        "FileMetaInformationVersion",
-        "TransferSyntaxUID",
-        "ImplementationClassUID",
-    )
-)
+#: Elements deid's default config protects from every action but ADD (the runtime's skip list).
+PROTECTED = frozenset(DEFAULT_SKIP)
 
 
 @functools.lru_cache(maxsize=1)

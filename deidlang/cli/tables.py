@@ -232,9 +232,10 @@ def print_run_summary(args: Any, run: Any) -> None:
             f"linkage: {linkage.added} new row{'s' if linkage.added != 1 else ''} in {linkage.path} "
             "(identifying data, readable by you only: for whoever may re-link findings, never with the outputs)"
         )
-        if linkage.conflicts:
-            total = sum(linkage.conflicts.values())
-            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(linkage.conflicts.items()))
+        conflicts = linkage.conflicts
+        if conflicts:
+            total = sum(conflicts.values())
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(conflicts.items()))
             print(
                 f"linkage: warning: {total} original value{'s' if total != 1 else ''} got another replacement than the one "
                 f"{linkage.path} holds for {'them' if total != 1 else 'it'} ({kinds}); the file keeps the first, so those outputs "

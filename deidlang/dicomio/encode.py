@@ -29,7 +29,7 @@ from pydicom.filewriter import write_data_element
 from pydicom.tag import ItemTag, SequenceDelimiterTag
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-__all__ = ["encode", "to_bytes", "conform_file_meta", "repair_read_encoding"]
+__all__ = ["encode", "to_bytes", "save", "conform_file_meta", "repair_read_encoding"]
 
 _ITEM_DELIMITER = struct.pack("<HHI", 0xFFFE, 0xE00D, 0)
 _SEQ_DELIMITER = struct.pack("<HHI", 0xFFFE, 0xE0DD, 0)
@@ -131,8 +131,17 @@ def repair_read_encoding(ds: Dataset) -> None:
     state = ds.__dict__
     if state.get("_read_implicit") is not False:
         return
-    if any(type(elem) is RawDataElement and elem.VR is None for elem in ds._dict.values()):
-        ds.set_original_encoding(True, state.get("_read_little", True), state.get("_read_charset"))
+    for elem in ds._dict.values():  # the first raw element tells: an implicit read leaves them all without a VR
+        if type(elem) is RawDataElement:
+            if elem.VR is None:
+                ds.set_original_encoding(True, state.get("_read_little", True), state.get("_read_charset"))
+            return
+
+
+def save(ds: Dataset, fp: Any) -> None:
+    """``ds.save_as(fp, enforce_file_format=False)``, after :func:`repair_read_encoding`."""
+    repair_read_encoding(ds)
+    ds.save_as(fp, enforce_file_format=False)
 
 
 def to_bytes(ds: Dataset) -> bytes:
@@ -142,7 +151,7 @@ def to_bytes(ds: Dataset) -> bytes:
     data = encode(ds)
     if data is None:
         buffer = io.BytesIO()
-        ds.save_as(buffer, enforce_file_format=False)
+        save(ds, buffer)
         data = buffer.getvalue()
     return data
 

@@ -184,15 +184,7 @@ class Batch:
                 path = os.path.join(self.output, *earlier.split("/"))
                 mine = manifest.holder(path) == source_digest(task.root, ikey)
                 if mine and manifest.state(path, task.source) == "complete":
-                    return FileResult(
-                        task.display,
-                        "skipped",
-                        "complete in the manifest of an earlier run of the same job",
-                        output=path,
-                        resumed=True,
-                        root=task.root,
-                        relative=task.relative,
-                    )
+                    return _completed_before(task, path)
             return task
         replace = {}
         for name, place in (("target", task.target), ("quarantine", task.quarantine)):
@@ -200,15 +192,7 @@ class Batch:
                 continue
             state = manifest.state(place, task.source)
             if state == "complete" and resume:
-                return FileResult(
-                    task.display,
-                    "skipped",
-                    "complete in the manifest of an earlier run of the same job",
-                    output=place,
-                    resumed=True,
-                    root=task.root,
-                    relative=task.relative,
-                )
+                return _completed_before(task, place)
             replace[name] = state in ("stale", "complete")
         if replace.get("target") or replace.get("quarantine"):
             return attrs.evolve(task, replace_target=replace.get("target", False), replace_quarantine=replace.get("quarantine", False))
@@ -361,6 +345,19 @@ class Batch:
             self.summary.renamed_files += last in result.renamed
             self.summary.renamed_folders += claims.count_folders(final, [i for i in result.renamed if i != last])  # type: ignore[arg-type]  # a name: no reason above
         return attrs.evolve(result, output=final)  # type: ignore[arg-type]  # as above
+
+
+def _completed_before(task: Task, output: str) -> FileResult:
+    """An input whose output an earlier run of the same job completed: skipped, not redone."""
+    return FileResult(
+        task.display,
+        "skipped",
+        "complete in the manifest of an earlier run of the same job",
+        output=output,
+        resumed=True,
+        root=task.root,
+        relative=task.relative,
+    )
 
 
 def _task_source(root: Root, relative: str) -> str:

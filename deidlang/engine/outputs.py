@@ -14,7 +14,7 @@ import attrs
 
 from ..dicomio.atomic import atomic_target, remove_quietly, temporary_name
 from ..dicomio.damage import CHUNK
-from ..dicomio.encode import conform_file_meta, repair_read_encoding, to_bytes
+from ..dicomio.encode import conform_file_meta, save, to_bytes
 from ..dicomio.stream import HashingFile, stream_deferred
 from ..lang.diagnostics import DeidlangError
 from .job import OUTSIDE
@@ -100,9 +100,8 @@ def write_output(
                 sink = HashingFile(fh)
                 old = config.settings.buffered_read_size
                 config.settings.buffered_read_size = CHUNK
-                repair_read_encoding(ds)
                 try:
-                    ds.save_as(sink, enforce_file_format=False)
+                    save(ds, sink)
                 finally:
                     config.settings.buffered_read_size = old
                 digest, size = sink.hexdigest(), sink.tell()
@@ -158,9 +157,8 @@ def write_atomic(ds, target: str) -> None:
     An interrupted run leaves either the complete file or nothing under the
     target name; the temporary file is removed on any failure.
     """
-    repair_read_encoding(ds)
     with atomic_target(target, suffix=TMP_SUFFIX, durable=False) as tmp, open(tmp, "xb") as fh:
-        ds.save_as(fh, enforce_file_format=False)
+        save(ds, fh)
 
 
 def remove_temporaries(output: str) -> None:

@@ -498,6 +498,16 @@ class FastLines:
 
         return plan
 
+    def _head_and_rest(self, line: str, pos: int, head: Any, make: Any) -> Any:
+        """A section or label line: its word, then optionally the rest of the line (a name)."""
+        p = self._skip(line, pos)
+        if p >= len(line) or line[p] == "#":
+            return make([head])
+        r = self.rest.match(line, p)
+        if not r or not self._at_end(line, r.end()):
+            return None
+        return make([head, _tok("REST", r.group(), p)])
+
     def _generic(self, line: str, tx: Transformer):
         pos = self._skip(line, 0)
         m = self.start.match(line, pos)
@@ -509,21 +519,9 @@ class FastLines:
         if kind == "ACTION":
             return self._action(line, pos, head, tx)
         if kind == "SECTION":
-            p = self._skip(line, pos)
-            if p >= len(line) or line[p] == "#":
-                return tx.section_line([head])
-            r = self.rest.match(line, p)
-            if not r or not self._at_end(line, r.end()):
-                return None
-            return tx.section_line([head, _tok("REST", r.group(), p)])
+            return self._head_and_rest(line, pos, head, tx.section_line)
         if kind == "LABEL":
-            p = self._skip(line, pos)
-            if p >= len(line) or line[p] == "#":
-                return tx.label_line([head])
-            r = self.rest.match(line, p)
-            if not r or not self._at_end(line, r.end()):
-                return None
-            return tx.label_line([head, _tok("REST", r.group(), p)])
+            return self._head_and_rest(line, pos, head, tx.label_line)
         if kind in ("VALUE_PREDICATE", "BARE_PREDICATE", "OP"):
             return self._criteria(line, m.start(), tx)
         if kind == "GROUP_ACTION":

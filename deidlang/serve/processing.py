@@ -315,10 +315,11 @@ class Processor:
         cannot take a step (disk full, read-only), the objects it could not place stay in
         ``incoming/`` and are done again after a pause (their outputs are redone)."""
         try:
-            before = dict(self.linkage.conflicts) if self.linkage is not None else {}
+            before = self.linkage.conflicts if self.linkage is not None else {}
             tables_runs.write_linkage(self.linkage, [o.result for _e, o, _s in ready])  # before the records, as deidc run
-            if self.linkage is not None and self.linkage.conflicts != before:  # kinds and counts, never values
-                new = {kind: n - before.get(kind, 0) for kind, n in self.linkage.conflicts.items() if n != before.get(kind, 0)}
+            after = self.linkage.conflicts if self.linkage is not None else {}
+            new = {kind: n - before.get(kind, 0) for kind, n in after.items() if n != before.get(kind, 0)}
+            if new:  # kinds and counts, never values
                 self.log.write("linkage-conflict", originals=sum(new.values()), kinds=new)
             if self.manifest is not None:
                 self.manifest.record_many([o.result for _e, o, _s in ready])

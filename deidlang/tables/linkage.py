@@ -83,8 +83,7 @@ class Linkage:
         self.durable = durable
         self.seen: dict[int, int] = {}  # digest of (kind, original) -> digest of its replacement
         self.added = 0
-        self.conflicts: dict[str, int] = {}  # kind -> originals already linked to another replacement
-        self._conflicted: set[int] = set()
+        self._conflicted: dict[int, str] = {}  # digest of (kind, original) -> kind, for originals linked elsewhere
         self._fd: int | None = None
         self._db: sqlite3.Connection | None = None
         try:
@@ -147,9 +146,8 @@ class Linkage:
             digest = _digest(kind, original)
             held = self.seen.get(digest)
             if held is not None:
-                if held != _digest(kind, replacement) and digest not in self._conflicted:  # each original once
-                    self._conflicted.add(digest)
-                    self.conflicts[kind] = self.conflicts.get(kind, 0) + 1
+                if held != _digest(kind, replacement):
+                    self._conflicted[digest] = kind  # each original counted once
                 continue
             self.seen[digest] = _digest(kind, replacement)
             new.append((kind, original, replacement, first_file))
@@ -162,6 +160,14 @@ class Linkage:
             self._write(self._csv(new))
         self.added += len(new)
         return len(new)
+
+    @property
+    def conflicts(self) -> dict[str, int]:
+        """Originals held with another replacement than a later file gave them, counted by kind."""
+        out: dict[str, int] = {}
+        for kind in self._conflicted.values():
+            out[kind] = out.get(kind, 0) + 1
+        return out
 
     def close(self) -> None:
         if self._fd is not None:
